@@ -1,0 +1,78 @@
+/**
+ * The effective configuration of one supervised service, after defaults are applied.
+ * {@linkcode loadConfig} in `load_config.ts` produces it from a TOML file.
+ *
+ * @module
+ */
+
+/** `[app]`: what to run and how. */
+export interface AppConfig {
+  /** Program to run: an absolute path, a path relative to the config file's folder, or a name looked up in PATH. */
+  executable: string;
+  /** The executable resolved to an absolute path (filled in by loadConfig). */
+  resolvedExecutable: string;
+  /** Arguments passed to the program. Default `[]`. */
+  args: string[];
+  /** Run the program as this user (needs root). Default: the current user. */
+  user?: string;
+  /** Run the program with this primary group (needs root). Default: the user's primary group. */
+  group?: string;
+  /** Name used for streams, keys and trace folders. Default: the executable's base name. */
+  streamName: string;
+  /** Working directory of the program (absolute). Default: the config file's folder. */
+  cwd: string;
+  /** Extra environment variables for the program. Default `{}`. */
+  env: Record<string, string>;
+  /** Whether the program inherits wrapp's environment. Default `true`. */
+  inheritEnv: boolean;
+  /** Milliseconds between forwarding SIGTERM/SIGINT and sending SIGKILL. Default 10000. */
+  stopGraceMs: number;
+}
+
+/** `[output]`: how the program's output is framed. */
+export interface OutputConfig {
+  /** Echo the program's output to wrapp's own stdout/stderr (so journald sees it). Default `true`. */
+  echo: boolean;
+  /** Lines longer than this many bytes are split into marked parts. Default 65536. */
+  maxLineBytes: number;
+  /** Text that opens a multi-line block. Default `">>|"`. */
+  multilineStart: string;
+  /** Text that closes a multi-line block. Default `"|<<"`. */
+  multilineEnd: string;
+  /** An open block is flushed after this many lines. Default 1000. */
+  multilineMaxLines: number;
+  /** An open block is flushed after this many bytes. Default 1048576. */
+  multilineMaxBytes: number;
+  /** An open block is flushed this many ms after it opened. Default 5000. */
+  multilineTimeoutMs: number;
+  /** Turn `{{name}}` / `{{name:value}}` markers into metric events. Default `true`. */
+  markers: boolean;
+}
+
+/** `[local]`: the embedded trace sink (JSON lines while running, trace.json at exit). */
+export interface LocalConfig {
+  /** Whether the local trace is written. Default: `true` without `[redis]`, `false` with it. */
+  enabled: boolean;
+  /** Folder holding one sub-folder per run. Default `$XDG_STATE_HOME/wrapp/<name>` (`/var/lib/wrapp/<name>` for root). */
+  dir: string;
+  /** How many past runs to keep in `dir`; older run folders are deleted at start. Default 20. */
+  keepRuns: number;
+}
+
+/** `[redis]`: the Redis Streams sink (layout compatible with the original wrapp). */
+export interface RedisConfig {
+  host: string;
+  port: number;
+  password?: string;
+}
+
+/** A fully validated configuration. */
+export interface Config {
+  /** Absolute path of the file it came from (or `"<embedded>"`). */
+  file: string;
+  app: AppConfig;
+  output: OutputConfig;
+  local: LocalConfig;
+  /** Present when the file has a `[redis]` section. */
+  redis?: RedisConfig;
+}
