@@ -63,3 +63,11 @@ export function describeCause(error: unknown): string {
   if (error instanceof Error) return error.message.replace(/[.\s]+$/, "");
   return String(error);
 }
+
+/** wrapp lacks a privilege it needs (e.g. switching users without root). Exit code 77 (EX_NOPERM). */
+export class PrivilegeError extends WrappError {
+  /** Create a privilege error (exit code 77). */
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { exitCode: 77, cause: options.cause });
+  }
+}

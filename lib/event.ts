@@ -65,7 +65,9 @@ export type Event = LogEvent | StatusEvent | MetricEvent;
 export type EventKind = Event["kind"];
 
 /** One encoder per event kind; a missing kind is a type error. */
-export type EventEncoders<T> = { readonly [K in EventKind]: (event: Extract<Event, { kind: K }>) => T };
+export type EventEncoders<T> = {
+  readonly [K in EventKind]: (event: Extract<Event, { kind: K }>) => T;
+};
 
 /** Encode an event with the encoder for its kind. */
 export function encodeEvent<T>(encoders: EventEncoders<T>, event: Event): T {

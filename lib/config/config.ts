@@ -61,8 +61,11 @@ export interface LocalConfig {
 
 /** `[redis]`: the Redis Streams sink (layout compatible with the original wrapp). */
 export interface RedisConfig {
+  /** Redis server host name or address. Default `"127.0.0.1"`. */
   host: string;
+  /** Redis server port. Default 6379. */
   port: number;
+  /** Password for AUTH. Default: none. Never print it: `formatConfig` masks it. */
   password?: string;
 }
 

@@ -32,6 +32,12 @@ export interface Sink {
   healthCheck(): Promise<string | undefined>;
   /** Current counters. */
   stats(): SinkStats;
+  /**
+   * `undefined` while the sink has room; otherwise a promise that resolves once it has
+   * drained enough. Sources that may wait (the child's output pipes) await it, so a sink
+   * that cannot keep up slows the producer instead of losing events.
+   */
+  waitForCapacity?(): Promise<void> | undefined;
 }
 
 /** Fresh zeroed counters. */

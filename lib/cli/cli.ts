@@ -1,0 +1,157 @@
+/**
+ * Command-line dispatch. main.ts hands it the arguments and exits with what it returns;
+ * nothing here reads `Deno.args` or calls `Deno.exit`, so tests can drive it directly.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { ConfigError, UsageError, WrappError } from "../errors.ts";
+import { type DebugLog, silentDebug, stderrDebug } from "../debug.ts";
+import { loadConfig } from "../config/load_config.ts";
+import { formatConfig } from "../config/format_config.ts";
+import { didYouMean } from "../config/did_you_mean.ts";
+import { runService } from "../supervise/supervisor.ts";
+import { VERSION } from "../version.ts";
+import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
+
+/** What the CLI needs from its environment. */
+export interface CliContext {
+  /** Environment lookup (WRAPP_DEBUG). Default `Deno.env.get`. */
+  env?: (name: string) => string | undefined;
+  /** Print to stdout. Default: `console.log`. */
+  print?: (text: string) => void;
+}
+
+const COMMANDS = ["run", "check", "help"];
+
+/** Run the CLI with `args`; resolves to the process exit code. Errors other than WrappError propagate. */
+export async function cli(args: readonly string[], context: CliContext = {}): Promise<number> {
+  const env = context.env ?? ((name: string) => Deno.env.get(name));
+  const print = context.print ?? ((text: string) => console.log(text));
+  const [first, ...rest] = args;
+
+  if (first === undefined || first === "-h" || first === "--help") {
+    print(MAIN_HELP);
+    return first === undefined ? 2 : 0;
+  }
+  if (first === "-V" || first === "--version") {
+    print(`wrapp ${VERSION}`);
+    return 0;
+  }
+  if (first === "help") {
+    const topic = rest[0];
+    if (topic === undefined) print(MAIN_HELP);
+    else if (COMMAND_HELP[topic]) print(COMMAND_HELP[topic]);
+    else throw _unknownCommand(topic);
+    return 0;
+  }
+  if (first === "run" || first === "check") {
+    const parsed = _parseCommandArgs(first, rest);
+    if (parsed.help) {
+      print(COMMAND_HELP[first]);
+      return 0;
+    }
+    const debug = parsed.debug || _truthy(env("WRAPP_DEBUG")) ? stderrDebug() : silentDebug;
+    return first === "run"
+      ? await _run(parsed.file, debug)
+      : await _check(parsed.file, debug, print);
+  }
+  // The short form "wrapp svc.toml".
+  if (!first.startsWith("-") && (first.endsWith(".toml") || await _isFile(first))) {
+    return await cli(["run", ...args], context);
+  }
+  throw first.startsWith("-")
+    ? new UsageError(`Unknown option "${first}": see "wrapp --help"`)
+    : _unknownCommand(first);
+}
+
+function _unknownCommand(name: string): UsageError {
+  const suggestion = didYouMean(name, COMMANDS);
+  return new UsageError(
+    `Unknown command "${name}"${
+      suggestion ? ` (did you mean "${suggestion}"?)` : ""
+    }: see "wrapp --help"`,
+  );
+}
+
+function _parseCommandArgs(
+  command: string,
+  args: readonly string[],
+): { file: string; debug: boolean; help: boolean } {
+  const options = {
+    debug: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  } as const;
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
+  } catch (error) {
+    const flag = /'([^']+)'/.exec((error as Error).message)?.[1] ?? String(error);
+    const suggestion = didYouMean(flag.replace(/^-+/, ""), Object.keys(options));
+    throw new UsageError(
+      `Unknown option "${flag}" for "wrapp ${command}"${
+        suggestion ? ` (did you mean "--${suggestion}"?)` : ""
+      }`,
+      { cause: error },
+    );
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { file: "", debug: false, help: true };
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      positionals.length === 0
+        ? `Missing config file: usage "wrapp ${command} <svc.toml>"`
+        : `Too many arguments for "wrapp ${command}": ${
+          positionals.slice(1).map((p) => `"${p}"`).join(", ")
+        }`,
+    );
+  }
+  return { file: positionals[0], debug: values.debug === true, help: false };
+}
+
+async function _run(file: string, debug: DebugLog): Promise<number> {
+  const config = await loadConfig(file);
+  debug(`config ${config.file}: ${JSON.stringify({ ...config, redis: undefined })}`);
+  if (config.redis) {
+    // Refuse rather than run a service whose output would not go where the config says.
+    throw new ConfigError(
+      `Invalid config "${file}": the Redis sink is not available in this version of wrapp; remove [redis] to use the local trace`,
+    );
+  }
+  const result = await runService(config, { debug });
+  debug(`exit code ${result.exitCode}`);
+  return result.exitCode;
+}
+
+async function _check(
+  file: string,
+  debug: DebugLog,
+  print: (text: string) => void,
+): Promise<number> {
+  const config = await loadConfig(file);
+  debug(`config ${config.file} is valid`);
+  print(`# ${file}: valid\n${formatConfig(config)}`);
+  return 0;
+}
+
+function _truthy(value: string | undefined): boolean {
+  return value !== undefined && !["", "0", "false", "no", "off"].includes(value.toLowerCase());
+}
+
+async function _isFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** Turn an error into the line printed on stderr and the exit code. */
+export function reportError(error: unknown): { message: string; exitCode: number } {
+  if (error instanceof WrappError) {
+    return { message: `wrapp: ${error.message}`, exitCode: error.exitCode };
+  }
+  const detail = error instanceof Error ? error.stack ?? error.message : String(error);
+  return { message: `wrapp: internal error (please report it): ${detail}`, exitCode: 70 };
+}

@@ -1,0 +1,73 @@
+/**
+ * The `--help` texts. They teach: every flag, a default, and an example that works.
+ *
+ * @module
+ */
+
+import { VERSION } from "../version.ts";
+
+/** `wrapp --help`. */
+export const MAIN_HELP =
+  `wrapp ${VERSION} — supervise a service, stream its output into Redis and Perfetto traces
+
+Usage:
+  wrapp run <svc.toml> [--debug]     supervise the service described by svc.toml
+  wrapp <svc.toml>                   same as "wrapp run <svc.toml>"
+  wrapp check <svc.toml>             validate a config and print the effective config
+  wrapp help [command]               help for a command
+  wrapp --version                    print the version
+
+Options:
+  -h, --help      show help
+  -V, --version   print the version
+      --debug     print [DEBUG HH:MM:SS.mmm] lines about config, command, pid and exit
+                  on stderr (also WRAPP_DEBUG=1)
+
+Without a [redis] section, "wrapp run" writes a local trace: JSON lines while the service
+runs, assembled into a trace.json at exit that https://ui.perfetto.dev opens.
+
+Examples:
+  wrapp run examples/hello.toml
+  wrapp check /etc/wrapp/robot.toml
+  sudo wrapp run /etc/wrapp/robot.toml --debug
+
+Exit codes: the service's own exit code, or 128+signal when a signal ended it;
+2 for a bad command line or config; 77 when a privilege is missing; 127 when the
+program cannot be started.`;
+
+/** `wrapp run --help`. */
+export const RUN_HELP = `Usage: wrapp run <svc.toml> [--debug]
+
+Start the program in [app], pass stdin through, read its stdout and stderr line by line
+and send every line, multi-line block (between ">>|" and "|<<") and marker
+("{{name}}" counts, "{{name:value}}" sets) to the configured sinks. Output is echoed to
+wrapp's own stdout/stderr too (turn off with [output] echo = false).
+
+Signals SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 are forwarded to the
+program's process group. After SIGTERM or SIGINT, wrapp waits [app] stop_grace (default
+10s) and then sends SIGKILL. wrapp exits with the program's exit code, or 128+signal,
+after flushing every sink.
+
+Options:
+  --debug     debug lines on stderr (also WRAPP_DEBUG=1)
+  -h, --help  show this help
+
+Example:
+  wrapp run examples/hello.toml`;
+
+/** `wrapp check --help`. */
+export const CHECK_HELP = `Usage: wrapp check <svc.toml> [--debug]
+
+Validate a config the way "wrapp run" would — TOML syntax, unknown keys, types and
+ranges, whether the executable exists and is executable — and print the effective config
+(every key, defaults filled in, passwords masked). Exits 0 when valid, 2 with a message
+naming file, line and column when not.
+
+Example:
+  wrapp check examples/hello.toml`;
+
+/** Help text by command name. */
+export const COMMAND_HELP: Readonly<Record<string, string>> = {
+  run: RUN_HELP,
+  check: CHECK_HELP,
+};

@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import { parse } from "smol-toml";
+import { formatConfig } from "./format_config.ts";
+import { parseConfig, type ParseConfigOptions } from "./load_config.ts";
+
+const OFFLINE: ParseConfigOptions = {
+  file: "svc.toml",
+  cwd: "/srv/robot",
+  checkExecutable: false,
+  env: (name) => ({ HOME: "/home/ada" } as Record<string, string>)[name],
+  uid: 1000,
+};
+
+Deno.test("formatConfig() prints every key with its default as TOML", () => {
+  const config = parseConfig('[app]\nexecutable = "bin/arm"\n', OFFLINE);
+  assert.equal(
+    formatConfig(config),
+    `[app]
+executable = "/srv/robot/bin/arm" # as written: "bin/arm"
+args = []
+# user: not set
+# group: not set
+stream_name = "arm"
+cwd = "/srv/robot"
+env = {}
+inherit_env = true
+stop_grace = "10s"
+
+[output]
+echo = true
+max_line_bytes = 65536
+multiline_start = ">>|"
+multiline_end = "|<<"
+multiline_max_lines = 1000
+multiline_max_bytes = 1048576
+multiline_timeout = "5s"
+markers = true
+
+[local]
+enabled = true
+dir = "/home/ada/.local/state/wrapp/arm"
+keep_runs = 20`,
+  );
+});
+
+Deno.test("formatConfig() shows the Redis password masked, never in clear", () => {
+  const config = parseConfig(
+    '[app]\nexecutable = "/bin/x"\n[redis]\nhost = "10.0.0.2"\npassword = "hunter2"\n',
+    OFFLINE,
+  );
+  const text = formatConfig(config);
+  assert.ok(!text.includes("hunter2"), text);
+  assert.ok(
+    text.endsWith('[redis]\nhost = "10.0.0.2"\nport = 6379\npassword = "********"'),
+    text,
+  );
+});
+
+Deno.test("formatConfig() marks an unset Redis password as not set", () => {
+  const text = formatConfig(parseConfig('[app]\nexecutable = "/bin/x"\n[redis]\n', OFFLINE));
+  assert.ok(text.endsWith('[redis]\nhost = "127.0.0.1"\nport = 6379\n# password: not set'), text);
+});
+
+Deno.test("formatConfig() writes the environment as an [app.env] table after the [app] keys", () => {
+  const config = parseConfig(
+    '[app]\nexecutable = "/bin/x"\nuser = "robot"\nenv = { ROS_DOMAIN_ID = "7", "my var" = "a b" }\n',
+    OFFLINE,
+  );
+  const text = formatConfig(config);
+  assert.ok(text.includes('user = "robot"\n'), text);
+  assert.ok(
+    text.includes(
+      'stop_grace = "10s"\n\n[app.env]\nROS_DOMAIN_ID = "7"\n"my var" = "a b"\n\n[output]\n',
+    ),
+    text,
+  );
+});
+
+Deno.test("formatConfig() prints durations in the largest units that are exact", () => {
+  const grace = (value: string) => {
+    const config = parseConfig(`[app]\nexecutable = "/bin/x"\nstop_grace = ${value}\n`, OFFLINE);
+    return /stop_grace = (.*)/.exec(formatConfig(config))?.[1];
+  };
+  assert.equal(grace("0"), '"0s"');
+  assert.equal(grace('"500ms"'), '"500ms"');
+  assert.equal(grace("1.5"), '"1s500ms"');
+  assert.equal(grace("90"), '"1m30s"');
+  assert.equal(grace("7200"), '"2h"');
+});
+
+Deno.test("formatConfig() output reads back as the same config from another folder", () => {
+  const config = parseConfig(
+    `[app]
+executable = "./bin/arm"
+args = ["--name", "quote \\" and \\\\ and tab\\t", "é ✓", "del \\u007f"]
+group = "dialout"
+cwd = "work"
+inherit_env = false
+stop_grace = 1.25
+env = { PATH = "/opt/bin", "weird key" = "line1\\nline2" }
+
+[output]
+echo = false
+multiline_start = "<<<"
+multiline_end = ">>>"
+multiline_timeout = "1m30s"
+
+[local]
+dir = "traces"
+
+[redis]
+port = 6380
+`,
+    OFFLINE,
+  );
+  const text = formatConfig(config);
+  const again = parseConfig(text, { ...OFFLINE, file: "elsewhere.toml", cwd: "/tmp" });
+  assert.deepEqual(
+    { ...again, file: config.file, app: { ...again.app, executable: config.app.executable } },
+    config,
+  );
+  assert.equal(again.app.executable, "/srv/robot/bin/arm");
+});
+
+Deno.test("formatConfig() output parses as TOML with one table per section", () => {
+  const config = parseConfig('[app]\nexecutable = "/bin/x"\n[redis]\npassword = "p"\n', OFFLINE);
+  const document = parse(formatConfig(config)) as Record<string, Record<string, unknown>>;
+  assert.deepEqual(Object.keys(document), ["app", "output", "local", "redis"]);
+  assert.equal(document.redis.password, "********");
+});

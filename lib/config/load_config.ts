@@ -1,0 +1,576 @@
+/**
+ * Loading and validating a service's TOML config into a {@linkcode Config}.
+ *
+ * Every key is described once in {@linkcode CONFIG_SCHEMA} (type, default, bounds); the
+ * checks, the defaults and `wrapp check`'s output are all driven from that table. Values
+ * whose default depends on other values (`stream_name`, `cwd`, `[local] enabled` and
+ * `dir`) and the filesystem checks are done afterwards, in {@linkcode parseConfig}.
+ *
+ * Every problem is a {@linkcode ConfigError} (exit code 2) whose message names the file as
+ * the user wrote it and, when it is about a key, the key's line and column:
+ * `Invalid config "svc.toml" at line 7, column 1: unknown key "exectuable" in [app] (did you mean "executable"?)`
+ *
+ * @module
+ */
+
+import { parse, TomlDate, TomlError } from "smol-toml";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { ConfigError, describeCause } from "../errors.ts";
+import type { AppConfig, Config, LocalConfig, OutputConfig, RedisConfig } from "./config.ts";
+import { didYouMean } from "./did_you_mean.ts";
+import { type TomlPositions, tomlPositions } from "./toml_positions.ts";
+
+/** Options of {@linkcode loadConfig}. */
+export interface LoadConfigOptions {
+  /**
+   * Environment lookup, used for `PATH` (finding a bare executable name), `XDG_STATE_HOME`
+   * and `HOME` (the default `[local] dir`). Default `Deno.env.get`.
+   */
+  env?: (name: string) => string | undefined;
+  /**
+   * User id wrapp runs as; root (0) gets `/var/lib/wrapp/<stream_name>` as default
+   * `[local] dir`. Default `Deno.uid()` (asked only when `dir` is not set).
+   */
+  uid?: number | null;
+  /**
+   * Check the filesystem: the executable exists and is executable (looking bare names up
+   * in PATH) and `cwd` is a directory. Without it, a bare executable name is kept as is in
+   * `resolvedExecutable`. Default `true`.
+   */
+  checkExecutable?: boolean;
+  /** Folder a relative config path is relative to. Default `Deno.cwd()`. */
+  cwd?: string;
+}
+
+/** Options of {@linkcode parseConfig}. */
+export interface ParseConfigOptions extends LoadConfigOptions {
+  /**
+   * Path of the config file as the user wrote it: quoted in error messages, and its folder
+   * (relative to `cwd`) is what relative paths in the config are relative to.
+   */
+  file: string;
+}
+
+/**
+ * Read, parse and validate the config file at `path`.
+ *
+ * @throws {ConfigError} when the file cannot be read or the config is invalid.
+ *
+ * ```ts
+ * const config = await loadConfig("examples/hello.toml");
+ * config.app.resolvedExecutable; // "/…/examples/hello.sh"
+ * ```
+ */
+export async function loadConfig(path: string, options: LoadConfigOptions = {}): Promise<Config> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(resolve(options.cwd ?? Deno.cwd(), path));
+  } catch (error) {
+    throw new ConfigError(`Cannot read config "${path}": ${describeCause(error)}`, {
+      cause: error,
+    });
+  }
+  return parseConfig(text, { ...options, file: path });
+}
+
+/**
+ * Parse and validate config text, the way {@linkcode loadConfig} does after reading it.
+ * Synchronous: the only filesystem access is the checks `checkExecutable` asks for.
+ *
+ * @throws {ConfigError} when the config is invalid.
+ */
+export function parseConfig(text: string, options: ParseConfigOptions): Config {
+  return new _Parser(text.replace(/^\uFEFF/, ""), options).config();
+}
+
+/** The kinds of value a config key holds. */
+export type FieldKind =
+  | "string"
+  | "boolean"
+  | "integer"
+  | "duration"
+  | "string_array"
+  | "string_table";
+
+/** How one config key is checked and defaulted. */
+export interface FieldSpec {
+  /** Type of the value. A `duration` is seconds or a string like `"500ms"`, and becomes milliseconds. */
+  kind: FieldKind;
+  /** The key must be present. Default `false`. */
+  required?: boolean;
+  /**
+   * Value when the key is absent, in {@linkcode Config} units (milliseconds for durations).
+   * Keys with neither a default nor `required` are optional, or computed by {@linkcode parseConfig}.
+   */
+  default?: unknown;
+  /** Smallest allowed integer, or duration in milliseconds. */
+  min?: number;
+  /** Largest allowed integer, or duration in milliseconds. */
+  max?: number;
+  /** Strings: the value must match this. Default: any non-empty string. */
+  pattern?: RegExp;
+  /** Strings: what `pattern` accepts, as the end of "must be …". */
+  patternText?: string;
+  /** Strings: a line break is not allowed. Default `false`. */
+  singleLine?: boolean;
+  /** Never shown: `wrapp check` prints `"********"` instead. Default `false`. */
+  secret?: boolean;
+}
+
+/** How one `[section]` is checked. */
+export interface SectionSpec {
+  /** The section must be present. Default `false`. */
+  required?: boolean;
+  /** When absent, the section is absent from {@linkcode Config} too (rather than all defaults). Default `false`. */
+  optional?: boolean;
+  /** The keys, in the order `wrapp check` prints them. */
+  fields: Record<string, FieldSpec>;
+}
+
+/** Name of a config section. */
+export type SectionName = "app" | "output" | "local" | "redis";
+
+/** What a `stream_name` may be: it becomes Redis keys and folder names. */
+export const STREAM_NAME_PATTERN: RegExp = /^(?!\.\.?$)[A-Za-z0-9_.-]+$/;
+
+const _STREAM_NAME_TEXT = 'a name of letters, digits, "_", "." and "-" other than "." and ".."';
+
+/**
+ * Every section and key of a config file. Add a key here and it is accepted, checked,
+ * defaulted and printed by `wrapp check`; then add its property (the key in camelCase,
+ * with `Ms` appended for durations) to the matching interface in `config.ts`.
+ */
+export const CONFIG_SCHEMA: { readonly [section in SectionName]: SectionSpec } = {
+  app: {
+    required: true,
+    fields: {
+      executable: { kind: "string", required: true },
+      args: { kind: "string_array", default: [] },
+      user: { kind: "string" },
+      group: { kind: "string" },
+      stream_name: {
+        kind: "string",
+        pattern: STREAM_NAME_PATTERN,
+        patternText: _STREAM_NAME_TEXT,
+      },
+      cwd: { kind: "string" },
+      env: { kind: "string_table", default: {} },
+      inherit_env: { kind: "boolean", default: true },
+      stop_grace: { kind: "duration", default: 10_000, min: 0 },
+    },
+  },
+  output: {
+    fields: {
+      echo: { kind: "boolean", default: true },
+      max_line_bytes: { kind: "integer", default: 65536, min: 256, max: 16777216 },
+      multiline_start: { kind: "string", default: ">>|", singleLine: true },
+      multiline_end: { kind: "string", default: "|<<", singleLine: true },
+      multiline_max_lines: { kind: "integer", default: 1000, min: 1 },
+      multiline_max_bytes: { kind: "integer", default: 1048576, min: 1 },
+      multiline_timeout: { kind: "duration", default: 5000, min: 1 },
+      markers: { kind: "boolean", default: true },
+    },
+  },
+  local: {
+    fields: {
+      enabled: { kind: "boolean" },
+      dir: { kind: "string" },
+      keep_runs: { kind: "integer", default: 20, min: 1 },
+    },
+  },
+  redis: {
+    optional: true,
+    fields: {
+      host: { kind: "string", default: "127.0.0.1" },
+      port: { kind: "integer", default: 6379, min: 1, max: 65535 },
+      password: { kind: "string", secret: true },
+    },
+  },
+};
+
+/** The {@linkcode Config} property a key becomes: camelCase, with `Ms` appended for durations. */
+export function fieldProperty(key: string, field: FieldSpec): string {
+  const camel = key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  return field.kind === "duration" ? `${camel}Ms` : camel;
+}
+
+/** The "must be …" text for a key: `an integer between 256 and 16777216`. */
+export function describeField(field: FieldSpec): string {
+  switch (field.kind) {
+    case "string":
+      if (field.patternText) return field.patternText;
+      return field.singleLine ? "a non-empty string without line breaks" : "a non-empty string";
+    case "boolean":
+      return "true or false";
+    case "integer":
+      if (field.min !== undefined && field.max !== undefined) {
+        return `an integer between ${field.min} and ${field.max}`;
+      }
+      if (field.min !== undefined) return `an integer of at least ${field.min}`;
+      return "an integer";
+    case "duration":
+      return `a ${
+        field.min ? "positive " : ""
+      }duration (seconds, or a string such as "500ms", "10s" or "2m")`;
+    case "string_array":
+      return "an array of strings";
+    case "string_table":
+      return "a table of strings";
+  }
+}
+
+/** Render a TOML value the way error messages quote it: `"big"`, `42`, `[1, "a"]`, `{ a = 1 }`. */
+export function showTomlValue(value: unknown): string {
+  const text = _show(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function _show(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number") {
+    if (Number.isNaN(value)) return "nan";
+    if (!Number.isFinite(value)) return value > 0 ? "inf" : "-inf";
+    return String(value);
+  }
+  if (value instanceof TomlDate) return value.toISOString();
+  if (Array.isArray(value)) return `[${value.map(_show).join(", ")}]`;
+  if (_isTable(value)) {
+    const entries = Object.entries(value).map(([k, v]) => `${_showKey(k)} = ${_show(v)}`);
+    return entries.length ? `{ ${entries.join(", ")} }` : "{}";
+  }
+  return String(value);
+}
+
+function _showKey(key: string): string {
+  return /^[A-Za-z0-9_-]+$/.test(key) ? key : JSON.stringify(key);
+}
+
+function _isTable(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+    !(value instanceof Date);
+}
+
+const _INVALID = Symbol("invalid");
+const _DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+const _DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const _DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** Milliseconds in a duration value (`10`, `0.5`, `"500ms"`, `"1m30s"`), or `_INVALID`. */
+function _durationMs(value: unknown): number | typeof _INVALID {
+  if (typeof value === "number") {
+    return Number.isFinite(value) && value >= 0 ? Math.round(value * 1000) : _INVALID;
+  }
+  if (typeof value !== "string" || value === "") return _INVALID;
+  let total = 0;
+  _DURATION_PART.lastIndex = 0;
+  while (_DURATION_PART.lastIndex < value.length) {
+    const match = _DURATION_PART.exec(value);
+    if (!match) return _INVALID;
+    total += Number(match[1]) * _DURATION_UNITS[match[2]];
+  }
+  return Math.round(total);
+}
+
+/** The value in Config units, or `_INVALID` when it does not fit the field (string tables are checked elsewhere). */
+function _coerce(field: FieldSpec, value: unknown): unknown {
+  switch (field.kind) {
+    case "string":
+      if (typeof value !== "string" || value === "") return _INVALID;
+      if (field.singleLine && /[\r\n]/.test(value)) return _INVALID;
+      if (field.pattern && !field.pattern.test(value)) return _INVALID;
+      return value;
+    case "boolean":
+      return typeof value === "boolean" ? value : _INVALID;
+    case "integer":
+      if (typeof value !== "number" || !Number.isInteger(value)) return _INVALID;
+      if (field.min !== undefined && value < field.min) return _INVALID;
+      if (field.max !== undefined && value > field.max) return _INVALID;
+      return value;
+    case "duration": {
+      const ms = _durationMs(value);
+      if (ms === _INVALID) return _INVALID;
+      if (field.min !== undefined && ms < field.min) return _INVALID;
+      if (field.max !== undefined && ms > field.max) return _INVALID;
+      return ms;
+    }
+    case "string_array":
+      return Array.isArray(value) && value.every((item) => typeof item === "string")
+        ? [...value]
+        : _INVALID;
+    case "string_table":
+      return _isTable(value) ? { ...value } : _INVALID;
+  }
+}
+
+type _Values = Record<string, unknown>;
+
+class _Parser {
+  readonly #text: string;
+  readonly #file: string;
+  readonly #folder: string;
+  readonly #absoluteFile: string;
+  readonly #env: (name: string) => string | undefined;
+  readonly #options: ParseConfigOptions;
+  #positions?: TomlPositions;
+
+  constructor(text: string, options: ParseConfigOptions) {
+    this.#text = text;
+    this.#file = options.file;
+    this.#absoluteFile = resolve(options.cwd ?? Deno.cwd(), options.file);
+    this.#folder = dirname(this.#absoluteFile);
+    this.#env = options.env ?? ((name) => Deno.env.get(name));
+    this.#options = options;
+  }
+
+  config(): Config {
+    const sections = this.#sections(this.#parse());
+    const app = sections.app;
+    const output = sections.output as unknown as OutputConfig;
+    const rawLocal = sections.local;
+    const redis = sections.redis as unknown as RedisConfig | undefined;
+
+    if (output.multilineStart === output.multilineEnd) {
+      throw this.#error(
+        `"multiline_end" in [output] must differ from "multiline_start", both are ${
+          showTomlValue(output.multilineEnd)
+        }`,
+        ["output", "multiline_end"],
+        ["output", "multiline_start"],
+      );
+    }
+
+    const executable = app.executable as string;
+    let streamName = app.streamName as string | undefined;
+    if (streamName === undefined) {
+      streamName = basename(executable);
+      if (!STREAM_NAME_PATTERN.test(streamName)) {
+        throw this.#error(
+          `the executable's name ${
+            JSON.stringify(streamName)
+          } cannot be the stream name: set "stream_name" in [app] to ${_STREAM_NAME_TEXT}`,
+          ["app", "executable"],
+        );
+      }
+    }
+    const writtenCwd = app.cwd as string | undefined;
+    const cwd = writtenCwd === undefined ? this.#folder : resolve(this.#folder, writtenCwd);
+    const env = app.env as Record<string, string>;
+    const check = this.#options.checkExecutable ?? true;
+    const resolvedExecutable = this.#resolveExecutable(executable, env.PATH, check);
+    if (check) this.#checkCwd(writtenCwd ?? cwd, cwd);
+
+    const local: LocalConfig = {
+      enabled: (rawLocal.enabled as boolean | undefined) ?? redis === undefined,
+      dir: "",
+      keepRuns: rawLocal.keepRuns as number,
+    };
+    local.dir = rawLocal.dir === undefined
+      ? this.#defaultLocalDir(streamName, local.enabled)
+      : resolve(this.#folder, rawLocal.dir as string);
+
+    const appConfig: AppConfig = {
+      executable,
+      resolvedExecutable,
+      args: app.args as string[],
+      ...(app.user === undefined ? {} : { user: app.user as string }),
+      ...(app.group === undefined ? {} : { group: app.group as string }),
+      streamName,
+      cwd,
+      env,
+      inheritEnv: app.inheritEnv as boolean,
+      stopGraceMs: app.stopGraceMs as number,
+    };
+    const config: Config = { file: this.#absoluteFile, app: appConfig, output, local };
+    if (redis) config.redis = redis;
+    return config;
+  }
+
+  #parse(): Record<string, unknown> {
+    try {
+      return parse(this.#text);
+    } catch (error) {
+      if (!(error instanceof TomlError)) throw error;
+      const reason = error.message.replace(/^Invalid TOML document: /, "").split("\n")[0];
+      throw new ConfigError(
+        `Invalid config "${this.#file}" at line ${error.line}, column ${error.column}: ${reason}`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** Check every section against the schema; the values are in Config units, defaults applied. */
+  #sections(
+    document: Record<string, unknown>,
+  ): Record<Exclude<SectionName, "redis">, _Values> & { redis?: _Values } {
+    const names = Object.keys(CONFIG_SCHEMA) as SectionName[];
+    const found: Partial<Record<SectionName, _Values>> = {};
+    for (const [name, value] of Object.entries(document)) {
+      if (!Object.hasOwn(CONFIG_SCHEMA, name)) {
+        if (_isTable(value)) {
+          const suggestion = didYouMean(name, names);
+          throw this.#error(
+            `unknown section [${name}]${suggestion ? ` (did you mean [${suggestion}]?)` : ""}`,
+            [name],
+          );
+        }
+        const home = names.find((section) => Object.hasOwn(CONFIG_SCHEMA[section].fields, name));
+        throw this.#error(
+          home
+            ? `unknown top-level key "${name}" (did you mean to put it in [${home}]?)`
+            : `unknown top-level key "${name}": every key belongs in a section such as [app]`,
+          [name],
+        );
+      }
+      const section = name as SectionName;
+      if (!_isTable(value)) {
+        throw this.#error(`[${section}] must be a table, got ${showTomlValue(value)}`, [section]);
+      }
+      found[section] = this.#section(section, value);
+    }
+    for (const section of names) {
+      if (found[section]) continue;
+      const spec = CONFIG_SCHEMA[section];
+      if (spec.required) throw this.#error(`missing required section [${section}]`);
+      if (!spec.optional) found[section] = this.#section(section, {});
+    }
+    return found as Record<Exclude<SectionName, "redis">, _Values>;
+  }
+
+  #section(section: SectionName, table: Record<string, unknown>): _Values {
+    const fields = CONFIG_SCHEMA[section].fields;
+    const values: _Values = {};
+    for (const [key, value] of Object.entries(table)) {
+      if (!Object.hasOwn(fields, key)) {
+        const suggestion = didYouMean(key, Object.keys(fields));
+        throw this.#error(
+          `unknown key "${key}" in [${section}]${
+            suggestion ? ` (did you mean "${suggestion}"?)` : ""
+          }`,
+          [section, key],
+        );
+      }
+      const field = fields[key];
+      const coerced = _coerce(field, value);
+      if (coerced === _INVALID) {
+        throw this.#error(
+          `"${key}" in [${section}] must be ${describeField(field)}, got ${showTomlValue(value)}`,
+          [section, key],
+        );
+      }
+      if (field.kind === "string_table") this.#checkStringTable(section, key, coerced as _Values);
+      values[fieldProperty(key, field)] = coerced;
+    }
+    for (const [key, field] of Object.entries(fields)) {
+      const property = fieldProperty(key, field);
+      if (Object.hasOwn(values, property)) continue;
+      if (field.required) throw this.#error(`missing required key "${key}" in [${section}]`);
+      if (field.default !== undefined) values[property] = structuredClone(field.default);
+    }
+    return values;
+  }
+
+  #checkStringTable(section: string, key: string, table: _Values): void {
+    for (const [name, value] of Object.entries(table)) {
+      const path = [section, key, name];
+      if (typeof value !== "string") {
+        throw this.#error(
+          `"${name}" in [${section}.${key}] must be a string, got ${showTomlValue(value)}`,
+          path,
+        );
+      }
+      if (name === "" || /[=\0]/.test(name)) {
+        throw this.#error(
+          `"${name}" in [${section}.${key}] is not a valid environment variable name`,
+          path,
+        );
+      }
+    }
+  }
+
+  /** The absolute path to run; with `check`, it must exist and be executable. */
+  #resolveExecutable(executable: string, envPath: string | undefined, check: boolean): string {
+    const at = ["app", "executable"];
+    if (!executable.includes("/")) {
+      if (!check) return executable;
+      const search = envPath ?? this.#env("PATH") ?? _DEFAULT_PATH;
+      for (const folder of search.split(":")) {
+        if (!isAbsolute(folder)) continue;
+        const candidate = join(folder, executable);
+        if (_isExecutableFile(candidate)) return candidate;
+      }
+      throw this.#error(`executable "${executable}" was not found in PATH`, at);
+    }
+    const resolved = resolve(this.#folder, executable);
+    if (!check) return resolved;
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.statSync(resolved);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) {
+        throw this.#error(`executable "${executable}" does not exist`, at);
+      }
+      throw this.#error(
+        `executable "${executable}" cannot be checked: ${describeCause(error)}`,
+        at,
+      );
+    }
+    if (!_hasExecuteBit(info)) {
+      throw this.#error(`executable "${executable}" is not executable`, at);
+    }
+    return resolved;
+  }
+
+  #checkCwd(written: string, cwd: string): void {
+    const at = ["app", "cwd"];
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.statSync(cwd);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) {
+        throw this.#error(`cwd "${written}" does not exist`, at);
+      }
+      throw this.#error(`cwd "${written}" cannot be checked: ${describeCause(error)}`, at);
+    }
+    if (!info.isDirectory) throw this.#error(`cwd "${written}" is not a directory`, at);
+  }
+
+  #defaultLocalDir(streamName: string, enabled: boolean): string {
+    const systemDir = join("/var/lib/wrapp", streamName);
+    const uid = this.#options.uid === undefined ? Deno.uid() : this.#options.uid;
+    if (uid === 0) return systemDir;
+    const stateHome = this.#env("XDG_STATE_HOME");
+    if (stateHome && isAbsolute(stateHome)) return join(stateHome, "wrapp", streamName);
+    const home = this.#env("HOME");
+    if (home && isAbsolute(home)) return join(home, ".local/state/wrapp", streamName);
+    if (!enabled) return systemDir; // unused
+    throw this.#error(
+      `cannot choose a folder for the local trace: set "dir" in [local], or $XDG_STATE_HOME or $HOME`,
+    );
+  }
+
+  /** A ConfigError positioned at the first of `paths` the document defines. */
+  #error(message: string, ...paths: string[][]): ConfigError {
+    let where = "";
+    for (const path of paths) {
+      this.#positions ??= tomlPositions(this.#text);
+      const position = this.#positions.get(path);
+      if (position) {
+        where = ` at line ${position.line}, column ${position.column}`;
+        break;
+      }
+    }
+    return new ConfigError(`Invalid config "${this.#file}"${where}: ${message}`);
+  }
+}
+
+function _hasExecuteBit(info: Deno.FileInfo): boolean {
+  return info.isFile && (info.mode === null || (info.mode & 0o111) !== 0);
+}
+
+function _isExecutableFile(path: string): boolean {
+  try {
+    return _hasExecuteBit(Deno.statSync(path));
+  } catch {
+    return false;
+  }
+}

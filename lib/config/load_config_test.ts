@@ -1,0 +1,584 @@
+import assert from "node:assert/strict";
+import { ConfigError } from "../errors.ts";
+import type { Config } from "./config.ts";
+import { loadConfig, parseConfig, type ParseConfigOptions } from "./load_config.ts";
+
+/** Parse options that touch neither the filesystem nor the real environment. */
+const OFFLINE: ParseConfigOptions = {
+  file: "svc.toml",
+  cwd: "/srv/robot",
+  checkExecutable: false,
+  env: fakeEnv({ HOME: "/home/ada", PATH: "/usr/bin:/bin" }),
+  uid: 1000,
+};
+
+function fakeEnv(vars: Record<string, string>): (name: string) => string | undefined {
+  return (name) => vars[name];
+}
+
+/** The message of the ConfigError that parsing `text` throws. */
+function errorFrom(text: string, options: Partial<ParseConfigOptions> = {}): string {
+  try {
+    parseConfig(text, { ...OFFLINE, ...options });
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${error}`);
+    assert.equal(error.exitCode, 2);
+    return error.message;
+  }
+  assert.fail("expected a ConfigError, but the config was accepted");
+}
+
+async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.realPath(await Deno.makeTempDir({ prefix: "wrapp_config_" }));
+  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
+}
+
+async function writeScript(path: string, mode = 0o755): Promise<void> {
+  await Deno.writeTextFile(path, "#!/bin/sh\necho hi\n");
+  await Deno.chmod(path, mode);
+}
+
+Deno.test("parseConfig() fills in every default for a config with only an executable", () => {
+  const config = parseConfig('[app]\nexecutable = "/opt/robot/bin/arm"\n', OFFLINE);
+  const expected: Config = {
+    file: "/srv/robot/svc.toml",
+    app: {
+      executable: "/opt/robot/bin/arm",
+      resolvedExecutable: "/opt/robot/bin/arm",
+      args: [],
+      streamName: "arm",
+      cwd: "/srv/robot",
+      env: {},
+      inheritEnv: true,
+      stopGraceMs: 10_000,
+    },
+    output: {
+      echo: true,
+      maxLineBytes: 65536,
+      multilineStart: ">>|",
+      multilineEnd: "|<<",
+      multilineMaxLines: 1000,
+      multilineMaxBytes: 1048576,
+      multilineTimeoutMs: 5000,
+      markers: true,
+    },
+    local: { enabled: true, dir: "/home/ada/.local/state/wrapp/arm", keepRuns: 20 },
+  };
+  assert.deepEqual(config, expected);
+});
+
+Deno.test("parseConfig() reads every key of every section", () => {
+  const config = parseConfig(
+    `
+[app]
+executable = "bin/arm"
+args = ["--fast", "-v"]
+user = "robot"
+group = "dialout"
+stream_name = "arm.v2"
+cwd = "work"
+env = { ROS_DOMAIN_ID = "7" }
+inherit_env = false
+stop_grace = "1m30s"
+
+[output]
+echo = false
+max_line_bytes = 256
+multiline_start = "BEGIN"
+multiline_end = "END"
+multiline_max_lines = 5
+multiline_max_bytes = 100
+multiline_timeout = 0.25
+markers = false
+
+[local]
+enabled = true
+dir = "traces"
+keep_runs = 3
+
+[redis]
+host = "10.0.0.2"
+port = 6380
+password = "hunter2"
+`,
+    OFFLINE,
+  );
+  const expected: Config = {
+    file: "/srv/robot/svc.toml",
+    app: {
+      executable: "bin/arm",
+      resolvedExecutable: "/srv/robot/bin/arm",
+      args: ["--fast", "-v"],
+      user: "robot",
+      group: "dialout",
+      streamName: "arm.v2",
+      cwd: "/srv/robot/work",
+      env: { ROS_DOMAIN_ID: "7" },
+      inheritEnv: false,
+      stopGraceMs: 90_000,
+    },
+    output: {
+      echo: false,
+      maxLineBytes: 256,
+      multilineStart: "BEGIN",
+      multilineEnd: "END",
+      multilineMaxLines: 5,
+      multilineMaxBytes: 100,
+      multilineTimeoutMs: 250,
+      markers: false,
+    },
+    local: { enabled: true, dir: "/srv/robot/traces", keepRuns: 3 },
+    redis: { host: "10.0.0.2", port: 6380, password: "hunter2" },
+  };
+  assert.deepEqual(config, expected);
+});
+
+Deno.test("parseConfig() reads durations as seconds or as strings with units", () => {
+  const grace = (value: string) =>
+    parseConfig(`[app]\nexecutable = "/bin/x"\nstop_grace = ${value}\n`, OFFLINE).app.stopGraceMs;
+  assert.equal(grace("3"), 3000);
+  assert.equal(grace("2.5"), 2500);
+  assert.equal(grace("0"), 0);
+  assert.equal(grace('"500ms"'), 500);
+  assert.equal(grace('"10s"'), 10_000);
+  assert.equal(grace('"2m"'), 120_000);
+  assert.equal(grace('"1h"'), 3_600_000);
+  assert.equal(grace('"1.5s"'), 1500);
+});
+
+Deno.test("parseConfig() rejects a duration it cannot read", () => {
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\nstop_grace = "soon"\n'),
+    'Invalid config "svc.toml" at line 3, column 1: "stop_grace" in [app] must be a duration (seconds, or a string such as "500ms", "10s" or "2m"), got "soon"',
+  );
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\nstop_grace = -1\n'),
+    'Invalid config "svc.toml" at line 3, column 1: "stop_grace" in [app] must be a duration (seconds, or a string such as "500ms", "10s" or "2m"), got -1',
+  );
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\n[output]\nmultiline_timeout = "0s"\n'),
+    'Invalid config "svc.toml" at line 4, column 1: "multiline_timeout" in [output] must be a positive duration (seconds, or a string such as "500ms", "10s" or "2m"), got "0s"',
+  );
+});
+
+Deno.test("loadConfig() reports a config file that does not exist", async () => {
+  await using dir = await tempDir();
+  await assert.rejects(
+    loadConfig("nope.toml", { cwd: dir.path }),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(error.exitCode, 2);
+      assert.equal(error.message, 'Cannot read config "nope.toml": no such file or directory');
+      return true;
+    },
+  );
+});
+
+Deno.test("loadConfig() resolves paths in the config against the config file's folder", async () => {
+  await using dir = await tempDir();
+  await Deno.mkdir(`${dir.path}/conf/bin`, { recursive: true });
+  await writeScript(`${dir.path}/conf/bin/run.sh`);
+  await Deno.writeTextFile(
+    `${dir.path}/conf/svc.toml`,
+    '[app]\nexecutable = "bin/run.sh"\ncwd = "bin"\n[local]\ndir = "traces"\n',
+  );
+  const config = await loadConfig("conf/svc.toml", { cwd: dir.path, uid: 1000 });
+  assert.equal(config.file, `${dir.path}/conf/svc.toml`);
+  assert.equal(config.app.resolvedExecutable, `${dir.path}/conf/bin/run.sh`);
+  assert.equal(config.app.streamName, "run.sh");
+  assert.equal(config.app.cwd, `${dir.path}/conf/bin`);
+  assert.equal(config.local.dir, `${dir.path}/conf/traces`);
+});
+
+Deno.test("loadConfig() reports a TOML syntax error with smol-toml's reason and position", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/x.toml`, '[app]\nexecutable = = "x"\n');
+  await assert.rejects(
+    loadConfig("x.toml", { cwd: dir.path }),
+    new ConfigError('Invalid config "x.toml" at line 2, column 14: invalid value'),
+  );
+});
+
+Deno.test("parseConfig() reports a key defined twice as a syntax error on its second line", () => {
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/a"\nexecutable = "/bin/b"\n'),
+    'Invalid config "svc.toml" at line 3, column 1: trying to redefine an already defined table or value',
+  );
+});
+
+Deno.test("parseConfig() reports an unknown key with a did-you-mean at the key's position", () => {
+  assert.equal(
+    errorFrom('# service\n[app]\nargs = []\n  exectuable = "/bin/x"\n'),
+    'Invalid config "svc.toml" at line 4, column 3: unknown key "exectuable" in [app] (did you mean "executable"?)',
+  );
+});
+
+Deno.test("parseConfig() reports an unknown key without a suggestion when nothing is close", () => {
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\n[output]\ncolour = true\n'),
+    'Invalid config "svc.toml" at line 4, column 1: unknown key "colour" in [output]',
+  );
+});
+
+Deno.test("parseConfig() reports an unknown dotted key where the dotted key starts", () => {
+  assert.equal(
+    errorFrom('\n  app.exectuable = "/bin/x"\n'),
+    'Invalid config "svc.toml" at line 2, column 3: unknown key "exectuable" in [app] (did you mean "executable"?)',
+  );
+});
+
+Deno.test("parseConfig() reports an unknown sub-table of a section as an unknown key", () => {
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\n\n[app.envs]\nA = "1"\n'),
+    'Invalid config "svc.toml" at line 4, column 1: unknown key "envs" in [app] (did you mean "env"?)',
+  );
+});
+
+Deno.test("parseConfig() reports an unknown section with a did-you-mean", () => {
+  assert.equal(
+    errorFrom('[ap]\nexecutable = "/bin/x"\n'),
+    'Invalid config "svc.toml" at line 1, column 1: unknown section [ap] (did you mean [app]?)',
+  );
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\n[metrics]\nport = 1\n'),
+    'Invalid config "svc.toml" at line 3, column 1: unknown section [metrics]',
+  );
+});
+
+Deno.test("parseConfig() says which section a key written before any section belongs to", () => {
+  assert.equal(
+    errorFrom('executable = "/bin/x"\n[app]\n'),
+    'Invalid config "svc.toml" at line 1, column 1: unknown top-level key "executable" (did you mean to put it in [app]?)',
+  );
+  assert.equal(
+    errorFrom('verbose = true\n[app]\nexecutable = "/bin/x"\n'),
+    'Invalid config "svc.toml" at line 1, column 1: unknown top-level key "verbose": every key belongs in a section such as [app]',
+  );
+});
+
+Deno.test("parseConfig() rejects a section that is not a table", () => {
+  assert.equal(
+    errorFrom('output = 5\n[app]\nexecutable = "/bin/x"\n'),
+    'Invalid config "svc.toml" at line 1, column 1: [output] must be a table, got 5',
+  );
+});
+
+Deno.test("parseConfig() treats a key named like an Object.prototype property as unknown", () => {
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\n"__proto__" = 1\n'),
+    'Invalid config "svc.toml" at line 3, column 1: unknown key "__proto__" in [app]',
+  );
+  assert.equal(
+    errorFrom('[constructor]\n[app]\nexecutable = "/bin/x"\n'),
+    'Invalid config "svc.toml" at line 1, column 1: unknown section [constructor]',
+  );
+});
+
+Deno.test("parseConfig() reports a value of the wrong type with the value it got", () => {
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\n[output]\nmax_line_bytes = "big"\n'),
+    'Invalid config "svc.toml" at line 4, column 1: "max_line_bytes" in [output] must be an integer between 256 and 16777216, got "big"',
+  );
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\ninherit_env = "yes"\n'),
+    'Invalid config "svc.toml" at line 3, column 1: "inherit_env" in [app] must be true or false, got "yes"',
+  );
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\nargs = "--fast"\n'),
+    'Invalid config "svc.toml" at line 3, column 1: "args" in [app] must be an array of strings, got "--fast"',
+  );
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\nargs = ["-n", 3]\n'),
+    'Invalid config "svc.toml" at line 3, column 1: "args" in [app] must be an array of strings, got ["-n", 3]',
+  );
+  assert.equal(
+    errorFrom("[app]\nexecutable = 42\n"),
+    'Invalid config "svc.toml" at line 2, column 1: "executable" in [app] must be a non-empty string, got 42',
+  );
+  assert.equal(
+    errorFrom('[app]\nexecutable = ""\n'),
+    'Invalid config "svc.toml" at line 2, column 1: "executable" in [app] must be a non-empty string, got ""',
+  );
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\nenv = "A=1"\n'),
+    'Invalid config "svc.toml" at line 3, column 1: "env" in [app] must be a table of strings, got "A=1"',
+  );
+});
+
+Deno.test("parseConfig() shows tables, dates and special floats TOML-style in type errors", () => {
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\nuser = { name = "ada", "full name" = "Ada L" }\n'),
+    'Invalid config "svc.toml" at line 3, column 1: "user" in [app] must be a non-empty string, got { name = "ada", "full name" = "Ada L" }',
+  );
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\n[local]\nkeep_runs = 1979-05-27\n'),
+    'Invalid config "svc.toml" at line 4, column 1: "keep_runs" in [local] must be an integer of at least 1, got 1979-05-27',
+  );
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\n[local]\nkeep_runs = inf\n'),
+    'Invalid config "svc.toml" at line 4, column 1: "keep_runs" in [local] must be an integer of at least 1, got inf',
+  );
+});
+
+Deno.test("parseConfig() enforces integer bounds and rejects fractions", () => {
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\n[output]\nmax_line_bytes = 100\n'),
+    'Invalid config "svc.toml" at line 4, column 1: "max_line_bytes" in [output] must be an integer between 256 and 16777216, got 100',
+  );
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\n[local]\nkeep_runs = 1.5\n'),
+    'Invalid config "svc.toml" at line 4, column 1: "keep_runs" in [local] must be an integer of at least 1, got 1.5',
+  );
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\n[redis]\nport = 70000\n'),
+    'Invalid config "svc.toml" at line 4, column 1: "port" in [redis] must be an integer between 1 and 65535, got 70000',
+  );
+  const limits = parseConfig(
+    '[app]\nexecutable = "/bin/x"\n[output]\nmax_line_bytes = 16777216\n[redis]\nport = 1\n',
+    OFFLINE,
+  );
+  assert.equal(limits.output.maxLineBytes, 16777216);
+  assert.equal(limits.redis?.port, 1);
+});
+
+Deno.test("parseConfig() points at the environment variable whose value is not a string", () => {
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\n\n[app.env]\nHOST = "a"\nPORT = 8080\n'),
+    'Invalid config "svc.toml" at line 6, column 1: "PORT" in [app.env] must be a string, got 8080',
+  );
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\nenv = { DEBUG = true, HOST = "a" }\n'),
+    'Invalid config "svc.toml" at line 3, column 9: "DEBUG" in [app.env] must be a string, got true',
+  );
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\nenv = { "A=B" = "1" }\n'),
+    'Invalid config "svc.toml" at line 3, column 9: "A=B" in [app.env] is not a valid environment variable name',
+  );
+});
+
+Deno.test("parseConfig() reports a missing executable and a missing [app] section", () => {
+  assert.equal(
+    errorFrom('[app]\nargs = ["-v"]\n'),
+    'Invalid config "svc.toml": missing required key "executable" in [app]',
+  );
+  assert.equal(
+    errorFrom("[output]\necho = false\n"),
+    'Invalid config "svc.toml": missing required section [app]',
+  );
+  assert.equal(errorFrom(""), 'Invalid config "svc.toml": missing required section [app]');
+});
+
+Deno.test("parseConfig() requires different multi-line start and end markers", () => {
+  assert.equal(
+    errorFrom(
+      '[app]\nexecutable = "/bin/x"\n[output]\nmultiline_start = "@@"\nmultiline_end = "@@"\n',
+    ),
+    'Invalid config "svc.toml" at line 5, column 1: "multiline_end" in [output] must differ from "multiline_start", both are "@@"',
+  );
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\n[output]\nmultiline_start = "|<<"\n'),
+    'Invalid config "svc.toml" at line 4, column 1: "multiline_end" in [output] must differ from "multiline_start", both are "|<<"',
+  );
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\n[output]\nmultiline_end = ""\n'),
+    'Invalid config "svc.toml" at line 4, column 1: "multiline_end" in [output] must be a non-empty string without line breaks, got ""',
+  );
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\n[output]\nmultiline_start = "a\\nb"\n'),
+    'Invalid config "svc.toml" at line 4, column 1: "multiline_start" in [output] must be a non-empty string without line breaks, got "a\\nb"',
+  );
+});
+
+Deno.test("parseConfig() only accepts stream names that are safe as Redis keys and folder names", () => {
+  const name = (value: string) =>
+    errorFrom(`[app]\nexecutable = "/bin/x"\nstream_name = ${JSON.stringify(value)}\n`);
+  const expected = (got: string) =>
+    `Invalid config "svc.toml" at line 3, column 1: "stream_name" in [app] must be a name of letters, digits, "_", "." and "-" other than "." and "..", got ${got}`;
+  assert.equal(name("my app"), expected('"my app"'));
+  assert.equal(name("../etc"), expected('"../etc"'));
+  assert.equal(name(".."), expected('".."'));
+  assert.equal(name("logs:x"), expected('"logs:x"'));
+  assert.equal(
+    parseConfig('[app]\nexecutable = "/bin/x"\nstream_name = "Arm_2.v-1"\n', OFFLINE).app
+      .streamName,
+    "Arm_2.v-1",
+  );
+});
+
+Deno.test("parseConfig() asks for a stream_name when the executable's name cannot be one", () => {
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/opt/my tool"\n'),
+    'Invalid config "svc.toml" at line 2, column 1: the executable\'s name "my tool" cannot be the stream name: set "stream_name" in [app] to a name of letters, digits, "_", "." and "-" other than "." and ".."',
+  );
+  const named = parseConfig(
+    '[app]\nexecutable = "/opt/my tool"\nstream_name = "tool"\n',
+    OFFLINE,
+  );
+  assert.equal(named.app.streamName, "tool");
+});
+
+Deno.test("parseConfig() reports an executable path that does not exist", () => {
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/usr/bin/nope-wrapp-test"\n', { checkExecutable: true }),
+    'Invalid config "svc.toml" at line 2, column 1: executable "/usr/bin/nope-wrapp-test" does not exist',
+  );
+});
+
+Deno.test("loadConfig() reports an executable without any execute bit, or a directory", async () => {
+  await using dir = await tempDir();
+  await writeScript(`${dir.path}/x.sh`, 0o644);
+  await Deno.mkdir(`${dir.path}/folder`);
+  await Deno.writeTextFile(`${dir.path}/a.toml`, '[app]\nexecutable = "./x.sh"\n');
+  await Deno.writeTextFile(`${dir.path}/b.toml`, '[app]\n\nexecutable = "./folder"\n');
+  await assert.rejects(
+    loadConfig("a.toml", { cwd: dir.path }),
+    new ConfigError(
+      'Invalid config "a.toml" at line 2, column 1: executable "./x.sh" is not executable',
+    ),
+  );
+  await assert.rejects(
+    loadConfig("b.toml", { cwd: dir.path }),
+    new ConfigError(
+      'Invalid config "b.toml" at line 3, column 1: executable "./folder" is not executable',
+    ),
+  );
+  // The execute bit of any class will do: the service may run as another user.
+  await Deno.chmod(`${dir.path}/x.sh`, 0o641);
+  const config = await loadConfig("a.toml", { cwd: dir.path, uid: 1000 });
+  assert.equal(config.app.resolvedExecutable, `${dir.path}/x.sh`);
+});
+
+Deno.test("loadConfig() looks a bare executable name up in the PATH of the given env", async () => {
+  await using dir = await tempDir();
+  await Deno.mkdir(`${dir.path}/bin`);
+  await Deno.mkdir(`${dir.path}/other`);
+  await writeScript(`${dir.path}/bin/tool`);
+  await writeScript(`${dir.path}/other/tool`, 0o644); // not executable: skipped
+  await Deno.writeTextFile(`${dir.path}/svc.toml`, '[app]\nexecutable = "tool"\n');
+  const env = fakeEnv({ PATH: `relative:${dir.path}/other:${dir.path}/bin`, HOME: "/home/ada" });
+  const config = await loadConfig("svc.toml", { cwd: dir.path, env, uid: 1000 });
+  assert.equal(config.app.executable, "tool");
+  assert.equal(config.app.resolvedExecutable, `${dir.path}/bin/tool`);
+  assert.equal(config.app.streamName, "tool");
+
+  await assert.rejects(
+    loadConfig("svc.toml", { cwd: dir.path, env: fakeEnv({ PATH: `${dir.path}/other` }) }),
+    new ConfigError(
+      'Invalid config "svc.toml" at line 2, column 1: executable "tool" was not found in PATH',
+    ),
+  );
+});
+
+Deno.test("loadConfig() prefers the PATH set in [app.env] to find a bare executable name", async () => {
+  await using dir = await tempDir();
+  await Deno.mkdir(`${dir.path}/bin`);
+  await writeScript(`${dir.path}/bin/tool`);
+  await Deno.writeTextFile(
+    `${dir.path}/svc.toml`,
+    `[app]\nexecutable = "tool"\nenv = { PATH = "${dir.path}/bin" }\n`,
+  );
+  const config = await loadConfig("svc.toml", {
+    cwd: dir.path,
+    env: fakeEnv({ PATH: "/nonexistent", HOME: "/home/ada" }),
+    uid: 1000,
+  });
+  assert.equal(config.app.resolvedExecutable, `${dir.path}/bin/tool`);
+});
+
+Deno.test("parseConfig() skips the filesystem when checkExecutable is false", () => {
+  const bare = parseConfig(
+    '[app]\nexecutable = "no-such-tool-wrapp"\ncwd = "/no/such/dir"\n',
+    OFFLINE,
+  );
+  assert.equal(bare.app.resolvedExecutable, "no-such-tool-wrapp");
+  assert.equal(bare.app.cwd, "/no/such/dir");
+  const relative = parseConfig('[app]\nexecutable = "./bin/nope"\n', OFFLINE);
+  assert.equal(relative.app.resolvedExecutable, "/srv/robot/bin/nope");
+});
+
+Deno.test("loadConfig() reports a cwd that does not exist or is not a directory", async () => {
+  await using dir = await tempDir();
+  await writeScript(`${dir.path}/run.sh`);
+  await Deno.writeTextFile(
+    `${dir.path}/a.toml`,
+    '[app]\nexecutable = "./run.sh"\ncwd = "missing"\n',
+  );
+  await Deno.writeTextFile(
+    `${dir.path}/b.toml`,
+    '[app]\nexecutable = "./run.sh"\n  cwd = "run.sh"\n',
+  );
+  await assert.rejects(
+    loadConfig("a.toml", { cwd: dir.path }),
+    new ConfigError('Invalid config "a.toml" at line 3, column 1: cwd "missing" does not exist'),
+  );
+  await assert.rejects(
+    loadConfig("b.toml", { cwd: dir.path }),
+    new ConfigError('Invalid config "b.toml" at line 3, column 3: cwd "run.sh" is not a directory'),
+  );
+});
+
+Deno.test("parseConfig() turns the local trace off by default when [redis] is configured", () => {
+  const base = '[app]\nexecutable = "/bin/x"\n';
+  assert.equal(parseConfig(base, OFFLINE).local.enabled, true);
+  assert.equal(parseConfig(`${base}[redis]\n`, OFFLINE).local.enabled, false);
+  assert.equal(
+    parseConfig(`${base}[redis]\n[local]\nenabled = true\n`, OFFLINE).local.enabled,
+    true,
+  );
+  assert.equal(parseConfig(`${base}[local]\nenabled = false\n`, OFFLINE).local.enabled, false);
+});
+
+Deno.test("parseConfig() fills in [redis] defaults only when the section is present", () => {
+  const base = '[app]\nexecutable = "/bin/x"\n';
+  assert.equal(parseConfig(base, OFFLINE).redis, undefined);
+  assert.deepEqual(parseConfig(`${base}[redis]\n`, OFFLINE).redis, {
+    host: "127.0.0.1",
+    port: 6379,
+  });
+});
+
+Deno.test("parseConfig() picks the default local trace folder from uid, XDG_STATE_HOME and HOME", () => {
+  const text = '[app]\nexecutable = "/bin/x"\nstream_name = "arm"\n';
+  const dir = (options: Partial<ParseConfigOptions>) =>
+    parseConfig(text, { ...OFFLINE, ...options }).local.dir;
+  assert.equal(dir({ uid: 0 }), "/var/lib/wrapp/arm");
+  assert.equal(
+    dir({ env: fakeEnv({ XDG_STATE_HOME: "/state", HOME: "/home/ada" }) }),
+    "/state/wrapp/arm",
+  );
+  assert.equal(dir({ env: fakeEnv({ HOME: "/home/ada" }) }), "/home/ada/.local/state/wrapp/arm");
+  assert.equal(
+    dir({ env: fakeEnv({ XDG_STATE_HOME: "relative", HOME: "/home/ada" }) }),
+    "/home/ada/.local/state/wrapp/arm",
+  );
+  assert.equal(
+    dir({ uid: null, env: fakeEnv({ HOME: "/home/ada" }) }),
+    "/home/ada/.local/state/wrapp/arm",
+  );
+});
+
+Deno.test("parseConfig() asks for [local] dir when neither XDG_STATE_HOME nor HOME is set", () => {
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\n', { env: fakeEnv({}) }),
+    'Invalid config "svc.toml": cannot choose a folder for the local trace: set "dir" in [local], or $XDG_STATE_HOME or $HOME',
+  );
+  const withDir = parseConfig('[app]\nexecutable = "/bin/x"\n[local]\ndir = "/data/traces"\n', {
+    ...OFFLINE,
+    env: fakeEnv({}),
+  });
+  assert.equal(withDir.local.dir, "/data/traces");
+});
+
+Deno.test("parseConfig() accepts a file starting with a byte order mark", () => {
+  const config = parseConfig('\uFEFF[app]\nexecutable = "/bin/x"\n', OFFLINE);
+  assert.equal(config.app.executable, "/bin/x");
+});
+
+Deno.test("parseConfig() accepts sections written as inline tables and dotted keys", () => {
+  const config = parseConfig(
+    'app = { executable = "/bin/x", args = ["a"] }\noutput.echo = false\n',
+    OFFLINE,
+  );
+  assert.deepEqual(config.app.args, ["a"]);
+  assert.equal(config.output.echo, false);
+});

@@ -1,0 +1,130 @@
+/**
+ * One output stream of the child, from bytes to events:
+ * bytes → {@linkcode LineSplitter} → {@linkcode MultilineJoiner} → {@linkcode MarkerExtractor} → router.
+ *
+ * The transforms are synchronous push objects rather than async generators: the hot
+ * path then costs no promise per line, and the multi-line time limit can be driven by
+ * a timer ({@linkcode OutputPipeline.tick}) even when no bytes arrive.
+ *
+ * @module
+ */
+
+import type { Event, OutputStream } from "../event.ts";
+import { now } from "../event.ts";
+import type { OutputConfig } from "../config/config.ts";
+import { LineSplitter } from "../transforms/split_lines.ts";
+import { MultilineJoiner } from "../transforms/join_multiline.ts";
+import type { MarkerExtractor } from "../transforms/extract_markers.ts";
+
+/** Receives the events a pipeline produces. */
+export interface EventTarget {
+  emitAll(events: readonly Event[]): void;
+}
+
+/** Frames one output stream into log and metric events. */
+export class OutputPipeline {
+  readonly stream: OutputStream;
+  readonly #splitter: LineSplitter;
+  readonly #joiner: MultilineJoiner;
+  readonly #markers: MarkerExtractor | undefined;
+  readonly #target: EventTarget;
+  #lines = 0;
+
+  /** Frame `stream` with `output` settings; `markers` is shared by stdout and stderr so counters add up. */
+  constructor(
+    stream: OutputStream,
+    options: { output: OutputConfig; target: EventTarget; markers?: MarkerExtractor },
+  ) {
+    this.stream = stream;
+    const { output } = options;
+    this.#splitter = new LineSplitter({ maxLineBytes: output.maxLineBytes });
+    this.#joiner = new MultilineJoiner(stream, {
+      start: output.multilineStart,
+      end: output.multilineEnd,
+      maxLines: output.multilineMaxLines,
+      maxBytes: output.multilineMaxBytes,
+      timeoutMs: output.multilineTimeoutMs,
+    });
+    this.#markers = options.markers;
+    this.#target = options.target;
+  }
+
+  /** Source lines seen so far. */
+  get lines(): number {
+    return this.#lines;
+  }
+
+  /** Feed a chunk of bytes as read from the child. */
+  push(chunk: Uint8Array): void {
+    const lines = this.#splitter.push(chunk);
+    if (lines.length === 0) return;
+    this.#lines += lines.length;
+    const time = now();
+    const events: Event[] = [];
+    for (const line of lines) this.#collect(this.#joiner.push(line, time), events);
+    this.#target.emitAll(events);
+  }
+
+  /** Let time-based limits fire (an open multi-line block past its timeout). */
+  tick(time: number = now()): void {
+    const events: Event[] = [];
+    this.#collect(this.#joiner.tick(time), events);
+    this.#target.emitAll(events);
+  }
+
+  /** The stream ended: flush a trailing partial line and any open block. */
+  end(time: number = now()): void {
+    const events: Event[] = [];
+    const lines = this.#splitter.end();
+    this.#lines += lines.length;
+    for (const line of lines) this.#collect(this.#joiner.push(line, time), events);
+    this.#collect(this.#joiner.end(time), events);
+    this.#target.emitAll(events);
+  }
+
+  #collect(logs: readonly Event[], into: Event[]): void {
+    for (const log of logs) {
+      into.push(log);
+      if (this.#markers && log.kind === "log") {
+        for (const metric of this.#markers.extract(log)) into.push(metric);
+      }
+    }
+  }
+}
+
+/**
+ * Read `readable` to its end, echoing each chunk and feeding the pipeline. Resolves
+ * when the stream ends or `stop` is aborted (a grandchild may hold the pipe open after
+ * the child exits).
+ */
+export async function pumpOutput(
+  readable: ReadableStream<Uint8Array>,
+  pipeline: OutputPipeline,
+  options: {
+    echo?: { write(chunk: Uint8Array): Promise<void> };
+    stop?: AbortSignal;
+    /** Called after each chunk; a returned promise is awaited (a sink asks the producer to wait). */
+    backpressure?: () => Promise<void> | undefined;
+  } = {},
+): Promise<void> {
+  const reader = readable.getReader();
+  const onAbort = () => reader.cancel().catch(() => {});
+  options.stop?.addEventListener("abort", onAbort, { once: true });
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      // Frame first: the events then carry the time the bytes arrived, not the time the echo finished.
+      pipeline.push(value);
+      if (options.echo) await options.echo.write(value);
+      const wait = options.backpressure?.();
+      if (wait) await wait;
+    }
+  } catch {
+    // A cancelled or failed read ends this stream; what was read is already framed.
+  } finally {
+    options.stop?.removeEventListener("abort", onAbort);
+    reader.releaseLock();
+    pipeline.end();
+  }
+}

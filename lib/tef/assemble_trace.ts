@@ -1,0 +1,178 @@
+/**
+ * Turns the JSON-lines file a trace is recorded into while running into the array-form
+ * `trace.json` that ui.perfetto.dev opens.
+ *
+ * The JSON-lines file is crash-safe but not loadable; the assembled file is loadable but
+ * only written at the end. Assembly streams: it reads 1 MiB chunks and writes ~4 MiB
+ * batches, so a 200 MB recording never sits in memory. The output is written to a
+ * temporary file in the same folder, fsynced and renamed over the target, so a reader (or
+ * a crash) never sees a half-written trace.
+ *
+ * @module
+ */
+
+import { basename, dirname, join } from "node:path";
+
+/**
+ * The one event written when a recording holds no valid event, so the trace is still a
+ * valid, non-empty file Perfetto opens (it shows a process named after the situation)
+ * rather than an empty file it rejects. pid 0 because no real process is known.
+ */
+export const EMPTY_TRACE_EVENT: Readonly<Record<string, unknown>> = Object.freeze({
+  ph: "M",
+  pid: 0,
+  name: "process_name",
+  args: Object.freeze({ name: "wrapp: no events recorded" }),
+});
+
+/** What {@linkcode assembleTrace} did. */
+export interface AssembleResult {
+  /** Events written to the trace (not counting {@linkcode EMPTY_TRACE_EVENT}). */
+  events: number;
+  /** Lines left out: blank, not JSON, not an object with a string `ph`, or cut off by a crash. */
+  skipped: number;
+}
+
+const _READ_CHUNK_BYTES = 1 << 20;
+const _WRITE_BATCH_CHARS = 4 << 20;
+const _NEWLINE = 0x0a;
+
+/**
+ * Stream the JSON-lines TEF file `jsonlPath` into an array-form trace at `tracePath`,
+ * keeping the order of the lines.
+ *
+ * Lines that are blank, not valid JSON or not an event object (for example the last line,
+ * cut off by a crash) are skipped and counted. The result always starts with `[{"`, which
+ * is how Perfetto recognises a JSON trace, and is never empty: with no valid event it
+ * holds {@linkcode EMPTY_TRACE_EVENT}. Throws the underlying `Deno.errors.*` error when a
+ * file cannot be read or written; `tracePath` is then left as it was.
+ */
+export async function assembleTrace(jsonlPath: string, tracePath: string): Promise<AssembleResult> {
+  const input = await Deno.open(jsonlPath, { read: true });
+  const tempPath = _tempPathBeside(tracePath);
+  let output: Deno.FsFile | undefined;
+  try {
+    output = await Deno.open(tempPath, { write: true, createNew: true, mode: 0o644 });
+    const writer = new _BatchWriter(output);
+    const result: AssembleResult = { events: 0, skipped: 0 };
+    const take = async (line: string) => {
+      const event = _eventText(line);
+      if (event === undefined) {
+        result.skipped++;
+        return;
+      }
+      await writer.add(result.events === 0 ? "[" : ",\n", event);
+      result.events++;
+    };
+
+    const decoder = new TextDecoder();
+    const buffer = new Uint8Array(_READ_CHUNK_BYTES);
+    // Bytes of a line not yet ended by "\n", kept as parts so a huge line costs O(n).
+    let carry: Uint8Array[] = [];
+    for (;;) {
+      const n = await input.read(buffer);
+      if (n === null) break;
+      const chunk = buffer.subarray(0, n);
+      const lastNewline = chunk.lastIndexOf(_NEWLINE);
+      if (lastNewline < 0) {
+        carry.push(chunk.slice());
+        continue;
+      }
+      // Everything up to the last newline is whole lines; decoding it in one go cannot
+      // split a UTF-8 sequence, because "\n" never occurs inside one.
+      const whole = carry.length === 0
+        ? chunk.subarray(0, lastNewline)
+        : _concat([...carry, chunk.subarray(0, lastNewline)]);
+      carry = lastNewline + 1 < n ? [chunk.slice(lastNewline + 1)] : [];
+      for (const line of decoder.decode(whole).split("\n")) await take(line);
+    }
+    // A last line without "\n": complete if the writer died just after it, else cut off.
+    if (carry.length > 0) await take(decoder.decode(_concat(carry)));
+
+    if (result.events === 0) await writer.add("[", JSON.stringify(EMPTY_TRACE_EVENT));
+    await writer.add("", "]\n");
+    await writer.flush();
+    // Data reaches the disk before the rename makes it visible, so a power cut cannot
+    // leave an empty trace.json behind.
+    await output.syncData();
+    output.close();
+    output = undefined;
+    await Deno.rename(tempPath, tracePath);
+    return result;
+  } catch (error) {
+    output?.close();
+    await Deno.remove(tempPath).catch(() => {});
+    throw error;
+  } finally {
+    input.close();
+  }
+}
+
+/**
+ * The text to write for one line, or `undefined` to skip it. The raw text is kept when it
+ * already starts with `{"` (no re-serialising cost); otherwise the parsed object is
+ * re-serialised so the file still starts with `[{"`.
+ */
+function _eventText(line: string): string | undefined {
+  const text = line.trim();
+  if (text.length === 0 || text[0] !== "{") return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  if (typeof (value as { ph?: unknown }).ph !== "string") return undefined;
+  return text.startsWith('{"') ? text : JSON.stringify(value);
+}
+
+/** Collects strings and writes them in large batches. */
+class _BatchWriter {
+  readonly #file: Deno.FsFile;
+  readonly #encoder = new TextEncoder();
+  #parts: string[] = [];
+  #chars = 0;
+
+  constructor(file: Deno.FsFile) {
+    this.#file = file;
+  }
+
+  async add(separator: string, text: string): Promise<void> {
+    this.#parts.push(separator, text);
+    this.#chars += separator.length + text.length;
+    if (this.#chars >= _WRITE_BATCH_CHARS) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.#parts.length === 0) return;
+    const bytes = this.#encoder.encode(this.#parts.join(""));
+    this.#parts = [];
+    this.#chars = 0;
+    await writeAll(this.#file, bytes);
+  }
+}
+
+/** Write every byte, looping on partial writes. */
+export async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
+}
+
+function _concat(parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/** A unique hidden name in the target's folder, so the final rename stays on one filesystem. */
+function _tempPathBeside(path: string): string {
+  const random = crypto.getRandomValues(new Uint32Array(1))[0].toString(16);
+  return join(dirname(path), `.${basename(path)}.${Deno.pid}.${random}.tmp`);
+}

@@ -1,0 +1,144 @@
+import assert from "node:assert/strict";
+import type { LogEvent, MetricEvent } from "../event.ts";
+import { findMarkers, MarkerExtractor, parseMarkerNumber } from "./extract_markers.ts";
+
+const line = (text: string, time = 1): LogEvent => ({ kind: "log", stream: "stdout", text, time });
+
+Deno.test("findMarkers() finds an increment and a set", () => {
+  assert.deepEqual(findMarkers("a {{requests}} b"), [{ name: "requests" }]);
+  assert.deepEqual(findMarkers("{{temp:41.5}}"), [{ name: "temp", value: "41.5" }]);
+});
+
+Deno.test("findMarkers() finds several markers on a line, in order", () => {
+  assert.deepEqual(findMarkers("{{a}} x {{b:2}}{{c.d-e_f}} {{a}}"), [
+    { name: "a" },
+    { name: "b", value: "2" },
+    { name: "c.d-e_f" },
+    { name: "a" },
+  ]);
+});
+
+Deno.test("findMarkers() leaves malformed markers as plain text", () => {
+  for (
+    const text of ["{{}}", "{{a:}}", "{{a:   }}", "{{:1}}", "{{a b}}", "{{a", "{{a:1", "{{1a}}"]
+  ) {
+    assert.deepEqual(findMarkers(text), [], text);
+  }
+});
+
+Deno.test("findMarkers() rejects whitespace around the name but trims the value", () => {
+  assert.deepEqual(findMarkers("{{ a }} {{a :1}} {{ a:1}}"), []);
+  assert.deepEqual(findMarkers("{{state:  ready now }}"), [{ name: "state", value: "ready now" }]);
+});
+
+Deno.test("findMarkers() finds a valid marker after a malformed one", () => {
+  assert.deepEqual(findMarkers("{{a b}} {{ok}}"), [{ name: "ok" }]);
+  assert.deepEqual(findMarkers("{{a {{b}}"), [{ name: "b" }]);
+  assert.deepEqual(findMarkers("{{a:x {{b}}"), [{ name: "b" }]);
+  assert.deepEqual(findMarkers("{{{a}}}"), [{ name: "a" }]);
+});
+
+Deno.test("findMarkers() closes a value at the first }}", () => {
+  assert.deepEqual(findMarkers('{{cfg:{"a":1}}}'), [{ name: "cfg", value: '{"a":1' }]);
+});
+
+Deno.test("findMarkers() enforces the name and value length limits", () => {
+  assert.deepEqual(findMarkers(`{{${"n".repeat(128)}}}`), [{ name: "n".repeat(128) }]);
+  assert.deepEqual(findMarkers(`{{${"n".repeat(129)}}}`), []);
+  assert.deepEqual(findMarkers(`{{v:${"x".repeat(1024)}}}`), [{
+    name: "v",
+    value: "x".repeat(1024),
+  }]);
+  assert.deepEqual(findMarkers(`{{v:${"x".repeat(1025)}}}`), []);
+});
+
+Deno.test("findMarkers() does not let a value span lines", () => {
+  assert.deepEqual(findMarkers("{{a:1\n2}} {{b}}"), [{ name: "b" }]);
+});
+
+Deno.test("findMarkers() stays fast on pathological input", () => {
+  const text = "{{".repeat(30000) + "}}" + "{{a:".repeat(10000) + "}}";
+  const started = performance.now();
+  assert.deepEqual(findMarkers(text), []);
+  assert.ok(performance.now() - started < 500);
+});
+
+Deno.test("parseMarkerNumber() accepts decimal literals only", () => {
+  assert.equal(parseMarkerNumber("42.5"), 42.5);
+  assert.equal(parseMarkerNumber("-3"), -3);
+  assert.equal(parseMarkerNumber("+7"), 7);
+  assert.equal(parseMarkerNumber("1e3"), 1000);
+  assert.equal(parseMarkerNumber(".5"), 0.5);
+  assert.equal(parseMarkerNumber("abc"), undefined);
+  assert.equal(parseMarkerNumber("0x10"), undefined);
+  assert.equal(parseMarkerNumber("Infinity"), undefined);
+  assert.equal(parseMarkerNumber("1e999"), undefined);
+  assert.equal(parseMarkerNumber("1_000"), undefined);
+  assert.equal(parseMarkerNumber("12ms"), undefined);
+});
+
+Deno.test("MarkerExtractor returns nothing for a line without markers", () => {
+  assert.deepEqual(new MarkerExtractor().extract(line("plain { text } here")), []);
+});
+
+Deno.test("MarkerExtractor accumulates counters per name", () => {
+  const extractor = new MarkerExtractor();
+  const incr = (name: string, numeric: number, time: number): MetricEvent => ({
+    kind: "metric",
+    time,
+    stream: "stdout",
+    name,
+    op: "incr",
+    value: "1",
+    numeric,
+  });
+  assert.deepEqual(extractor.extract(line("{{hits}} {{hits}} {{miss}}", 5)), [
+    incr("hits", 1, 5),
+    incr("hits", 2, 5),
+    incr("miss", 1, 5),
+  ]);
+  assert.deepEqual(extractor.extract(line("{{hits}}", 6)), [incr("hits", 3, 6)]);
+  assert.equal(extractor.total("hits"), 3);
+});
+
+Deno.test("MarkerExtractor sets values with numeric only for decimal numbers", () => {
+  const extractor = new MarkerExtractor();
+  const metrics = extractor.extract(
+    line("{{t:42.5}} {{d:-3}} {{e:1e3}} {{s:abc}} {{h:0x10}}"),
+  );
+  assert.deepEqual(
+    metrics.map((m) => [m.name, m.op, m.value, m.numeric]),
+    [
+      ["t", "set", "42.5", 42.5],
+      ["d", "set", "-3", -3],
+      ["e", "set", "1e3", 1000],
+      ["s", "set", "abc", undefined],
+      ["h", "set", "0x10", undefined],
+    ],
+  );
+  assert.ok(!("numeric" in metrics[3]), "a non-numeric set has no numeric field");
+});
+
+Deno.test("MarkerExtractor continues a counter from a numeric set", () => {
+  const extractor = new MarkerExtractor();
+  extractor.extract(line("{{jobs}}"));
+  assert.equal(extractor.extract(line("{{jobs:10}} {{jobs}}"))[1].numeric, 11);
+  assert.equal(extractor.extract(line("{{jobs:idle}} {{jobs}}"))[1].numeric, 1);
+});
+
+Deno.test("MarkerExtractor keeps the stream and time of the event and does not modify it", () => {
+  const event: LogEvent = { kind: "log", stream: "stderr", text: "x {{err}}", time: 9 };
+  const copy = structuredClone(event);
+  const [metric] = new MarkerExtractor().extract(event);
+  assert.equal(metric.stream, "stderr");
+  assert.equal(metric.time, 9);
+  assert.deepEqual(event, copy);
+});
+
+Deno.test("MarkerExtractor extracts every marker of a multi-line block", () => {
+  const block: LogEvent = { ...line("{{a}}\nsome text {{b:1}}\n{{a}}"), lines: 3 };
+  assert.deepEqual(
+    new MarkerExtractor().extract(block).map((m) => [m.name, m.op, m.numeric]),
+    [["a", "incr", 1], ["b", "set", 1], ["a", "incr", 2]],
+  );
+});

@@ -1,0 +1,145 @@
+/**
+ * Shared helpers for whole-process tests: run the real CLI as a subprocess, make
+ * throw-away folders and configs, read the trace a run left behind.
+ *
+ * @module
+ */
+
+import { fileURLToPath as fromFileUrl } from "node:url";
+import { checkTraceFileText } from "../lib/tef/perfetto_rules.ts";
+
+/** Absolute path of main.ts. */
+export const MAIN = fromFileUrl(new URL("../main.ts", import.meta.url));
+/** Absolute path of the repository. */
+export const ROOT = fromFileUrl(new URL("../", import.meta.url));
+
+/** What a finished wrapp process left. */
+export interface WrappOutput {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options for starting wrapp. */
+export interface WrappOptions {
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /** Working directory. Default: the repository. */
+  cwd?: string;
+  /** Bytes for wrapp's stdin (default: none, stdin is /dev/null). */
+  stdin?: string;
+}
+
+/** Start `wrapp ARGS…` as a subprocess (deno run main.ts). */
+export function spawnWrapp(args: string[], options: WrappOptions = {}): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", MAIN, ...args],
+    cwd: options.cwd ?? ROOT,
+    env: { NO_COLOR: "1", ...options.env },
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/** Run `wrapp ARGS…` to completion and collect its output. */
+export async function runWrapp(args: string[], options: WrappOptions = {}): Promise<WrappOutput> {
+  const child = spawnWrapp(args, options);
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  const output = await child.output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** A temporary folder removed when disposed: `await using dir = await tempDir()`. */
+export async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ prefix: "wrapp-test-" });
+  return {
+    path,
+    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }).catch(() => {}),
+  };
+}
+
+/** Write an executable bash script and return its path. */
+export async function writeScript(dir: string, name: string, body: string): Promise<string> {
+  const path = `${dir}/${name}`;
+  await Deno.writeTextFile(path, `#!/usr/bin/env bash\n${body}\n`, { mode: 0o755 });
+  return path;
+}
+
+/**
+ * Write `svc.toml` in `dir` running `executable` with `args`, writing its local trace to
+ * `<dir>/traces`, echo off unless `extra` says otherwise. Returns the config path.
+ */
+export async function writeConfig(
+  dir: string,
+  app: { executable: string; args?: string[]; extra?: string; name?: string },
+): Promise<string> {
+  const path = `${dir}/svc.toml`;
+  const text = [
+    "[app]",
+    `executable = ${JSON.stringify(app.executable)}`,
+    `args = ${JSON.stringify(app.args ?? [])}`,
+    `stream_name = ${JSON.stringify(app.name ?? "svc")}`,
+    "",
+    "[local]",
+    `dir = ${JSON.stringify(`${dir}/traces`)}`,
+    "",
+    app.extra ?? "[output]\necho = false",
+    "",
+  ].join("\n");
+  await Deno.writeTextFile(path, text);
+  return path;
+}
+
+/** A TEF event as read back from a trace. */
+export interface TraceEvent {
+  ph: string;
+  name?: string;
+  ts?: number;
+  pid?: number;
+  tid?: number;
+  cat?: string;
+  args?: Record<string, unknown>;
+}
+
+/**
+ * Read `<traceDir>/latest/trace.json`, assert it follows the Perfetto rules, and return
+ * its events.
+ */
+export async function readLatestTrace(traceDir: string): Promise<TraceEvent[]> {
+  const text = await Deno.readTextFile(`${traceDir}/latest/trace.json`);
+  const violations = checkTraceFileText(text);
+  if (violations.length > 0) {
+    throw new Error(`trace.json breaks the Perfetto rules:\n${violations.slice(0, 10).join("\n")}`);
+  }
+  return JSON.parse(text);
+}
+
+/** The text of every log line on the stdout (tid 2) or stderr (tid 3) track, in order. */
+export function logTexts(events: TraceEvent[], stream: "stdout" | "stderr" = "stdout"): string[] {
+  return events.filter((e) => e.ph === "i" && e.cat === stream).map((e) => String(e.args?.text));
+}
+
+/** Wait until `predicate` holds, polling every 20 ms, or fail after `timeoutMs`. */
+export async function waitFor(
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
