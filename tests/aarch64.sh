@@ -24,4 +24,4 @@ command -v qemu-aarch64-static >/dev/null || {
 arch=$(qemu-aarch64-static -L "$sysroot" "$arm_deno" eval 'console.log(Deno.build.arch)')
 [ "$arch" = aarch64 ] || { echo "tests/aarch64.sh: expected aarch64 Deno, got \"$arch\"" >&2; exit 1; }
 echo "aarch64 lane: Deno $version (Deno.build.arch = $arch) under qemu-aarch64-static"
-exec qemu-aarch64-static -L "$sysroot" "$arm_deno" test -A --no-check lib/ "$@"
+WRAPP_TEST_EMULATED=1 exec qemu-aarch64-static -L "$sysroot" "$arm_deno" test -A --no-check lib/ "$@"

@@ -129,9 +129,13 @@ Deno.test("assembleTrace() fails on a missing input and leaves the old trace alo
   });
 });
 
+// Under qemu (the aarch64 lane sets WRAPP_TEST_EMULATED) everything is ~40x slower: test
+// the same streaming with fewer events there, and leave the time bound to native runs.
+const emulated = Deno.env.get("WRAPP_TEST_EMULATED") === "1";
+
 Deno.test("assembleTrace() streams 1,000,000 events in order", async () => {
   await withDir(async (dir) => {
-    const count = 1_000_000;
+    const count = emulated ? 100_000 : 1_000_000;
     const jsonl = join(dir, "e.jsonl");
     {
       using file = await Deno.open(jsonl, { write: true, createNew: true });
@@ -149,7 +153,7 @@ Deno.test("assembleTrace() streams 1,000,000 events in order", async () => {
     const result = await assembleTrace(jsonl, join(dir, "trace.json"));
     const elapsed = performance.now() - started;
     assert.deepEqual(result, { events: count, skipped: 0 });
-    assert.ok(elapsed < 20_000, `took ${Math.round(elapsed)} ms`);
+    if (!emulated) assert.ok(elapsed < 20_000, `took ${Math.round(elapsed)} ms`);
 
     const text = await Deno.readTextFile(join(dir, "trace.json"));
     assert.ok(text.startsWith(`[${instant(0)},\n`));
