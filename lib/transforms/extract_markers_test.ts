@@ -60,7 +60,9 @@ Deno.test("findMarkers() stays fast on pathological input", () => {
   const text = "{{".repeat(30000) + "}}" + "{{a:".repeat(10000) + "}}";
   const started = performance.now();
   assert.deepEqual(findMarkers(text), []);
-  assert.ok(performance.now() - started < 500);
+  // A quadratic scan takes tens of seconds here; qemu (WRAPP_TEST_EMULATED) is ~40x slower than native.
+  const budgetMs = Deno.env.get("WRAPP_TEST_EMULATED") === "1" ? 10_000 : 500;
+  assert.ok(performance.now() - started < budgetMs);
 });
 
 Deno.test("parseMarkerNumber() accepts decimal literals only", () => {
