@@ -32,7 +32,7 @@ export interface LogEvent extends EventBase {
 }
 
 /** What a status event reports. */
-export type StatusPhase = "start" | "exit" | "info" | "warning";
+export type StatusPhase = "start" | "exit" | "restart" | "info" | "warning";
 
 /** Supervisor life-cycle: run start and end, sink trouble, drops. */
 export interface StatusEvent extends EventBase {

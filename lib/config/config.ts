@@ -59,6 +59,22 @@ export interface LocalConfig {
   keepRuns: number;
 }
 
+/** `[restart]`: what happens when the service exits. */
+export interface RestartConfig {
+  /** `never` (wrapp exits with the service's code, like the original wrapp), `on-failure` (restart after a non-zero exit or a signal), or `always`. Default `never`. */
+  policy: "never" | "on-failure" | "always";
+  /** Wait before the first restart, ms; doubled after each quick restart. Default 1000. */
+  delayMs: number;
+  /** The wait never grows beyond this, ms. Default 30000. */
+  maxDelayMs: number;
+  /** A run that lasted this long resets the wait to `delayMs`, ms. Default 60000. */
+  resetAfterMs: number;
+  /** Give up (exit non-zero) after this many restarts within `windowMs`. Default 5. */
+  maxRestarts: number;
+  /** The sliding window `maxRestarts` counts restarts in, ms. Default 300000. */
+  windowMs: number;
+}
+
 /** `[redis]`: the Redis Streams sink (layout compatible with the original wrapp). */
 export interface RedisConfig {
   /** Redis server host name or address. Default `"127.0.0.1"`. */
@@ -76,6 +92,7 @@ export interface Config {
   app: AppConfig;
   output: OutputConfig;
   local: LocalConfig;
+  restart: RestartConfig;
   /** Present when the file has a `[redis]` section. */
   redis?: RedisConfig;
 }

@@ -39,7 +39,15 @@ markers = true
 [local]
 enabled = true
 dir = "/home/ada/.local/state/wrapp/arm"
-keep_runs = 20`,
+keep_runs = 20
+
+[restart]
+policy = "never"
+delay = "1s"
+max_delay = "30s"
+reset_after = "1m"
+max_restarts = 5
+window = "5m"`,
   );
 });
 
@@ -125,6 +133,6 @@ port = 6380
 Deno.test("formatConfig() output parses as TOML with one table per section", () => {
   const config = parseConfig('[app]\nexecutable = "/bin/x"\n[redis]\npassword = "p"\n', OFFLINE);
   const document = parse(formatConfig(config)) as Record<string, Record<string, unknown>>;
-  assert.deepEqual(Object.keys(document), ["app", "output", "local", "redis"]);
+  assert.deepEqual(Object.keys(document), ["app", "output", "local", "restart", "redis"]);
   assert.equal(document.redis.password, "********");
 });

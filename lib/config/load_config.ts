@@ -16,7 +16,14 @@
 import { parse, TomlDate, TomlError } from "smol-toml";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { ConfigError, describeCause } from "../errors.ts";
-import type { AppConfig, Config, LocalConfig, OutputConfig, RedisConfig } from "./config.ts";
+import type {
+  AppConfig,
+  Config,
+  LocalConfig,
+  OutputConfig,
+  RedisConfig,
+  RestartConfig,
+} from "./config.ts";
 import { didYouMean } from "./did_you_mean.ts";
 import { type TomlPositions, tomlPositions } from "./toml_positions.ts";
 
@@ -128,7 +135,7 @@ export interface SectionSpec {
 }
 
 /** Name of a config section. */
-export type SectionName = "app" | "output" | "local" | "redis";
+export type SectionName = "app" | "output" | "local" | "restart" | "redis";
 
 /** What a `stream_name` may be: it becomes Redis keys and folder names. */
 export const STREAM_NAME_PATTERN: RegExp = /^(?!\.\.?$)[A-Za-z0-9_.-]+$/;
@@ -176,6 +183,21 @@ export const CONFIG_SCHEMA: { readonly [section in SectionName]: SectionSpec } =
       enabled: { kind: "boolean" },
       dir: { kind: "string" },
       keep_runs: { kind: "integer", default: 20, min: 1 },
+    },
+  },
+  restart: {
+    fields: {
+      policy: {
+        kind: "string",
+        default: "never",
+        pattern: /^(never|on-failure|always)$/,
+        patternText: '"never", "on-failure" or "always"',
+      },
+      delay: { kind: "duration", default: 1000, min: 0 },
+      max_delay: { kind: "duration", default: 30_000, min: 0 },
+      reset_after: { kind: "duration", default: 60_000, min: 0 },
+      max_restarts: { kind: "integer", default: 5, min: 0 },
+      window: { kind: "duration", default: 300_000, min: 1 },
     },
   },
   redis: {
@@ -380,7 +402,8 @@ class _Parser {
       inheritEnv: app.inheritEnv as boolean,
       stopGraceMs: app.stopGraceMs as number,
     };
-    const config: Config = { file: this.#absoluteFile, app: appConfig, output, local };
+    const restart = sections.restart as unknown as RestartConfig;
+    const config: Config = { file: this.#absoluteFile, app: appConfig, output, local, restart };
     if (redis) config.redis = redis;
     return config;
   }

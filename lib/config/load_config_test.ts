@@ -63,6 +63,14 @@ Deno.test("parseConfig() fills in every default for a config with only an execut
       markers: true,
     },
     local: { enabled: true, dir: "/home/ada/.local/state/wrapp/arm", keepRuns: 20 },
+    restart: {
+      policy: "never",
+      delayMs: 1000,
+      maxDelayMs: 30_000,
+      resetAfterMs: 60_000,
+      maxRestarts: 5,
+      windowMs: 300_000,
+    },
   };
   assert.deepEqual(config, expected);
 });
@@ -96,6 +104,14 @@ enabled = true
 dir = "traces"
 keep_runs = 3
 
+[restart]
+policy = "on-failure"
+delay = "250ms"
+max_delay = "4s"
+reset_after = "10s"
+max_restarts = 3
+window = "1m"
+
 [redis]
 host = "10.0.0.2"
 port = 6380
@@ -128,6 +144,14 @@ password = "hunter2"
       markers: false,
     },
     local: { enabled: true, dir: "/srv/robot/traces", keepRuns: 3 },
+    restart: {
+      policy: "on-failure",
+      delayMs: 250,
+      maxDelayMs: 4000,
+      resetAfterMs: 10_000,
+      maxRestarts: 3,
+      windowMs: 60_000,
+    },
     redis: { host: "10.0.0.2", port: 6380, password: "hunter2" },
   };
   assert.deepEqual(config, expected);

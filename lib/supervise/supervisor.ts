@@ -1,6 +1,6 @@
 /**
  * `wrapp run`: start the service, frame its output into events, forward signals,
- * and report the run's start and end to every sink.
+ * restart it by policy, and report every start and end to every sink.
  *
  * @module
  */
@@ -13,11 +13,12 @@ import type { Sink } from "../sinks/sink.ts";
 import { TraceEventFileSink } from "../sinks/trace_event_file.ts";
 import { newRunId, prepareRunDir } from "../tef/run_dir.ts";
 import { MarkerExtractor } from "../transforms/extract_markers.ts";
-import { spawnChild } from "../sources/child_process.ts";
+import { type RunningChild, spawnChild } from "../sources/child_process.ts";
 import { VERSION } from "../version.ts";
 import { type ByteWriter, Echo } from "./echo.ts";
 import { OutputPipeline, pumpOutput } from "./output_pipeline.ts";
-import { currentUserName, planUserSwitch } from "./run_as_user.ts";
+import { RestartPolicy } from "./restart_policy.ts";
+import { currentUserName, planUserSwitch, type UserSwitch } from "./run_as_user.ts";
 import {
   describeExit,
   type ExitStatus,
@@ -26,8 +27,8 @@ import {
   STOP_SIGNALS,
 } from "./signals.ts";
 
-/** Options for {@linkcode runService}. */
-export interface RunServiceOptions {
+/** Options for {@linkcode Supervisor}. */
+export interface SupervisorOptions {
   /** Debug logger. Default: silent. */
   debug?: DebugLog;
   /** Where echoed stdout goes. Default `Deno.stdout`. */
@@ -40,164 +41,318 @@ export interface RunServiceOptions {
   tickMs?: number;
   /** How long to keep reading output after the child exited, for grandchildren holding the pipes, ms. Default 2000. */
   drainMs?: number;
+  /** Install listeners for the signals wrapp forwards. Default `true`. */
+  handleSignals?: boolean;
 }
 
-/** What a finished run reports. */
+/** What a finished supervision reports. */
 export interface RunResult {
-  /** The exit code wrapp should end with: the child's, or 128 + signal. */
+  /** The exit code wrapp should end with: the last child's, or 128 + signal; non-zero when it gave up restarting. */
   exitCode: number;
-  /** How the child ended. */
+  /** How the last child ended. */
   status: ExitStatus;
-  /** The run's id. */
+  /** The session's id (one per `wrapp run`, shared by restarts). */
   runId: string;
+  /** How many times the service was restarted. */
+  restarts: number;
   /** The assembled trace.json, when the local sink was on. */
   tracePath?: string;
 }
 
-/** Supervise one run of the configured service until it exits; every sink is flushed before this resolves. */
-export async function runService(
-  config: Config,
-  options: RunServiceOptions = {},
-): Promise<RunResult> {
-  const debug = options.debug ?? silentDebug;
-  const stderr = options.stderr ?? Deno.stderr;
-  const notice = (text: string) => stderr.write(new TextEncoder().encode(`wrapp: ${text}\n`));
-  const { app, output } = config;
-  const runId = newRunId();
-  const host = Deno.hostname();
+/** Options for {@linkcode runService}; the same as the supervisor's. */
+export type RunServiceOptions = SupervisorOptions;
 
-  const userSwitch = await planUserSwitch(app);
-  const runUser = userSwitch?.account.name ?? await currentUserName();
+/** Supervise the configured service until it exits for good; every sink is flushed before this resolves. */
+export function runService(config: Config, options: RunServiceOptions = {}): Promise<RunResult> {
+  return new Supervisor(config, options).run();
+}
 
-  const sinks: Sink[] = [...(options.extraSinks ?? [])];
-  let traceSink: TraceEventFileSink | undefined;
-  if (config.local.enabled) {
-    const runDir = await prepareRunDir(config.local.dir, runId, {
-      keepRuns: config.local.keepRuns,
-    });
-    traceSink = await TraceEventFileSink.open({
+/** One supervised service: its sinks, its current child, its restart state. */
+export class Supervisor {
+  readonly #config: Config;
+  readonly #options: SupervisorOptions;
+  readonly #debug: DebugLog;
+  readonly #stderr: ByteWriter;
+  readonly runId: string = newRunId();
+  #router: Router | undefined;
+  #child: RunningChild | undefined;
+  #stopping = false;
+  #restartRequested = false;
+  #wake: (() => void) | undefined;
+  #killTimer: ReturnType<typeof setTimeout> | undefined;
+  #restarts = 0;
+
+  /** A supervisor for `config`. Nothing starts before {@linkcode Supervisor.run}. */
+  constructor(config: Config, options: SupervisorOptions = {}) {
+    this.#config = config;
+    this.#options = options;
+    this.#debug = options.debug ?? silentDebug;
+    this.#stderr = options.stderr ?? Deno.stderr;
+  }
+
+  /** The pid of the running child, if any. */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** How many times the service was restarted so far. */
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  /** Run the service, restarting it by policy, until it ends for good or is stopped. */
+  async run(): Promise<RunResult> {
+    const { app } = this.#config;
+    const userSwitch = await planUserSwitch(app);
+    const runUser = userSwitch?.account.name ?? await currentUserName();
+    const { sinks, traceSink } = await this.#openSinks();
+    const router = this.#router = new Router(sinks, { debug: this.#debug });
+    const markers = this.#config.output.markers ? new MarkerExtractor() : undefined;
+    const policy = new RestartPolicy(this.#config.restart);
+    const handlers = this.#options.handleSignals === false ? [] : this.#installSignalHandlers();
+
+    let exit: ExitStatus = { code: 0 };
+    let exitCode = 0;
+    try {
+      while (true) {
+        const startedAt = now();
+        exit = await this.#runOnce({ userSwitch, runUser, markers });
+        exitCode = shellExitCode(exit);
+        if (this.#stopping) break;
+        const uptimeMs = now() - startedAt;
+        if (this.#restartRequested) {
+          this.#restartRequested = false;
+          this.#announceRestart(`restart requested; ${describeExit(exit)}`, 0, this.#restarts + 1);
+          continue;
+        }
+        const decision = policy.decide(exit, uptimeMs, now());
+        if (decision.action === "exit") {
+          this.#debug(`not restarting: ${decision.reason}`);
+          if (decision.gaveUp) {
+            this.#status("warning", `${app.streamName} ${decision.reason}`, {
+              run: this.runId,
+              restarts: this.#restarts,
+            });
+            await this.#notice(`${app.streamName} ${decision.reason}`);
+            if (exitCode === 0) exitCode = 1;
+          }
+          break;
+        }
+        this.#announceRestart(decision.reason, decision.delayMs, decision.attempt);
+        await this.#sleep(decision.delayMs);
+        if (this.#stopping) break;
+      }
+    } finally {
+      for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+      clearTimeout(this.#killTimer);
+      await router.close();
+      for (const [name, stats] of Object.entries(router.stats())) {
+        this.#debug(`sink ${name}: ${JSON.stringify(stats)}`);
+      }
+    }
+    if (traceSink) await this.#notice(`trace written to ${traceSink.tracePath}`);
+    return {
+      exitCode,
+      status: exit,
+      runId: this.runId,
+      restarts: this.#restarts,
+      tracePath: traceSink?.tracePath,
+    };
+  }
+
+  /** Stop for good: forward `signal` (default SIGTERM) to the service, SIGKILL after the grace period, no restart. */
+  stop(signal: Deno.Signal = "SIGTERM"): void {
+    this.#stopping = true;
+    this.#wake?.();
+    this.signal(signal);
+  }
+
+  /** Restart now: stop the current child like {@linkcode Supervisor.stop}, then start it again without backoff. */
+  restart(): void {
+    if (this.#stopping) return;
+    if (this.#child) {
+      this.#restartRequested = true;
+      this.signal("SIGTERM");
+    } else {
+      this.#wake?.(); // waiting out a backoff: start now
+    }
+  }
+
+  /** Send `signal` to the service's process group; SIGTERM/SIGINT arm the SIGKILL timer. */
+  signal(signal: Deno.Signal): boolean {
+    const child = this.#child;
+    if (!child) return false;
+    const delivered = child.signalGroup(signal);
+    this.#debug(`sent ${signal} to process group ${child.pid}: ${delivered}`);
+    if (delivered && STOP_SIGNALS.includes(signal) && this.#killTimer === undefined) {
+      const graceMs = this.#config.app.stopGraceMs;
+      this.#killTimer = setTimeout(() => {
+        if (child.signalGroup("SIGKILL")) {
+          this.#debug(`grace period of ${graceMs} ms over; sent SIGKILL`);
+          this.#status(
+            "warning",
+            `${this.#config.app.streamName} did not stop within ${graceMs} ms; sent SIGKILL`,
+            { run: this.runId, pid: child.pid, grace_ms: graceMs },
+          );
+        }
+      }, graceMs);
+    }
+    return delivered;
+  }
+
+  async #openSinks(): Promise<{ sinks: Sink[]; traceSink?: TraceEventFileSink }> {
+    const { app, local } = this.#config;
+    const sinks: Sink[] = [...(this.#options.extraSinks ?? [])];
+    if (!local.enabled) return { sinks };
+    const runDir = await prepareRunDir(local.dir, this.runId, { keepRuns: local.keepRuns });
+    const traceSink = await TraceEventFileSink.open({
       runDir,
       processName: app.streamName,
       pid: Deno.pid,
-      runId,
+      runId: this.runId,
     });
     sinks.push(traceSink);
-    await notice(`trace of "${app.streamName}" run ${runId} in ${runDir}`);
+    await this.#notice(`trace of "${app.streamName}" run ${this.runId} in ${runDir}`);
+    return { sinks, traceSink };
   }
-  const router = new Router(sinks, { debug });
-  const status = (phase: StatusEvent["phase"], message: string, fields: StatusEvent["fields"]) =>
-    router.emit({ kind: "status", phase, message, fields, time: now() });
 
-  const command = [app.resolvedExecutable, ...app.args];
-  debug(`command: ${JSON.stringify(command)} in ${app.cwd} as ${runUser}`);
-  let child;
-  try {
-    child = spawnChild({
-      executable: app.resolvedExecutable,
-      args: app.args,
-      cwd: app.cwd,
-      env: { ...app.env, ...userSwitch?.env },
-      clearEnv: !app.inheritEnv,
-      prefix: userSwitch?.prefix,
-    });
-  } catch (error) {
-    status("exit", `could not start ${app.streamName}: ${(error as Error).message}`, {
-      run: runId,
-    });
-    await router.close();
-    throw error;
-  }
-  const startedAt = now();
-  debug(`started pid ${child.pid}`);
-  status("start", `started ${app.streamName} (pid ${child.pid})`, {
-    run: runId,
-    pid: child.pid,
-    command: command.join(" "),
-    user: runUser,
-    host,
-    version: VERSION,
-    cwd: app.cwd,
-  });
-
-  // Signals: forward to the child's process group; a stop signal also arms the SIGKILL timer.
-  let killTimer: ReturnType<typeof setTimeout> | undefined;
-  const handlers = FORWARDED_SIGNALS.map((signal) => {
-    const handler = () => {
-      const delivered = child.signalGroup(signal);
-      debug(`received ${signal}; forwarded to process group ${child.pid}: ${delivered}`);
-      status("info", `forwarded ${signal} to ${app.streamName} (pid ${child.pid})`, {
-        run: runId,
-        signal,
+  /** Start the child once and supervise it until it exits and its output is read. */
+  async #runOnce(
+    context: { userSwitch?: UserSwitch; runUser: string; markers?: MarkerExtractor },
+  ): Promise<ExitStatus> {
+    const { app, output } = this.#config;
+    const router = this.#router!;
+    const command = [app.resolvedExecutable, ...app.args];
+    this.#debug(`command: ${JSON.stringify(command)} in ${app.cwd} as ${context.runUser}`);
+    let child: RunningChild;
+    try {
+      child = spawnChild({
+        executable: app.resolvedExecutable,
+        args: app.args,
+        cwd: app.cwd,
+        env: { ...app.env, ...context.userSwitch?.env },
+        clearEnv: !app.inheritEnv,
+        prefix: context.userSwitch?.prefix,
       });
-      if (STOP_SIGNALS.includes(signal) && killTimer === undefined) {
-        killTimer = setTimeout(() => {
-          if (child.signalGroup("SIGKILL")) {
-            debug(`grace period of ${app.stopGraceMs} ms over; sent SIGKILL`);
-            status(
-              "warning",
-              `${app.streamName} did not stop within ${app.stopGraceMs} ms; sent SIGKILL`,
-              {
-                run: runId,
-                grace_ms: app.stopGraceMs,
-              },
-            );
-          }
-        }, app.stopGraceMs);
+    } catch (error) {
+      this.#status("exit", `could not start ${app.streamName}: ${(error as Error).message}`, {
+        run: this.runId,
+      });
+      throw error;
+    }
+    this.#child = child;
+    const startedAt = now();
+    this.#debug(`started pid ${child.pid}`);
+    this.#status("start", `started ${app.streamName} (pid ${child.pid})`, {
+      run: this.runId,
+      pid: child.pid,
+      command: command.join(" "),
+      user: context.runUser,
+      host: Deno.hostname(),
+      version: VERSION,
+      cwd: app.cwd,
+      restarts: this.#restarts,
+    });
+
+    const pipelines = (["stdout", "stderr"] as const).map((stream) =>
+      new OutputPipeline(stream, { output, target: router, markers: context.markers })
+    );
+    const ticker = setInterval(
+      () => pipelines.forEach((p) => p.tick()),
+      this.#options.tickMs ?? 100,
+    );
+    const echoes = output.echo
+      ? [new Echo(this.#options.stdout ?? Deno.stdout), new Echo(this.#stderr)]
+      : [undefined, undefined];
+    const stopReading = new AbortController();
+    const backpressure = () => router.waitForCapacity();
+    const pumps = Promise.all(
+      [child.stdout, child.stderr].map((readable, i) =>
+        pumpOutput(readable, pipelines[i], {
+          echo: echoes[i],
+          stop: stopReading.signal,
+          backpressure,
+        })
+      ),
+    );
+
+    const exit = await child.status;
+    const endedAt = now();
+    this.#debug(`pid ${child.pid} ended with ${describeExit(exit)}`);
+    // A grandchild may keep the pipes open; read what it still writes for a moment, then stop.
+    const drain = setTimeout(() => stopReading.abort(), this.#options.drainMs ?? 2000);
+    await pumps;
+    clearTimeout(drain);
+    clearInterval(ticker);
+    clearTimeout(this.#killTimer);
+    this.#killTimer = undefined;
+    this.#child = undefined;
+    for (const echo of echoes) {
+      if (echo?.broken) this.#debug(`echo stopped: ${echo.broken}`);
+    }
+
+    const durationMs = Math.round(endedAt - startedAt);
+    this.#status(
+      "exit",
+      `${app.streamName} ended with ${describeExit(exit)} after ${durationMs} ms`,
+      {
+        run: this.runId,
+        pid: child.pid,
+        ...(exit.signal !== undefined ? { signal: exit.signal } : { exit_code: exit.code ?? 0 }),
+        shell_exit_code: shellExitCode(exit),
+        duration_ms: durationMs,
+        stdout_lines: pipelines[0].lines,
+        stderr_lines: pipelines[1].lines,
+      },
+    );
+    return exit;
+  }
+
+  #announceRestart(reason: string, delayMs: number, attempt: number): void {
+    this.#restarts = attempt;
+    const { streamName } = this.#config.app;
+    const message = `restarting ${streamName} in ${delayMs} ms (attempt ${attempt}): ${reason}`;
+    this.#debug(message);
+    this.#status("restart", message, { run: this.runId, attempt, delay_ms: delayMs, reason });
+  }
+
+  #installSignalHandlers(): Array<readonly [Deno.Signal, () => void]> {
+    return FORWARDED_SIGNALS.map((signal) => {
+      const handler = () => {
+        const pid = this.#child?.pid;
+        this.#debug(`received ${signal}`);
+        this.#status("info", `forwarded ${signal} to ${this.#config.app.streamName} (pid ${pid})`, {
+          run: this.runId,
+          signal,
+          ...(pid === undefined ? {} : { pid }),
+        });
+        if (STOP_SIGNALS.includes(signal)) this.stop(signal);
+        else this.signal(signal);
+      };
+      Deno.addSignalListener(signal, handler);
+      return [signal, handler] as const;
+    });
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
       }
-    };
-    Deno.addSignalListener(signal, handler);
-    return [signal, handler] as const;
-  });
-
-  const markers = output.markers ? new MarkerExtractor() : undefined;
-  const pipelines = (["stdout", "stderr"] as const).map((stream) =>
-    new OutputPipeline(stream, { output, target: router, markers })
-  );
-  const ticker = setInterval(() => pipelines.forEach((p) => p.tick()), options.tickMs ?? 100);
-  const echoes = output.echo
-    ? [new Echo(options.stdout ?? Deno.stdout), new Echo(stderr)]
-    : [undefined, undefined];
-  const stopReading = new AbortController();
-  const backpressure = () => router.waitForCapacity();
-  const pumps = Promise.all(
-    [0, 1].map((i) =>
-      pumpOutput([child.stdout, child.stderr][i], pipelines[i], {
-        echo: echoes[i],
-        stop: stopReading.signal,
-        backpressure,
-      })
-    ),
-  );
-
-  const exit = await child.status;
-  const endedAt = now();
-  debug(`pid ${child.pid} ended with ${describeExit(exit)}`);
-  // A grandchild may keep the pipes open; read what it still writes for a moment, then stop.
-  const drain = setTimeout(() => stopReading.abort(), options.drainMs ?? 2000);
-  await pumps;
-  clearTimeout(drain);
-  clearInterval(ticker);
-  clearTimeout(killTimer);
-  for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
-
-  const exitCode = shellExitCode(exit);
-  const durationMs = Math.round(endedAt - startedAt);
-  status("exit", `${app.streamName} ended with ${describeExit(exit)} after ${durationMs} ms`, {
-    run: runId,
-    pid: child.pid,
-    ...(exit.signal !== undefined ? { signal: exit.signal } : { exit_code: exit.code ?? 0 }),
-    shell_exit_code: exitCode,
-    duration_ms: durationMs,
-    stdout_lines: pipelines[0].lines,
-    stderr_lines: pipelines[1].lines,
-  });
-  for (const echo of echoes) {
-    if (echo?.broken) debug(`echo stopped: ${echo.broken}`);
+      this.#wake = () => {
+        this.#wake = undefined;
+        done();
+      };
+    });
   }
-  await router.close();
-  for (const [name, stats] of Object.entries(router.stats())) {
-    debug(`sink ${name}: ${JSON.stringify(stats)}`);
+
+  #status(phase: StatusEvent["phase"], message: string, fields: StatusEvent["fields"]): void {
+    this.#router?.emit({ kind: "status", phase, message, fields, time: now() });
   }
-  if (traceSink) await notice(`trace written to ${traceSink.tracePath}`);
-  return { exitCode, status: exit, runId, tracePath: traceSink?.tracePath };
+
+  #notice(text: string): Promise<number> {
+    return this.#stderr.write(new TextEncoder().encode(`wrapp: ${text}\n`));
+  }
 }
