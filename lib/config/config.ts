@@ -77,12 +77,38 @@ export interface RestartConfig {
 
 /** `[redis]`: the Redis Streams sink (layout compatible with the original wrapp). */
 export interface RedisConfig {
-  /** Redis server host name or address. Default `"127.0.0.1"`. */
+  /** Redis server host name or address (from `host` or `url`). Default `"127.0.0.1"`. */
   host: string;
   /** Redis server port. Default 6379. */
   port: number;
-  /** Password for AUTH. Default: none. Never print it: `formatConfig` masks it. */
+  /** Connect with TLS (`tls = true` or a `rediss://` URL). Default `false`. */
+  tls: boolean;
+  /** ACL user name. Default: none (the `default` user). */
+  username?: string;
+  /** Password from `password`, `password_file`, the URL or `$WRAPP_REDIS_PASSWORD`. Never print it. */
   password?: string;
+  /** Absolute path of `password_file`, when given. */
+  passwordFile?: string;
+  /** The `url` as written, when given (it overrides host, port, tls and credentials). Never print it: it may hold the password. */
+  url?: string;
+  /** Database of the log streams. Default 1. */
+  dbLogs: number;
+  /** Database of the marker values and counters. Default 2. */
+  dbValues: number;
+  /** Database of the state hash and the control stream. Default 5. */
+  dbState: number;
+  /** `XADD … MAXLEN ~ maxLen`. Default 1000. */
+  maxLen: number;
+  /** PING and heartbeat interval, ms. Default 60000. */
+  healthIntervalMs: number;
+  /** Events held in memory while Redis is slow or down, before the spool. Default 100000. */
+  memoryQueue: number;
+  /** On-disk spool folder. Default `<state dir>/spool`. */
+  spoolDir: string;
+  /** Spool size limit in bytes. Default 256 MiB. */
+  spoolMaxBytes: number;
+  /** When every limit is reached: delete the oldest waiting events, or slow the service's output down. Default `drop_oldest`. */
+  policy: "drop_oldest" | "block";
 }
 
 /** A fully validated configuration. */

@@ -203,9 +203,32 @@ export const CONFIG_SCHEMA: { readonly [section in SectionName]: SectionSpec } =
   redis: {
     optional: true,
     fields: {
+      url: {
+        kind: "string",
+        pattern: /^rediss?:\/\/[^\s]*$/,
+        patternText: 'a "redis://" or "rediss://" URL',
+        secret: true,
+      },
       host: { kind: "string", default: "127.0.0.1" },
       port: { kind: "integer", default: 6379, min: 1, max: 65535 },
+      tls: { kind: "boolean", default: false },
+      username: { kind: "string" },
       password: { kind: "string", secret: true },
+      password_file: { kind: "string" },
+      db_logs: { kind: "integer", default: 1, min: 0, max: 15 },
+      db_values: { kind: "integer", default: 2, min: 0, max: 15 },
+      db_state: { kind: "integer", default: 5, min: 0, max: 15 },
+      max_len: { kind: "integer", default: 1000, min: 1 },
+      health_interval: { kind: "duration", default: 60_000, min: 100 },
+      memory_queue: { kind: "integer", default: 100_000, min: 1 },
+      spool_dir: { kind: "string" },
+      spool_max_bytes: { kind: "integer", default: 268_435_456, min: 0 },
+      policy: {
+        kind: "string",
+        default: "drop_oldest",
+        pattern: /^(drop_oldest|block)$/,
+        patternText: '"drop_oldest" or "block"',
+      },
     },
   },
 };
@@ -349,7 +372,7 @@ class _Parser {
     const app = sections.app;
     const output = sections.output as unknown as OutputConfig;
     const rawLocal = sections.local;
-    const redis = sections.redis as unknown as RedisConfig | undefined;
+    const rawRedis = sections.redis;
 
     if (output.multilineStart === output.multilineEnd) {
       throw this.#error(
@@ -382,7 +405,7 @@ class _Parser {
     if (check) this.#checkCwd(writtenCwd ?? cwd, cwd);
 
     const local: LocalConfig = {
-      enabled: (rawLocal.enabled as boolean | undefined) ?? redis === undefined,
+      enabled: (rawLocal.enabled as boolean | undefined) ?? rawRedis === undefined,
       dir: "",
       keepRuns: rawLocal.keepRuns as number,
     };
@@ -403,6 +426,7 @@ class _Parser {
       stopGraceMs: app.stopGraceMs as number,
     };
     const restart = sections.restart as unknown as RestartConfig;
+    const redis = rawRedis && this.#redis(rawRedis, streamName);
     const config: Config = { file: this.#absoluteFile, app: appConfig, output, local, restart };
     if (redis) config.redis = redis;
     return config;
@@ -555,6 +579,76 @@ class _Parser {
       throw this.#error(`cwd "${written}" cannot be checked: ${describeCause(error)}`, at);
     }
     if (!info.isDirectory) throw this.#error(`cwd "${written}" is not a directory`, at);
+  }
+
+  /**
+   * `[redis]` after its keys are checked: a `url` overrides host, port, TLS and
+   * credentials; the password comes from `password`, `password_file`, the URL, or
+   * `$WRAPP_REDIS_PASSWORD`, in that order.
+   */
+  #redis(raw: _Values, streamName: string): RedisConfig {
+    let host = raw.host as string;
+    let port = raw.port as number;
+    let tls = raw.tls as boolean;
+    let username = raw.username as string | undefined;
+    let urlPassword: string | undefined;
+    if (raw.url !== undefined) {
+      let url: URL;
+      try {
+        url = new URL(raw.url as string);
+      } catch {
+        throw this.#error(`"url" in [redis] is not a valid URL`, ["redis", "url"]);
+      }
+      host = url.hostname.replace(/^\[|\]$/g, "") || host;
+      port = url.port ? Number(url.port) : 6379;
+      tls = url.protocol === "rediss:";
+      if (url.username) username = decodeURIComponent(url.username);
+      if (url.password) urlPassword = decodeURIComponent(url.password);
+    }
+    if (raw.password !== undefined && raw.passwordFile !== undefined) {
+      throw this.#error(
+        `"password" and "password_file" in [redis] are both set: keep one`,
+        ["redis", "password_file"],
+      );
+    }
+    let password = raw.password as string | undefined;
+    if (raw.passwordFile !== undefined) {
+      const path = resolve(this.#folder, raw.passwordFile as string);
+      try {
+        password = Deno.readTextFileSync(path).replace(/\r?\n$/, "");
+      } catch (error) {
+        throw this.#error(
+          `cannot read "password_file" ${JSON.stringify(raw.passwordFile)}: ${
+            describeCause(error)
+          }`,
+          ["redis", "password_file"],
+        );
+      }
+    }
+    password ??= urlPassword ?? this.#env("WRAPP_REDIS_PASSWORD");
+    const spoolDir = raw.spoolDir === undefined
+      ? join(this.#defaultLocalDir(streamName, true), "spool")
+      : resolve(this.#folder, raw.spoolDir as string);
+    return {
+      host,
+      port,
+      tls,
+      ...(username === undefined ? {} : { username }),
+      ...(password === undefined || password === "" ? {} : { password }),
+      ...(raw.passwordFile === undefined
+        ? {}
+        : { passwordFile: resolve(this.#folder, raw.passwordFile as string) }),
+      ...(raw.url === undefined ? {} : { url: raw.url as string }),
+      dbLogs: raw.dbLogs as number,
+      dbValues: raw.dbValues as number,
+      dbState: raw.dbState as number,
+      maxLen: raw.maxLen as number,
+      healthIntervalMs: raw.healthIntervalMs as number,
+      memoryQueue: raw.memoryQueue as number,
+      spoolDir,
+      spoolMaxBytes: raw.spoolMaxBytes as number,
+      policy: raw.policy as RedisConfig["policy"],
+    };
   }
 
   #defaultLocalDir(streamName: string, enabled: boolean): string {

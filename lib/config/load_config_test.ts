@@ -152,7 +152,21 @@ password = "hunter2"
       maxRestarts: 3,
       windowMs: 60_000,
     },
-    redis: { host: "10.0.0.2", port: 6380, password: "hunter2" },
+    redis: {
+      host: "10.0.0.2",
+      port: 6380,
+      tls: false,
+      password: "hunter2",
+      dbLogs: 1,
+      dbValues: 2,
+      dbState: 5,
+      maxLen: 1000,
+      healthIntervalMs: 60_000,
+      memoryQueue: 100_000,
+      spoolDir: "/home/ada/.local/state/wrapp/arm.v2/spool",
+      spoolMaxBytes: 268_435_456,
+      policy: "drop_oldest",
+    },
   };
   assert.deepEqual(config, expected);
 });
@@ -558,7 +572,52 @@ Deno.test("parseConfig() fills in [redis] defaults only when the section is pres
   assert.deepEqual(parseConfig(`${base}[redis]\n`, OFFLINE).redis, {
     host: "127.0.0.1",
     port: 6379,
+    tls: false,
+    dbLogs: 1,
+    dbValues: 2,
+    dbState: 5,
+    maxLen: 1000,
+    healthIntervalMs: 60_000,
+    memoryQueue: 100_000,
+    spoolDir: "/home/ada/.local/state/wrapp/x/spool",
+    spoolMaxBytes: 268_435_456,
+    policy: "drop_oldest",
   });
+});
+
+Deno.test("parseConfig() takes host, port, TLS and credentials from a rediss:// url", () => {
+  const redis = parseConfig(
+    '[app]\nexecutable = "/bin/x"\n[redis]\nurl = "rediss://robot:s%40cret@10.0.0.2:6390"\n',
+    OFFLINE,
+  ).redis!;
+  assert.equal(redis.host, "10.0.0.2");
+  assert.equal(redis.port, 6390);
+  assert.equal(redis.tls, true);
+  assert.equal(redis.username, "robot");
+  assert.equal(redis.password, "s@cret");
+});
+
+Deno.test("parseConfig() reads the Redis password from password_file or WRAPP_REDIS_PASSWORD", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/pw`, "from-file\n");
+    const withFile = parseConfig(
+      `[app]\nexecutable = "/bin/x"\n[redis]\npassword_file = "${dir}/pw"\n`,
+      OFFLINE,
+    ).redis!;
+    assert.equal(withFile.password, "from-file");
+    const fromEnv = parseConfig('[app]\nexecutable = "/bin/x"\n[redis]\n', {
+      ...OFFLINE,
+      env: fakeEnv({ HOME: "/home/ada", WRAPP_REDIS_PASSWORD: "from-env" }),
+    }).redis!;
+    assert.equal(fromEnv.password, "from-env");
+    assert.equal(
+      errorFrom(`[app]\nexecutable = "/bin/x"\n[redis]\npassword_file = "${dir}/absent"\n`),
+      `Invalid config "svc.toml" at line 4, column 1: cannot read "password_file" "${dir}/absent": no such file or directory`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("parseConfig() picks the default local trace folder from uid, XDG_STATE_HOME and HOME", () => {
