@@ -28,6 +28,7 @@ export { Router, type RouterOptions } from "./lib/router.ts";
 export type { Sink, SinkStats } from "./lib/sinks/sink.ts";
 export { MemorySink } from "./lib/sinks/memory.ts";
 export { TraceEventFileSink } from "./lib/sinks/trace_event_file.ts";
+export { RedisSink, type RedisSinkOptions } from "./lib/sinks/redis.ts";
 export { LineSplitter, type SplitLine } from "./lib/transforms/split_lines.ts";
 export { MultilineJoiner } from "./lib/transforms/join_multiline.ts";
 export { MarkerExtractor } from "./lib/transforms/extract_markers.ts";

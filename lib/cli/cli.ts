@@ -6,7 +6,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { ConfigError, UsageError, WrappError } from "../errors.ts";
+import { UsageError, WrappError } from "../errors.ts";
 import { type DebugLog, silentDebug, stderrDebug } from "../debug.ts";
 import { loadConfig } from "../config/load_config.ts";
 import { formatConfig } from "../config/format_config.ts";
@@ -14,6 +14,7 @@ import { didYouMean } from "../config/did_you_mean.ts";
 import { runService } from "../supervise/supervisor.ts";
 import { VERSION } from "../version.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
+import { logsCommand } from "./logs_command.ts";
 
 /** What the CLI needs from its environment. */
 export interface CliContext {
@@ -23,7 +24,7 @@ export interface CliContext {
   print?: (text: string) => void;
 }
 
-const COMMANDS = ["run", "check", "help"];
+const COMMANDS = ["run", "check", "logs", "help"];
 
 /** Run the CLI with `args`; resolves to the process exit code. Errors other than WrappError propagate. */
 export async function cli(args: readonly string[], context: CliContext = {}): Promise<number> {
@@ -45,6 +46,9 @@ export async function cli(args: readonly string[], context: CliContext = {}): Pr
     else if (COMMAND_HELP[topic]) print(COMMAND_HELP[topic]);
     else throw _unknownCommand(topic);
     return 0;
+  }
+  if (first === "logs") {
+    return await logsCommand(rest, { print, env, interrupted: _interrupted });
   }
   if (first === "run" || first === "check") {
     const parsed = _parseCommandArgs(first, rest);
@@ -113,12 +117,6 @@ function _parseCommandArgs(
 async function _run(file: string, debug: DebugLog): Promise<number> {
   const config = await loadConfig(file);
   debug(`config ${config.file}: ${JSON.stringify({ ...config, redis: undefined })}`);
-  if (config.redis) {
-    // Refuse rather than run a service whose output would not go where the config says.
-    throw new ConfigError(
-      `Invalid config "${file}": the Redis sink is not available in this version of wrapp; remove [redis] to use the local trace`,
-    );
-  }
   const result = await runService(config, { debug });
   debug(`exit code ${result.exitCode}`);
   return result.exitCode;
@@ -133,6 +131,18 @@ async function _check(
   debug(`config ${config.file} is valid`);
   print(`# ${file}: valid\n${formatConfig(config)}`);
   return 0;
+}
+
+/** Resolves on the first SIGINT or SIGTERM (then stops listening, so a second one kills). */
+function _interrupted(): Promise<void> {
+  return new Promise((resolve) => {
+    const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+    const handler = () => {
+      for (const signal of signals) Deno.removeSignalListener(signal, handler);
+      resolve();
+    };
+    for (const signal of signals) Deno.addSignalListener(signal, handler);
+  });
 }
 
 function _truthy(value: string | undefined): boolean {

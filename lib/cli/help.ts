@@ -5,6 +5,7 @@
  */
 
 import { VERSION } from "../version.ts";
+import { LOGS_HELP } from "./logs_command.ts";
 
 /** `wrapp --help`. */
 export const MAIN_HELP =
@@ -14,6 +15,7 @@ Usage:
   wrapp run <svc.toml> [--debug]     supervise the service described by svc.toml
   wrapp <svc.toml>                   same as "wrapp run <svc.toml>"
   wrapp check <svc.toml>             validate a config and print the effective config
+  wrapp logs <name> [-f] [-s STREAM] read a service's Redis streams back; -f follows
   wrapp help [command]               help for a command
   wrapp --version                    print the version
 
@@ -23,7 +25,8 @@ Options:
       --debug     print [DEBUG HH:MM:SS.mmm] lines about config, command, pid and exit
                   on stderr (also WRAPP_DEBUG=1)
 
-Without a [redis] section, "wrapp run" writes a local trace: JSON lines while the service
+With a [redis] section, "wrapp run" streams every line into Redis (DB 1
+logs:app:<name>:info|error|status|crash|trace). Without one, it writes a local trace: JSON lines while the service
 runs, assembled into a trace.json at exit that https://ui.perfetto.dev opens.
 
 Examples:
@@ -70,4 +73,5 @@ Example:
 export const COMMAND_HELP: Readonly<Record<string, string>> = {
   run: RUN_HELP,
   check: CHECK_HELP,
+  logs: LOGS_HELP,
 };

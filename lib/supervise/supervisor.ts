@@ -11,6 +11,8 @@ import { type DebugLog, silentDebug } from "../debug.ts";
 import { Router } from "../router.ts";
 import type { Sink } from "../sinks/sink.ts";
 import { TraceEventFileSink } from "../sinks/trace_event_file.ts";
+import { RedisSink } from "../sinks/redis.ts";
+import { RedisControl } from "../sources/redis_control.ts";
 import { newRunId, prepareRunDir } from "../tef/run_dir.ts";
 import { MarkerExtractor } from "../transforms/extract_markers.ts";
 import { type RunningChild, spawnChild } from "../sources/child_process.ts";
@@ -110,6 +112,7 @@ export class Supervisor {
     const markers = this.#config.output.markers ? new MarkerExtractor() : undefined;
     const policy = new RestartPolicy(this.#config.restart);
     const handlers = this.#options.handleSignals === false ? [] : this.#installSignalHandlers();
+    const control = this.#startControl();
 
     let exit: ExitStatus = { code: 0 };
     let exitCode = 0;
@@ -144,6 +147,7 @@ export class Supervisor {
       }
     } finally {
       for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+      await control?.close();
       clearTimeout(this.#killTimer);
       await router.close();
       for (const [name, stats] of Object.entries(router.stats())) {
@@ -201,8 +205,38 @@ export class Supervisor {
   }
 
   async #openSinks(): Promise<{ sinks: Sink[]; traceSink?: TraceEventFileSink }> {
-    const { app, local } = this.#config;
+    const { app, local, redis } = this.#config;
     const sinks: Sink[] = [...(this.#options.extraSinks ?? [])];
+    if (redis) {
+      // Never throws for an unreachable Redis: the sink starts spooling and the service starts.
+      const sink = await RedisSink.connect({
+        host: redis.host,
+        port: redis.port,
+        tls: redis.tls,
+        username: redis.username,
+        password: redis.password,
+        streamName: app.streamName,
+        runId: this.runId,
+        hostname: Deno.hostname(),
+        pid: () => this.#child?.pid ?? 0,
+        dbs: { logs: redis.dbLogs, values: redis.dbValues, state: redis.dbState },
+        maxLen: redis.maxLen,
+        healthIntervalMs: redis.healthIntervalMs,
+        memoryQueueEvents: redis.memoryQueue,
+        spoolDir: redis.spoolDir,
+        spoolMaxBytes: redis.spoolMaxBytes,
+        policy: redis.policy,
+        onStatus: (event) => void this.#notice(event.message),
+        debug: this.#debug,
+      });
+      sinks.push(sink);
+      const problem = await sink.healthCheck();
+      await this.#notice(
+        `streaming "${app.streamName}" to Redis at ${sink.address}${
+          problem ? ` (${problem}; events wait in the spool)` : ""
+        }`,
+      );
+    }
     if (!local.enabled) return { sinks };
     const runDir = await prepareRunDir(local.dir, this.runId, { keepRuns: local.keepRuns });
     const traceSink = await TraceEventFileSink.open({
@@ -306,6 +340,34 @@ export class Supervisor {
       },
     );
     return exit;
+  }
+
+  /** Follow the Redis control stream, when Redis is configured and reachable. */
+  #startControl(): RedisControl | undefined {
+    const { redis, app } = this.#config;
+    if (!redis) return undefined;
+    const key = `wrapp:${app.streamName}:control`;
+    const ack = (entry: { id: string; text: string }, message: string, accepted: boolean) =>
+      this.#status(accepted ? "info" : "warning", message, {
+        run: this.runId,
+        control_id: entry.id,
+        command: entry.text,
+        accepted,
+      });
+    return new RedisControl(redis, {
+      db: redis.dbState,
+      key,
+      name: `wrapp:${app.streamName}`,
+      debug: this.#debug,
+      onCommand: (command, entry) => {
+        ack(entry, `control: ${entry.text} (entry ${entry.id})`, true);
+        if (command.kind === "restart") this.restart();
+        else if (command.kind === "stop") this.stop();
+        else this.signal(command.signal);
+      },
+      onReject: (reason, entry) =>
+        ack(entry, `control: rejected "${entry.text}" (entry ${entry.id}): ${reason}`, false),
+    });
   }
 
   #announceRestart(reason: string, delayMs: number, attempt: number): void {

@@ -1,0 +1,291 @@
+/**
+ * `wrapp logs`: read a service's Redis streams back, and follow them like `journalctl -f`.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import type { Redis } from "ioredis";
+import { describeCause, UsageError } from "../errors.ts";
+import { loadConfig } from "../config/load_config.ts";
+import { STREAM_NAME_PATTERN } from "../config/load_config.ts";
+import { connectRedis, type RedisEndpoint } from "../sinks/redis_connection.ts";
+import { didYouMean } from "../config/did_you_mean.ts";
+
+/** The streams of a service, in the order `all` prints them. */
+export const LOG_STREAMS = ["info", "error", "status", "crash", "trace"] as const;
+
+/** One of {@linkcode LOG_STREAMS}. */
+export type LogStream = typeof LOG_STREAMS[number];
+
+/** `wrapp logs --help`. */
+export const LOGS_HELP = `Usage: wrapp logs [<name>] [options]
+
+Print the newest entries of a service's Redis streams (DB 1, logs:app:<name>:<stream>),
+oldest first, merged in the order they were written; with -f keep printing new ones as
+they arrive (like journalctl -f) until Ctrl-C.
+
+Options:
+  -s, --stream S       info, error, status, crash, trace, or all; repeat or use commas
+                       (default: info,error)
+  -n, --lines N        how many entries to print first (default 20; 0 for none)
+  -f, --follow         keep printing new entries
+      --json           one JSON object per entry: {"id","stream","ts","msg",…}
+  -c, --config FILE    take the Redis connection and the name from a service config
+      --url URL        redis://[user:password@]host:port or rediss:// for TLS
+      --host HOST      Redis host (default 127.0.0.1)
+      --port PORT      Redis port (default 6379)
+      --username USER  ACL user name
+      --password-file FILE  read the password from FILE (else $WRAPP_REDIS_PASSWORD)
+      --tls            connect with TLS
+      --db N           database of the log streams (default 1)
+  -h, --help           show this help
+
+Each line reads "<time> <stream> <message>", the time being when wrapp read the line.
+
+Examples:
+  wrapp logs robot -f
+  wrapp logs --config /etc/wrapp/robot.toml --stream all -n 100
+  wrapp logs robot --stream crash --host 10.0.0.2 --password-file /etc/wrapp/redis.password`;
+
+/** What the command needs from its caller. */
+export interface LogsContext {
+  /** Print one line (or block) to stdout. */
+  print(text: string): void;
+  /** Environment lookup (`WRAPP_REDIS_PASSWORD`). */
+  env: (name: string) => string | undefined;
+  /** Start listening for the user's request to stop following (Ctrl-C); resolves on it. */
+  interrupted?: () => Promise<void>;
+}
+
+interface _LogsOptions {
+  name: string;
+  streams: LogStream[];
+  lines: number;
+  follow: boolean;
+  json: boolean;
+  endpoint: RedisEndpoint;
+  db: number;
+}
+
+/** Run `wrapp logs ARGS…`; resolves to the exit code. */
+export async function logsCommand(args: readonly string[], context: LogsContext): Promise<number> {
+  const options = await _parse(args, context);
+  if (options === "help") {
+    context.print(LOGS_HELP);
+    return 0;
+  }
+  const client = await connectRedis(options.endpoint, { db: options.db, name: "wrapp:logs" });
+  try {
+    const keys = options.streams.map((stream) => `logs:app:${options.name}:${stream}`);
+    const streamOf = new Map(keys.map((key, i) => [key, options.streams[i]]));
+    const lastIds = await _printLatest(client, keys, streamOf, options, context);
+    if (options.follow) await _follow(client, keys, lastIds, streamOf, options, context);
+  } finally {
+    client.disconnect();
+  }
+  return 0;
+}
+
+async function _printLatest(
+  client: Redis,
+  keys: string[],
+  streamOf: Map<string, LogStream>,
+  options: _LogsOptions,
+  context: LogsContext,
+): Promise<string[]> {
+  const lastIds: string[] = [];
+  const entries: Array<{ key: string; id: string; fields: string[] }> = [];
+  for (const key of keys) {
+    // The newest entry is read even with -n 0: following starts after it.
+    const newest = await client.xrevrange(key, "+", "-", "COUNT", Math.max(options.lines, 1));
+    lastIds.push(newest[0]?.[0] ?? "0-0");
+    for (const [id, fields] of newest) entries.push({ key, id, fields });
+  }
+  if (options.lines === 0) return lastIds;
+  entries.sort((a, b) => _compareIds(a.id, b.id));
+  for (const entry of entries.slice(-options.lines)) {
+    context.print(_format(streamOf.get(entry.key)!, entry.id, entry.fields, options.json));
+  }
+  return lastIds;
+}
+
+async function _follow(
+  client: Redis,
+  keys: string[],
+  lastIds: string[],
+  streamOf: Map<string, LogStream>,
+  options: _LogsOptions,
+  context: LogsContext,
+): Promise<void> {
+  let stopped = false;
+  context.interrupted?.().then(() => {
+    stopped = true;
+    client.disconnect();
+  });
+  while (!stopped) {
+    let reply;
+    try {
+      reply = await client.xread("BLOCK", 2000, "STREAMS", ...keys, ...lastIds);
+    } catch (error) {
+      if (stopped) break;
+      throw error;
+    }
+    const batch: Array<{ key: string; id: string; fields: string[] }> = [];
+    for (const [key, entries] of reply ?? []) {
+      const index = keys.indexOf(key);
+      for (const [id, fields] of entries) {
+        batch.push({ key, id, fields });
+        lastIds[index] = id;
+      }
+    }
+    batch.sort((a, b) => _compareIds(a.id, b.id));
+    for (const entry of batch) {
+      context.print(_format(streamOf.get(entry.key)!, entry.id, entry.fields, options.json));
+    }
+  }
+}
+
+function _format(stream: LogStream, id: string, fields: string[], json: boolean): string {
+  const record: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i]] = fields[i + 1];
+  if (json) return JSON.stringify({ id, stream, ...record });
+  const ms = Number(record.ts ?? id.split("-")[0]);
+  const time = Number.isFinite(ms) ? new Date(ms).toISOString() : String(record.ts);
+  return `${time} ${stream.padEnd(6)} ${record.msg ?? JSON.stringify(record)}`;
+}
+
+/**
+ * Order entries of several streams: by the entry id's milliseconds, then by id sequence.
+ * Ids of different streams within one millisecond cannot be ordered; this keeps each
+ * stream's own order, which is what matters.
+ */
+function _compareIds(a: string, b: string): number {
+  const [am, as] = a.split("-").map(Number);
+  const [bm, bs] = b.split("-").map(Number);
+  return am - bm || as - bs;
+}
+
+async function _parse(
+  args: readonly string[],
+  context: LogsContext,
+): Promise<_LogsOptions | "help"> {
+  const spec = {
+    stream: { type: "string", short: "s", multiple: true },
+    lines: { type: "string", short: "n" },
+    follow: { type: "boolean", short: "f" },
+    json: { type: "boolean" },
+    config: { type: "string", short: "c" },
+    url: { type: "string" },
+    host: { type: "string" },
+    port: { type: "string" },
+    username: { type: "string" },
+    "password-file": { type: "string" },
+    tls: { type: "boolean" },
+    db: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  } as const;
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...args], options: spec, allowPositionals: true, strict: true });
+  } catch (error) {
+    const flag = /'([^']+)'/.exec((error as Error).message)?.[1] ?? String(error);
+    const suggestion = didYouMean(flag.replace(/^-+/, ""), Object.keys(spec));
+    throw new UsageError(
+      `Unknown option "${flag}" for "wrapp logs"${
+        suggestion ? ` (did you mean "--${suggestion}"?)` : ""
+      }`,
+    );
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return "help";
+  if (positionals.length > 1) {
+    throw new UsageError(`Too many arguments for "wrapp logs": ${positionals.slice(1).join(" ")}`);
+  }
+
+  let endpoint: RedisEndpoint = { host: "127.0.0.1", port: 6379 };
+  let db = 1;
+  let name = positionals[0];
+  if (values.config !== undefined) {
+    const config = await loadConfig(values.config, { checkExecutable: false });
+    if (!config.redis) {
+      throw new UsageError(
+        `Config "${values.config}" has no [redis] section: nothing to read logs from`,
+      );
+    }
+    const { host, port, tls, username, password } = config.redis;
+    endpoint = { host, port, tls, username, password };
+    db = config.redis.dbLogs;
+    name ??= config.app.streamName;
+  }
+  if (values.url !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(values.url);
+      if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new Error();
+    } catch {
+      throw new UsageError(`Invalid --url: expected redis://host:port or rediss://host:port`);
+    }
+    endpoint = {
+      host: url.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1",
+      port: url.port ? Number(url.port) : 6379,
+      tls: url.protocol === "rediss:",
+      ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+      ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    };
+  }
+  if (values.host !== undefined) endpoint.host = values.host;
+  if (values.port !== undefined) endpoint.port = _integer("--port", values.port, 1, 65535);
+  if (values.username !== undefined) endpoint.username = values.username;
+  if (values.tls) endpoint.tls = true;
+  if (values["password-file"] !== undefined) {
+    try {
+      endpoint.password = (await Deno.readTextFile(values["password-file"])).replace(/\r?\n$/, "");
+    } catch (error) {
+      throw new UsageError(
+        `Cannot read --password-file "${values["password-file"]}": ${describeCause(error)}`,
+      );
+    }
+  }
+  endpoint.password ??= context.env("WRAPP_REDIS_PASSWORD") || undefined;
+  if (values.db !== undefined) db = _integer("--db", values.db, 0, 15);
+
+  if (name === undefined) {
+    throw new UsageError(
+      'Missing service name: usage "wrapp logs <name>" or "wrapp logs --config svc.toml"',
+    );
+  }
+  if (!STREAM_NAME_PATTERN.test(name)) throw new UsageError(`Invalid service name "${name}"`);
+
+  const streams: LogStream[] = [];
+  for (const item of (values.stream ?? ["info,error"]).flatMap((s) => s.split(","))) {
+    const stream = item.trim();
+    if (stream === "all") streams.push(...LOG_STREAMS);
+    else if ((LOG_STREAMS as readonly string[]).includes(stream)) streams.push(stream as LogStream);
+    else {
+      const suggestion = didYouMean(stream, [...LOG_STREAMS, "all"]);
+      throw new UsageError(
+        `Unknown stream "${stream}"${
+          suggestion ? ` (did you mean "${suggestion}"?)` : ""
+        }: expected ${LOG_STREAMS.join(", ")} or all`,
+      );
+    }
+  }
+  return {
+    name,
+    streams: [...new Set(streams)],
+    lines: values.lines === undefined ? 20 : _integer("--lines", values.lines, 0, 1_000_000),
+    follow: values.follow === true,
+    json: values.json === true,
+    endpoint,
+    db,
+  };
+}
+
+function _integer(flag: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    throw new UsageError(`${flag} must be an integer between ${min} and ${max}, got "${text}"`);
+  }
+  return value;
+}
