@@ -345,8 +345,8 @@ Deno.test("wrapp logs prints the newest entries and -f follows new ones", async 
   assert.equal(last.code, 0, last.stderr);
   const lines = last.stdout.trim().split("\n");
   assert.equal(lines.length, 3);
-  assert.match(lines[0], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info   line 29$/);
-  assert.match(lines[2], /Z error  an error$/);
+  assert.match(lines[0], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info {3}line 29$/);
+  assert.match(lines[2], /Z error {2}an error$/);
 
   const follower = spawnWrapp([
     "logs",

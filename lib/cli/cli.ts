@@ -15,6 +15,7 @@ import { runService } from "../supervise/supervisor.ts";
 import { VERSION } from "../version.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
 import { logsCommand } from "./logs_command.ts";
+import { clearCommand, getTefCommand, listCommand, serveCommand } from "./serve_command.ts";
 
 /** What the CLI needs from its environment. */
 export interface CliContext {
@@ -24,7 +25,15 @@ export interface CliContext {
   print?: (text: string) => void;
 }
 
-const COMMANDS = ["run", "check", "logs", "help"];
+/** Commands that parse their own flags: `(args, { print, debug }) => exit code`. */
+const FLAG_COMMANDS = {
+  serve: serveCommand,
+  list: listCommand,
+  "get-tef": getTefCommand,
+  clear: clearCommand,
+} as const;
+
+const COMMANDS = ["run", "check", "logs", "help", ...Object.keys(FLAG_COMMANDS)];
 
 /** Run the CLI with `args`; resolves to the process exit code. Errors other than WrappError propagate. */
 export async function cli(args: readonly string[], context: CliContext = {}): Promise<number> {
@@ -46,6 +55,10 @@ export async function cli(args: readonly string[], context: CliContext = {}): Pr
     else if (COMMAND_HELP[topic]) print(COMMAND_HELP[topic]);
     else throw _unknownCommand(topic);
     return 0;
+  }
+  if (Object.hasOwn(FLAG_COMMANDS, first)) {
+    const debug = _truthy(env("WRAPP_DEBUG")) ? stderrDebug() : silentDebug;
+    return await FLAG_COMMANDS[first as keyof typeof FLAG_COMMANDS](rest, { print, debug });
   }
   if (first === "logs") {
     return await logsCommand(rest, { print, env, interrupted: _interrupted });

@@ -6,6 +6,7 @@
 
 import { VERSION } from "../version.ts";
 import { LOGS_HELP } from "./logs_command.ts";
+import { CLEAR_HELP, GET_TEF_HELP, LIST_HELP, SERVE_HELP } from "./serve_command.ts";
 
 /** `wrapp --help`. */
 export const MAIN_HELP =
@@ -16,6 +17,10 @@ Usage:
   wrapp <svc.toml>                   same as "wrapp run <svc.toml>"
   wrapp check <svc.toml>             validate a config and print the effective config
   wrapp logs <name> [-f] [-s STREAM] read a service's Redis streams back; -f follows
+  wrapp serve [--socket P] [--dir D] trace collector daemon speaking the tldrs protocol
+  wrapp list                         traces the collector holds, with sizes and event counts
+  wrapp get-tef <id|path|latest>     assemble a collected trace into a Perfetto trace.json
+  wrapp clear                        delete the collected traces
   wrapp help [command]               help for a command
   wrapp --version                    print the version
 
@@ -74,4 +79,8 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
   run: RUN_HELP,
   check: CHECK_HELP,
   logs: LOGS_HELP,
+  serve: SERVE_HELP,
+  list: LIST_HELP,
+  "get-tef": GET_TEF_HELP,
+  clear: CLEAR_HELP,
 };
