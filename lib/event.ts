@@ -58,8 +58,22 @@ export interface MetricEvent extends EventBase {
   readonly stream: OutputStream;
 }
 
+/**
+ * A Trace Event Format event that arrived ready-made: collected from a client by
+ * `wrapp serve`, or made by a sidecar. Sinks pass it on as it is.
+ */
+export interface TefEvent extends EventBase {
+  readonly kind: "tef";
+  /** Whose trace it is (a trace id or service name): Redis stream `logs:app:<stream>:trace`. */
+  readonly stream: string;
+  /** The TEF event (one JSON object). */
+  readonly event: Readonly<Record<string, unknown>>;
+  /** Its JSON text when already serialised, so it is not encoded twice. */
+  readonly json?: string;
+}
+
 /** Every event kind. */
-export type Event = LogEvent | StatusEvent | MetricEvent;
+export type Event = LogEvent | StatusEvent | MetricEvent | TefEvent;
 
 /** The `kind` tags. */
 export type EventKind = Event["kind"];

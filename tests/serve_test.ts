@@ -9,6 +9,7 @@ import { fileURLToPath as fromFileUrl } from "node:url";
 import { checkTraceFileText } from "../lib/tef/perfetto_rules.ts";
 import { writeAll } from "../lib/tef/assemble_trace.ts";
 import { ROOT, tempDir, waitFor, type WrappOutput } from "./_helpers.ts";
+import { startRedis } from "./_redis.ts";
 
 /**
  * The file run as wrapp. lib/cli/cli.ts does not dispatch serve/list/get-tef/clear yet, so
@@ -342,4 +343,23 @@ Deno.test("examples/tldrs_client.py records one trace from three processes throu
       `EMIT_TEF_AT_EXIT: wrote trace "${traceId}" (${events.length} events) to "${target}"`,
     ),
   );
+});
+
+Deno.test("wrapp serve --redis streams every collected event to logs:app:<trace-id>:trace", async () => {
+  await using redis = await startRedis();
+  await using root = await tempDir();
+  await using daemon = await startServe(root.path, [
+    "--redis",
+    `redis://127.0.0.1:${redis.port}`,
+    "--redis-spool",
+    join(root.path, "spool"),
+  ]);
+  const events = Array.from({ length: 50 }, (_, i) => instant(7, i));
+  await send(daemon.socket, `OPEN build-42\n${events.join("\n")}\nnot json\nDIE\n`);
+  assert.equal(await daemon.exited, 0, daemon.stderr());
+  assert.match(daemon.stderr(), /streaming events to Redis at 127\.0\.0\.1:\d+\n/);
+  const entries = await (await redis.client(1)).xrange("logs:app:build-42:trace", "-", "+");
+  const messages = entries.map(([, fields]) => fields[fields.indexOf("msg") + 1]);
+  assert.deepEqual(messages, events, "every valid event, in order, none of the rejected line");
+  assert.equal(await lineCount(join(daemon.dir, "build-42.jsonl")), 50);
 });

@@ -9,7 +9,8 @@ import type { Redis } from "ioredis";
 import { describeCause, UsageError } from "../errors.ts";
 import { loadConfig } from "../config/load_config.ts";
 import { STREAM_NAME_PATTERN } from "../config/load_config.ts";
-import { connectRedis, type RedisEndpoint } from "../sinks/redis_connection.ts";
+import { connectRedis } from "../sinks/redis_connection.ts";
+import { parseRedisUrl, type RedisEndpoint } from "../config/redis_url.ts";
 import { didYouMean } from "../config/did_you_mean.ts";
 
 /** The streams of a service, in the order `all` prints them. */
@@ -219,20 +220,11 @@ async function _parse(
     name ??= config.app.streamName;
   }
   if (values.url !== undefined) {
-    let url: URL;
-    try {
-      url = new URL(values.url);
-      if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new Error();
-    } catch {
+    const parsed = parseRedisUrl(values.url);
+    if (!parsed) {
       throw new UsageError(`Invalid --url: expected redis://host:port or rediss://host:port`);
     }
-    endpoint = {
-      host: url.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1",
-      port: url.port ? Number(url.port) : 6379,
-      tls: url.protocol === "rediss:",
-      ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
-      ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
-    };
+    endpoint = parsed;
   }
   if (values.host !== undefined) endpoint.host = values.host;
   if (values.port !== undefined) endpoint.port = _integer("--port", values.port, 1, 65535);

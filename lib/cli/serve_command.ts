@@ -18,6 +18,10 @@ import { defaultSocketPath, defaultTraceDir, type EnvLookup } from "../collector
 import { clearTraces, findTrace, listTraces, type TraceInfo } from "../collector/trace_store.ts";
 import { quoteTraceId } from "../collector/trace_id.ts";
 import { assembleTrace } from "../tef/assemble_trace.ts";
+import { newRunId } from "../tef/run_dir.ts";
+import { parseRedisUrl } from "../config/redis_url.ts";
+import { Router } from "../router.ts";
+import { RedisSink } from "../sinks/redis.ts";
 import {
   type CollectedEvent,
   CollectorServer,
@@ -74,6 +78,13 @@ Options:
   -d, --dir DIR             trace folder, created 0700 when missing. Default:
                             $XDG_DATA_HOME/tldrs, else ~/.local/share/tldrs
       --max-line-bytes N    longest line accepted, in bytes (default 1048576)
+      --redis URL           also stream every event to Redis (redis://[user:pw@]host:port
+                            or rediss:// for TLS), as entries of logs:app:<trace-id>:trace
+                            in DB 1; queued in memory and a disk spool while Redis is down
+      --redis-password-file FILE   Redis password (else the URL's, else
+                            $WRAPP_REDIS_PASSWORD)
+      --redis-spool DIR     spool folder (default $XDG_STATE_HOME/wrapp/serve/spool;
+                            /var/lib/wrapp/serve/spool as root)
       --debug               debug lines on stderr
   -h, --help                show this help
 
@@ -156,6 +167,9 @@ export async function serveCommand(
     socket: { type: "string" },
     dir: _DIR_OPTION,
     "max-line-bytes": { type: "string" },
+    redis: { type: "string" },
+    "redis-password-file": { type: "string" },
+    "redis-spool": { type: "string" },
     debug: { type: "boolean" },
     help: _HELP_OPTION,
   }, 0);
@@ -170,11 +184,32 @@ export async function serveCommand(
   const socketPath = resolve(_nonEmpty("--socket", values.socket) ?? defaultSocketPath(env));
   const dir = resolve(_nonEmpty("--dir", values.dir) ?? defaultTraceDir(env));
 
+  const router = values.redis === undefined ? undefined : await _redisRouter({
+    url: values.redis,
+    passwordFile: values["redis-password-file"],
+    spoolDir: values["redis-spool"],
+    env,
+    log,
+    debug,
+  });
+  const onEvent = router
+    ? (event: CollectedEvent) => {
+      router.emit({
+        kind: "tef",
+        time: event.time,
+        stream: event.traceId,
+        event: event.event,
+        json: event.text,
+      });
+      context.onEvent?.(event);
+    }
+    : context.onEvent;
+
   const server = await CollectorServer.listen({
     socketPath,
     dir,
     maxLineBytes,
-    onEvent: context.onEvent,
+    onEvent,
     log: (message) => log(`wrapp serve: ${message}`),
     debug,
   });
@@ -195,8 +230,66 @@ export async function serveCommand(
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
     context.signal?.removeEventListener("abort", onAbort);
   }
+  await router?.close();
   log(`wrapp serve: stopped (${reason}): ${formatCollectorStats(server.stats())}`);
   return 0;
+}
+
+/**
+ * A router into a Redis sink for `--redis URL`: every collected event goes to
+ * `logs:app:<trace-id>:trace` (DB 1), through the same memory queue and disk spool as
+ * `wrapp run`, so an unreachable Redis never slows the collector down.
+ */
+async function _redisRouter(options: {
+  url: string;
+  passwordFile?: string;
+  spoolDir?: string;
+  env: EnvLookup;
+  log: (message: string) => void;
+  debug: (message: string) => void;
+}): Promise<Router> {
+  const endpoint = parseRedisUrl(options.url);
+  if (!endpoint) {
+    throw new UsageError(
+      `Invalid --redis "${options.url}": expected redis://host:port or rediss://host:port`,
+    );
+  }
+  if (options.passwordFile !== undefined) {
+    try {
+      endpoint.password = (await Deno.readTextFile(options.passwordFile)).replace(/\r?\n$/, "");
+    } catch (error) {
+      throw new UsageError(
+        `Cannot read --redis-password-file "${options.passwordFile}": ${describeCause(error)}`,
+      );
+    }
+  }
+  endpoint.password ??= options.env("WRAPP_REDIS_PASSWORD") || undefined;
+  const spoolDir = resolve(options.spoolDir ?? _defaultSpoolDir(options.env));
+  const sink = await RedisSink.connect({
+    ...endpoint,
+    streamName: "serve",
+    runId: newRunId(),
+    hostname: Deno.hostname(),
+    pid: () => Deno.pid,
+    spoolDir,
+    onStatus: (event) => options.log(`wrapp serve: ${event.message}`),
+    debug: options.debug,
+  });
+  const problem = await sink.healthCheck();
+  options.log(
+    `wrapp serve: streaming events to Redis at ${sink.address}${
+      problem ? ` (${problem}; events wait in spool "${spoolDir}")` : ""
+    }`,
+  );
+  return new Router([sink], { debug: options.debug });
+}
+
+/** `$XDG_STATE_HOME/wrapp/serve/spool` (root: `/var/lib/wrapp/serve/spool`) — outside the trace folder, which holds only traces. */
+function _defaultSpoolDir(env: EnvLookup): string {
+  if (Deno.uid() === 0) return "/var/lib/wrapp/serve/spool";
+  const stateHome = env("XDG_STATE_HOME");
+  if (stateHome) return `${stateHome}/wrapp/serve/spool`;
+  return `${env("HOME") ?? "/tmp"}/.local/state/wrapp/serve/spool`;
 }
 
 /** `wrapp list`: print the traces in the folder as a table; exit code 0. */

@@ -25,6 +25,7 @@ import type {
   RestartConfig,
 } from "./config.ts";
 import { didYouMean } from "./did_you_mean.ts";
+import { parseRedisUrl } from "./redis_url.ts";
 import { type TomlPositions, tomlPositions } from "./toml_positions.ts";
 
 /** Options of {@linkcode loadConfig}. */
@@ -593,17 +594,12 @@ class _Parser {
     let username = raw.username as string | undefined;
     let urlPassword: string | undefined;
     if (raw.url !== undefined) {
-      let url: URL;
-      try {
-        url = new URL(raw.url as string);
-      } catch {
-        throw this.#error(`"url" in [redis] is not a valid URL`, ["redis", "url"]);
-      }
-      host = url.hostname.replace(/^\[|\]$/g, "") || host;
-      port = url.port ? Number(url.port) : 6379;
-      tls = url.protocol === "rediss:";
-      if (url.username) username = decodeURIComponent(url.username);
-      if (url.password) urlPassword = decodeURIComponent(url.password);
+      const parsed = parseRedisUrl(raw.url as string);
+      if (!parsed) throw this.#error(`"url" in [redis] is not a valid URL`, ["redis", "url"]);
+      ({ host, port } = parsed);
+      tls = parsed.tls ?? false;
+      username = parsed.username ?? username;
+      urlPassword = parsed.password;
     }
     if (raw.password !== undefined && raw.passwordFile !== undefined) {
       throw this.#error(

@@ -994,6 +994,14 @@ function _encoders(
         ? ["values", "INCR", keys.value(event.name)]
         : ["values", "SET", keys.value(event.name), event.value],
     ],
+    tef: (event) => (record) => [
+      xadd(
+        redisKeys(event.stream).trace,
+        event.json ?? JSON.stringify(event.event),
+        event.time,
+        record,
+      ),
+    ],
   };
 }
 

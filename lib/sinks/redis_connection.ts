@@ -7,15 +7,9 @@
 
 import { Redis } from "ioredis";
 import { describeCause, WrappError } from "../errors.ts";
+import type { RedisEndpoint } from "../config/redis_url.ts";
 
-/** Where and how to connect. */
-export interface RedisEndpoint {
-  host: string;
-  port: number;
-  tls?: boolean;
-  username?: string;
-  password?: string;
-}
+export type { RedisEndpoint };
 
 /** `"host:port"` as shown in messages (IPv6 in brackets). */
 export function redisAddress(endpoint: { host: string; port: number }): string {

@@ -126,6 +126,8 @@ export class TraceEventFileSink implements Sink {
           },
         );
       },
+      // Already TEF: written as it came, one line.
+      tef: (event) => `${event.json ?? JSON.stringify(event.event)}\n`,
     };
   }
 
