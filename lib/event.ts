@@ -8,6 +8,8 @@
  * @module
  */
 
+import type { CrashEvent } from "./crash/crash_report.ts";
+
 /** Which output of the child a line came from. */
 export type OutputStream = "stdout" | "stderr";
 
@@ -72,8 +74,11 @@ export interface TefEvent extends EventBase {
   readonly json?: string;
 }
 
+/** A crash report: the service died from a core-dumping signal (defined beside its report). */
+export type { CrashEvent };
+
 /** Every event kind. */
-export type Event = LogEvent | StatusEvent | MetricEvent | TefEvent;
+export type Event = LogEvent | StatusEvent | MetricEvent | TefEvent | CrashEvent;
 
 /** The `kind` tags. */
 export type EventKind = Event["kind"];

@@ -75,6 +75,20 @@ export interface RestartConfig {
   windowMs: number;
 }
 
+/** `[crash]`: crash reports when the service dies from a core-dumping signal. */
+export interface CrashConfig {
+  /** Make a crash report (core, gdb backtrace) and send it to every sink. Default `true`. */
+  enabled: boolean;
+  /** Raise the service's RLIMIT_CORE to unlimited (through prlimit) so the kernel writes a core. Default `false`. */
+  coreDumps: boolean;
+  /** How long to wait for the core to appear and be complete, ms. Default 10000. */
+  coreTimeoutMs: number;
+  /** The debugger to run on the core. Default `"gdb"`. */
+  gdb: string;
+  /** gdb is killed after this long, ms. Default 30000. */
+  gdbTimeoutMs: number;
+}
+
 /** `[redis]`: the Redis Streams sink (layout compatible with the original wrapp). */
 export interface RedisConfig {
   /** Redis server host name or address (from `host` or `url`). Default `"127.0.0.1"`. */
@@ -119,6 +133,7 @@ export interface Config {
   output: OutputConfig;
   local: LocalConfig;
   restart: RestartConfig;
+  crash: CrashConfig;
   /** Present when the file has a `[redis]` section. */
   redis?: RedisConfig;
 }

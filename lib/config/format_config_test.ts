@@ -47,7 +47,14 @@ delay = "1s"
 max_delay = "30s"
 reset_after = "1m"
 max_restarts = 5
-window = "5m"`,
+window = "5m"
+
+[crash]
+enabled = true
+core_dumps = false
+core_timeout = "10s"
+gdb = "gdb"
+gdb_timeout = "30s"`,
   );
 });
 
@@ -132,6 +139,6 @@ port = 6380
 Deno.test("formatConfig() output parses as TOML with one table per section", () => {
   const config = parseConfig('[app]\nexecutable = "/bin/x"\n[redis]\npassword = "p"\n', OFFLINE);
   const document = parse(formatConfig(config)) as Record<string, Record<string, unknown>>;
-  assert.deepEqual(Object.keys(document), ["app", "output", "local", "restart", "redis"]);
+  assert.deepEqual(Object.keys(document), ["app", "output", "local", "restart", "crash", "redis"]);
   assert.equal(document.redis.password, "********");
 });

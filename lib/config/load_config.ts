@@ -19,6 +19,7 @@ import { ConfigError, describeCause } from "../errors.ts";
 import type {
   AppConfig,
   Config,
+  CrashConfig,
   LocalConfig,
   OutputConfig,
   RedisConfig,
@@ -136,7 +137,7 @@ export interface SectionSpec {
 }
 
 /** Name of a config section. */
-export type SectionName = "app" | "output" | "local" | "restart" | "redis";
+export type SectionName = "app" | "output" | "local" | "restart" | "crash" | "redis";
 
 /** What a `stream_name` may be: it becomes Redis keys and folder names. */
 export const STREAM_NAME_PATTERN: RegExp = /^(?!\.\.?$)[A-Za-z0-9_.-]+$/;
@@ -199,6 +200,15 @@ export const CONFIG_SCHEMA: { readonly [section in SectionName]: SectionSpec } =
       reset_after: { kind: "duration", default: 60_000, min: 0 },
       max_restarts: { kind: "integer", default: 5, min: 0 },
       window: { kind: "duration", default: 300_000, min: 1 },
+    },
+  },
+  crash: {
+    fields: {
+      enabled: { kind: "boolean", default: true },
+      core_dumps: { kind: "boolean", default: false },
+      core_timeout: { kind: "duration", default: 10_000, min: 0 },
+      gdb: { kind: "string", default: "gdb" },
+      gdb_timeout: { kind: "duration", default: 30_000, min: 100 },
     },
   },
   redis: {
@@ -427,8 +437,16 @@ class _Parser {
       stopGraceMs: app.stopGraceMs as number,
     };
     const restart = sections.restart as unknown as RestartConfig;
+    const crash = sections.crash as unknown as CrashConfig;
     const redis = rawRedis && this.#redis(rawRedis, streamName);
-    const config: Config = { file: this.#absoluteFile, app: appConfig, output, local, restart };
+    const config: Config = {
+      file: this.#absoluteFile,
+      app: appConfig,
+      output,
+      local,
+      restart,
+      crash,
+    };
     if (redis) config.redis = redis;
     return config;
   }

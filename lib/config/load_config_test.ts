@@ -71,6 +71,13 @@ Deno.test("parseConfig() fills in every default for a config with only an execut
       maxRestarts: 5,
       windowMs: 300_000,
     },
+    crash: {
+      enabled: true,
+      coreDumps: false,
+      coreTimeoutMs: 10_000,
+      gdb: "gdb",
+      gdbTimeoutMs: 30_000,
+    },
   };
   assert.deepEqual(config, expected);
 });
@@ -112,6 +119,13 @@ reset_after = "10s"
 max_restarts = 3
 window = "1m"
 
+[crash]
+enabled = false
+core_dumps = true
+core_timeout = "3s"
+gdb = "/opt/gdb/bin/gdb"
+gdb_timeout = "5s"
+
 [redis]
 host = "10.0.0.2"
 port = 6380
@@ -151,6 +165,13 @@ password = "hunter2"
       resetAfterMs: 10_000,
       maxRestarts: 3,
       windowMs: 60_000,
+    },
+    crash: {
+      enabled: false,
+      coreDumps: true,
+      coreTimeoutMs: 3000,
+      gdb: "/opt/gdb/bin/gdb",
+      gdbTimeoutMs: 5000,
     },
     redis: {
       host: "10.0.0.2",

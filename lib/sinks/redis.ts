@@ -33,6 +33,7 @@
 
 import { Redis, type RedisOptions } from "ioredis";
 import { describeRedisError } from "./redis_connection.ts";
+import { crashStreamFields } from "../crash/crash_report.ts";
 import { encodeEvent, type Event, type EventEncoders, now, type StatusEvent } from "../event.ts";
 import { type DebugLog, silentDebug } from "../debug.ts";
 import { VERSION } from "../version.ts";
@@ -994,6 +995,13 @@ function _encoders(
         ? ["values", "INCR", keys.value(event.name)]
         : ["values", "SET", keys.value(event.name), event.value],
     ],
+    crash: (event) => (record) => {
+      const op = xadd(keys.crash, event.summary, event.time, record);
+      for (const [name, value] of Object.entries(crashStreamFields(event))) {
+        op.push(_RESERVED.has(name) ? `field_${name}` : name, value);
+      }
+      return [op];
+    },
     tef: (event) => (record) => [
       xadd(
         redisKeys(event.stream).trace,

@@ -24,11 +24,19 @@
 import { join } from "node:path";
 import { encodeEvent, type Event, type EventEncoders, now } from "../event.ts";
 import { describeCause, SinkError } from "../errors.ts";
+import { crashTraceEvent } from "../crash/crash_report.ts";
 import { type AssembleResult, assembleTrace, writeAll } from "../tef/assemble_trace.ts";
 import { emptyStats, type Sink, type SinkStats } from "./sink.ts";
 
 /** Thread ids of the tracks the sink writes to, in display order. */
-export const TRACE_TRACKS = Object.freeze({ run: 1, stdout: 2, stderr: 3, status: 4, markers: 5 });
+export const TRACE_TRACKS = Object.freeze({
+  run: 1,
+  stdout: 2,
+  stderr: 3,
+  status: 4,
+  markers: 5,
+  crash: 6,
+});
 
 /** Options for {@linkcode TraceEventFileSink.open}. */
 export interface TraceEventFileSinkOptions {
@@ -126,6 +134,11 @@ export class TraceEventFileSink implements Sink {
           },
         );
       },
+      crash: (event) =>
+        JSON.stringify({
+          ...crashTraceEvent(event, { pid: this.#pid, tid: TRACE_TRACKS.crash }),
+          ts: _us(event.time),
+        }) + "\n",
       // Already TEF: written as it came, one line.
       tef: (event) => `${event.json ?? JSON.stringify(event.event)}\n`,
     };

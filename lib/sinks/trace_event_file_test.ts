@@ -89,7 +89,14 @@ Deno.test("TraceEventFileSink writes a Perfetto-valid trace with named tracks fo
     const names = Object.fromEntries(
       events.filter((e) => e.name === "thread_name").map((e) => [e.tid, e.args?.name]),
     );
-    assert.deepEqual(names, { 1: "run", 2: "stdout", 3: "stderr", 4: "status", 5: "markers" });
+    assert.deepEqual(names, {
+      1: "run",
+      2: "stdout",
+      3: "stderr",
+      4: "status",
+      5: "markers",
+      6: "crash",
+    });
     assert.deepEqual(events[0], {
       ph: "M",
       pid: 4242,
@@ -134,7 +141,7 @@ Deno.test("TraceEventFileSink writes a Perfetto-valid trace with named tracks fo
       { ph: "E", ts: T0 * 1000 + 4000, pid: 4242, tid: 1, args: { exit_code: 0 } },
     ]);
     assert.deepEqual(sink.stats(), { received: 5, sent: 5, dropped: 0, errors: 0 });
-    assert.deepEqual(sink.assembled, { events: 16, skipped: 0 });
+    assert.deepEqual(sink.assembled, { events: 18, skipped: 0 });
     assert.equal(await sink.healthCheck(), undefined);
   });
 });
@@ -223,7 +230,7 @@ Deno.test("TraceEventFileSink flush() resolves once every accepted batch is on d
     for (let i = 0; i < 100; i++) sink.write([log("stdout", `line ${i}`, i)]);
     await sink.flush();
     const lines = (await Deno.readTextFile(sink.jsonlPath)).trimEnd().split("\n");
-    assert.equal(lines.length, 11 + 100); // process name, 5 × (thread name, sort index), events
+    assert.equal(lines.length, 13 + 100); // process name, 6 × (thread name, sort index), events
     assert.equal(JSON.parse(lines[lines.length - 1]).args.text, "line 99");
     assert.equal(sink.stats().sent, 100);
   });

@@ -20,6 +20,8 @@ import { VERSION } from "../version.ts";
 import { type ByteWriter, Echo } from "./echo.ts";
 import { OutputPipeline, pumpOutput } from "./output_pipeline.ts";
 import { RestartPolicy } from "./restart_policy.ts";
+import { captureCrash, crashEvent, isCrashSignal } from "../crash/crash_report.ts";
+import { type CoreLimitPlan, coreLimitPrefix, readCoreLimit } from "../crash/core_limit.ts";
 import { currentUserName, planUserSwitch, type UserSwitch } from "./run_as_user.ts";
 import {
   describeExit,
@@ -107,6 +109,10 @@ export class Supervisor {
     const { app } = this.#config;
     const userSwitch = await planUserSwitch(app);
     const runUser = userSwitch?.account.name ?? await currentUserName();
+    const corePlan = this.#config.crash.enabled && this.#config.crash.coreDumps
+      ? await coreLimitPrefix()
+      : undefined;
+    if (corePlan?.warning) await this.#notice(corePlan.warning);
     const { sinks, traceSink } = await this.#openSinks();
     const router = this.#router = new Router(sinks, { debug: this.#debug });
     const markers = this.#config.output.markers ? new MarkerExtractor() : undefined;
@@ -119,7 +125,7 @@ export class Supervisor {
     try {
       while (true) {
         const startedAt = now();
-        exit = await this.#runOnce({ userSwitch, runUser, markers });
+        exit = await this.#runOnce({ userSwitch, runUser, markers, corePlan });
         exitCode = shellExitCode(exit);
         if (this.#stopping) break;
         const uptimeMs = now() - startedAt;
@@ -252,7 +258,12 @@ export class Supervisor {
 
   /** Start the child once and supervise it until it exits and its output is read. */
   async #runOnce(
-    context: { userSwitch?: UserSwitch; runUser: string; markers?: MarkerExtractor },
+    context: {
+      userSwitch?: UserSwitch;
+      runUser: string;
+      markers?: MarkerExtractor;
+      corePlan?: CoreLimitPlan;
+    },
   ): Promise<ExitStatus> {
     const { app, output } = this.#config;
     const router = this.#router!;
@@ -266,7 +277,8 @@ export class Supervisor {
         cwd: app.cwd,
         env: { ...app.env, ...context.userSwitch?.env },
         clearEnv: !app.inheritEnv,
-        prefix: context.userSwitch?.prefix,
+        // prlimit outermost: it keeps the pid and execs setpriv, which execs the service.
+        prefix: [...context.corePlan?.prefix ?? [], ...context.userSwitch?.prefix ?? []],
       });
     } catch (error) {
       this.#status("exit", `could not start ${app.streamName}: ${(error as Error).message}`, {
@@ -339,7 +351,42 @@ export class Supervisor {
         stderr_lines: pipelines[1].lines,
       },
     );
+    if (this.#config.crash.enabled && isCrashSignal(exit.signal)) {
+      // Right away: the core is found by the pattern and limits in force at the crash.
+      await this.#reportCrash(child.pid, exit.signal!, { startedAt, endedAt }, context);
+    }
     return exit;
+  }
+
+  /** Find the core, run gdb, and send the crash report to every sink and a summary to stderr. */
+  async #reportCrash(
+    pid: number,
+    signal: string,
+    times: { startedAt: number; endedAt: number },
+    context: { userSwitch?: UserSwitch; corePlan?: CoreLimitPlan },
+  ): Promise<void> {
+    const { app, crash } = this.#config;
+    this.#debug(`pid ${pid} died from ${signal}: capturing a crash report`);
+    const report = await captureCrash({
+      pid,
+      uid: context.userSwitch?.account.uid ?? Deno.uid() ?? undefined,
+      gid: context.userSwitch?.gid ?? Deno.gid() ?? undefined,
+      executable: app.resolvedExecutable,
+      cwd: app.cwd,
+      signal,
+      crashTime: times.endedAt,
+      startTime: times.startedAt,
+      coreLimit: context.corePlan?.limit.soft ?? (await readCoreLimit()).soft,
+      service: app.streamName,
+    }, {
+      core: { timeoutMs: crash.coreTimeoutMs, debug: this.#debug },
+      gdb: { gdb: crash.gdb, timeoutMs: crash.gdbTimeoutMs },
+      debug: this.#debug,
+    });
+    const event = crashEvent(report);
+    this.#router?.emit(event);
+    // The summary starts with "wrapp: " already.
+    await this.#stderr.write(new TextEncoder().encode(`${event.summary}\n`));
   }
 
   /** Follow the Redis control stream, when Redis is configured and reachable. */
