@@ -763,8 +763,8 @@ try {
     if (l.read !== l.expected) failed = true;
   }
   console.log(
-    "\nThe router hands events to the sink every 25 ms (or per 4096): a line waits 0-25 ms" +
-      " before the sink sees it, so wrapp's p50 is expected near 12.5 ms + one pipeline.",
+    "\nThe router hands events to the sink within 2 ms (or per 4096); while a pipeline is in" +
+      " flight the sink batches what arrives, so wrapp's p50 is about one pipeline round trip.",
   );
   if (failed) console.error("\nsome lines were not read back: see the table");
 } catch (error) {
