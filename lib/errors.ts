@@ -71,3 +71,15 @@ export class PrivilegeError extends WrappError {
     super(message, { exitCode: 77, cause: options.cause });
   }
 }
+
+/**
+ * An eBPF sidecar (bpftrace) cannot run or failed: bpftrace missing or too old, tracefs
+ * absent, a tracepoint or BTF missing, bpftrace exiting with an error. Exit code 69
+ * (EX_UNAVAILABLE). A missing root is a {@linkcode PrivilegeError} instead.
+ */
+export class SidecarError extends WrappError {
+  /** Create a sidecar error (exit code 69). */
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { exitCode: 69, cause: options.cause });
+  }
+}

@@ -9,6 +9,7 @@
  */
 
 import type { CrashEvent } from "./crash/crash_report.ts";
+import type { AnomalyEvent, SyscallEvent } from "./trace/syscall_events.ts";
 
 /** Which output of the child a line came from. */
 export type OutputStream = "stdout" | "stderr";
@@ -77,8 +78,21 @@ export interface TefEvent extends EventBase {
 /** A crash report: the service died from a core-dumping signal (defined beside its report). */
 export type { CrashEvent };
 
+/**
+ * Syscall statistics of a traced process tree, per interval or in total, and one syscall
+ * far slower than usual (`wrapp trace`; defined beside their TEF encoding).
+ */
+export type { AnomalyEvent, SyscallEvent };
+
 /** Every event kind. */
-export type Event = LogEvent | StatusEvent | MetricEvent | TefEvent | CrashEvent;
+export type Event =
+  | LogEvent
+  | StatusEvent
+  | MetricEvent
+  | TefEvent
+  | CrashEvent
+  | SyscallEvent
+  | AnomalyEvent;
 
 /** The `kind` tags. */
 export type EventKind = Event["kind"];

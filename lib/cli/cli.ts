@@ -16,6 +16,8 @@ import { VERSION } from "../version.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
 import { logsCommand } from "./logs_command.ts";
 import { clearCommand, getTefCommand, listCommand, serveCommand } from "./serve_command.ts";
+import { traceCommand } from "./trace_command.ts";
+import { memprofCommand } from "./memprof_command.ts";
 
 /** What the CLI needs from its environment. */
 export interface CliContext {
@@ -31,6 +33,8 @@ const FLAG_COMMANDS = {
   list: listCommand,
   "get-tef": getTefCommand,
   clear: clearCommand,
+  trace: traceCommand,
+  memprof: memprofCommand,
 } as const;
 
 const COMMANDS = ["run", "check", "logs", "help", ...Object.keys(FLAG_COMMANDS)];

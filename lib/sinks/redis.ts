@@ -1002,6 +1002,67 @@ function _encoders(
       }
       return [op];
     },
+    // Summaries and anomalies to the trace stream; per-interval counts only as counters (DB 2).
+    syscall: (event) => (record) => {
+      if (event.scope === "interval") {
+        return [
+          ["values", "INCRBY", keys.value("syscalls"), String(event.calls)],
+          ["values", "INCRBY", keys.value("syscall_errors"), String(event.errors)],
+        ];
+      }
+      const top = event.rows.slice(0, 5).map((row) => `${row.name} ${row.calls}`).join(", ");
+      const op = xadd(
+        keys.trace,
+        `syscall summary: ${event.calls} calls, ${event.errors} errors${
+          top ? `; top: ${top}` : ""
+        }`,
+        event.time,
+        record,
+      );
+      op.push(
+        "kind",
+        "syscall_summary",
+        "calls",
+        String(event.calls),
+        "errors",
+        String(event.errors),
+        "total_ns",
+        String(event.totalNs),
+        "lost_events",
+        String(event.lostEvents),
+        "rows",
+        JSON.stringify(event.rows.slice(0, 50)),
+      );
+      return [op];
+    },
+    anomaly: (event) => (record) => {
+      const z = event.zScore === null ? "" : `, z ${event.zScore.toFixed(1)}`;
+      const op = xadd(
+        keys.trace,
+        `anomaly: ${event.syscall} took ${
+          (event.latencyNs / 1e6).toFixed(3)
+        } ms${z} in thread ${event.tid} (${event.comm})`,
+        event.time,
+        record,
+      );
+      op.push(
+        "kind",
+        "anomaly",
+        "syscall",
+        event.syscall,
+        "tid",
+        String(event.tid),
+        "comm",
+        event.comm,
+        "latency_ns",
+        String(event.latencyNs),
+        "reasons",
+        event.reasons.join(","),
+      );
+      if (event.zScore !== null) op.push("z_score", event.zScore.toFixed(2));
+      if (event.errno !== undefined) op.push("errno", event.errno);
+      return [op];
+    },
     tef: (event) => (record) => [
       xadd(
         redisKeys(event.stream).trace,

@@ -25,6 +25,7 @@ import { join } from "node:path";
 import { encodeEvent, type Event, type EventEncoders, now } from "../event.ts";
 import { describeCause, SinkError } from "../errors.ts";
 import { crashTraceEvent } from "../crash/crash_report.ts";
+import { SyscallTefEncoder } from "../trace/syscall_events.ts";
 import { type AssembleResult, assembleTrace, writeAll } from "../tef/assemble_trace.ts";
 import { emptyStats, type Sink, type SinkStats } from "./sink.ts";
 
@@ -80,6 +81,7 @@ export class TraceEventFileSink implements Sink {
   readonly #runName: string;
   readonly #maxQueuedChars: number;
   readonly #encoders: EventEncoders<string>;
+  readonly #syscallTef: SyscallTefEncoder;
   readonly #textEncoder = new TextEncoder();
   #queue: _Queued[] = [];
   #queuedChars = 0;
@@ -99,6 +101,9 @@ export class TraceEventFileSink implements Sink {
     this.#maxQueuedChars = options.maxQueuedChars ?? _DEFAULT_MAX_QUEUED_CHARS;
     this.jsonlPath = join(options.runDir, "events.jsonl");
     this.tracePath = join(options.runDir, "trace.json");
+    // Syscall statistics: counters on the traced process, anomalies as slices on their
+    // thread's track, the final summary as an instant on the status track.
+    this.#syscallTef = new SyscallTefEncoder({ pid: this.#pid, tid: TRACE_TRACKS.status });
     this.#encoders = {
       status: (event) => this.#encodeStatus(event),
       log: (event) => {
@@ -141,6 +146,8 @@ export class TraceEventFileSink implements Sink {
         }) + "\n",
       // Already TEF: written as it came, one line.
       tef: (event) => `${event.json ?? JSON.stringify(event.event)}\n`,
+      syscall: (event) => _jsonLines(this.#syscallTef.syscall(event)),
+      anomaly: (event) => _jsonLines(this.#syscallTef.anomaly(event)),
     };
   }
 
@@ -387,6 +394,11 @@ export class TraceEventFileSink implements Sink {
 function _us(ms: number): number {
   const whole = Math.floor(ms);
   return whole * 1000 + Math.round((ms - whole) * 1_000_000) / 1000;
+}
+
+/** TEF objects as JSON lines (each object already has `ph` first). */
+function _jsonLines(events: readonly Record<string, unknown>[]): string {
+  return events.map((event) => JSON.stringify(event) + "\n").join("");
 }
 
 /** First line of a text, cut to {@linkcode _MAX_NAME_CHARS} without splitting a surrogate pair. */

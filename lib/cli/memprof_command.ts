@@ -1,0 +1,628 @@
+/**
+ * `wrapp memprof`: page-level memory profile of one process per call stack, served as
+ * TezEdge's memory-profiler API and a browser page, exported at the end as a tree,
+ * collapsed stacks and counters.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { didYouMean } from "../config/did_you_mean.ts";
+import { type DebugLog, stderrDebug } from "../debug.ts";
+import { UsageError } from "../errors.ts";
+import { assertReady, preflight } from "../bpf/preflight.ts";
+import type { Router } from "../router.ts";
+import { describeExit, type ExitStatus, shellExitCode } from "../supervise/signals.ts";
+import { processState, spawnStopped, type StoppedChild } from "../trace/spawn_stopped.ts";
+import { parseDurationNs } from "./parse_duration.ts";
+import { buildCallTree, topAllocationSites } from "../memprof/call_tree.ts";
+import { foldedStacks } from "../memprof/folded.ts";
+import {
+  DEFAULT_PORT,
+  type MemprofServer,
+  type MemprofSource,
+  parseListen,
+  serveMemprof,
+} from "../memprof/http_server.ts";
+import { MEMPROF_BPF } from "../memprof/memprof_bpf.ts";
+import {
+  DEFAULT_MAX_PAGES,
+  MemprofSession,
+  type MemprofSnapshot,
+} from "../memprof/memprof_session.ts";
+import { memprofToRouter } from "../memprof/router_hook.ts";
+import { frameLabel } from "../memprof/symbolizer.ts";
+import { writeTefCounters } from "../memprof/tef_counters.ts";
+import { DEFAULT_THRESHOLD_KB, toTezedgeTree } from "../memprof/tezedge_json.ts";
+import { describeCause, SinkError } from "../errors.ts";
+
+/** `wrapp memprof --help`. */
+export const MEMPROF_HELP = `Usage: sudo wrapp memprof [options] --pid PID
+       sudo wrapp memprof [options] [--] COMMAND [ARGS...]
+
+Profile the physical memory of one process per call stack: every page it allocates and
+every page it brings into the page cache is counted under the user call stack that
+caused it, and taken out again when it is freed. The result is live memory (resident
+and page cache, in kB) per function, not a history. bpftrace runs bpf/memprof.bt, which
+keeps the counts in the kernel, so the program runs at nearly full speed.
+
+While it runs, http://127.0.0.1:${DEFAULT_PORT}/ shows a flame graph and a call tree of
+live memory, updating every second, with search and a threshold; the same data is
+served as TezEdge's memory-profiler API (GET /v1/tree?reverse=false&threshold=256,
+GET /v1/pid), plus /v1/status and /v1/folded. Everything is served by wrapp itself: it
+works offline.
+
+With --pid, wrapp attaches to a running process and stops when it exits or on Ctrl-C
+(memory allocated before attaching cannot be attributed: the page says how much). With a
+COMMAND, wrapp starts it held before its first instruction, attaches, lets it run (stdin,
+stdout and stderr are the terminal's) and exits with its exit code.
+
+One process is profiled (all its threads), not the processes it starts. When it exits,
+the counts stop just before its exit freed its memory: the last tree shows what it held.
+
+Options:
+  -p, --pid PID          profile this running process
+      --listen ADDR      serve the page and the API on ADDR: PORT or HOST:PORT (default
+                         127.0.0.1:${DEFAULT_PORT}; port 0 picks a free one)
+      --no-server        do not serve anything
+      --keep-serving     after the process exits (or --duration ends), keep serving the
+                         final profile until Ctrl-C
+      --allow-origin O   send "Access-Control-Allow-Origin: O" with the API answers (for
+                         a front end served elsewhere, e.g. TezEdge's explorer)
+  -o, --out FILE         at the end, write the call tree as TezEdge JSON (with
+                         --threshold and --reverse)
+      --folded FILE      at the end, write collapsed stacks (kB), which flamegraph.pl and
+                         speedscope read
+      --tef FILE         at the end, write resident, page-cache and RSS kB over time as
+                         Perfetto counters (open in https://ui.perfetto.dev)
+      --threshold KB     for --out: fold children smaller than KB kB (default ${DEFAULT_THRESHOLD_KB})
+      --reverse          for --out: callers under each allocating function
+      --interval TIME    how often bpftrace reports the counts, in whole seconds (default 1s)
+      --duration TIME    stop profiling after TIME (e.g. 30s, 5m); a launched command keeps
+                         running, and wrapp waits for it
+      --max-pages N      page allocations tracked at once (default ${DEFAULT_MAX_PAGES}: 1 GiB of
+                         4 kB pages; a huge page counts once); beyond it pages are counted
+                         as lost. bpftrace preallocates its maps: about 270 bytes (+8 per
+                         CPU) of kernel memory per page, plus 70 MB for its stack table
+      --all-pages        also count kernel pages allocated for the process (page tables,
+                         slab), which RSS does not include
+      --bpftrace PATH    bpftrace binary (default: $WRAPP_BPFTRACE, else bpftrace in PATH)
+      --debug            debug lines on stderr (also WRAPP_DEBUG=1)
+  -h, --help             show this help
+
+Stacks are unwound by frame pointers: build your program with -fno-omit-frame-pointer
+(Rust: RUSTFLAGS="-C force-frame-pointers=yes"), or stacks stop after a frame or two. A
+function that touches memory only through a leaf without a frame (memset, memcpy, a
+libc syscall wrapper) is shown under that leaf and its caller's caller. Function names
+come from the files' .symtab/.dynsym (and /usr/lib/debug/.build-id/ debug files) and
+are demangled with c++filt (binutils) when it is installed.
+
+Examples:
+  sudo wrapp memprof -- ./my-app --port 8080          # then open http://127.0.0.1:${DEFAULT_PORT}/
+  sudo wrapp memprof --pid 4242 --duration 1m --out tree.json --folded app.folded
+  sudo wrapp memprof --listen 127.0.0.1:0 --tef memory.json -- python3 train.py
+  flamegraph.pl --countname kB app.folded > app.svg
+
+Exit codes: the command's own (or 128+signal) when wrapp started it; 0 after --pid;
+2 for a bad command line; 69 when bpftrace, tracefs or a tracepoint is missing; 74 when
+an output file cannot be written; 77 without root; 127 when the command cannot be started.`;
+
+/** What {@linkcode memprofCommand} needs from the CLI. */
+export interface MemprofCommandContext {
+  /** Print to stdout (the summary). */
+  print(text: string): void;
+  /** Debug logger (silent unless --debug / WRAPP_DEBUG). */
+  debug: (message: string) => void;
+  /** A notice on stderr (where the page is, warnings). Default: write to `Deno.stderr`. */
+  notice?: (text: string) => void;
+  /** Stop like Ctrl-C when this aborts (tests, embedding). */
+  signal?: AbortSignal;
+  /** A router to send snapshots to (the Redis hook, wired later): see `memprofToRouter`. */
+  router?: Router;
+  /** Stream name for `router` (`logs:app:<stream>:trace`). Default: the command's base name. */
+  stream?: string;
+}
+
+/** `wrapp memprof` arguments, parsed (see {@linkcode MEMPROF_HELP} for each option). */
+export interface MemprofArgs {
+  /** `--help`. */
+  help: boolean;
+  /** `--pid`: attach to this process. */
+  pid?: number;
+  /** The command to launch (after `--` or the options). */
+  command?: string[];
+  /** `--listen`; `undefined` with `--no-server`. */
+  listen?: { hostname: string; port: number };
+  /** `--keep-serving`. */
+  keepServing: boolean;
+  /** `--allow-origin`. */
+  allowOrigin?: string;
+  /** `--out` file. */
+  out?: string;
+  /** `--folded` file. */
+  folded?: string;
+  /** `--tef` file. */
+  tef?: string;
+  /** `--threshold`, kB. Default 256. */
+  threshold: number;
+  /** `--reverse`. */
+  reverse: boolean;
+  /** `--interval`, ms (whole seconds). Default 1000. */
+  intervalMs: number;
+  /** `--duration`, ms. */
+  durationMs?: number;
+  /** `--max-pages`. Default 262144. */
+  maxPages: number;
+  /** `--all-pages`. */
+  allPages: boolean;
+  /** `--bpftrace`. */
+  bpftrace?: string;
+  /** `--debug`. */
+  debug: boolean;
+}
+
+const _OPTIONS = {
+  pid: { type: "string", short: "p" },
+  listen: { type: "string" },
+  "no-server": { type: "boolean" },
+  "keep-serving": { type: "boolean" },
+  "allow-origin": { type: "string" },
+  out: { type: "string", short: "o" },
+  folded: { type: "string" },
+  tef: { type: "string" },
+  threshold: { type: "string" },
+  reverse: { type: "boolean" },
+  interval: { type: "string" },
+  duration: { type: "string" },
+  "max-pages": { type: "string" },
+  "all-pages": { type: "boolean" },
+  bpftrace: { type: "string" },
+  debug: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/**
+ * Parse `wrapp memprof` arguments. Options come first; the command starts at `--` or at
+ * the first argument that is not an option or an option's value. Throws
+ * {@linkcode UsageError} on anything wrong.
+ */
+export function parseMemprofArgs(args: readonly string[]): MemprofArgs {
+  const valued = new Set<string>();
+  for (const [name, spec] of Object.entries(_OPTIONS)) {
+    if (spec.type !== "string") continue;
+    valued.add(`--${name}`);
+    if ("short" in spec) valued.add(`-${spec.short}`);
+  }
+  let split = args.length;
+  let command: string[] | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--" || !arg.startsWith("-") || arg === "-") {
+      split = i;
+      command = args.slice(arg === "--" ? i + 1 : i);
+      break;
+    }
+    if (valued.has(arg)) i++;
+  }
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: args.slice(0, split),
+      options: _OPTIONS,
+      allowPositionals: false,
+      strict: true,
+    }));
+  } catch (error) {
+    const message = (error as Error).message;
+    const flag = /'([^']+)'/.exec(message)?.[1];
+    const option = flag?.match(/--[\w-]+/)?.[0] ?? flag?.match(/^-\w/)?.[0];
+    if (option && valued.has(option) && /argument/.test(message)) {
+      const hint = /ambiguous/.test(message)
+        ? ` (write ${option}=VALUE for a value starting with "-")`
+        : "";
+      throw new UsageError(`Option "${option}" of "wrapp memprof" needs a value${hint}`, {
+        cause: error,
+      });
+    }
+    const name = flag ?? message;
+    const suggestion = didYouMean(name.replace(/^-+/, ""), Object.keys(_OPTIONS));
+    throw new UsageError(
+      `Unknown option "${name}" for "wrapp memprof"${
+        suggestion ? ` (did you mean "--${suggestion}"?)` : ""
+      }: see "wrapp memprof --help"`,
+      { cause: error },
+    );
+  }
+  const parsed: MemprofArgs = {
+    help: values.help === true,
+    keepServing: values["keep-serving"] === true,
+    allowOrigin: values["allow-origin"],
+    out: values.out,
+    folded: values.folded,
+    tef: values.tef,
+    threshold: DEFAULT_THRESHOLD_KB,
+    reverse: values.reverse === true,
+    intervalMs: 1000,
+    maxPages: DEFAULT_MAX_PAGES,
+    allPages: values["all-pages"] === true,
+    bpftrace: values.bpftrace,
+    debug: values.debug === true,
+  };
+  if (parsed.help) return parsed;
+  if (values.pid !== undefined) {
+    if (!/^\d+$/.test(values.pid) || Number(values.pid) <= 0) {
+      throw new UsageError(`Invalid --pid "${values.pid}": expected a process id such as 4242`);
+    }
+    parsed.pid = Number(values.pid);
+  }
+  if (command !== undefined && command.length > 0) parsed.command = command;
+  if (parsed.pid !== undefined && parsed.command) {
+    throw new UsageError(
+      `Give either --pid or a command to "wrapp memprof", not both (got --pid ${parsed.pid} and "${
+        parsed.command[0]
+      }")`,
+    );
+  }
+  if (parsed.pid === undefined && !parsed.command) {
+    throw new UsageError(
+      'Nothing to profile: usage "wrapp memprof --pid PID" or "wrapp memprof -- COMMAND [ARGS...]"',
+    );
+  }
+  if (values["no-server"] && values.listen !== undefined) {
+    throw new UsageError('Give either --listen or --no-server to "wrapp memprof", not both');
+  }
+  if (values["no-server"] && parsed.keepServing) {
+    throw new UsageError('"--keep-serving" needs the server: drop "--no-server"');
+  }
+  if (!values["no-server"]) {
+    parsed.listen = parseListen(values.listen ?? `127.0.0.1:${DEFAULT_PORT}`);
+  }
+  parsed.threshold = _count("--threshold", values.threshold, 0) ?? parsed.threshold;
+  parsed.maxPages = _count("--max-pages", values["max-pages"], 1024) ?? parsed.maxPages;
+  const interval = _durationMs("--interval", values.interval, 1000);
+  if (interval !== undefined) parsed.intervalMs = Math.round(interval / 1000) * 1000;
+  parsed.durationMs = _durationMs("--duration", values.duration, 1);
+  return parsed;
+}
+
+function _count(flag: string, text: string | undefined, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text.trim()) || Number(text) < min) {
+    throw new UsageError(`Invalid ${flag} "${text}": expected a whole number of at least ${min}`);
+  }
+  return Number(text);
+}
+
+function _durationMs(flag: string, text: string | undefined, minMs: number): number | undefined {
+  if (text === undefined) return undefined;
+  const ns = parseDurationNs(text);
+  if (ns === undefined) {
+    throw new UsageError(`Invalid ${flag} "${text}": expected a duration such as 500ms, 10s or 2m`);
+  }
+  if (ns < minMs * 1e6) {
+    const least = minMs >= 1000 ? `${minMs / 1000}s` : `${minMs}ms`;
+    throw new UsageError(`Invalid ${flag} "${text}": must be at least ${least}`);
+  }
+  return ns / 1e6;
+}
+
+/**
+ * Run `wrapp memprof ARGS…`; resolves to the exit code. Throws {@linkcode UsageError}
+ * (2), `PrivilegeError` (77), `SidecarError` (69), `SpawnError` (127), `SinkError` (74),
+ * or `WrappError` when the address to listen on is taken.
+ */
+export async function memprofCommand(
+  args: readonly string[],
+  context: MemprofCommandContext,
+): Promise<number> {
+  const options = parseMemprofArgs(args);
+  if (options.help) {
+    context.print(MEMPROF_HELP);
+    return 0;
+  }
+  const debug: DebugLog = options.debug ? stderrDebug() : context.debug;
+  const notice = context.notice ?? _stderrNotice;
+  if (options.pid !== undefined) await _checkPid(options.pid);
+  const report = await preflight({
+    bpftrace: options.bpftrace,
+    tracepoints: MEMPROF_BPF.tracepoints,
+  });
+  debug(`preflight: ${JSON.stringify(report)}`);
+  assertReady(report);
+  const bpftrace = report.bpftrace!;
+
+  let child: StoppedChild | undefined;
+  let session: MemprofSession | undefined;
+  let server: MemprofServer | undefined;
+  // Ctrl-C reaches a launched command directly (same process group); SIGTERM and SIGHUP
+  // sent to wrapp alone are passed on to it. With --pid, any of them ends the profile.
+  // A second signal kills a launched command that ignored the first.
+  let signalsSeen = 0;
+  const signals = new _SignalWatch(context.signal, (signal) => {
+    signalsSeen++;
+    if (child && signalsSeen > 1) child.kill("SIGKILL");
+    else if (child && signal !== "SIGINT") child.kill(signal);
+  });
+  try {
+    const holder = new _SessionHolder(options.pid ?? 0);
+    if (options.listen) {
+      server = serveMemprof(holder, { ...options.listen, allowOrigin: options.allowOrigin });
+      debug(`serving ${server.url}`);
+    }
+    if (options.command) {
+      child = await spawnStopped(options.command[0], options.command.slice(1));
+      debug(`launched "${child.executable}" as pid ${child.pid}, stopped before exec`);
+    }
+    const pid = child?.pid ?? options.pid!;
+    const command = options.command?.join(" ") ?? await _commandLine(pid);
+    const onRouter = context.router
+      ? memprofToRouter(context.router, {
+        stream: context.stream ?? _streamName(command),
+        pid,
+      })
+      : undefined;
+    try {
+      session = await MemprofSession.start({
+        pid,
+        bpftrace: bpftrace.path,
+        command,
+        periodS: options.intervalMs / 1000,
+        maxPages: options.maxPages,
+        allPages: options.allPages,
+        debug,
+        onSnapshot: onRouter,
+      });
+    } catch (error) {
+      child?.kill("SIGKILL");
+      throw error;
+    }
+    holder.session = session;
+    debug(`bpftrace ${bpftrace.version} attached to pid ${pid}`);
+    const where = server ? ` — ${server.url}` : "";
+    notice(
+      `wrapp: profiling the memory of pid ${pid} (${_short(command)})${where}${
+        child ? "" : "; Ctrl-C stops"
+      }`,
+    );
+    child?.resume();
+
+    // The end: the process exits, the duration passes, a signal (--pid), or bpftrace dies.
+    const never = new Promise<never>(() => {});
+    const processExit: Promise<ExitStatus> = child ? child.status : _waitForExit(pid);
+    const ended = await Promise.race([
+      processExit.then((status) => ({ status })),
+      child ? never : signals.first.then(() => "signal" as const),
+      session.exited.then(() => "bpftrace" as const),
+      options.durationMs === undefined ? never : new Promise<"duration">((resolve) => {
+        signals.timer(() => resolve("duration"), options.durationMs!);
+      }),
+    ]);
+    const exitStatus = typeof ended === "object" ? ended.status : undefined;
+    debug(`profiling ends: ${exitStatus ? describeExit(exitStatus) : ended}`);
+    if (ended === "bpftrace") {
+      const failure = session.failure();
+      if (failure) {
+        if (child) await child.status;
+        throw failure;
+      }
+    }
+    if (exitStatus) session.markExited(describeExit(exitStatus));
+    const final = await session.stop();
+    await _writeOutputs(session, final, options, notice);
+    context.print(_summary(session, final, options));
+    if (server && options.keepServing) {
+      notice(`wrapp: the final profile stays at ${server.url} until Ctrl-C`);
+      await signals.next();
+    }
+    if (!child) return 0;
+    // After --duration the command runs on unprofiled: wait for it, like without wrapp.
+    return shellExitCode(exitStatus ?? await child.status);
+  } finally {
+    signals.close();
+    if (session) await session.stop().catch(() => {});
+    await server?.shutdown().catch(() => {});
+  }
+}
+
+/** Serves an empty profile until the session has started. */
+class _SessionHolder implements MemprofSource {
+  session: MemprofSession | undefined;
+  readonly #pid: number;
+
+  constructor(pid: number) {
+    this.#pid = pid;
+  }
+
+  get pid(): number {
+    return this.session?.pid ?? this.#pid;
+  }
+
+  tree(options: { reverse: boolean; threshold: number }) {
+    return this.session?.tree(options) ?? { value: 0, cacheValue: 0, frames: [] };
+  }
+
+  short() {
+    return this.session?.short() ?? { total: 0, cache: 0, anon: 0, systemReportAnon: 0 };
+  }
+
+  status() {
+    return this.session?.status() ?? { pid: this.pid, state: "starting" };
+  }
+
+  folded() {
+    return this.session?.folded() ?? "";
+  }
+}
+
+async function _writeOutputs(
+  session: MemprofSession,
+  final: MemprofSnapshot,
+  options: MemprofArgs,
+  notice: (text: string) => void,
+): Promise<void> {
+  const write = async (path: string, text: string) => {
+    try {
+      await Deno.writeTextFile(path, text);
+    } catch (error) {
+      throw new SinkError(`Cannot write "${path}": ${describeCause(error)}`, { cause: error });
+    }
+  };
+  if (options.out) {
+    const tree = toTezedgeTree(buildCallTree(final.stacks, { reverse: options.reverse }), {
+      threshold: options.threshold,
+    });
+    await write(options.out, JSON.stringify(tree, null, 1) + "\n");
+    notice(`wrapp: wrote the call tree to ${options.out}`);
+  }
+  if (options.folded) {
+    await write(options.folded, foldedStacks(final.stacks));
+    notice(`wrapp: wrote collapsed stacks to ${options.folded}`);
+  }
+  if (options.tef) {
+    await writeTefCounters(options.tef, session.samples, {
+      pid: session.pid,
+      name: `memprof ${_short(session.status().command)}`,
+    });
+    notice(`wrapp: wrote memory counters to ${options.tef} (open in https://ui.perfetto.dev)`);
+  }
+}
+
+function _summary(session: MemprofSession, final: MemprofSnapshot, options: MemprofArgs): string {
+  const status = session.status();
+  const lines = [
+    `wrapp memprof: pid ${session.pid} (${_short(status.command)}), profiled ${
+      (status.elapsedMs / 1000).toFixed(1)
+    } s: ${_kb(final.residentKb)} resident + ${
+      _kb(final.cacheKb)
+    } page cache attributed to ${final.stacks.length} stacks`,
+  ];
+  const facts: string[] = [];
+  if (status.process) facts.push(`process RSS ${_kb(status.process.rssKb)}`);
+  if (status.atAttach && options.pid !== undefined) {
+    facts.push(`${_kb(status.atAttach.rssKb)} resident before attaching`);
+  }
+  facts.push(`${status.lost.pages} pages and ${status.lost.events} events lost`);
+  if (status.frozen) facts.push("counted until the process began exiting");
+  lines.push(`  ${facts.join("; ")}`);
+  if (status.lost.pages > 0) lines.push("  raise --max-pages to track every page");
+  const sites = topAllocationSites(final.stacks, 10);
+  if (sites.length > 0) {
+    lines.push("  top allocation sites:");
+    for (const site of sites) {
+      const name = frameLabel(site.frame) +
+        (site.ownFrame ? ` ← ${frameLabel(site.ownFrame)}` : "");
+      const cache = site.cacheKb > 0 ? `, ${_kb(site.cacheKb)} page cache` : "";
+      lines.push(
+        `  ${
+          _kb(site.residentKb + site.cacheKb).padStart(10)
+        }  ${name}  (${site.frame.executable})${cache}`,
+      );
+    }
+  }
+  const total = final.residentKb + final.cacheKb;
+  if (total > 0 && status.shallowKb / total > 0.2) {
+    lines.push(
+      "  most stacks have 2 frames or fewer: build with -fno-omit-frame-pointer for full stacks",
+    );
+  }
+  return lines.join("\n");
+}
+
+function _kb(kb: number): string {
+  if (kb >= 1048576) return `${(kb / 1048576).toFixed(2)} GiB`;
+  if (kb >= 1024) return `${(kb / 1024).toFixed(1)} MiB`;
+  return `${kb} kB`;
+}
+
+function _short(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+}
+
+/** A stream name from a command line: its program's base name, safe for Redis keys. */
+function _streamName(command: string): string {
+  const program = command.split(" ")[0].split("/").pop() ?? "memprof";
+  return program.replace(/[^A-Za-z0-9_.-]/g, "_") || "memprof";
+}
+
+async function _checkPid(pid: number): Promise<void> {
+  if (pid === Deno.pid) throw new UsageError(`Cannot attach to pid ${pid}: that is wrapp itself`);
+  const state = await processState(pid);
+  if (state === undefined || state === "Z" || state === "X") {
+    throw new UsageError(`Cannot attach to pid ${pid}: no such process`);
+  }
+}
+
+/** The command line of `pid` from `/proc/<pid>/cmdline`, else its name. */
+async function _commandLine(pid: number): Promise<string> {
+  try {
+    const text = await Deno.readTextFile(`/proc/${pid}/cmdline`);
+    const line = text.split("\0").filter((part) => part !== "").join(" ");
+    if (line) return line;
+    return (await Deno.readTextFile(`/proc/${pid}/comm`)).trim();
+  } catch {
+    return "";
+  }
+}
+
+/** Resolves when `pid` is gone or a zombie (checked every 200 ms). */
+async function _waitForExit(pid: number): Promise<ExitStatus> {
+  while (true) {
+    const state = await processState(pid);
+    if (state === undefined || state === "Z" || state === "X") return {};
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function _stderrNotice(text: string): void {
+  const bytes = new TextEncoder().encode(text + "\n");
+  let written = 0;
+  while (written < bytes.length) written += Deno.stderr.writeSync(bytes.subarray(written));
+}
+
+/** SIGINT/SIGTERM/SIGHUP (or an abort): `first` resolves on the first; each is also handed to `forward`. */
+class _SignalWatch {
+  readonly #handlers: [Deno.Signal, () => void][] = [];
+  readonly #timers: ReturnType<typeof setTimeout>[] = [];
+  readonly #abort: AbortSignal | undefined;
+  readonly #onAbort: () => void;
+  #waiters: Array<() => void> = [];
+  readonly first: Promise<void>;
+
+  constructor(abort: AbortSignal | undefined, forward: (signal: Deno.Signal) => void) {
+    this.first = new Promise((resolve) => this.#waiters.push(resolve));
+    const fire = (signal?: Deno.Signal) => {
+      const waiters = this.#waiters;
+      this.#waiters = [];
+      for (const resolve of waiters) resolve();
+      if (signal) forward(signal);
+    };
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+      const handler = () => fire(signal);
+      try {
+        Deno.addSignalListener(signal, handler);
+        this.#handlers.push([signal, handler]);
+      } catch {
+        // Not supported here: the default action applies.
+      }
+    }
+    this.#abort = abort;
+    this.#onAbort = () => fire("SIGTERM");
+    abort?.addEventListener("abort", this.#onAbort, { once: true });
+    if (abort?.aborted) this.#onAbort();
+  }
+
+  /** Resolves on the next signal after the ones seen so far. */
+  next(): Promise<void> {
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  timer(callback: () => void, ms: number): void {
+    this.#timers.push(setTimeout(callback, ms));
+  }
+
+  close(): void {
+    for (const [signal, handler] of this.#handlers) Deno.removeSignalListener(signal, handler);
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#abort?.removeEventListener("abort", this.#onAbort);
+  }
+}

@@ -1,0 +1,536 @@
+/**
+ * `wrapp trace`: syscall counts, errors, latency and anomalies of a process tree, through
+ * the bpftrace sidecar (`bpf/syscalls.bt`), at a fraction of strace's cost.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { basename, dirname } from "node:path";
+import { now } from "../event.ts";
+import { describeCause, SinkError, UsageError } from "../errors.ts";
+import { type DebugLog, stderrDebug } from "../debug.ts";
+import { didYouMean } from "../config/did_you_mean.ts";
+import { Router } from "../router.ts";
+import type { Sink } from "../sinks/sink.ts";
+import { TraceEventFileSink } from "../sinks/trace_event_file.ts";
+import { newRunId } from "../tef/run_dir.ts";
+import { assertReady, preflight } from "../bpf/preflight.ts";
+import { SYSCALLS_PROGRAM } from "../bpf/programs.ts";
+import { type ExitStatus, shellExitCode } from "../supervise/signals.ts";
+import { DEFAULT_THRESHOLD_SIGMA } from "../trace/anomaly_detector.ts";
+import { resolveSyscallFilter, SYSCALL_CLASSES } from "../trace/syscall_classes.ts";
+import { hostArch } from "../trace/syscall_table.ts";
+import { DEFAULT_FLOOR_NS, SyscallTracer, type TraceSummary } from "../trace/syscall_tracer.ts";
+import { spawnStopped, type StoppedChild } from "../trace/spawn_stopped.ts";
+import { describeAnomaly, formatAnomalies, formatSummaryTable } from "../trace/summary_table.ts";
+import { summaryJson } from "../trace/summary_json.ts";
+import { formatDurationNs, parseDurationNs } from "./parse_duration.ts";
+
+const _THRESHOLD = DEFAULT_THRESHOLD_SIGMA.toFixed(1);
+const _FLOOR = `${DEFAULT_FLOOR_NS / 1e6}ms`;
+const _CLASSES = Object.keys(SYSCALL_CLASSES).join(", ");
+
+/** `wrapp trace --help`. */
+export const TRACE_HELP = `Usage: wrapp trace [options] --pid PID
+       wrapp trace [options] [--] COMMAND [ARGS...]
+
+Trace the system calls of a process and of the processes it starts after tracing began:
+count, errors by errno, and latency (total, mean, p50, p99, max) per syscall, plus
+anomalies: single calls far slower than usual. It runs bpftrace with bpf/syscalls.bt,
+which aggregates in the kernel, so the traced program runs at nearly full speed
+(strace -c stops it at every call). Needs root, bpftrace >= 0.14 and tracefs; not BTF.
+
+With --pid, wrapp attaches to a running process and stops when it exits or on Ctrl-C.
+With a COMMAND, wrapp starts it (stdin, stdout and stderr are the terminal's), traces it
+from its execve on, and exits with its exit code when it ends.
+
+Options:
+  -p, --pid PID          trace this running process (and the children it starts from now on)
+  -c, --summary          print a table at the end, like strace -c: sorted by time, with
+                         % time, usecs/call, p50/p99/max, calls, errors (by errno name)
+      --json             print the summary as JSON for scripts (on stdout, or -o FILE)
+  -o, --output FILE      write the summary (table or JSON) to FILE instead of stdout
+      --filter LIST      report only these syscalls: names (openat,read) and classes
+                         (${_CLASSES}); repeatable
+      --duration TIME    stop tracing after TIME (e.g. 10s, 2m); a launched command keeps
+                         running untraced, and wrapp waits for it
+      --threshold SIGMA  a call is an anomaly when its latency is more than SIGMA standard
+                         deviations above the mean of its syscall's other calls (default ${_THRESHOLD})
+      --slow TIME        also an anomaly: any call slower than TIME (default: off)
+      --floor TIME       calls faster than TIME are never looked at one by one, only counted
+                         (default ${_FLOOR}, lowered to --slow when that is smaller); lower
+                         it to catch smaller spikes, at some cost when many calls block
+      --per-thread       statistics per thread instead of per process tree
+      --tef FILE         also write a Perfetto trace (open it in https://ui.perfetto.dev):
+                         anomalies as slices on their thread's track, syscall rate and
+                         errors per second as counters
+      --bpftrace PATH    bpftrace binary (default: $WRAPP_BPFTRACE, else bpftrace in PATH)
+      --debug            debug lines on stderr (also WRAPP_DEBUG=1)
+  -h, --help             show this help
+
+Times are wall-clock time inside the call (strace -c -w). Counts, errors, totals and
+means are exact; p50 and p99 come from the kernel's histograms with four buckets per
+power of two (within 25 %); max is exact for calls above the floor. Anomalies are
+printed on stderr as they are found (within a second).
+
+Examples:
+  sudo wrapp trace --summary -- ./my-app --port 8080
+  sudo wrapp trace --pid 4242 --duration 30s --summary
+  sudo wrapp trace --filter file,net --slow 50ms -- ./my-app
+  sudo wrapp trace --json -o summary.json --tef trace.json -- make -j4
+
+Exit codes: the command's own (or 128+signal) when wrapp started it; 0 after --pid;
+2 for a bad command line; 69 when bpftrace, tracefs or a tracepoint is missing; 77
+without root; 127 when the command cannot be started.`;
+
+/** What {@linkcode traceCommand} needs from the CLI. */
+export interface TraceCommandContext {
+  /** Print to stdout (the summary). */
+  print(text: string): void;
+  /** Debug logger (the CLI's, e.g. from WRAPP_DEBUG); `--debug` turns on stderr debug lines regardless. */
+  debug: (message: string) => void;
+  /** Print a notice on stderr (anomalies, warnings). Default: write to `Deno.stderr`. */
+  notice?: (text: string) => void;
+  /**
+   * More sinks that receive every event of the trace (status start/exit, `syscall`
+   * intervals and total, `anomaly`), besides the `--tef` file: e.g. a Redis sink. They
+   * are closed when the trace ends.
+   */
+  sinks?: readonly Sink[];
+}
+
+/** Parsed `wrapp trace` command line. */
+export interface TraceArgs {
+  help: boolean;
+  pid?: number;
+  command?: string[];
+  summary: boolean;
+  json: boolean;
+  output?: string;
+  filter: string[];
+  durationNs?: number;
+  thresholdSigma: number;
+  slowNs?: number;
+  floorNs?: number;
+  perThread: boolean;
+  tef?: string;
+  bpftrace?: string;
+  debug: boolean;
+}
+
+const _OPTIONS = {
+  pid: { type: "string", short: "p" },
+  summary: { type: "boolean", short: "c" },
+  json: { type: "boolean" },
+  output: { type: "string", short: "o" },
+  filter: { type: "string", multiple: true },
+  duration: { type: "string" },
+  threshold: { type: "string" },
+  slow: { type: "string" },
+  floor: { type: "string" },
+  "per-thread": { type: "boolean" },
+  tef: { type: "string" },
+  bpftrace: { type: "string" },
+  debug: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/**
+ * Parse `wrapp trace` arguments. Options come first; the command starts at `--` or at the
+ * first argument that is not an option or an option's value (so `wrapp trace ls -l` works).
+ * Throws a {@linkcode UsageError} on anything wrong.
+ */
+export function parseTraceArgs(args: readonly string[]): TraceArgs {
+  const valued = new Set<string>();
+  for (const [name, spec] of Object.entries(_OPTIONS)) {
+    if (spec.type !== "string") continue;
+    valued.add(`--${name}`);
+    if ("short" in spec) valued.add(`-${spec.short}`);
+  }
+  let split = args.length;
+  let command: string[] | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      split = i;
+      command = args.slice(i + 1);
+      break;
+    }
+    if (!arg.startsWith("-") || arg === "-") {
+      split = i;
+      command = args.slice(i);
+      break;
+    }
+    if (valued.has(arg)) i++; // its value may look like anything
+  }
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: args.slice(0, split),
+      options: _OPTIONS,
+      allowPositionals: false,
+      strict: true,
+    }));
+  } catch (error) {
+    const message = (error as Error).message;
+    const flag = /'([^']+)'/.exec(message)?.[1];
+    const option = flag?.match(/--[\w-]+/)?.[0] ?? flag?.match(/^-\w/)?.[0];
+    if (option && valued.has(option) && /argument/.test(message)) {
+      const hint = /ambiguous/.test(message)
+        ? ` (write ${option}=VALUE for a value starting with "-")`
+        : "";
+      throw new UsageError(`Option "${option}" of "wrapp trace" needs a value${hint}`, {
+        cause: error,
+      });
+    }
+    const name = flag ?? message;
+    const suggestion = didYouMean(name.replace(/^-+/, ""), Object.keys(_OPTIONS));
+    throw new UsageError(
+      `Unknown option "${name}" for "wrapp trace"${
+        suggestion ? ` (did you mean "--${suggestion}"?)` : ""
+      }: see "wrapp trace --help"`,
+      { cause: error },
+    );
+  }
+  const parsed: TraceArgs = {
+    help: values.help === true,
+    summary: values.summary === true,
+    json: values.json === true,
+    output: values.output,
+    filter: values.filter ?? [],
+    thresholdSigma: DEFAULT_THRESHOLD_SIGMA,
+    perThread: values["per-thread"] === true,
+    tef: values.tef,
+    bpftrace: values.bpftrace,
+    debug: values.debug === true,
+  };
+  if (parsed.help) return parsed;
+  if (values.pid !== undefined) {
+    if (!/^\d+$/.test(values.pid) || Number(values.pid) <= 0) {
+      throw new UsageError(`Invalid --pid "${values.pid}": expected a process id such as 4242`);
+    }
+    parsed.pid = Number(values.pid);
+  }
+  if (command !== undefined && command.length > 0) parsed.command = command;
+  if (parsed.pid !== undefined && parsed.command) {
+    throw new UsageError(
+      `Give either --pid or a command to "wrapp trace", not both (got --pid ${parsed.pid} and "${
+        parsed.command[0]
+      }")`,
+    );
+  }
+  if (parsed.pid === undefined && !parsed.command) {
+    throw new UsageError(
+      'Nothing to trace: usage "wrapp trace --pid PID" or "wrapp trace -- COMMAND [ARGS...]"',
+    );
+  }
+  parsed.durationNs = _duration("--duration", values.duration, 1);
+  parsed.slowNs = _duration("--slow", values.slow, 1);
+  parsed.floorNs = _duration("--floor", values.floor, 1000);
+  if (values.threshold !== undefined) {
+    const sigma = Number(values.threshold);
+    if (values.threshold.trim() === "" || !Number.isFinite(sigma) || sigma <= 0) {
+      throw new UsageError(
+        `Invalid --threshold "${values.threshold}": expected a positive number of standard deviations such as 3.0`,
+      );
+    }
+    parsed.thresholdSigma = sigma;
+  }
+  return parsed;
+}
+
+function _duration(flag: string, text: string | undefined, minNs: number): number | undefined {
+  if (text === undefined) return undefined;
+  const ns = parseDurationNs(text);
+  if (ns === undefined) {
+    throw new UsageError(
+      `Invalid ${flag} "${text}": expected a duration such as 500ms, 10s, 2m or 250us`,
+    );
+  }
+  if (ns < minNs) {
+    throw new UsageError(`Invalid ${flag} "${text}": must be at least ${formatDurationNs(minNs)}`);
+  }
+  return ns;
+}
+
+/**
+ * Run `wrapp trace ARGS…`; resolves to the exit code. Throws {@linkcode UsageError} (2),
+ * `PrivilegeError` (77), `SidecarError` (69), `SpawnError` (127) or `SinkError` (74).
+ */
+export async function traceCommand(
+  args: readonly string[],
+  context: TraceCommandContext,
+): Promise<number> {
+  const options = parseTraceArgs(args);
+  if (options.help) {
+    context.print(TRACE_HELP);
+    return 0;
+  }
+  const debug: DebugLog = options.debug ? stderrDebug() : context.debug;
+  const notice = context.notice ?? _stderrNotice;
+  const arch = hostArch();
+  const filter = options.filter.length > 0 ? resolveSyscallFilter(options.filter, arch) : undefined;
+  if (options.pid !== undefined) await _checkPid(options.pid);
+
+  const report = await preflight({
+    bpftrace: options.bpftrace,
+    tracepoints: SYSCALLS_PROGRAM.tracepoints,
+  });
+  debug(`preflight: ${JSON.stringify(report)}`);
+  assertReady(report);
+  const bpftrace = report.bpftrace!;
+
+  const tef = options.tef ? await _openTef(options.tef, options) : undefined;
+  const sinks: Sink[] = [...(context.sinks ?? []), ...(tef ? [tef.sink] : [])];
+  const router = new Router(sinks, { debug });
+
+  let child: StoppedChild | undefined;
+  let tracer: SyscallTracer | undefined;
+  // Ctrl-C reaches a launched command directly (same process group); SIGTERM and SIGHUP
+  // sent to wrapp alone are passed on to it. With --pid, any of them ends the trace.
+  const signals = new _SignalWatch((signal) => {
+    if (child && signal !== "SIGINT") child.kill(signal);
+  });
+  try {
+    if (options.command) {
+      child = await spawnStopped(options.command[0], options.command.slice(1));
+      debug(`launched "${child.executable}" as pid ${child.pid}, stopped before exec`);
+    }
+    const pid = child?.pid ?? options.pid!;
+    let tracerStart = now();
+    try {
+      tracer = await SyscallTracer.start({
+        pid,
+        bpftrace: bpftrace.path,
+        arch,
+        perThread: options.perThread,
+        floorNs: options.floorNs,
+        anomaly: { thresholdSigma: options.thresholdSigma, slowNs: options.slowNs },
+        filter,
+        debug,
+        emit: (event) => {
+          if (sinks.length > 0) router.emit(event);
+          if (event.kind === "anomaly") {
+            notice(`wrapp: anomaly: ${describeAnomaly(event, tracerStart)}`);
+          }
+        },
+      });
+    } catch (error) {
+      child?.kill("SIGKILL");
+      throw error;
+    }
+    tracerStart = now();
+    router.emit({
+      kind: "status",
+      time: tracerStart,
+      phase: "start",
+      message: `tracing pid ${pid}`,
+      fields: {
+        pid,
+        ...(options.command ? { command: options.command.join(" ") } : { attached: true }),
+        bpftrace: bpftrace.version,
+        arch,
+        floor_ns: tracer.floorNs,
+        threshold_sigma: options.thresholdSigma,
+      },
+    });
+    debug(`bpftrace ${bpftrace.version} (pid ${tracer.sidecarPid}) attached to pid ${pid}`);
+    if (child) {
+      child.resume();
+    } else {
+      notice(
+        `wrapp: tracing pid ${pid} and the processes it starts; Ctrl-C stops (bpftrace ${bpftrace.version})`,
+      );
+    }
+
+    // The end: the process exits, the duration passes, a signal (--pid), or bpftrace dies.
+    const never = new Promise<never>(() => {});
+    const ended = await Promise.race([
+      child
+        ? child.status.then(() => "exit" as const)
+        : tracer.rootExited.then(() => "exit" as const),
+      child ? never : signals.first.then(() => "signal" as const),
+      tracer.failed,
+      options.durationNs === undefined ? never : new Promise<"duration">((resolve) => {
+        signals.timer(() => resolve("duration"), options.durationNs! / 1e6);
+      }),
+    ]);
+    debug(`tracing ends: ${typeof ended === "string" ? ended : ended.message}`);
+    if (ended instanceof Error) {
+      notice(`wrapp: ${ended.message}`);
+      if (child) await child.status;
+      throw ended;
+    }
+    const summary = await tracer.stop();
+    const status = child && ended === "exit" ? await child.status : undefined;
+    router.emit({
+      kind: "status",
+      time: now(),
+      phase: "exit",
+      message: `traced ${summary.calls} syscalls of pid ${pid}`,
+      fields: {
+        calls: summary.calls,
+        errors: summary.errors,
+        anomalies: summary.anomalyCount,
+        lost_events: summary.lostEvents,
+        ...(status?.code !== undefined ? { exit_code: status.code } : {}),
+        ...(status?.signal !== undefined ? { signal: status.signal } : {}),
+      },
+    });
+    await router.close();
+    if (tef) await tef.finish(notice);
+    await _report(summary, options, context, notice, status);
+    if (summary.lostEvents > 0) {
+      notice(
+        `wrapp: bpftrace lost ${summary.lostEvents} slow-call events (counts are unaffected); raise --floor to send fewer`,
+      );
+    }
+    if (!child) return 0;
+    // After --duration the command runs on untraced: wait for it, like without wrapp.
+    return shellExitCode(status ?? await child.status);
+  } finally {
+    signals.close();
+    if (tracer) await tracer.stop().catch(() => {});
+    await router.close().catch(() => {});
+  }
+}
+
+/** Print the summary the options ask for. */
+async function _report(
+  summary: TraceSummary,
+  options: TraceArgs,
+  context: TraceCommandContext,
+  notice: (text: string) => void,
+  status: ExitStatus | undefined,
+): Promise<void> {
+  let text: string;
+  if (options.json) {
+    text = JSON.stringify(
+      summaryJson(summary, {
+        command: options.command,
+        exit: status,
+        thresholdSigma: options.thresholdSigma,
+        slowNs: options.slowNs,
+      }),
+      null,
+      2,
+    );
+  } else if (options.summary) {
+    text = formatSummaryTable(summary.rows, { threads: summary.threads }) + "\n" +
+      formatAnomalies(summary.anomalies, {
+        startTime: summary.startTime,
+        total: summary.anomalyCount,
+      });
+  } else {
+    const seconds = ((summary.endTime - summary.startTime) / 1000).toFixed(2);
+    notice(
+      `wrapp: ${summary.calls} syscalls (${summary.errors} failed, ${
+        formatDurationNs(summary.totalNs)
+      } inside calls) in ${seconds} s; ${summary.anomalyCount} ${
+        summary.anomalyCount === 1 ? "anomaly" : "anomalies"
+      }; --summary for the table`,
+    );
+    return;
+  }
+  if (options.output) {
+    try {
+      await Deno.writeTextFile(options.output, text + "\n");
+    } catch (error) {
+      throw new SinkError(`Cannot write "${options.output}": ${describeCause(error)}`, {
+        cause: error,
+      });
+    }
+  } else {
+    context.print(text);
+  }
+}
+
+/** The TEF sink writing to a private folder beside FILE; `finish` moves `trace.json` to FILE. */
+async function _openTef(
+  file: string,
+  options: TraceArgs,
+): Promise<{ sink: TraceEventFileSink; finish: (notice: (t: string) => void) => Promise<void> }> {
+  let runDir: string;
+  try {
+    runDir = await Deno.makeTempDir({ dir: dirname(file), prefix: `.${basename(file)}.` });
+  } catch (error) {
+    throw new SinkError(
+      `Cannot write the trace "${file}": ${describeCause(error)} (in folder "${dirname(file)}")`,
+      { cause: error },
+    );
+  }
+  const what = options.command ? basename(options.command[0]) : `pid ${options.pid}`;
+  const sink = await TraceEventFileSink.open({
+    runDir,
+    processName: `wrapp trace ${what}`,
+    pid: Deno.pid,
+    runId: newRunId(),
+  });
+  return {
+    sink,
+    finish: async (notice) => {
+      const problem = await sink.healthCheck();
+      if (problem) notice(`wrapp: ${problem}`);
+      try {
+        await Deno.rename(sink.tracePath, file);
+        await Deno.remove(runDir, { recursive: true });
+      } catch (error) {
+        throw new SinkError(
+          `Cannot move the trace to "${file}": ${
+            describeCause(error)
+          } (the events are in "${runDir}")`,
+          { cause: error },
+        );
+      }
+    },
+  };
+}
+
+async function _checkPid(pid: number): Promise<void> {
+  if (pid === Deno.pid) throw new UsageError(`Cannot trace wrapp itself (pid ${pid})`);
+  try {
+    await Deno.stat(`/proc/${pid}`);
+  } catch {
+    throw new UsageError(`No process with pid ${pid}`);
+  }
+}
+
+function _stderrNotice(text: string): void {
+  const bytes = new TextEncoder().encode(text + "\n");
+  let written = 0;
+  while (written < bytes.length) written += Deno.stderr.writeSync(bytes.subarray(written));
+}
+
+/** SIGINT/SIGTERM/SIGHUP while tracing: `first` resolves on the first; each is also handed to `forward`. */
+class _SignalWatch {
+  readonly #handlers: [Deno.Signal, () => void][] = [];
+  readonly #timers: ReturnType<typeof setTimeout>[] = [];
+  readonly first: Promise<void>;
+
+  constructor(forward: (signal: Deno.Signal) => void) {
+    const first = Promise.withResolvers<void>();
+    this.first = first.promise;
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+      const handler = () => {
+        first.resolve();
+        forward(signal);
+      };
+      try {
+        Deno.addSignalListener(signal, handler);
+        this.#handlers.push([signal, handler]);
+      } catch {
+        // Not supported here: the default action applies.
+      }
+    }
+  }
+
+  timer(callback: () => void, ms: number): void {
+    this.#timers.push(setTimeout(callback, ms));
+  }
+
+  close(): void {
+    for (const [signal, handler] of this.#handlers) Deno.removeSignalListener(signal, handler);
+    for (const timer of this.#timers) clearTimeout(timer);
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Start a command stopped just before its `execve`, so a tracer can attach to its pid
+ * and miss none of its syscalls, then let it go.
+ *
+ * The command runs as `/bin/sh -c 'kill -STOP $$ && exec "$@"' wrapp-trace PROGRAM ARGS…`:
+ * the shell stops itself; once the tracer is attached, {@linkcode StoppedChild.resume}
+ * sends SIGCONT and the shell replaces itself with the program, keeping the pid. The
+ * traced calls therefore start with that `execve`, as with strace. The program is
+ * resolved to an absolute path first, so the shell makes no PATH search (no failed
+ * `execve` calls in the trace) and a missing program is reported before anything starts.
+ *
+ * The child stays in wrapp's process group, with wrapp's stdin, stdout and stderr, so a
+ * terminal's Ctrl-C reaches it as it would without wrapp.
+ *
+ * @module
+ */
+
+import { describeCause, SpawnError } from "../errors.ts";
+import { findExecutable } from "../find_executable.ts";
+import type { ExitStatus } from "../supervise/signals.ts";
+
+/** A child waiting (stopped) to exec its program. */
+export interface StoppedChild {
+  /** Its pid, which the program keeps after exec. */
+  readonly pid: number;
+  /** Absolute path of the program it will exec. */
+  readonly executable: string;
+  /** Resolves when it exits. */
+  readonly status: Promise<ExitStatus>;
+  /** Let it exec the program (SIGCONT). */
+  resume(): void;
+  /** Send it a signal; false when it is already gone. */
+  kill(signal: Deno.Signal): boolean;
+}
+
+/** Options for {@linkcode spawnStopped}. */
+export interface SpawnStoppedOptions {
+  /** Working directory. Default: wrapp's. */
+  cwd?: string;
+  /** How long to wait for the shell to stop itself, ms. Default 10000. */
+  timeoutMs?: number;
+}
+
+/** The shell script: stop, then become the program. `$$` is the shell's own pid. */
+const _SCRIPT = 'kill -STOP $$ && exec "$@"';
+
+/**
+ * Spawn `command ARGS…` stopped before exec and resolve once it is stopped. Throws a
+ * {@linkcode SpawnError} (exit 127) when the program cannot be found or the shell
+ * cannot start.
+ */
+export async function spawnStopped(
+  command: string,
+  args: readonly string[],
+  options: SpawnStoppedOptions = {},
+): Promise<StoppedChild> {
+  const executable = await findExecutable(command, { cwd: options.cwd });
+  if (executable === undefined) {
+    throw new SpawnError(
+      command.includes("/")
+        ? `Cannot start "${command}": no executable file there`
+        : `Cannot start "${command}": not found in PATH`,
+    );
+  }
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("/bin/sh", {
+      args: ["-c", _SCRIPT, "wrapp-trace", executable, ...args],
+      cwd: options.cwd,
+      stdin: "inherit",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+  } catch (error) {
+    throw new SpawnError(`Cannot start "${command}": ${describeCause(error)}`, { cause: error });
+  }
+  let exited = false;
+  const status = child.status.then((s): ExitStatus => {
+    exited = true;
+    return s.signal ? { signal: s.signal } : { code: s.code };
+  });
+  const kill = (signal: Deno.Signal) => {
+    if (exited) return false;
+    try {
+      child.kill(signal);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+  while (!exited && await processState(child.pid) !== "T") {
+    if (Date.now() > deadline) {
+      kill("SIGKILL");
+      throw new SpawnError(`Cannot start "${command}": the launcher did not stop in time`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  if (exited) {
+    const s = await status;
+    throw new SpawnError(
+      `Cannot start "${command}": the launcher ended before exec (${
+        s.signal ? `signal ${s.signal}` : `exit code ${s.code}`
+      })`,
+    );
+  }
+  return {
+    pid: child.pid,
+    executable,
+    status,
+    resume: () => void kill("SIGCONT"),
+    kill,
+  };
+}
+
+/** State letter of a process from `/proc/<pid>/stat` (`R`, `S`, `T`…), or undefined when gone. */
+export async function processState(pid: number): Promise<string | undefined> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    // "pid (comm) S …": comm may hold spaces and parentheses, so look after the last ")".
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) || undefined;
+  } catch {
+    return undefined;
+  }
+}

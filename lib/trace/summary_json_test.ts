@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { summaryJson } from "./summary_json.ts";
+import type { TraceSummary } from "./syscall_tracer.ts";
+
+const summary: TraceSummary = {
+  pid: 42,
+  arch: "x86_64",
+  startTime: Date.UTC(2025, 0, 2, 3, 4, 5, 678),
+  endTime: Date.UTC(2025, 0, 2, 3, 4, 7, 178),
+  perThread: true,
+  floorNs: 1_000_000,
+  calls: 13,
+  errors: 5,
+  totalNs: 20_000.4,
+  rows: [{
+    name: "openat",
+    nr: 257,
+    tid: 43,
+    calls: 12,
+    errors: 5,
+    errnos: { ENOENT: 5 },
+    totalNs: 15_000.4,
+    meanNs: 1250.03,
+    p50Ns: 646.4,
+    p99Ns: 7115,
+    maxNs: 7115,
+  }],
+  threads: { 43: "worker" },
+  anomalies: [{
+    kind: "anomaly",
+    time: Date.UTC(2025, 0, 2, 3, 4, 6, 0) + 300,
+    pid: 42,
+    tid: 43,
+    comm: "worker",
+    syscall: "clock_nanosleep",
+    nr: 230,
+    startTime: Date.UTC(2025, 0, 2, 3, 4, 6, 0),
+    latencyNs: 300_000_000,
+    zScore: 3951.4567,
+    meanNs: 1_079_605.3,
+    stddevNs: null,
+    reasons: ["zscore"],
+  }],
+  anomalyCount: 1,
+  lostEvents: 0,
+  complete: true,
+};
+
+Deno.test("summaryJson() writes snake_case keys, integer ns and ISO times", () => {
+  const json = summaryJson(summary, {
+    command: ["./app", "-v"],
+    exit: { code: 3 },
+    thresholdSigma: 3,
+  });
+  assert.deepEqual(json, {
+    pid: 42,
+    command: ["./app", "-v"],
+    exit: { code: 3 },
+    arch: "x86_64",
+    start: "2025-01-02T03:04:05.678Z",
+    duration_s: 1.5,
+    per_thread: true,
+    floor_ns: 1_000_000,
+    threshold_sigma: 3,
+    slow_ns: null,
+    calls: 13,
+    errors: 5,
+    total_ns: 20_000,
+    syscalls: [{
+      name: "openat",
+      nr: 257,
+      tid: 43,
+      comm: "worker",
+      calls: 12,
+      errors: 5,
+      errnos: { ENOENT: 5 },
+      total_ns: 15_000,
+      mean_ns: 1250,
+      p50_ns: 646,
+      p99_ns: 7115,
+      max_ns: 7115,
+      percent_time: 75.0005,
+    }],
+    anomalies: [{
+      time: "2025-01-02T03:04:06.000Z",
+      pid: 42,
+      tid: 43,
+      comm: "worker",
+      syscall: "clock_nanosleep",
+      nr: 230,
+      latency_ns: 300_000_000,
+      z_score: 3951.46,
+      mean_ns: 1_079_605,
+      stddev_ns: null,
+      reasons: ["zscore"],
+    }],
+    anomaly_count: 1,
+    lost_events: 0,
+    complete: true,
+  });
+  // Round trip: plain JSON.
+  assert.deepEqual(JSON.parse(JSON.stringify(json)), json);
+});
