@@ -89,6 +89,20 @@ export interface CrashConfig {
   gdbTimeoutMs: number;
 }
 
+/** `[trace]`: syscall tracing of the service and its children (as `wrapp trace`; needs root and bpftrace). */
+export interface TraceConfig {
+  /** Trace when the section is present. Default `true`. */
+  enabled: boolean;
+  /** A call more than this many standard deviations above its syscall's mean is an anomaly. Default 3. */
+  threshold: number;
+  /** A call slower than this is an anomaly whatever its z-score, ms. Default: none. */
+  slowMs?: number;
+  /** Only calls at least this slow are examined one by one, ms. Default 1. */
+  floorMs: number;
+  /** Statistics per thread. Default `false`. */
+  perThread: boolean;
+}
+
 /** `[redis]`: the Redis Streams sink (layout compatible with the original wrapp). */
 export interface RedisConfig {
   /** Redis server host name or address (from `host` or `url`). Default `"127.0.0.1"`. */
@@ -134,6 +148,8 @@ export interface Config {
   local: LocalConfig;
   restart: RestartConfig;
   crash: CrashConfig;
+  /** Present when the file has an enabled `[trace]` section. */
+  trace?: TraceConfig;
   /** Present when the file has a `[redis]` section. */
   redis?: RedisConfig;
 }

@@ -24,6 +24,7 @@ import type {
   OutputConfig,
   RedisConfig,
   RestartConfig,
+  TraceConfig,
 } from "./config.ts";
 import { didYouMean } from "./did_you_mean.ts";
 import { parseRedisUrl } from "./redis_url.ts";
@@ -97,6 +98,7 @@ export type FieldKind =
   | "string"
   | "boolean"
   | "integer"
+  | "number"
   | "duration"
   | "string_array"
   | "string_table";
@@ -137,7 +139,14 @@ export interface SectionSpec {
 }
 
 /** Name of a config section. */
-export type SectionName = "app" | "output" | "local" | "restart" | "crash" | "redis";
+export type SectionName =
+  | "app"
+  | "output"
+  | "local"
+  | "restart"
+  | "crash"
+  | "trace"
+  | "redis";
 
 /** What a `stream_name` may be: it becomes Redis keys and folder names. */
 export const STREAM_NAME_PATTERN: RegExp = /^(?!\.\.?$)[A-Za-z0-9_.-]+$/;
@@ -211,6 +220,16 @@ export const CONFIG_SCHEMA: { readonly [section in SectionName]: SectionSpec } =
       gdb_timeout: { kind: "duration", default: 30_000, min: 100 },
     },
   },
+  trace: {
+    optional: true,
+    fields: {
+      enabled: { kind: "boolean", default: true },
+      threshold: { kind: "number", default: 3, min: 0 },
+      slow: { kind: "duration", min: 0 },
+      floor: { kind: "duration", default: 1, min: 0 },
+      per_thread: { kind: "boolean", default: false },
+    },
+  },
   redis: {
     optional: true,
     fields: {
@@ -264,6 +283,12 @@ export function describeField(field: FieldSpec): string {
       }
       if (field.min !== undefined) return `an integer of at least ${field.min}`;
       return "an integer";
+    case "number":
+      if (field.min !== undefined && field.max !== undefined) {
+        return `a number between ${field.min} and ${field.max}`;
+      }
+      if (field.min !== undefined) return `a number of at least ${field.min}`;
+      return "a number";
     case "duration":
       return `a ${
         field.min ? "positive " : ""
@@ -339,6 +364,11 @@ function _coerce(field: FieldSpec, value: unknown): unknown {
       return typeof value === "boolean" ? value : _INVALID;
     case "integer":
       if (typeof value !== "number" || !Number.isInteger(value)) return _INVALID;
+      if (field.min !== undefined && value < field.min) return _INVALID;
+      if (field.max !== undefined && value > field.max) return _INVALID;
+      return value;
+    case "number":
+      if (typeof value !== "number" || !Number.isFinite(value)) return _INVALID;
       if (field.min !== undefined && value < field.min) return _INVALID;
       if (field.max !== undefined && value > field.max) return _INVALID;
       return value;
@@ -438,6 +468,7 @@ class _Parser {
     };
     const restart = sections.restart as unknown as RestartConfig;
     const crash = sections.crash as unknown as CrashConfig;
+    const trace = sections.trace as unknown as TraceConfig | undefined;
     const redis = rawRedis && this.#redis(rawRedis, streamName);
     const config: Config = {
       file: this.#absoluteFile,
@@ -448,6 +479,7 @@ class _Parser {
       crash,
     };
     if (redis) config.redis = redis;
+    if (trace?.enabled) config.trace = trace;
     return config;
   }
 

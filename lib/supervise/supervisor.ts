@@ -20,6 +20,7 @@ import { VERSION } from "../version.ts";
 import { type ByteWriter, Echo } from "./echo.ts";
 import { OutputPipeline, pumpOutput } from "./output_pipeline.ts";
 import { RestartPolicy } from "./restart_policy.ts";
+import { startServiceTrace } from "./service_trace.ts";
 import { captureCrash, crashEvent, isCrashSignal } from "../crash/crash_report.ts";
 import { type CoreLimitPlan, coreLimitPrefix, readCoreLimit } from "../crash/core_limit.ts";
 import { currentUserName, planUserSwitch, type UserSwitch } from "./run_as_user.ts";
@@ -300,6 +301,15 @@ export class Supervisor {
       restarts: this.#restarts,
     });
 
+    // Tracing attaches while the child already runs (its output is read meanwhile), so its
+    // first syscalls are not seen; the children it starts later are.
+    const tracer = this.#config.trace &&
+      startServiceTrace(this.#config.trace, child.pid, {
+        emit: (event) => router.emit(event),
+        notice: (text) => this.#notice(text),
+        debug: this.#debug,
+      });
+
     const pipelines = (["stdout", "stderr"] as const).map((stream) =>
       new OutputPipeline(stream, { output, target: router, markers: context.markers })
     );
@@ -324,6 +334,7 @@ export class Supervisor {
 
     const exit = await child.status;
     const endedAt = now();
+    await (await tracer)?.stop(); // emits the run's syscall summary
     this.#debug(`pid ${child.pid} ended with ${describeExit(exit)}`);
     // A grandchild may keep the pipes open; read what it still writes for a moment, then stop.
     const drain = setTimeout(() => stopReading.abort(), this.#options.drainMs ?? 2000);

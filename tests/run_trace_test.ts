@@ -1,0 +1,68 @@
+/**
+ * `wrapp run` with a [trace] section: the service's syscalls traced with real bpftrace,
+ * summaries and anomalies in the local trace and in Redis.
+ */
+
+import assert from "node:assert/strict";
+import { readLatestTrace, runWrapp, tempDir, writeScript } from "./_helpers.ts";
+import { startRedis } from "./_redis.ts";
+
+const isRoot = Deno.uid() === 0;
+const CI = Deno.env.get("CI") === "true";
+
+Deno.test({
+  name: "wrapp run [trace] sends the service's syscall summary and slow calls to every sink",
+  ignore: !isRoot && !CI,
+  async fn() {
+    assert.ok(isRoot, "[trace] needs root (CI runs as root)");
+    await using redis = await startRedis();
+    await using dir = await tempDir();
+    // Wait for bpftrace to attach, then make a child do one very slow call among fast ones.
+    const script = await writeScript(
+      dir.path,
+      "svc.sh",
+      `sleep 4
+for i in 1 2 3 4 5 6 7 8; do sleep 0.01; done
+sleep 0.6
+echo done`,
+    );
+    const config = `${dir.path}/svc.toml`;
+    await Deno.writeTextFile(
+      config,
+      `[app]
+executable = "${script}"
+stream_name = "traced"
+[output]
+echo = false
+[trace]
+slow = "400ms"
+[local]
+enabled = true
+dir = "${dir.path}/traces"
+[redis]
+port = ${redis.port}
+max_len = 100000
+spool_dir = "${dir.path}/spool"
+`,
+    );
+    const result = await runWrapp(["run", config]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.doesNotMatch(result.stderr, /\[trace\] is off/);
+    const entries = await (await redis.client(1)).xrange("logs:app:traced:trace", "-", "+");
+    const kinds = entries.map(([, f]) => f[f.indexOf("kind") + 1]);
+    const messages = entries.map(([, f]) => f[f.indexOf("msg") + 1]);
+    assert.ok(kinds.includes("syscall_summary"), messages.join("\n"));
+    assert.ok(
+      messages.some((m) => /^anomaly: (clock_nanosleep|nanosleep) took 6\d\d\.\d+ ms/.test(m)),
+      messages.join("\n"),
+    );
+    const calls = Number(await (await redis.client(2)).get("wrapp:traced:syscalls"));
+    assert.ok(calls > 10, `interval counters in DB 2: ${calls}`);
+    const events = await readLatestTrace(`${dir.path}/traces`);
+    assert.ok(events.some((e) => e.ph === "C" && e.name === "syscalls/s"), "rate counters");
+    assert.ok(
+      events.some((e) => e.ph === "X" && /nanosleep/.test(String(e.name))),
+      "the slow call as a slice",
+    );
+  },
+});
