@@ -10,6 +10,8 @@
 import assert from "node:assert/strict";
 import { captureCrash, formatCrashSummary } from "../lib/crash/crash_report.ts";
 import { coreLimitPrefix } from "../lib/crash/core_limit.ts";
+import { EbpfCrashWatcher } from "../lib/crash/ebpf_backtrace.ts";
+import { spawnStopped } from "../lib/trace/spawn_stopped.ts";
 import { readLatestTrace, runWrapp, tempDir } from "./_helpers.ts";
 import { startRedis } from "./_redis.ts";
 
@@ -21,6 +23,14 @@ const SEGV_C = `#include <stdio.h>
 __attribute__((noinline)) void crash_here(int *p) { *p = 42; }
 __attribute__((noinline)) void level_one(int *p) { crash_here(p); }
 int main(void) { puts("about to crash"); fflush(stdout); level_one(NULL); return 0; }
+`;
+
+/** SEGV_C after half a second: the eBPF watcher reads the maps of a running process. */
+const SLOW_SEGV_C = `#include <stdio.h>
+#include <unistd.h>
+__attribute__((noinline)) void crash_here(int *p) { *p = 42; }
+__attribute__((noinline)) void level_one(int *p) { crash_here(p); }
+int main(void) { usleep(500000); puts("about to crash"); fflush(stdout); level_one(NULL); return 0; }
 `;
 
 const ABORT_C = `#include <pthread.h>
@@ -281,5 +291,54 @@ spool_dir = "${dir.path}/spool"
     assert.match(entry.backtrace, /crash_here[\s\S]*level_one[\s\S]*main/);
     const readelf = await run("readelf", ["-n", exe]);
     assert.ok(readelf.stdout.includes(entry.build_id), `build-id ${entry.build_id}`);
+  },
+});
+
+Deno.test({
+  name: "a crash with cores disabled — the eBPF backtrace still names the functions (root)",
+  ignore,
+  fn: async () => {
+    prerequisites();
+    await using dir = await tempDir();
+    const exe = await compile(dir.path, "segv", SLOW_SEGV_C);
+    const pattern = `${dir.path}/core.%e.%p.%t`;
+    const report = await withCorePattern(pattern, false, async () => {
+      // Stopped before exec, as the supervisor's child is when the watcher starts: the
+      // watcher must follow prlimit's exec into the program and read the new maps.
+      const startTime = Date.now();
+      const child = await spawnStopped("prlimit", ["--core=0", "--", exe], { cwd: dir.path });
+      const watcher = await EbpfCrashWatcher.start({ pid: child.pid });
+      try {
+        assert.equal(watcher.unavailable, undefined, watcher.unavailable);
+        child.resume();
+        const status = await child.status;
+        assert.equal(status.signal, "SIGSEGV");
+        return await captureCrash({
+          pid: child.pid,
+          uid: 0,
+          gid: 0,
+          executable: exe,
+          cwd: dir.path,
+          signal: "SIGSEGV",
+          startTime,
+          crashTime: Date.now(),
+          coreLimit: 0,
+          service: "svc",
+        }, { fallback: watcher.fallback() });
+      } finally {
+        await watcher.stop();
+      }
+    });
+    assert.equal(report.core, undefined);
+    assert.match(report.noCoreReason ?? "", /RLIMIT_CORE of the service was 0/);
+    assert.equal(report.source, "ebpf", report.problems.join("\n"));
+    assert.equal(report.threads.length, 1);
+    const [thread] = report.threads;
+    assert.equal(thread.crashed, true);
+    assert.equal(thread.lwp, report.pid);
+    const names = thread.frames.map((f) => f.function);
+    assert.deepEqual(names.slice(0, 3), ["crash_here", "level_one", "main"], names.join(" "));
+    assert.equal(thread.frames[0].library, exe);
+    assert.match(formatCrashSummary(report), /crash_here\(\) ← level_one\(\) ← main\(\)/);
   },
 });

@@ -18,6 +18,7 @@ import { logsCommand } from "./logs_command.ts";
 import { clearCommand, getTefCommand, listCommand, serveCommand } from "./serve_command.ts";
 import { traceCommand } from "./trace_command.ts";
 import { memprofCommand } from "./memprof_command.ts";
+import { doctorCommand } from "./doctor_command.ts";
 
 /** What the CLI needs from its environment. */
 export interface CliContext {
@@ -35,6 +36,7 @@ const FLAG_COMMANDS = {
   clear: clearCommand,
   trace: traceCommand,
   memprof: memprofCommand,
+  doctor: doctorCommand,
 } as const;
 
 const COMMANDS = ["run", "check", "logs", "help", ...Object.keys(FLAG_COMMANDS)];

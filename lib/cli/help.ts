@@ -8,6 +8,7 @@ import { VERSION } from "../version.ts";
 import { LOGS_HELP } from "./logs_command.ts";
 import { TRACE_HELP } from "./trace_command.ts";
 import { MEMPROF_HELP } from "./memprof_command.ts";
+import { DOCTOR_HELP } from "./doctor_command.ts";
 import { CLEAR_HELP, GET_TEF_HELP, LIST_HELP, SERVE_HELP } from "./serve_command.ts";
 
 /** `wrapp --help`. */
@@ -21,6 +22,7 @@ Usage:
   wrapp logs <name> [-f] [-s STREAM] read a service's Redis streams back; -f follows
   wrapp trace (--pid N | -- CMD…)    syscall counts, errors, latency and anomalies (eBPF, root)
   wrapp memprof (--pid N | -- CMD…)  live memory per call stack, browser view (eBPF, root)
+  wrapp doctor [--config svc.toml]   say what this machine lacks for each feature
   wrapp serve [--socket P] [--dir D] trace collector daemon speaking the tldrs protocol
   wrapp list                         traces the collector holds, with sizes and event counts
   wrapp get-tef <id|path|latest>     assemble a collected trace into a Perfetto trace.json
@@ -85,6 +87,7 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
   logs: LOGS_HELP,
   trace: TRACE_HELP,
   memprof: MEMPROF_HELP,
+  doctor: DOCTOR_HELP,
   serve: SERVE_HELP,
   list: LIST_HELP,
   "get-tef": GET_TEF_HELP,

@@ -81,6 +81,8 @@ export interface CrashConfig {
   enabled: boolean;
   /** Raise the service's RLIMIT_CORE to unlimited (through prlimit) so the kernel writes a core. Default `false`. */
   coreDumps: boolean;
+  /** Watch the service with bpftrace for the fatal signal and record its user stack, for a backtrace without a core (root only). Default `true`. */
+  ebpfBacktrace: boolean;
   /** How long to wait for the core to appear and be complete, ms. Default 10000. */
   coreTimeoutMs: number;
   /** The debugger to run on the core. Default `"gdb"`. */

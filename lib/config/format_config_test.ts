@@ -52,6 +52,7 @@ window = "5m"
 [crash]
 enabled = true
 core_dumps = false
+ebpf_backtrace = true
 core_timeout = "10s"
 gdb = "gdb"
 gdb_timeout = "30s"`,

@@ -215,6 +215,7 @@ export const CONFIG_SCHEMA: { readonly [section in SectionName]: SectionSpec } =
     fields: {
       enabled: { kind: "boolean", default: true },
       core_dumps: { kind: "boolean", default: false },
+      ebpf_backtrace: { kind: "boolean", default: true },
       core_timeout: { kind: "duration", default: 10_000, min: 0 },
       gdb: { kind: "string", default: "gdb" },
       gdb_timeout: { kind: "duration", default: 30_000, min: 100 },

@@ -74,6 +74,7 @@ Deno.test("parseConfig() fills in every default for a config with only an execut
     crash: {
       enabled: true,
       coreDumps: false,
+      ebpfBacktrace: true,
       coreTimeoutMs: 10_000,
       gdb: "gdb",
       gdbTimeoutMs: 30_000,
@@ -169,6 +170,7 @@ password = "hunter2"
     crash: {
       enabled: false,
       coreDumps: true,
+      ebpfBacktrace: true,
       coreTimeoutMs: 3000,
       gdb: "/opt/gdb/bin/gdb",
       gdbTimeoutMs: 5000,

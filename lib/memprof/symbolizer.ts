@@ -60,6 +60,9 @@ export const SYSTEM_PREFIXES: readonly string[] = Object.freeze([
   "/usr/libexec/",
 ]);
 
+/** Debian's multiarch cross libraries (`/usr/aarch64-linux-gnu/lib/`), e.g. under qemu-user. */
+const _CROSS_LIB = /^\/usr\/[a-z0-9_]+-linux-gnu[a-z0-9_]*\/lib\//;
+
 /** Options for {@linkcode Symbolizer}. */
 export interface SymbolizerOptions {
   /** Where proc is mounted. Default `/proc`. */
@@ -179,7 +182,8 @@ export class Symbolizer {
     const pseudo = mapping.path === "" || mapping.path.startsWith("[");
     const path = mapping.path === "" ? "[anon]" : mapping.path;
     const offset = fileOffset(mapping, lookup);
-    const system = pseudo || SYSTEM_PREFIXES.some((prefix) => path.startsWith(prefix));
+    const system = pseudo || SYSTEM_PREFIXES.some((prefix) => path.startsWith(prefix)) ||
+      _CROSS_LIB.test(path);
     const base: ResolvedFrame = {
       key: `${path}\0${offset}`,
       address,

@@ -22,6 +22,7 @@ import { OutputPipeline, pumpOutput } from "./output_pipeline.ts";
 import { RestartPolicy } from "./restart_policy.ts";
 import { startServiceTrace } from "./service_trace.ts";
 import { captureCrash, crashEvent, isCrashSignal } from "../crash/crash_report.ts";
+import { EbpfCrashWatcher } from "../crash/ebpf_backtrace.ts";
 import { type CoreLimitPlan, coreLimitPrefix, readCoreLimit } from "../crash/core_limit.ts";
 import { currentUserName, planUserSwitch, type UserSwitch } from "./run_as_user.ts";
 import {
@@ -301,6 +302,10 @@ export class Supervisor {
       restarts: this.#restarts,
     });
 
+    // Watches for the fatal signal so a crash without a core still has a backtrace (root only).
+    const crashWatcher = this.#config.crash.enabled && this.#config.crash.ebpfBacktrace
+      ? EbpfCrashWatcher.start({ pid: child.pid, debug: this.#debug })
+      : undefined;
     // Tracing attaches while the child already runs (its output is read meanwhile), so its
     // first syscalls are not seen; the children it starts later are.
     const tracer = this.#config.trace &&
@@ -362,10 +367,15 @@ export class Supervisor {
         stderr_lines: pipelines[1].lines,
       },
     );
+    const watcher = await crashWatcher;
     if (this.#config.crash.enabled && isCrashSignal(exit.signal)) {
       // Right away: the core is found by the pattern and limits in force at the crash.
-      await this.#reportCrash(child.pid, exit.signal!, { startedAt, endedAt }, context);
+      await this.#reportCrash(child.pid, exit.signal!, { startedAt, endedAt }, {
+        ...context,
+        watcher,
+      });
     }
+    await watcher?.stop();
     return exit;
   }
 
@@ -374,7 +384,7 @@ export class Supervisor {
     pid: number,
     signal: string,
     times: { startedAt: number; endedAt: number },
-    context: { userSwitch?: UserSwitch; corePlan?: CoreLimitPlan },
+    context: { userSwitch?: UserSwitch; corePlan?: CoreLimitPlan; watcher?: EbpfCrashWatcher },
   ): Promise<void> {
     const { app, crash } = this.#config;
     this.#debug(`pid ${pid} died from ${signal}: capturing a crash report`);
@@ -392,6 +402,7 @@ export class Supervisor {
     }, {
       core: { timeoutMs: crash.coreTimeoutMs, debug: this.#debug },
       gdb: { gdb: crash.gdb, timeoutMs: crash.gdbTimeoutMs },
+      fallback: context.watcher?.fallback(),
       debug: this.#debug,
     });
     const event = crashEvent(report);

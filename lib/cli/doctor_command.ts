@@ -1,0 +1,554 @@
+/**
+ * `wrapp doctor`: say what this machine lacks for each of wrapp's features (root,
+ * bpftrace, tracefs and the tracepoints, BTF, gdb, core dumps, util-linux, binutils,
+ * Redis), one line per check, with what to do about each problem. It only looks:
+ * it never mounts tracefs nor changes a setting.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { describeCause, UsageError } from "../errors.ts";
+import { didYouMean } from "../config/did_you_mean.ts";
+import { loadConfig } from "../config/load_config.ts";
+import type { Config } from "../config/config.ts";
+import { parseRedisUrl, type RedisEndpoint } from "../config/redis_url.ts";
+import { MIN_BPFTRACE_VERSION, preflight, type PreflightReport } from "../bpf/preflight.ts";
+import { checkCoreDumps, type CoreDumpCheck } from "../crash/doctor_checks.ts";
+import { findProgram } from "../crash/find_program.ts";
+
+/** `wrapp doctor --help`. */
+export const DOCTOR_HELP = `Usage: wrapp doctor [options]
+
+Say what this machine lacks for wrapp's features, one line per check:
+  ✓ ok    ! warning (works, with less)    ✗ missing (a feature will not work)
+and, under each problem, what to do. doctor only looks: it mounts nothing and changes
+no setting.
+
+Checks: root, bpftrace (${
+  MIN_BPFTRACE_VERSION.join(".")
+} or newer), tracefs, the tracepoints wrapp attaches to, BTF
+(informational), gdb, core dumps (core_pattern, RLIMIT_CORE), setpriv and prlimit
+(util-linux), c++filt (binutils), and Redis when --config or --redis names one.
+
+Options:
+  -c, --config FILE    check for this service config: its gdb, [crash] core_dumps, and
+                       its [redis] server (PING)
+      --redis URL      PING this server: redis://[user:password@]host:port or rediss://
+      --json           print a JSON array of {"check","status","message","fix"?},
+                       status being "ok", "warning" or "missing"
+  -h, --help           show this help
+
+Exit code 0 when nothing is missing (warnings allowed), 1 otherwise.
+
+Examples:
+  sudo wrapp doctor
+  sudo wrapp doctor --config /etc/wrapp/robot.toml
+  wrapp doctor --redis redis://10.0.0.2:6379 --json`;
+
+/** How a check came out. */
+export type CheckStatus = "ok" | "warning" | "missing";
+
+/** One line of the report. */
+export interface CheckResult {
+  /** Short name: `root`, `bpftrace`, `redis`… */
+  check: string;
+  /** `missing` means a feature will not work; `warning` that it works with less. */
+  status: CheckStatus;
+  /** What was found, one sentence. Never holds a password. */
+  message: string;
+  /** What to do about it (a command, a sysctl, a config key), for a problem. */
+  fix?: string;
+}
+
+/** A check to run: it may answer for several names (preflight answers for five). */
+export interface DoctorCheck {
+  /** The names of the results it yields, in order (used when it fails or times out). */
+  names: readonly string[];
+  /** Run it. It should not throw; if it does, its names are reported as warnings. */
+  run: () => Promise<CheckResult[]>;
+}
+
+/** The tracepoints wrapp's bpftrace programs attach to, and what needs each. */
+export const TRACEPOINTS: Readonly<Record<string, string>> = {
+  "raw_syscalls:sys_enter": "wrapp trace",
+  "raw_syscalls:sys_exit": "wrapp trace",
+  "sched:sched_process_fork": "wrapp trace, wrapp memprof",
+  "kmem:mm_page_alloc": "wrapp memprof",
+  "kmem:mm_page_free": "wrapp memprof",
+  "signal:signal_generate": "eBPF crash backtraces",
+};
+
+/** Each check is given this long before it is reported as timed out, ms. */
+export const CHECK_TIMEOUT_MS = 2500;
+
+/** What the command needs from its caller. */
+export interface DoctorContext {
+  /** Print one line (or block) to stdout. */
+  print(text: string): void;
+  /** Debug output (`WRAPP_DEBUG`). */
+  debug: (message: string) => void;
+}
+
+/** Run `wrapp doctor ARGS…`; resolves to the exit code (0, or 1 when something is missing). */
+export async function doctorCommand(
+  args: readonly string[],
+  context: DoctorContext,
+): Promise<number> {
+  const options = _parse(args);
+  if (options === "help") {
+    context.print(DOCTOR_HELP);
+    return 0;
+  }
+  const config = options.config === undefined
+    ? undefined
+    : await loadConfig(options.config, { checkExecutable: false });
+  let redis: { endpoint: RedisEndpoint; db: number } | undefined;
+  if (options.redis !== undefined) {
+    const endpoint = parseRedisUrl(options.redis);
+    if (!endpoint) {
+      // The URL is not echoed: it may hold a password.
+      throw new UsageError("Invalid --redis: expected redis://host:port or rediss://host:port");
+    }
+    endpoint.password ??= Deno.env.get("WRAPP_REDIS_PASSWORD") || undefined;
+    redis = { endpoint, db: 0 };
+  } else if (config?.redis) {
+    const { host, port, tls, username, password, dbLogs } = config.redis;
+    redis = { endpoint: { host, port, tls, username, password }, db: dbLogs };
+  }
+  const started = performance.now();
+  const results = await runChecks(
+    machineChecks({
+      config,
+      redis,
+      redisFromFlag: options.redis !== undefined,
+    }),
+    CHECK_TIMEOUT_MS,
+  );
+  context.debug(
+    `doctor: ${results.length} checks in ${Math.round(performance.now() - started)} ms`,
+  );
+  context.print(options.json ? JSON.stringify(results, null, 2) : formatResults(results));
+  return exitCodeOf(results);
+}
+
+/** The checks of this machine, in the order they are printed. */
+export function machineChecks(
+  options: {
+    config?: Config;
+    redis?: { endpoint: RedisEndpoint; db: number };
+    /** Whether `redis` came from --redis rather than the config (only changes the fix). */
+    redisFromFlag?: boolean;
+  } = {},
+): DoctorCheck[] {
+  const { config, redis } = options;
+  const checks: DoctorCheck[] = [
+    {
+      names: ["root", "bpftrace", "tracefs", "tracepoints", "btf"],
+      run: async () =>
+        bpfResults(
+          await preflight({ mountTracefs: false, tracepoints: Object.keys(TRACEPOINTS) }),
+        ),
+    },
+    {
+      names: ["gdb"],
+      run: async () => [
+        await programResult({
+          check: "gdb",
+          program: config?.crash.gdb ?? "gdb",
+          feature: "crash backtraces from cores",
+          fix: "apt-get install gdb",
+        }),
+      ],
+    },
+    {
+      names: ["core dumps"],
+      run:
+        async () => [coreDumpResult(await checkCoreDumps({ coreDumps: config?.crash.coreDumps }))],
+    },
+    {
+      names: ["setpriv"],
+      run: async () => [
+        await programResult({
+          check: "setpriv",
+          program: "setpriv",
+          feature: "[app] user / group (switching user)",
+          fix: "apt-get install util-linux",
+        }),
+      ],
+    },
+    {
+      names: ["prlimit"],
+      run: async () => [
+        await programResult({
+          check: "prlimit",
+          program: "prlimit",
+          feature: "[crash] core_dumps = true",
+          fix: "apt-get install util-linux",
+        }),
+      ],
+    },
+    {
+      names: ["c++filt"],
+      run: async () => [
+        await programResult({
+          check: "c++filt",
+          program: "c++filt",
+          feature: "demangled C++ names in wrapp memprof",
+          fix: "apt-get install binutils",
+          whenMissing: "warning",
+        }),
+      ],
+    },
+  ];
+  if (redis) {
+    checks.push({
+      names: ["redis"],
+      run: async () => [
+        await redisResult(redis.endpoint, {
+          db: redis.db,
+          fix: config?.redis && !options.redisFromFlag
+            ? "start redis-server there, or fix [redis] url / host / port / password in the config"
+            : "start redis-server there, or fix the --redis URL",
+        }),
+      ],
+    });
+  }
+  return checks;
+}
+
+/**
+ * Run `checks` concurrently, each given `timeoutMs`, and return their results in the
+ * order of `checks`. A check that throws or times out is reported as a warning per name.
+ */
+export async function runChecks(
+  checks: readonly DoctorCheck[],
+  timeoutMs: number = CHECK_TIMEOUT_MS,
+): Promise<CheckResult[]> {
+  const settled = await Promise.all(checks.map(async (check) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    });
+    try {
+      const outcome = await Promise.race([check.run(), timeout]);
+      if (outcome === "timeout") {
+        return check.names.map((check): CheckResult => ({
+          check,
+          status: "warning",
+          message: `could not be checked: no answer within ${timeoutMs} ms`,
+        }));
+      }
+      return outcome;
+    } catch (error) {
+      return check.names.map((check): CheckResult => ({
+        check,
+        status: "warning",
+        message: `could not be checked: ${describeCause(error)}`,
+      }));
+    } finally {
+      clearTimeout(timer);
+    }
+  }));
+  return settled.flat();
+}
+
+/** The root, bpftrace, tracefs, tracepoints and BTF lines from a preflight report. */
+export function bpfResults(
+  report: PreflightReport,
+  tracepoints: Readonly<Record<string, string>> = TRACEPOINTS,
+): CheckResult[] {
+  const results: CheckResult[] = [];
+  results.push(
+    report.root ? { check: "root", status: "ok", message: "running as root" } : {
+      check: "root",
+      status: "missing",
+      message:
+        "not running as root: wrapp needs root for [app] user switching, eBPF (trace, memprof, [trace]) and mounting tracefs",
+      fix: "run wrapp (and wrapp doctor, to see every check) with sudo",
+    },
+  );
+
+  const minimum = MIN_BPFTRACE_VERSION.join(".");
+  const bpftraceProblem = report.problems.find((p) =>
+    p.startsWith("bpftrace") || p.includes("--version")
+  );
+  if (report.bpftrace && bpftraceProblem === undefined) {
+    results.push({
+      check: "bpftrace",
+      status: "ok",
+      message: `bpftrace ${report.bpftrace.version} at ${report.bpftrace.path}`,
+    });
+  } else {
+    results.push({
+      check: "bpftrace",
+      status: "missing",
+      message: `${
+        (bpftraceProblem ?? "bpftrace is not usable").replace(/: install it with .*$/, "")
+      } (needed by wrapp trace, wrapp memprof and [trace])`,
+      fix: report.bpftrace
+        ? `install bpftrace ${minimum} or newer (Ubuntu 22.04 / JetPack 6: apt-get install bpftrace), or set $WRAPP_BPFTRACE to one`
+        : `apt-get install bpftrace (${minimum} or newer), or set $WRAPP_BPFTRACE to its path`,
+    });
+  }
+
+  if (report.tracefs !== undefined) {
+    results.push({ check: "tracefs", status: "ok", message: `tracefs at ${report.tracefs}` });
+  } else {
+    const problem = report.problems.find((p) => p.startsWith("tracefs")) ??
+      "tracefs is not mounted";
+    results.push({
+      check: "tracefs",
+      // wrapp mounts it by itself when it runs as root; only a non-root run cannot.
+      status: report.root ? "warning" : "missing",
+      message: report.root
+        ? `${
+          problem.replace(/: mount it with .*$/, "")
+        }; wrapp mounts it when it starts bpftrace (doctor does not)`
+        : problem,
+      fix: "mount -t tracefs nodev /sys/kernel/tracing (or add it to /etc/fstab)",
+    });
+  }
+
+  const names = Object.keys(tracepoints);
+  if (report.tracefs === undefined || !report.root) {
+    results.push({
+      check: "tracepoints",
+      status: "warning",
+      message: `not checked: ${
+        report.root ? "tracefs is not mounted" : "only root can read tracefs"
+      } (wrapp uses ${names.join(", ")})`,
+      fix: report.root
+        ? "mount tracefs, then run wrapp doctor again"
+        : "run wrapp doctor with sudo",
+    });
+  } else if (report.missingTracepoints.length === 0) {
+    results.push({
+      check: "tracepoints",
+      status: "ok",
+      message: `all ${names.length} present: ${names.join(", ")}`,
+    });
+  } else {
+    const features = [
+      ...new Set(report.missingTracepoints.flatMap((t) => (tracepoints[t] ?? "").split(", "))),
+    ].filter((f) => f !== "");
+    const syscalls = report.missingTracepoints.some((t) => t.startsWith("raw_syscalls:"));
+    results.push({
+      check: "tracepoints",
+      status: "missing",
+      message: `the kernel has no tracepoint ${report.missingTracepoints.join(", ")}${
+        features.length > 0 ? `, so ${features.join(", ")} will not work` : ""
+      }`,
+      fix: syscalls
+        ? "a kernel built with CONFIG_FTRACE_SYSCALLS=y (and CONFIG_TRACEPOINTS=y)"
+        : "a kernel built with CONFIG_TRACEPOINTS=y and CONFIG_FTRACE=y",
+    });
+  }
+
+  results.push({
+    check: "btf",
+    status: "ok",
+    message: report.btf
+      ? "the kernel has BTF (/sys/kernel/btf/vmlinux); wrapp does not need it"
+      : "the kernel has no BTF (/sys/kernel/btf/vmlinux); fine: wrapp's programs use tracepoints only",
+  });
+  return results;
+}
+
+/** The core-dump line from {@linkcode checkCoreDumps}'s verdict. */
+export function coreDumpResult(check: CoreDumpCheck): CheckResult {
+  if (check.ok && /so services write no core unless/.test(check.message)) {
+    // Cores would be kept, but wrapp's RLIMIT_CORE of 0 is what services inherit.
+    return {
+      check: "core dumps",
+      status: "warning",
+      message: check.message,
+      fix:
+        "set [crash] core_dumps = true in the service config (or raise LimitCORE= of wrapp's unit)",
+    };
+  }
+  if (check.ok) return { check: "core dumps", status: "ok", message: check.message };
+  let fix: string;
+  if (/discarded|cannot read back/.test(check.message)) {
+    fix =
+      "sysctl -w kernel.core_pattern=/var/crash/core.%e.%p.%t (and mkdir -p -m 1777 /var/crash)";
+  } else if (/folder "([^"]+)"/.test(check.message)) {
+    const folder = /folder "([^"]+)"/.exec(check.message)![1];
+    fix = `mkdir -p -m 1777 ${folder}`;
+  } else if (/coredumpctl is missing/.test(check.message)) {
+    fix = "apt-get install systemd-coredump";
+  } else if (/Storage=none/.test(check.message)) {
+    fix = "set Storage=external in /etc/systemd/coredump.conf";
+  } else if (/core_dumps = true/.test(check.message)) {
+    fix = "set [crash] core_dumps = true in the service config";
+  } else {
+    fix = "sysctl -w kernel.core_pattern=/var/crash/core.%e.%p.%t";
+  }
+  return {
+    check: "core dumps",
+    status: "missing",
+    message: `${check.message} (crash reports will have no core, hence no backtrace)`,
+    fix,
+  };
+}
+
+/** Whether `program` is installed. */
+export async function programResult(spec: {
+  check: string;
+  program: string;
+  feature: string;
+  fix: string;
+  whenMissing?: CheckStatus;
+  path?: string;
+}): Promise<CheckResult> {
+  const found = await findProgram(spec.program, spec.path);
+  if (found !== undefined) return { check: spec.check, status: "ok", message: found };
+  return {
+    check: spec.check,
+    status: spec.whenMissing ?? "missing",
+    message: `${
+      spec.program.includes("/")
+        ? `no executable file at "${spec.program}"`
+        : `"${spec.program}" is not in PATH`
+    } (needed for ${spec.feature})`,
+    fix: spec.fix,
+  };
+}
+
+/** PING Redis at `endpoint`; the message names host:port only, never the password. */
+export async function redisResult(
+  endpoint: RedisEndpoint,
+  options: { db?: number; timeoutMs?: number; fix?: string } = {},
+): Promise<CheckResult> {
+  // Loaded here so that a doctor without Redis does not load ioredis.
+  const { connectRedis, describeRedisError, redisAddress } = await import(
+    "../sinks/redis_connection.ts"
+  );
+  const address = redisAddress(endpoint);
+  const fix = options.fix ?? "start redis-server there, or check its address and password";
+  const timeoutMs = options.timeoutMs ?? 2000;
+  let client;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    // A server that accepts but never answers (hung, or not Redis) would leave connect()
+    // waiting for its ready check: give up after timeoutMs.
+    client = await Promise.race([
+      connectRedis(endpoint, {
+        db: options.db ?? 0,
+        name: "wrapp:doctor",
+        connectTimeoutMs: timeoutMs,
+      }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `Cannot connect to Redis at "${address}": no answer within ${timeoutMs} ms`,
+              ),
+            ),
+          timeoutMs,
+        );
+      }),
+    ]);
+  } catch (error) {
+    return {
+      check: "redis",
+      status: "missing",
+      message: error instanceof Error ? error.message : String(error),
+      fix,
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+  try {
+    const reply = await client.ping();
+    return {
+      check: "redis",
+      status: "ok",
+      message: `${reply} from ${address}${endpoint.tls ? " (TLS)" : ""}, db ${options.db ?? 0}`,
+    };
+  } catch (error) {
+    return {
+      check: "redis",
+      status: "missing",
+      message: `Cannot connect to Redis at "${address}": ${describeRedisError(error)}`,
+      fix,
+    };
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** How many results are missing (problems) and warnings. */
+export function countResults(results: readonly CheckResult[]): {
+  problems: number;
+  warnings: number;
+} {
+  return {
+    problems: results.filter((r) => r.status === "missing").length,
+    warnings: results.filter((r) => r.status === "warning").length,
+  };
+}
+
+/** 0 when nothing is missing, else 1. */
+export function exitCodeOf(results: readonly CheckResult[]): number {
+  return countResults(results).problems > 0 ? 1 : 0;
+}
+
+const _MARKS: Record<CheckStatus, string> = { ok: "✓", warning: "!", missing: "✗" };
+
+/**
+ * The text report: `✓ root         running as root`, a `→ fix` line under each problem,
+ * and a last line `2 problems, 1 warning`.
+ */
+export function formatResults(results: readonly CheckResult[]): string {
+  const width = Math.max(0, ...results.map((r) => r.check.length));
+  const lines: string[] = [];
+  for (const result of results) {
+    lines.push(`${_MARKS[result.status]} ${result.check.padEnd(width)}  ${result.message}`);
+    if (result.fix !== undefined && result.status !== "ok") {
+      lines.push(`  ${" ".repeat(width)}  → ${result.fix}`);
+    }
+  }
+  const { problems, warnings } = countResults(results);
+  lines.push(
+    `${problems} ${problems === 1 ? "problem" : "problems"}, ${warnings} ${
+      warnings === 1 ? "warning" : "warnings"
+    }`,
+  );
+  return lines.join("\n");
+}
+
+function _parse(
+  args: readonly string[],
+): { config?: string; redis?: string; json: boolean } | "help" {
+  const spec = {
+    config: { type: "string", short: "c" },
+    redis: { type: "string" },
+    json: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  } as const;
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...args], options: spec, allowPositionals: true, strict: true });
+  } catch (error) {
+    const flag = /'([^']+)'/.exec((error as Error).message)?.[1] ?? String(error);
+    const suggestion = didYouMean(flag.replace(/^-+/, ""), Object.keys(spec));
+    throw new UsageError(
+      `Unknown option "${flag}" for "wrapp doctor"${
+        suggestion ? ` (did you mean "--${suggestion}"?)` : ""
+      }`,
+      { cause: error },
+    );
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return "help";
+  if (positionals.length > 0) {
+    throw new UsageError(
+      `Too many arguments for "wrapp doctor": ${
+        positionals.join(" ")
+      } (a config goes after --config)`,
+    );
+  }
+  return { config: values.config, redis: values.redis, json: values.json === true };
+}

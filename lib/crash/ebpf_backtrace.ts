@@ -1,0 +1,377 @@
+/**
+ * A backtrace without a core: `bpf/fatal_signal.bt` runs beside the service and records
+ * the raw user stack of the thread a fatal signal is generated for (SIGSEGV, SIGBUS,
+ * SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS), while it is still alive. wrapp symbolizes the
+ * addresses itself from the service's `/proc/<pid>/maps` and the ELF symbols of the mapped
+ * files: bpftrace could not, since the process is gone by the time it prints.
+ *
+ * The maps must be read while the process lives, so the watcher reads them at the start,
+ * again when the process execs (just after, and a little later once the dynamic loader
+ * mapped the libraries), every `refreshMs`, and at the signal itself; when the process is
+ * gone the last copy is used.
+ *
+ * It needs root, bpftrace and tracefs. Without them {@linkcode EbpfCrashWatcher.start}
+ * still returns a watcher, whose fallback only says why there is no eBPF backtrace
+ * (`no eBPF backtrace: wrapp is not root (run it with sudo)`), which the report lists
+ * among its problems.
+ *
+ * ```ts ignore
+ * const watcher = await EbpfCrashWatcher.start({ pid: child.pid });
+ * // … the child dies from SIGSEGV …
+ * const report = await captureCrash(info, { fallback: watcher.fallback() });
+ * await watcher.stop();
+ * ```
+ *
+ * @module
+ */
+
+import type { BpftraceMessage } from "../bpf/bpftrace_json.ts";
+import { preflight, type PreflightOptions } from "../bpf/preflight.ts";
+import { type DebugLog, silentDebug } from "../debug.ts";
+import { describeCause } from "../errors.ts";
+import { parseStackKey } from "../memprof/mem_map.ts";
+import { type ResolvedFrame, Symbolizer } from "../memprof/symbolizer.ts";
+import { BpftraceSidecar } from "../sources/bpftrace.ts";
+import { SIGNAL_NUMBERS } from "../supervise/signals.ts";
+import type { CrashFallback, CrashFrame, CrashInfo, CrashThread } from "./crash_report.ts";
+import { FATAL_SIGNAL_NUMBERS, FATAL_SIGNAL_PROGRAM } from "./fatal_signal_program.ts";
+
+/** Options for {@linkcode EbpfCrashWatcher.start}. */
+export interface EbpfCrashWatcherOptions {
+  /** The service's pid (its children and threads are followed). */
+  pid: number;
+  /** bpftrace binary, a path or a name in PATH. Default `$WRAPP_BPFTRACE`, else `"bpftrace"`. */
+  bpftrace?: string;
+  /** Debug logger. Default: silent. */
+  debug?: DebugLog;
+  /** How often to re-read the maps of the service while it runs, ms. Default 1000; 0: never. */
+  refreshMs?: number;
+  /** How long the fallback waits for the signal's record to arrive from bpftrace, ms. Default 2000. */
+  waitMs?: number;
+  /** How long compiling and attaching the program may take, ms. Default 60000. */
+  startTimeoutMs?: number;
+  /** Where proc is mounted. Default `/proc`. */
+  procDir?: string;
+  /** Overrides for the preflight check (tests: `uid`). */
+  preflight?: PreflightOptions;
+}
+
+/** One fatal signal bpftrace saw, with the stack of its thread. */
+export interface FatalSignalRecord {
+  /** The process (thread group). */
+  pid: number;
+  /** The thread the signal was generated for. */
+  tid: number;
+  /** The signal number. */
+  signal: number;
+  /** The kernel's TRACE_SIGNAL_* result: 0 delivered, 1 ignored, 2 already pending… */
+  result: number;
+  /** Code addresses, innermost frame first. */
+  addresses: number[];
+  /** The symbolized frames (resolved when the record arrived, while the maps were fresh). */
+  frames: Promise<CrashFrame[]>;
+}
+
+/** A line printed by `bpf/fatal_signal.bt`. */
+export type FatalSignalLine =
+  | { kind: "ready" }
+  | { kind: "exec"; pid: number }
+  | { kind: "signal"; pid: number; tid: number; signal: number; result: number };
+
+/** Parse a printf line of `bpf/fatal_signal.bt`; `undefined` for anything else. */
+export function parseFatalSignalLine(text: string): FatalSignalLine | undefined {
+  const fields = text.trim().split(/\s+/);
+  const numbers = fields.slice(1).map((f) => Number(f));
+  if (numbers.some((n) => !Number.isSafeInteger(n))) return undefined;
+  switch (fields[0]) {
+    case "R":
+      return { kind: "ready" };
+    case "E":
+      return numbers.length === 1 ? { kind: "exec", pid: numbers[0] } : undefined;
+    case "S":
+      if (numbers.length !== 4) return undefined;
+      return {
+        kind: "signal",
+        pid: numbers[0],
+        tid: numbers[1],
+        signal: numbers[2],
+        result: numbers[3],
+      };
+  }
+  return undefined;
+}
+
+/**
+ * Resolved frames in the shape of gdb's: the function when the symbols name one (else
+ * `??`), the mapped file as `library`, the address as gdb prints it.
+ */
+export function crashFrames(resolved: readonly ResolvedFrame[]): CrashFrame[] {
+  // Code without frame pointers (glibc's raise/abort) leaves the unwinder looping on one
+  // address outside any file: the stack ends at the first such repeat.
+  const end = resolved.findIndex((frame, i) =>
+    i > 0 && frame.address === resolved[i - 1].address &&
+    (frame.path === "" || frame.path.startsWith("["))
+  );
+  return resolved.slice(0, end < 0 ? resolved.length : end - 1).map((frame, index) => {
+    const out: CrashFrame = {
+      index,
+      address: `0x${frame.address.toString(16).padStart(16, "0")}`,
+      function: frame.functionName ?? "??",
+    };
+    if (frame.path !== "") out.library = frame.path;
+    return out;
+  });
+}
+
+/** Milliseconds after an exec at which the maps are read again (the loader maps libraries). */
+const _AFTER_EXEC_MS = [0, 50, 250, 1000];
+
+/** Watches a service for fatal signals with bpftrace; see the module documentation. */
+export class EbpfCrashWatcher {
+  /** The watched pid. */
+  readonly pid: number;
+  #unavailable: string | undefined;
+  #sidecar: BpftraceSidecar | undefined;
+  readonly #debug: DebugLog;
+  readonly #procDir: string;
+  readonly #waitMs: number;
+  readonly #symbolizers = new Map<number, Symbolizer>();
+  readonly #records: FatalSignalRecord[] = [];
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  #interval: ReturnType<typeof setInterval> | undefined;
+  #pending: Extract<FatalSignalLine, { kind: "signal" }> | undefined;
+  #arrived = Promise.withResolvers<void>();
+  #stopped = false;
+
+  private constructor(pid: number, options: EbpfCrashWatcherOptions, unavailable?: string) {
+    this.pid = pid;
+    this.#unavailable = unavailable;
+    this.#debug = options.debug ?? silentDebug;
+    this.#procDir = options.procDir ?? "/proc";
+    this.#waitMs = options.waitMs ?? 2000;
+  }
+
+  /**
+   * Check root, bpftrace and tracefs, then start bpftrace on `pid` and resolve once its
+   * probes are attached (signals before that are missed). Never throws: when bpftrace
+   * cannot run, the watcher says why in {@linkcode EbpfCrashWatcher.unavailable} and in
+   * the note of its fallback.
+   */
+  static async start(options: EbpfCrashWatcherOptions): Promise<EbpfCrashWatcher> {
+    const debug = options.debug ?? silentDebug;
+    const check = await preflight({
+      bpftrace: options.bpftrace,
+      tracepoints: FATAL_SIGNAL_PROGRAM.tracepoints,
+      ...options.preflight,
+    });
+    if (check.problems.length > 0 || check.bpftrace === undefined) {
+      const why = check.problems.join("; ") || "bpftrace is not available";
+      debug(`no eBPF crash backtrace for pid ${options.pid}: ${why}`);
+      return new EbpfCrashWatcher(options.pid, options, why);
+    }
+    // The watcher exists before bpftrace starts, so no message is lost.
+    const watcher = new EbpfCrashWatcher(options.pid, options);
+    watcher.#symbolizer(options.pid);
+    void watcher.#refresh(options.pid);
+    let sidecar: BpftraceSidecar;
+    try {
+      sidecar = await BpftraceSidecar.start({
+        bpftrace: check.bpftrace.path,
+        program: FATAL_SIGNAL_PROGRAM.text,
+        programName: FATAL_SIGNAL_PROGRAM.name,
+        params: [options.pid],
+        env: { BPFTRACE_NO_USER_SYMBOLS: "1" },
+        onMessage: (message) => watcher.#onMessage(message),
+        // bpftrace announces the probes before attaching them; BEGIN runs once they are.
+        isReady: (message) =>
+          message.type === "printf" && parseFatalSignalLine(message.text)?.kind === "ready",
+        startTimeoutMs: options.startTimeoutMs,
+        debug,
+      });
+    } catch (error) {
+      const why = describeCause(error);
+      debug(`no eBPF crash backtrace for pid ${options.pid}: ${why}`);
+      watcher.#unavailable = why;
+      await watcher.stop();
+      return watcher;
+    }
+    watcher.#sidecar = sidecar;
+    const refreshMs = options.refreshMs ?? 1000;
+    if (refreshMs > 0 && !watcher.#stopped) {
+      watcher.#interval = setInterval(() => void watcher.#refresh(options.pid), refreshMs);
+    }
+    void sidecar.exited.then((exit) => {
+      if (!exit.requested) {
+        debug(`bpftrace (crash backtraces) ended by itself${sidecar.describeFailure()}`);
+      }
+    });
+    return watcher;
+  }
+
+  /** Why there is no eBPF backtrace, when bpftrace does not run: `wrapp is not root (run it with sudo)`. */
+  get unavailable(): string | undefined {
+    return this.#unavailable;
+  }
+
+  /** Whether bpftrace runs (or ran) for this watcher. */
+  get active(): boolean {
+    return this.#sidecar !== undefined;
+  }
+
+  /** The fatal signals seen so far, oldest first. */
+  get records(): readonly FatalSignalRecord[] {
+    return this.#records;
+  }
+
+  /**
+   * The fallback for `captureCrash`: the stack of the crashed process's last fatal
+   * signal (waiting up to `waitMs` for it to arrive), as one crashed thread with
+   * `source: "ebpf"`, or a note saying why there is none.
+   */
+  fallback(): CrashFallback {
+    return async (info: CrashInfo) => {
+      if (this.#unavailable !== undefined) {
+        return { source: "ebpf", threads: [], note: `no eBPF backtrace: ${this.#unavailable}` };
+      }
+      const number = typeof info.signal === "number"
+        ? info.signal
+        : SIGNAL_NUMBERS[info.signal] ?? 0;
+      if (!FATAL_SIGNAL_NUMBERS.has(number)) {
+        return {
+          source: "ebpf",
+          threads: [],
+          note: `no eBPF backtrace: ${info.signal} is not a signal the eBPF watcher records`,
+        };
+      }
+      const deadline = performance.now() + this.#waitMs;
+      let record = this.#find(info.pid, number);
+      while (record === undefined && !this.#stopped) {
+        const left = deadline - performance.now();
+        if (left <= 0) break;
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          this.#arrived.promise,
+          new Promise<void>((resolve) => timer = setTimeout(resolve, left)),
+        ]);
+        clearTimeout(timer);
+        record = this.#find(info.pid, number);
+      }
+      if (record === undefined) {
+        const lost = this.#sidecar!.lostEvents;
+        return {
+          source: "ebpf",
+          threads: [],
+          note: `no eBPF backtrace: bpftrace saw no fatal signal for pid ${info.pid}${
+            lost > 0 ? ` (${lost} events lost)` : ""
+          }`,
+        };
+      }
+      const frames = await record.frames;
+      const thread: CrashThread = { number: 1, lwp: record.tid, crashed: true, frames };
+      const note = frames.length === 0
+        ? "no eBPF backtrace: bpftrace recorded an empty user stack"
+        : frames.every((f) => f.function === "??")
+        ? "the eBPF stack could not be symbolized (the process died before wrapp could read its maps, or its files have no symbols)"
+        : undefined;
+      return note === undefined
+        ? { source: "ebpf", threads: [thread] }
+        : { source: "ebpf", threads: [thread], note };
+    };
+  }
+
+  /** Stop bpftrace and the maps refreshes. Records and the fallback stay usable. Idempotent. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#interval !== undefined) clearInterval(this.#interval);
+    this.#interval = undefined;
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    this.#arrived.resolve();
+    await this.#sidecar?.stop();
+  }
+
+  #find(pid: number, signal: number): FatalSignalRecord | undefined {
+    const mine = this.#records.filter((r) => r.pid === pid);
+    return mine.findLast((r) => r.signal === signal) ?? mine.at(-1);
+  }
+
+  #onMessage(message: BpftraceMessage): void {
+    if (message.type === "printf") {
+      for (const text of message.text.split("\n")) {
+        const line = parseFatalSignalLine(text);
+        if (line?.kind === "exec") this.#onExec(line.pid);
+        else if (line?.kind === "signal") this.#pending = line;
+      }
+    } else if (message.type === "other" && message.kind === "value") {
+      const line = this.#pending;
+      this.#pending = undefined;
+      if (line === undefined || typeof message.data !== "string") return;
+      const addresses = parseStackKey(message.data);
+      this.#debug(
+        `fatal signal ${line.signal} for pid ${line.pid} tid ${line.tid}: ${addresses.length} frames`,
+      );
+      this.#records.push({
+        pid: line.pid,
+        tid: line.tid,
+        signal: line.signal,
+        result: line.result,
+        addresses,
+        frames: this.#symbolize(line.pid, addresses),
+      });
+      const arrived = this.#arrived;
+      this.#arrived = Promise.withResolvers<void>();
+      arrived.resolve();
+    }
+  }
+
+  #onExec(pid: number): void {
+    if (this.#stopped) return;
+    this.#debug(`pid ${pid} exec'd: reading its maps again`);
+    // The maps read before belong to the old program: forget them, so a crash that comes
+    // before the new ones could be read gives addresses, not wrong names.
+    this.#symbolizers.set(
+      pid,
+      new Symbolizer(pid, { procDir: this.#procDir, debug: this.#debug }),
+    );
+    for (const delay of _AFTER_EXEC_MS) {
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer);
+        void this.#refresh(pid);
+      }, delay);
+      this.#timers.add(timer);
+    }
+  }
+
+  async #symbolize(pid: number, addresses: number[]): Promise<CrashFrame[]> {
+    try {
+      const symbolizer = this.#symbolizer(pid);
+      await symbolizer.refreshMaps();
+      const [resolved] = await symbolizer.resolveStacks([addresses]);
+      return crashFrames(resolved);
+    } catch (error) {
+      this.#debug(`cannot symbolize the stack of pid ${pid}: ${describeCause(error)}`);
+      return addresses.map((address, index) => ({
+        index,
+        address: `0x${address.toString(16).padStart(16, "0")}`,
+        function: "??",
+      }));
+    }
+  }
+
+  #symbolizer(pid: number): Symbolizer {
+    let symbolizer = this.#symbolizers.get(pid);
+    if (!symbolizer) {
+      symbolizer = new Symbolizer(pid, { procDir: this.#procDir, debug: this.#debug });
+      this.#symbolizers.set(pid, symbolizer);
+    }
+    return symbolizer;
+  }
+
+  async #refresh(pid: number): Promise<void> {
+    try {
+      await this.#symbolizers.get(pid)?.refreshMaps();
+    } catch (error) {
+      this.#debug(`cannot read the maps of pid ${pid}: ${describeCause(error)}`);
+    }
+  }
+}
