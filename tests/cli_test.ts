@@ -36,7 +36,7 @@ Deno.test("wrapp reports an unknown command or option with a suggestion and exit
   assert.equal(option.code, 2);
   assert.equal(
     option.stderr.trim(),
-    'wrapp: Unknown option "--debgu" for "wrapp run" (did you mean "--debug"?)',
+    'wrapp: Unknown option "--debgu" for "wrapp run" (did you mean "--debug"?): see "wrapp run --help"',
   );
   const missing = await runWrapp(["check"]);
   assert.equal(missing.stderr.trim(), 'wrapp: Missing config file: usage "wrapp check <svc.toml>"');

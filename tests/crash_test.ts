@@ -342,3 +342,42 @@ Deno.test({
     assert.match(formatCrashSummary(report), /crash_here\(\) ← level_one\(\) ← main\(\)/);
   },
 });
+
+Deno.test({
+  name: "wrapp run with cores disabled still reports the crash with an eBPF backtrace",
+  ignore,
+  async fn() {
+    assert.ok(isRoot, "eBPF backtraces need root (CI runs as root)");
+    await using dir = await tempDir();
+    const exe = await compile(dir.path, "slow-segv", SLOW_SEGV_C);
+    const config = `${dir.path}/svc.toml`;
+    // The watcher attaches within about a second: the program waits 2 s before crashing.
+    await Deno.writeTextFile(
+      `${dir.path}/svc.sh`,
+      `#!/bin/sh\nsleep 2\nexec prlimit --core=0 -- ${exe}\n`,
+      { mode: 0o755 },
+    );
+    await Deno.writeTextFile(
+      config,
+      `[app]
+executable = "${dir.path}/svc.sh"
+stream_name = "nocore"
+[output]
+echo = false
+[crash]
+core_timeout = "1s"
+[local]
+dir = "${dir.path}/traces"
+`,
+    );
+    const result = await runWrapp(["run", config]);
+    assert.equal(result.code, 139, result.stderr);
+    assert.match(
+      result.stderr,
+      /^wrapp: nocore \(pid \d+\) crashed with SIGSEGV at crash_here\(\) ← level_one\(\) ← main\(\)/m,
+    );
+    const crash = (await readLatestTrace(`${dir.path}/traces`)).find((e) => e.cat === "crash");
+    assert.equal(crash?.args?.source, "ebpf");
+    assert.match(String(crash?.args?.backtrace), /crash_here[\s\S]*level_one[\s\S]*main/);
+  },
+});

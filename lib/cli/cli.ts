@@ -5,7 +5,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { UsageError, WrappError } from "../errors.ts";
 import { type DebugLog, silentDebug, stderrDebug } from "../debug.ts";
 import { loadConfig } from "../config/load_config.ts";
@@ -15,6 +14,7 @@ import { runService } from "../supervise/supervisor.ts";
 import { VERSION } from "../version.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
 import { logsCommand } from "./logs_command.ts";
+import { parseFlags } from "./parse_flags.ts";
 import { clearCommand, getTefCommand, listCommand, serveCommand } from "./serve_command.ts";
 import { traceCommand } from "./trace_command.ts";
 import { memprofCommand } from "./memprof_command.ts";
@@ -106,19 +106,7 @@ function _parseCommandArgs(
     debug: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   } as const;
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
-  } catch (error) {
-    const flag = /'([^']+)'/.exec((error as Error).message)?.[1] ?? String(error);
-    const suggestion = didYouMean(flag.replace(/^-+/, ""), Object.keys(options));
-    throw new UsageError(
-      `Unknown option "${flag}" for "wrapp ${command}"${
-        suggestion ? ` (did you mean "--${suggestion}"?)` : ""
-      }`,
-      { cause: error },
-    );
-  }
+  const parsed = parseFlags(command, args, options, Infinity);
   const { values, positionals } = parsed;
   if (values.help) return { file: "", debug: false, help: true };
   if (positionals.length !== 1) {

@@ -7,9 +7,8 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { describeCause, UsageError } from "../errors.ts";
-import { didYouMean } from "../config/did_you_mean.ts";
+import { parseFlags } from "./parse_flags.ts";
 import { loadConfig } from "../config/load_config.ts";
 import type { Config } from "../config/config.ts";
 import { parseRedisUrl, type RedisEndpoint } from "../config/redis_url.ts";
@@ -528,19 +527,7 @@ function _parse(
     json: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   } as const;
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...args], options: spec, allowPositionals: true, strict: true });
-  } catch (error) {
-    const flag = /'([^']+)'/.exec((error as Error).message)?.[1] ?? String(error);
-    const suggestion = didYouMean(flag.replace(/^-+/, ""), Object.keys(spec));
-    throw new UsageError(
-      `Unknown option "${flag}" for "wrapp doctor"${
-        suggestion ? ` (did you mean "--${suggestion}"?)` : ""
-      }`,
-      { cause: error },
-    );
-  }
+  const parsed = parseFlags("doctor", args, spec, Infinity);
   const { values, positionals } = parsed;
   if (values.help) return "help";
   if (positionals.length > 0) {

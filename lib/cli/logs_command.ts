@@ -4,7 +4,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import type { Redis } from "ioredis";
 import { describeCause, UsageError } from "../errors.ts";
 import { loadConfig } from "../config/load_config.ts";
@@ -12,6 +11,7 @@ import { STREAM_NAME_PATTERN } from "../config/load_config.ts";
 import { connectRedis } from "../sinks/redis_connection.ts";
 import { parseRedisUrl, type RedisEndpoint } from "../config/redis_url.ts";
 import { didYouMean } from "../config/did_you_mean.ts";
+import { parseFlags } from "./parse_flags.ts";
 
 /** The streams of a service, in the order `all` prints them. */
 export const LOG_STREAMS = ["info", "error", "status", "crash", "trace"] as const;
@@ -186,23 +186,9 @@ async function _parse(
     db: { type: "string" },
     help: { type: "boolean", short: "h" },
   } as const;
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...args], options: spec, allowPositionals: true, strict: true });
-  } catch (error) {
-    const flag = /'([^']+)'/.exec((error as Error).message)?.[1] ?? String(error);
-    const suggestion = didYouMean(flag.replace(/^-+/, ""), Object.keys(spec));
-    throw new UsageError(
-      `Unknown option "${flag}" for "wrapp logs"${
-        suggestion ? ` (did you mean "--${suggestion}"?)` : ""
-      }`,
-    );
-  }
+  const parsed = parseFlags("logs", args, spec, 1);
   const { values, positionals } = parsed;
   if (values.help) return "help";
-  if (positionals.length > 1) {
-    throw new UsageError(`Too many arguments for "wrapp logs": ${positionals.slice(1).join(" ")}`);
-  }
 
   let endpoint: RedisEndpoint = { host: "127.0.0.1", port: 6379 };
   let db = 1;

@@ -9,10 +9,9 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { resolve } from "node:path";
-import { didYouMean } from "../config/did_you_mean.ts";
 import { stderrDebug } from "../debug.ts";
+import { parseFlags } from "./parse_flags.ts";
 import { describeCause, UsageError, WrappError } from "../errors.ts";
 import { defaultSocketPath, defaultTraceDir, type EnvLookup } from "../collector/paths.ts";
 import { clearTraces, findTrace, listTraces, type TraceInfo } from "../collector/trace_store.ts";
@@ -163,7 +162,7 @@ export async function serveCommand(
   args: readonly string[],
   context: CollectorCommandContext,
 ): Promise<number> {
-  const { values } = _parse("serve", args, {
+  const { values } = parseFlags("serve", args, {
     socket: { type: "string" },
     dir: _DIR_OPTION,
     "max-line-bytes": { type: "string" },
@@ -297,7 +296,7 @@ export async function listCommand(
   args: readonly string[],
   context: CollectorCommandContext,
 ): Promise<number> {
-  const { values } = _parse("list", args, { dir: _DIR_OPTION, help: _HELP_OPTION }, 0);
+  const { values } = parseFlags("list", args, { dir: _DIR_OPTION, help: _HELP_OPTION }, 0);
   if (values.help) {
     context.print(LIST_HELP);
     return 0;
@@ -318,7 +317,7 @@ export async function getTefCommand(
   args: readonly string[],
   context: CollectorCommandContext,
 ): Promise<number> {
-  const { values, positionals } = _parse("get-tef", args, {
+  const { values, positionals } = parseFlags("get-tef", args, {
     out: { type: "string", short: "o" },
     dir: _DIR_OPTION,
     help: _HELP_OPTION,
@@ -369,7 +368,7 @@ export async function clearCommand(
   args: readonly string[],
   context: CollectorCommandContext,
 ): Promise<number> {
-  const { values } = _parse("clear", args, { dir: _DIR_OPTION, help: _HELP_OPTION }, 0);
+  const { values } = parseFlags("clear", args, { dir: _DIR_OPTION, help: _HELP_OPTION }, 0);
   if (values.help) {
     context.print(CLEAR_HELP);
     return 0;
@@ -425,48 +424,6 @@ function _formatDate(date: Date): string {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${
     pad(date.getHours())
   }:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
-}
-
-type _Options = Record<
-  string,
-  { type: "string" | "boolean"; short?: string }
->;
-
-/** parseArgs with wrapp's messages: unknown flags get a suggestion, all errors are UsageErrors. */
-function _parse<T extends _Options>(
-  command: string,
-  args: readonly string[],
-  options: T,
-  maxPositionals: number,
-) {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
-  } catch (error) {
-    const message = (error as Error).message;
-    const flag = /'([^']+)'/.exec(message)?.[1] ?? "";
-    if ((error as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-      const suggestion = didYouMean(flag.replace(/^-+/, ""), Object.keys(options));
-      throw new UsageError(
-        `Unknown option "${flag}" for "wrapp ${command}"${
-          suggestion ? ` (did you mean "--${suggestion}"?)` : ""
-        }: see "wrapp ${command} --help"`,
-        { cause: error },
-      );
-    }
-    const name = /--[\w-]+/.exec(flag)?.[0] ?? flag;
-    throw new UsageError(
-      message.includes("argument missing")
-        ? `Option "${name}" of "wrapp ${command}" needs a value`
-        : `Invalid option "${name}" for "wrapp ${command}": ${message.replace(/\.$/, "")}`,
-      { cause: error },
-    );
-  }
-  if (parsed.positionals.length > maxPositionals) {
-    const extra = parsed.positionals.slice(maxPositionals).map((p) => `"${p}"`).join(", ");
-    throw new UsageError(`Too many arguments for "wrapp ${command}": ${extra}`);
-  }
-  return parsed;
 }
 
 function _nonEmpty(flag: string, value: string | boolean | undefined): string | undefined {
