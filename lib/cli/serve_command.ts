@@ -9,7 +9,7 @@
  * @module
  */
 
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { stderrDebug } from "../debug.ts";
 import { parseFlags } from "./parse_flags.ts";
 import { describeCause, UsageError, WrappError } from "../errors.ts";
@@ -19,6 +19,7 @@ import { quoteTraceId } from "../collector/trace_id.ts";
 import { assembleTrace } from "../tef/assemble_trace.ts";
 import { newRunId } from "../tef/run_dir.ts";
 import { parseRedisUrl } from "../config/redis_url.ts";
+import { defaultStateDir } from "../config/state_dir.ts";
 import { Router } from "../router.ts";
 import { RedisSink } from "../sinks/redis.ts";
 import {
@@ -263,7 +264,9 @@ async function _redisRouter(options: {
     }
   }
   endpoint.password ??= options.env("WRAPP_REDIS_PASSWORD") || undefined;
-  const spoolDir = resolve(options.spoolDir ?? _defaultSpoolDir(options.env));
+  const stateDir = defaultStateDir("serve", { env: options.env, uid: Deno.uid() }) ??
+    "/tmp/wrapp/serve";
+  const spoolDir = resolve(options.spoolDir ?? join(stateDir, "spool"));
   const sink = await RedisSink.connect({
     ...endpoint,
     streamName: "serve",
@@ -281,14 +284,6 @@ async function _redisRouter(options: {
     }`,
   );
   return new Router([sink], { debug: options.debug });
-}
-
-/** `$XDG_STATE_HOME/wrapp/serve/spool` (root: `/var/lib/wrapp/serve/spool`) — outside the trace folder, which holds only traces. */
-function _defaultSpoolDir(env: EnvLookup): string {
-  if (Deno.uid() === 0) return "/var/lib/wrapp/serve/spool";
-  const stateHome = env("XDG_STATE_HOME");
-  if (stateHome) return `${stateHome}/wrapp/serve/spool`;
-  return `${env("HOME") ?? "/tmp"}/.local/state/wrapp/serve/spool`;
 }
 
 /** `wrapp list`: print the traces in the folder as a table; exit code 0. */

@@ -28,6 +28,7 @@ import type {
 } from "./config.ts";
 import { didYouMean } from "./did_you_mean.ts";
 import { parseRedisUrl } from "./redis_url.ts";
+import { defaultStateDir } from "./state_dir.ts";
 import { type TomlPositions, tomlPositions } from "./toml_positions.ts";
 
 /** Options of {@linkcode loadConfig}. */
@@ -699,14 +700,10 @@ class _Parser {
   }
 
   #defaultLocalDir(streamName: string, enabled: boolean): string {
-    const systemDir = join("/var/lib/wrapp", streamName);
     const uid = this.#options.uid === undefined ? Deno.uid() : this.#options.uid;
-    if (uid === 0) return systemDir;
-    const stateHome = this.#env("XDG_STATE_HOME");
-    if (stateHome && isAbsolute(stateHome)) return join(stateHome, "wrapp", streamName);
-    const home = this.#env("HOME");
-    if (home && isAbsolute(home)) return join(home, ".local/state/wrapp", streamName);
-    if (!enabled) return systemDir; // unused
+    const dir = defaultStateDir(streamName, { env: (name) => this.#env(name), uid });
+    if (dir !== undefined) return dir;
+    if (!enabled) return join("/var/lib/wrapp", streamName); // unused
     throw this.#error(
       `cannot choose a folder for the local trace: set "dir" in [local], or $XDG_STATE_HOME or $HOME`,
     );
