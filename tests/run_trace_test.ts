@@ -66,3 +66,38 @@ spool_dir = "${dir.path}/spool"
     );
   },
 });
+
+Deno.test({
+  name: "wrapp trace --redis sends the summary and anomalies to logs:app:<name>:trace",
+  ignore: !isRoot && !CI,
+  async fn() {
+    assert.ok(isRoot, "wrapp trace needs root (CI runs as root)");
+    await using redis = await startRedis();
+    await using dir = await tempDir();
+    const result = await runWrapp([
+      "trace",
+      "--redis",
+      `redis://127.0.0.1:${redis.port}`,
+      "--name",
+      "probe",
+      "--slow",
+      "200ms",
+      "--",
+      "sh",
+      "-c",
+      "sleep 0.4; ls / > /dev/null",
+    ], { env: { XDG_STATE_HOME: dir.path, HOME: dir.path } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /wrapp trace: streaming events to Redis at 127\.0\.0\.1:\d+/);
+    const entries = await (await redis.client(1)).xrange("logs:app:probe:trace", "-", "+");
+    const messages = entries.map(([, f]) => f[f.indexOf("msg") + 1]);
+    assert.ok(messages.some((m) => m.startsWith("syscall summary: ")), messages.join("\n"));
+    assert.ok(
+      messages.some((m) => /^anomaly: (clock_nanosleep|nanosleep) took 4\d\d\.\d+ ms/.test(m)),
+      messages.join("\n"),
+    );
+    const bad = await runWrapp(["trace", "--redis", "http://x", "--", "true"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /Invalid --redis "http:\/\/x": expected redis:\/\/host:port/);
+  },
+});

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { stderrDebug } from "../debug.ts";
 import { parseFlags } from "./parse_flags.ts";
 import { describeCause, UsageError, WrappError } from "../errors.ts";
@@ -17,11 +17,8 @@ import { defaultSocketPath, defaultTraceDir, type EnvLookup } from "../collector
 import { clearTraces, findTrace, listTraces, type TraceInfo } from "../collector/trace_store.ts";
 import { quoteTraceId } from "../collector/trace_id.ts";
 import { assembleTrace } from "../tef/assemble_trace.ts";
-import { newRunId } from "../tef/run_dir.ts";
-import { parseRedisUrl } from "../config/redis_url.ts";
-import { defaultStateDir } from "../config/state_dir.ts";
 import { Router } from "../router.ts";
-import { RedisSink } from "../sinks/redis.ts";
+import { openRedisSinkFromFlags } from "../sinks/redis_from_flags.ts";
 import {
   type CollectedEvent,
   CollectorServer,
@@ -184,14 +181,18 @@ export async function serveCommand(
   const socketPath = resolve(_nonEmpty("--socket", values.socket) ?? defaultSocketPath(env));
   const dir = resolve(_nonEmpty("--dir", values.dir) ?? defaultTraceDir(env));
 
-  const router = values.redis === undefined ? undefined : await _redisRouter({
-    url: values.redis,
-    passwordFile: values["redis-password-file"],
-    spoolDir: values["redis-spool"],
-    env,
-    log,
-    debug,
-  });
+  // Every collected event also goes to logs:app:<trace-id>:trace, through the spooled sink.
+  const router = values.redis === undefined ? undefined : new Router([
+    await openRedisSinkFromFlags({
+      url: values.redis,
+      passwordFile: values["redis-password-file"],
+      spoolDir: values["redis-spool"],
+      streamName: "serve",
+      env,
+      log: (message) => log(`wrapp serve: ${message}`),
+      debug,
+    }),
+  ], { debug });
   const onEvent = router
     ? (event: CollectedEvent) => {
       router.emit({
@@ -233,57 +234,6 @@ export async function serveCommand(
   await router?.close();
   log(`wrapp serve: stopped (${reason}): ${formatCollectorStats(server.stats())}`);
   return 0;
-}
-
-/**
- * A router into a Redis sink for `--redis URL`: every collected event goes to
- * `logs:app:<trace-id>:trace` (DB 1), through the same memory queue and disk spool as
- * `wrapp run`, so an unreachable Redis never slows the collector down.
- */
-async function _redisRouter(options: {
-  url: string;
-  passwordFile?: string;
-  spoolDir?: string;
-  env: EnvLookup;
-  log: (message: string) => void;
-  debug: (message: string) => void;
-}): Promise<Router> {
-  const endpoint = parseRedisUrl(options.url);
-  if (!endpoint) {
-    throw new UsageError(
-      `Invalid --redis "${options.url}": expected redis://host:port or rediss://host:port`,
-    );
-  }
-  if (options.passwordFile !== undefined) {
-    try {
-      endpoint.password = (await Deno.readTextFile(options.passwordFile)).replace(/\r?\n$/, "");
-    } catch (error) {
-      throw new UsageError(
-        `Cannot read --redis-password-file "${options.passwordFile}": ${describeCause(error)}`,
-      );
-    }
-  }
-  endpoint.password ??= options.env("WRAPP_REDIS_PASSWORD") || undefined;
-  const stateDir = defaultStateDir("serve", { env: options.env, uid: Deno.uid() }) ??
-    "/tmp/wrapp/serve";
-  const spoolDir = resolve(options.spoolDir ?? join(stateDir, "spool"));
-  const sink = await RedisSink.connect({
-    ...endpoint,
-    streamName: "serve",
-    runId: newRunId(),
-    hostname: Deno.hostname(),
-    pid: () => Deno.pid,
-    spoolDir,
-    onStatus: (event) => options.log(`wrapp serve: ${event.message}`),
-    debug: options.debug,
-  });
-  const problem = await sink.healthCheck();
-  options.log(
-    `wrapp serve: streaming events to Redis at ${sink.address}${
-      problem ? ` (${problem}; events wait in spool "${spoolDir}")` : ""
-    }`,
-  );
-  return new Router([sink], { debug: options.debug });
 }
 
 /** `wrapp list`: print the traces in the folder as a table; exit code 0. */

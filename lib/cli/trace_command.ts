@@ -14,6 +14,8 @@ import { didYouMean } from "../config/did_you_mean.ts";
 import { Router } from "../router.ts";
 import type { Sink } from "../sinks/sink.ts";
 import { TraceEventFileSink } from "../sinks/trace_event_file.ts";
+import { openRedisSinkFromFlags } from "../sinks/redis_from_flags.ts";
+import { STREAM_NAME_PATTERN } from "../config/load_config.ts";
 import { newRunId } from "../tef/run_dir.ts";
 import { assertReady, preflight } from "../bpf/preflight.ts";
 import { SYSCALLS_PROGRAM } from "../bpf/programs.ts";
@@ -65,6 +67,13 @@ Options:
       --tef FILE         also write a Perfetto trace (open it in https://ui.perfetto.dev):
                          anomalies as slices on their thread's track, syscall rate and
                          errors per second as counters
+      --redis URL        also send the summary and anomalies to logs:app:<name>:trace and
+                         per-second counts to wrapp:<name>:syscalls / syscall_errors (DB 2)
+                         (redis://[user:pw@]host:port, rediss:// for TLS; spooled on disk
+                         while Redis is down)
+      --redis-password-file FILE  Redis password (else the URL's, else $WRAPP_REDIS_PASSWORD)
+      --name NAME        service name in the Redis keys (default: the command's base name,
+                         or pid-<N> with --pid)
       --bpftrace PATH    bpftrace binary (default: $WRAPP_BPFTRACE, else bpftrace in PATH)
       --debug            debug lines on stderr (also WRAPP_DEBUG=1)
   -h, --help             show this help
@@ -115,6 +124,12 @@ export interface TraceArgs {
   floorNs?: number;
   perThread: boolean;
   tef?: string;
+  /** `--redis URL`: also stream summaries and anomalies to Redis. */
+  redis?: string;
+  /** `--redis-password-file FILE`. */
+  redisPasswordFile?: string;
+  /** `--name NAME`: the service name in the Redis keys. Default: the command's base name, or `pid-<N>`. */
+  name?: string;
   bpftrace?: string;
   debug: boolean;
 }
@@ -131,6 +146,9 @@ const _OPTIONS = {
   floor: { type: "string" },
   "per-thread": { type: "boolean" },
   tef: { type: "string" },
+  redis: { type: "string" },
+  "redis-password-file": { type: "string" },
+  name: { type: "string" },
   bpftrace: { type: "string" },
   debug: { type: "boolean" },
   help: { type: "boolean", short: "h" },
@@ -202,6 +220,11 @@ export function parseTraceArgs(args: readonly string[]): TraceArgs {
     thresholdSigma: DEFAULT_THRESHOLD_SIGMA,
     perThread: values["per-thread"] === true,
     tef: values.tef,
+    ...(values.redis === undefined ? {} : { redis: values.redis }),
+    ...(values["redis-password-file"] === undefined
+      ? {}
+      : { redisPasswordFile: values["redis-password-file"] }),
+    ...(values.name === undefined ? {} : { name: values.name }),
     bpftrace: values.bpftrace,
     debug: values.debug === true,
   };
@@ -283,6 +306,23 @@ export async function traceCommand(
 
   const tef = options.tef ? await _openTef(options.tef, options) : undefined;
   const sinks: Sink[] = [...(context.sinks ?? []), ...(tef ? [tef.sink] : [])];
+  if (options.redis !== undefined) {
+    const name = options.name ??
+      (options.command ? basename(options.command[0]) : `pid-${options.pid}`);
+    if (!STREAM_NAME_PATTERN.test(name)) {
+      throw new UsageError(`Invalid --name "${name}": use letters, digits, "_", "." and "-"`);
+    }
+    sinks.push(
+      await openRedisSinkFromFlags({
+        url: options.redis,
+        passwordFile: options.redisPasswordFile,
+        streamName: name,
+        env: (variable) => Deno.env.get(variable),
+        log: (message) => notice(`wrapp trace: ${message}`),
+        debug,
+      }),
+    );
+  }
   const router = new Router(sinks, { debug });
 
   let child: StoppedChild | undefined;
