@@ -34,6 +34,9 @@ import {
   syscallNumber,
 } from "./syscall_table.ts";
 
+/** How long to keep reading bpftrace after the traced process exited, ms (see the `X` line). */
+const _EXIT_DRAIN_MS = 250;
+
 /** Default floor: calls at least this slow (ns) are sent individually and judged. */
 export const DEFAULT_FLOOR_NS = 1_000_000;
 /** Most anomalies kept in a summary (all are emitted and counted). */
@@ -302,7 +305,9 @@ export class SyscallTracer {
         this.#sampleClock(Number(line.split(" ")[1]));
       } else if (tag === "X") {
         this.#sampleClock(Number(line.split(" ")[1]));
-        this.#rootExit.resolve();
+        // bpftrace reads one buffer per CPU: a slow call that ended on another CPU just
+        // before the exit may still be on its way. Give it a moment before ending.
+        setTimeout(() => this.#rootExit.resolve(), _EXIT_DRAIN_MS);
       }
     }
   }
