@@ -36,9 +36,10 @@ Options:
       --debug     print [DEBUG HH:MM:SS.mmm] lines about config, command, pid and exit
                   on stderr (also WRAPP_DEBUG=1)
 
-With a [redis] section, "wrapp run" streams every line into Redis (DB 1
-logs:app:<name>:info|error|status|crash|trace). Without one, it writes a local trace: JSON lines while the service
-runs, assembled into a trace.json at exit that https://ui.perfetto.dev opens.
+With a [redis] section, "wrapp run" streams every line into Redis (DB 1,
+logs:app:<name>:info|error|status|crash|trace). Without one, it writes a local trace:
+JSON lines while the service runs, assembled at exit into a trace.json that
+https://ui.perfetto.dev opens.
 
 Examples:
   wrapp run examples/hello.toml
