@@ -6,8 +6,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
-import { didYouMean } from "../config/did_you_mean.ts";
+import { parseFlags, splitAtCommand } from "./parse_flags.ts";
 import { type DebugLog, stderrDebug } from "../debug.ts";
 import { UsageError } from "../errors.ts";
 import { assertReady, preflight } from "../bpf/preflight.ts";
@@ -187,52 +186,9 @@ const _OPTIONS = {
  * {@linkcode UsageError} on anything wrong.
  */
 export function parseMemprofArgs(args: readonly string[]): MemprofArgs {
-  const valued = new Set<string>();
-  for (const [name, spec] of Object.entries(_OPTIONS)) {
-    if (spec.type !== "string") continue;
-    valued.add(`--${name}`);
-    if ("short" in spec) valued.add(`-${spec.short}`);
-  }
-  let split = args.length;
-  let command: string[] | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === "--" || !arg.startsWith("-") || arg === "-") {
-      split = i;
-      command = args.slice(arg === "--" ? i + 1 : i);
-      break;
-    }
-    if (valued.has(arg)) i++;
-  }
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: args.slice(0, split),
-      options: _OPTIONS,
-      allowPositionals: false,
-      strict: true,
-    }));
-  } catch (error) {
-    const message = (error as Error).message;
-    const flag = /'([^']+)'/.exec(message)?.[1];
-    const option = flag?.match(/--[\w-]+/)?.[0] ?? flag?.match(/^-\w/)?.[0];
-    if (option && valued.has(option) && /argument/.test(message)) {
-      const hint = /ambiguous/.test(message)
-        ? ` (write ${option}=VALUE for a value starting with "-")`
-        : "";
-      throw new UsageError(`Option "${option}" of "wrapp memprof" needs a value${hint}`, {
-        cause: error,
-      });
-    }
-    const name = flag ?? message;
-    const suggestion = didYouMean(name.replace(/^-+/, ""), Object.keys(_OPTIONS));
-    throw new UsageError(
-      `Unknown option "${name}" for "wrapp memprof"${
-        suggestion ? ` (did you mean "--${suggestion}"?)` : ""
-      }: see "wrapp memprof --help"`,
-      { cause: error },
-    );
-  }
+  const split = splitAtCommand(args, _OPTIONS);
+  const { values } = parseFlags("memprof", split.flags, _OPTIONS, 0);
+  const command = split.command;
   const parsed: MemprofArgs = {
     help: values.help === true,
     keepServing: values["keep-serving"] === true,

@@ -12,7 +12,7 @@ import { UsageError } from "../errors.ts";
 /** The option specs parseFlags accepts (node:util parseArgs options). */
 export type FlagOptions = Record<
   string,
-  { type: "string" | "boolean"; short?: string }
+  { type: "string" | "boolean"; short?: string; multiple?: boolean }
 >;
 
 /**
@@ -41,10 +41,16 @@ export function parseFlags<T extends FlagOptions>(
       );
     }
     const name = /--[\w-]+/.exec(flag)?.[0] ?? flag;
+    if (/argument (missing|is ambiguous)/.test(message)) {
+      const hint = /ambiguous/.test(message)
+        ? ` (write ${name}=VALUE for a value starting with "-")`
+        : "";
+      throw new UsageError(`Option "${name}" of "wrapp ${command}" needs a value${hint}`, {
+        cause: error,
+      });
+    }
     throw new UsageError(
-      message.includes("argument missing")
-        ? `Option "${name}" of "wrapp ${command}" needs a value`
-        : `Invalid option "${name}" for "wrapp ${command}": ${message.replace(/\.$/, "")}`,
+      `Invalid option "${name}" for "wrapp ${command}": ${message.replace(/\.$/, "")}`,
       { cause: error },
     );
   }
@@ -53,4 +59,30 @@ export function parseFlags<T extends FlagOptions>(
     throw new UsageError(`Too many arguments for "wrapp ${command}": ${extra}`);
   }
   return parsed;
+}
+
+/**
+ * Split `wrapp trace|memprof [OPTIONS] [--] COMMAND…`: options come first; the command
+ * starts at `--` or at the first argument that is neither an option nor an option's value
+ * (so `wrapp trace ls -l` works).
+ */
+export function splitAtCommand(
+  args: readonly string[],
+  options: FlagOptions,
+): { flags: string[]; command?: string[] } {
+  const valued = new Set<string>();
+  for (const [name, spec] of Object.entries(options)) {
+    if (spec.type !== "string") continue;
+    valued.add(`--${name}`);
+    if (spec.short) valued.add(`-${spec.short}`);
+  }
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") return { flags: args.slice(0, i), command: args.slice(i + 1) };
+    if (!arg.startsWith("-") || arg === "-") {
+      return { flags: args.slice(0, i), command: args.slice(i) };
+    }
+    if (valued.has(arg)) i++; // its value may look like anything
+  }
+  return { flags: [...args] };
 }

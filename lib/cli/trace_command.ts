@@ -5,12 +5,11 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { basename, dirname } from "node:path";
 import { now } from "../event.ts";
 import { describeCause, SinkError, UsageError } from "../errors.ts";
 import { type DebugLog, stderrDebug } from "../debug.ts";
-import { didYouMean } from "../config/did_you_mean.ts";
+import { parseFlags, splitAtCommand } from "./parse_flags.ts";
 import { Router } from "../router.ts";
 import type { Sink } from "../sinks/sink.ts";
 import { TraceEventFileSink } from "../sinks/trace_event_file.ts";
@@ -160,57 +159,9 @@ const _OPTIONS = {
  * Throws a {@linkcode UsageError} on anything wrong.
  */
 export function parseTraceArgs(args: readonly string[]): TraceArgs {
-  const valued = new Set<string>();
-  for (const [name, spec] of Object.entries(_OPTIONS)) {
-    if (spec.type !== "string") continue;
-    valued.add(`--${name}`);
-    if ("short" in spec) valued.add(`-${spec.short}`);
-  }
-  let split = args.length;
-  let command: string[] | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === "--") {
-      split = i;
-      command = args.slice(i + 1);
-      break;
-    }
-    if (!arg.startsWith("-") || arg === "-") {
-      split = i;
-      command = args.slice(i);
-      break;
-    }
-    if (valued.has(arg)) i++; // its value may look like anything
-  }
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: args.slice(0, split),
-      options: _OPTIONS,
-      allowPositionals: false,
-      strict: true,
-    }));
-  } catch (error) {
-    const message = (error as Error).message;
-    const flag = /'([^']+)'/.exec(message)?.[1];
-    const option = flag?.match(/--[\w-]+/)?.[0] ?? flag?.match(/^-\w/)?.[0];
-    if (option && valued.has(option) && /argument/.test(message)) {
-      const hint = /ambiguous/.test(message)
-        ? ` (write ${option}=VALUE for a value starting with "-")`
-        : "";
-      throw new UsageError(`Option "${option}" of "wrapp trace" needs a value${hint}`, {
-        cause: error,
-      });
-    }
-    const name = flag ?? message;
-    const suggestion = didYouMean(name.replace(/^-+/, ""), Object.keys(_OPTIONS));
-    throw new UsageError(
-      `Unknown option "${name}" for "wrapp trace"${
-        suggestion ? ` (did you mean "--${suggestion}"?)` : ""
-      }: see "wrapp trace --help"`,
-      { cause: error },
-    );
-  }
+  const split = splitAtCommand(args, _OPTIONS);
+  const { values } = parseFlags("trace", split.flags, _OPTIONS, 0);
+  const command = split.command;
   const parsed: TraceArgs = {
     help: values.help === true,
     summary: values.summary === true,
