@@ -16,10 +16,10 @@ import { findExecutable } from "../lib/find_executable.ts";
 import { MEMPROF_BPF } from "../lib/memprof/memprof_bpf.ts";
 import type { MemprofStatus } from "../lib/memprof/memprof_session.ts";
 import { checkTraceFileText } from "../lib/tef/perfetto_rules.ts";
-import { ROOT, tempDir, waitFor } from "./_helpers.ts";
+import { readLatestTrace, ROOT, tempDir, waitFor } from "./_helpers.ts";
+import { type RedisServer, startRedis } from "./_redis.ts";
 
-/** How `wrapp memprof` is started: switch to `[MAIN, "memprof"]` once cli.ts dispatches it. */
-const WRAPP_MEMPROF = [fromFileUrl(new URL("../main.ts", import.meta.url)), "memprof"];
+const MAIN = fromFileUrl(new URL("../main.ts", import.meta.url));
 
 const CHROMIUM = "/usr/bin/chromium";
 const MIB = 1024; // kB
@@ -176,9 +176,10 @@ interface Running {
   status: Promise<Deno.CommandStatus>;
 }
 
-function startMemprof(args: string[]): Running {
+/** Start `wrapp memprof ARGS…` (or `wrapp ARGS…` when `command` is `""`). */
+function startMemprof(args: string[], command = "memprof"): Running {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", ...WRAPP_MEMPROF, ...args],
+    args: ["run", "-A", "--quiet", MAIN, ...(command ? [command] : []), ...args],
     cwd: ROOT,
     env: { NO_COLOR: "1" },
     stdin: "null",
@@ -574,5 +575,138 @@ async function exists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** The "memprof top" snapshots in a service's Redis trace stream, oldest first. */
+async function memprofTops(
+  redis: RedisServer,
+  stream: string,
+): Promise<{ residentKb: number; final: boolean; top: { function: string; kb: number }[] }[]> {
+  const entries = await (await redis.client(1)).xrange(`logs:app:${stream}:trace`, "-", "+");
+  return entries
+    .map(([, fields]) => JSON.parse(fields[fields.indexOf("msg") + 1] ?? "null"))
+    .filter((event) => event?.name === "memprof top")
+    .map((event) => event.args);
+}
+
+function topKb(snapshot: { top: { function: string; kb: number }[] }, name: string): number {
+  return snapshot.top.find((site) => site.function === name)?.kb ?? 0;
+}
+
+memprofTest(
+  "wrapp memprof --redis sends snapshots of the top allocation sites to logs:app:<name>:trace",
+  async () => {
+    const program = await workload();
+    await using redis = await startRedis();
+    const run = startMemprof([
+      "--no-server",
+      "--redis",
+      `redis://127.0.0.1:${redis.port}`,
+      "--redis-every",
+      "1s",
+      "--name",
+      "robot",
+      "--",
+      program,
+    ]);
+    try {
+      await run.line(/^allocated$/);
+      const pid = Number((await run.line(/profiling the memory of pid (\d+)/))[1]);
+      await waitFor(
+        async () => (await memprofTops(redis, "robot")).some((s) => topKb(s, "alloc_a") > 0),
+        15_000,
+        "a snapshot naming alloc_a in Redis",
+      );
+      Deno.kill(pid, "SIGUSR1");
+      await run.line(/^freed, read 0, late 0$/);
+      Deno.kill(pid, "SIGUSR1");
+      assert.equal((await run.status).code, 3);
+    } finally {
+      stopIfRunning(run);
+    }
+    assert.match(run.stderr.join("\n"), /streaming events to Redis at 127\.0\.0\.1:\d+/);
+    const tops = await memprofTops(redis, "robot");
+    const final = tops.at(-1)!;
+    assert.equal(final.final, true, "the last snapshot is the final one");
+    within(topKb(final, "alloc_a"), 64 * MIB, "alloc_a in the final snapshot");
+    assert.equal(topKb(final, "alloc_b"), 0, "alloc_b's memory was freed");
+    assert.ok(
+      tops.some((s) => !s.final && topKb(s, "alloc_b") > 0),
+      "alloc_b while it held memory",
+    );
+  },
+);
+
+memprofTest(
+  "wrapp run with [memprof] serves the page and sends snapshots to Redis and the local trace",
+  async () => {
+    const program = await workload();
+    await using redis = await startRedis();
+    await using dir = await tempDir();
+    const config = `${dir.path}/svc.toml`;
+    await Deno.writeTextFile(
+      config,
+      `[app]
+executable = "${program}"
+args = ["attach"]
+stream_name = "profiled"
+
+[output]
+echo = true
+
+[memprof]
+every = "1s"
+listen = "127.0.0.1:0"
+
+[redis]
+url = "redis://127.0.0.1:${redis.port}"
+
+[local]
+enabled = true
+dir = "${dir.path}/traces"
+`,
+    );
+    const run = startMemprof([config], "run");
+    try {
+      // The service allocates alloc_b at once (before the profile attaches), alloc_a on SIGUSR1.
+      const pid = Number((await run.line(/\[memprof\] profiling the memory of pid (\d+)/))[1]);
+      const url = await run.url();
+      await run.line(/^ready$/);
+      Deno.kill(pid, "SIGUSR1");
+      await run.line(/^allocated$/);
+      await waitFor(
+        async () => {
+          const tree = await getJson<TreeNode>(`${url}v1/tree?threshold=1024`);
+          return JSON.stringify(tree).includes('"alloc_a"');
+        },
+        15_000,
+        "alloc_a in the served tree",
+      );
+      assert.equal(await getJson<number>(`${url}v1/pid`), pid);
+      Deno.kill(pid, "SIGUSR1");
+      assert.equal((await run.status).code, 0);
+    } finally {
+      stopIfRunning(run);
+    }
+    const tops = await memprofTops(redis, "profiled");
+    assert.ok(tops.length >= 2, `snapshots in Redis: ${tops.length}`);
+    within(topKb(tops.at(-1)!, "alloc_a"), 64 * MIB, "alloc_a in the final snapshot");
+    const events = await readLatestTrace(`${dir.path}/traces`);
+    const counters = events.filter((event) => event.ph === "C" && event.name === "attributed kB");
+    assert.ok(
+      counters.length >= 2,
+      `attributed kB counters in the local trace: ${counters.length}`,
+    );
+    assert.ok(events.some((event) => event.name === "memprof top"));
+  },
+);
+
+/** Kill wrapp if a failed assertion left it running. */
+function stopIfRunning(run: Running): void {
+  try {
+    run.child.kill("SIGKILL");
+  } catch {
+    // It has exited.
   }
 }

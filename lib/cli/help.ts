@@ -58,6 +58,10 @@ and send every line, multi-line block (between ">>|" and "|<<") and marker
 ("{{name}}" counts, "{{name:value}}" sets) to the configured sinks. Output is echoed to
 wrapp's own stdout/stderr too (turn off with [output] echo = false).
 
+Optional sections add eBPF views of the service (root, bpftrace): [trace] traces its
+syscalls like "wrapp trace", [memprof] profiles its memory like "wrapp memprof" and
+serves the page on 127.0.0.1:17832. See examples/config.example.toml for every key.
+
 Signals SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 are forwarded to the
 program's process group. After SIGTERM or SIGINT, wrapp waits [app] stop_grace (default
 10s) and then sends SIGKILL. wrapp exits with the program's exit code, or 128+signal,

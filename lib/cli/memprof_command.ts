@@ -10,7 +10,6 @@ import { parseFlags, splitAtCommand } from "./parse_flags.ts";
 import { type DebugLog, stderrDebug } from "../debug.ts";
 import { UsageError } from "../errors.ts";
 import { assertReady, preflight } from "../bpf/preflight.ts";
-import type { Router } from "../router.ts";
 import { describeExit, type ExitStatus, shellExitCode } from "../supervise/signals.ts";
 import { processState, spawnStopped, type StoppedChild } from "../trace/spawn_stopped.ts";
 import { parseDurationNs } from "./parse_duration.ts";
@@ -34,6 +33,9 @@ import { frameLabel } from "../memprof/symbolizer.ts";
 import { writeTefCounters } from "../memprof/tef_counters.ts";
 import { DEFAULT_THRESHOLD_KB, toTezedgeTree } from "../memprof/tezedge_json.ts";
 import { describeCause, SinkError } from "../errors.ts";
+import { Router } from "../router.ts";
+import { openRedisSinkFromFlags } from "../sinks/redis_from_flags.ts";
+import { STREAM_NAME_PATTERN } from "../config/load_config.ts";
 
 /** `wrapp memprof --help`. */
 export const MEMPROF_HELP = `Usage: sudo wrapp memprof [options] --pid PID
@@ -74,6 +76,15 @@ Options:
                          speedscope read
       --tef FILE         at the end, write resident, page-cache and RSS kB over time as
                          Perfetto counters (open in https://ui.perfetto.dev)
+      --redis URL        also send snapshots to logs:app:<name>:trace: resident/cache/RSS
+                         counters and a "memprof top" event with the top 10 allocation
+                         sites (redis://[user:pw@]host:port, rediss:// for TLS; spooled on
+                         disk while Redis is down)
+      --redis-every TIME how often a snapshot goes to Redis (default 10s; the final one
+                         always goes)
+      --redis-password-file FILE  Redis password (else the URL's, else $WRAPP_REDIS_PASSWORD)
+      --name NAME        service name in the Redis keys (default: the command's base name,
+                         or pid-<N> with --pid)
       --threshold KB     for --out: fold children smaller than KB kB (default ${DEFAULT_THRESHOLD_KB})
       --reverse          for --out: callers under each allocating function
       --interval TIME    how often bpftrace reports the counts, in whole seconds (default 1s)
@@ -100,6 +111,7 @@ Examples:
   sudo wrapp memprof -- ./my-app --port 8080          # then open http://127.0.0.1:${DEFAULT_PORT}/
   sudo wrapp memprof --pid 4242 --duration 1m --out tree.json --folded app.folded
   sudo wrapp memprof --listen 127.0.0.1:0 --tef memory.json -- python3 train.py
+  sudo wrapp memprof --no-server --redis redis://127.0.0.1:6379 --name robot --pid 4242
   flamegraph.pl --countname kB app.folded > app.svg
 
 Exit codes: the command's own (or 128+signal) when wrapp started it; 0 after --pid;
@@ -116,10 +128,6 @@ export interface MemprofCommandContext {
   notice?: (text: string) => void;
   /** Stop like Ctrl-C when this aborts (tests, embedding). */
   signal?: AbortSignal;
-  /** A router to send snapshots to (the Redis hook, wired later): see `memprofToRouter`. */
-  router?: Router;
-  /** Stream name for `router` (`logs:app:<stream>:trace`). Default: the command's base name. */
-  stream?: string;
 }
 
 /** `wrapp memprof` arguments, parsed (see {@linkcode MEMPROF_HELP} for each option). */
@@ -154,6 +162,14 @@ export interface MemprofArgs {
   maxPages: number;
   /** `--all-pages`. */
   allPages: boolean;
+  /** `--redis URL`: also send snapshots to Redis. */
+  redis?: string;
+  /** `--redis-every`, ms. Default 10000. */
+  redisEveryMs: number;
+  /** `--redis-password-file FILE`. */
+  redisPasswordFile?: string;
+  /** `--name NAME`: the service name in the Redis keys. */
+  name?: string;
   /** `--bpftrace`. */
   bpftrace?: string;
   /** `--debug`. */
@@ -175,6 +191,10 @@ const _OPTIONS = {
   duration: { type: "string" },
   "max-pages": { type: "string" },
   "all-pages": { type: "boolean" },
+  redis: { type: "string" },
+  "redis-every": { type: "string" },
+  "redis-password-file": { type: "string" },
+  name: { type: "string" },
   bpftrace: { type: "string" },
   debug: { type: "boolean" },
   help: { type: "boolean", short: "h" },
@@ -201,6 +221,10 @@ export function parseMemprofArgs(args: readonly string[]): MemprofArgs {
     intervalMs: 1000,
     maxPages: DEFAULT_MAX_PAGES,
     allPages: values["all-pages"] === true,
+    redis: values.redis,
+    redisEveryMs: 10_000,
+    redisPasswordFile: values["redis-password-file"],
+    name: values.name,
     bpftrace: values.bpftrace,
     debug: values.debug === true,
   };
@@ -238,6 +262,16 @@ export function parseMemprofArgs(args: readonly string[]): MemprofArgs {
   const interval = _durationMs("--interval", values.interval, 1000);
   if (interval !== undefined) parsed.intervalMs = Math.round(interval / 1000) * 1000;
   parsed.durationMs = _durationMs("--duration", values.duration, 1);
+  const redisOnly = ["redis-every", "redis-password-file", "name"] as const;
+  const stray = redisOnly.find((flag) => values[flag] !== undefined);
+  if (stray && parsed.redis === undefined) {
+    throw new UsageError(`"--${stray}" needs "--redis URL"`);
+  }
+  parsed.redisEveryMs = _durationMs("--redis-every", values["redis-every"], 1000) ??
+    parsed.redisEveryMs;
+  if (parsed.name !== undefined && !STREAM_NAME_PATTERN.test(parsed.name)) {
+    throw new UsageError(`Invalid --name "${parsed.name}": use letters, digits, "_", "." and "-"`);
+  }
   return parsed;
 }
 
@@ -290,6 +324,7 @@ export async function memprofCommand(
   let child: StoppedChild | undefined;
   let session: MemprofSession | undefined;
   let server: MemprofServer | undefined;
+  let redisRouter: Router | undefined;
   // Ctrl-C reaches a launched command directly (same process group); SIGTERM and SIGHUP
   // sent to wrapp alone are passed on to it. With --pid, any of them ends the profile.
   // A second signal kills a launched command that ignored the first.
@@ -305,18 +340,28 @@ export async function memprofCommand(
       server = serveMemprof(holder, { ...options.listen, allowOrigin: options.allowOrigin });
       debug(`serving ${server.url}`);
     }
+    const stream = options.name ??
+      (options.command ? _streamName(options.command.join(" ")) : `pid-${options.pid}`);
+    if (options.redis !== undefined) {
+      redisRouter = new Router([
+        await openRedisSinkFromFlags({
+          url: options.redis,
+          passwordFile: options.redisPasswordFile,
+          streamName: stream,
+          env: (variable) => Deno.env.get(variable),
+          log: (message) => notice(`wrapp memprof: ${message}`),
+          debug,
+        }),
+      ], { debug });
+    }
     if (options.command) {
       child = await spawnStopped(options.command[0], options.command.slice(1));
       debug(`launched "${child.executable}" as pid ${child.pid}, stopped before exec`);
     }
     const pid = child?.pid ?? options.pid!;
     const command = options.command?.join(" ") ?? await _commandLine(pid);
-    const onRouter = context.router
-      ? memprofToRouter(context.router, {
-        stream: context.stream ?? _streamName(command),
-        pid,
-      })
-      : undefined;
+    const onRouter = redisRouter &&
+      memprofToRouter(redisRouter, { stream, pid, everyMs: options.redisEveryMs });
     try {
       session = await MemprofSession.start({
         pid,
@@ -376,6 +421,8 @@ export async function memprofCommand(
   } finally {
     signals.close();
     if (session) await session.stop().catch(() => {});
+    // After the final snapshot: closing flushes it (or leaves it in the spool).
+    await redisRouter?.close().catch(() => {});
     await server?.shutdown().catch(() => {});
   }
 }

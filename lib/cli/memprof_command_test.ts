@@ -97,6 +97,16 @@ Deno.test("parseMemprofArgs() explains what is wrong", () => {
       ["--no-server", "--keep-serving", "ls"],
       '"--keep-serving" needs the server: drop "--no-server"',
     ],
+    [["--name", "robot", "ls"], '"--name" needs "--redis URL"'],
+    [["--redis-every", "5s", "ls"], '"--redis-every" needs "--redis URL"'],
+    [
+      ["--redis", "redis://h:1", "--redis-every", "10ms", "ls"],
+      'Invalid --redis-every "10ms": must be at least 1s',
+    ],
+    [
+      ["--redis", "redis://h:1", "--name", "a b", "ls"],
+      'Invalid --name "a b": use letters, digits, "_", "." and "-"',
+    ],
   ];
   for (const [args, message] of cases) {
     assert.throws(() => parseMemprofArgs(args), { name: "UsageError", message }, args.join(" "));

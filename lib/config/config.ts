@@ -105,6 +105,22 @@ export interface TraceConfig {
   perThread: boolean;
 }
 
+/** `[memprof]`: page-level memory profile of the service, like `wrapp memprof`. */
+export interface MemprofConfig {
+  /** Profile when the section is present. Default `true`. */
+  enabled: boolean;
+  /** A snapshot (counters and the top allocation sites) goes to the sinks this often, ms. Default 10000. */
+  everyMs: number;
+  /** Allocation sites per snapshot. Default 10. */
+  top: number;
+  /** Serve the browser page and TezEdge API here while the service runs; `""` for none. Default `"127.0.0.1:17832"`. */
+  listen: string;
+  /** Page allocations tracked at once. Default 262144. */
+  maxPages: number;
+  /** Also count kernel pages allocated for the process. Default `false`. */
+  allPages: boolean;
+}
+
 /** `[redis]`: the Redis Streams sink (layout compatible with the original wrapp). */
 export interface RedisConfig {
   /** Redis server host name or address (from `host` or `url`). Default `"127.0.0.1"`. */
@@ -152,6 +168,8 @@ export interface Config {
   crash: CrashConfig;
   /** Present when the file has an enabled `[trace]` section. */
   trace?: TraceConfig;
+  /** Present when the file has a `[memprof]` section with `enabled = true`. */
+  memprof?: MemprofConfig;
   /** Present when the file has a `[redis]` section. */
   redis?: RedisConfig;
 }

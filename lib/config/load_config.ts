@@ -21,6 +21,7 @@ import type {
   Config,
   CrashConfig,
   LocalConfig,
+  MemprofConfig,
   OutputConfig,
   RedisConfig,
   RestartConfig,
@@ -147,6 +148,7 @@ export type SectionName =
   | "restart"
   | "crash"
   | "trace"
+  | "memprof"
   | "redis";
 
 /** What a `stream_name` may be: it becomes Redis keys and folder names. */
@@ -230,6 +232,22 @@ export const CONFIG_SCHEMA: { readonly [section in SectionName]: SectionSpec } =
       slow: { kind: "duration", min: 0 },
       floor: { kind: "duration", default: 1, min: 0 },
       per_thread: { kind: "boolean", default: false },
+    },
+  },
+  memprof: {
+    optional: true,
+    fields: {
+      enabled: { kind: "boolean", default: true },
+      every: { kind: "duration", default: 10_000, min: 1000 },
+      top: { kind: "integer", default: 10, min: 1, max: 100 },
+      listen: {
+        kind: "string",
+        default: "127.0.0.1:17832",
+        pattern: /^$|^(?:(?:\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):)?\d{1,5}$/,
+        patternText: 'PORT, HOST:PORT, or "" for no server',
+      },
+      max_pages: { kind: "integer", default: 262_144, min: 1024 },
+      all_pages: { kind: "boolean", default: false },
     },
   },
   redis: {
@@ -358,7 +376,10 @@ function _durationMs(value: unknown): number | typeof _INVALID {
 function _coerce(field: FieldSpec, value: unknown): unknown {
   switch (field.kind) {
     case "string":
-      if (typeof value !== "string" || value === "") return _INVALID;
+      // Empty only where the field's pattern says so.
+      if (typeof value !== "string" || (value === "" && !field.pattern?.test(""))) {
+        return _INVALID;
+      }
       if (field.singleLine && /[\r\n]/.test(value)) return _INVALID;
       if (field.pattern && !field.pattern.test(value)) return _INVALID;
       return value;
@@ -471,6 +492,7 @@ class _Parser {
     const restart = sections.restart as unknown as RestartConfig;
     const crash = sections.crash as unknown as CrashConfig;
     const trace = sections.trace as unknown as TraceConfig | undefined;
+    const memprof = sections.memprof as unknown as MemprofConfig | undefined;
     const redis = rawRedis && this.#redis(rawRedis, streamName);
     const config: Config = {
       file: this.#absoluteFile,
@@ -482,6 +504,7 @@ class _Parser {
     };
     if (redis) config.redis = redis;
     if (trace?.enabled) config.trace = trace;
+    if (memprof?.enabled) config.memprof = memprof;
     return config;
   }
 

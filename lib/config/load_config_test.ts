@@ -608,6 +608,27 @@ Deno.test("parseConfig() fills in [redis] defaults only when the section is pres
   });
 });
 
+Deno.test("parseConfig() fills in [memprof] defaults and checks its listen address", () => {
+  const base = '[app]\nexecutable = "/bin/x"\n';
+  assert.equal(parseConfig(base, OFFLINE).memprof, undefined);
+  assert.deepEqual(parseConfig(`${base}[memprof]\n`, OFFLINE).memprof, {
+    enabled: true,
+    everyMs: 10_000,
+    top: 10,
+    listen: "127.0.0.1:17832",
+    maxPages: 262_144,
+    allPages: false,
+  });
+  assert.equal(parseConfig(`${base}[memprof]\nenabled = false\n`, OFFLINE).memprof, undefined);
+  assert.equal(parseConfig(`${base}[memprof]\nlisten = ""\n`, OFFLINE).memprof?.listen, "");
+  assert.equal(parseConfig(`${base}[memprof]\nlisten = "9000"\n`, OFFLINE).memprof?.listen, "9000");
+  assert.match(
+    errorFrom(`${base}[memprof]\nlisten = "localhost 9000"\n`),
+    /line 4, column 1: "listen" in \[memprof\] must be PORT, HOST:PORT, or "" for no server/,
+  );
+  assert.match(errorFrom(`${base}[memprof]\nevery = "100ms"\n`), /every/);
+});
+
 Deno.test("parseConfig() takes host, port, TLS and credentials from a rediss:// url", () => {
   const redis = parseConfig(
     '[app]\nexecutable = "/bin/x"\n[redis]\nurl = "rediss://robot:s%40cret@10.0.0.2:6390"\n',

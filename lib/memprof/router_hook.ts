@@ -1,6 +1,6 @@
 /**
  * The hook that sends memprof snapshots into wrapp's event pipeline: for `wrapp memprof`
- * with Redis options and for the `[memprof]` section of `wrapp run` (both wired later).
+ * with Redis options and for the `[memprof]` section of `wrapp run`.
  * Each snapshot sent becomes Trace Event Format events of kind `tef` on the service's
  * stream — the Redis sink writes them to `logs:app:<stream>:trace`:
  *

@@ -21,6 +21,7 @@ import { type ByteWriter, Echo } from "./echo.ts";
 import { OutputPipeline, pumpOutput } from "./output_pipeline.ts";
 import { RestartPolicy } from "./restart_policy.ts";
 import { startServiceTrace } from "./service_trace.ts";
+import { startServiceMemprof } from "./service_memprof.ts";
 import { captureCrash, crashEvent, isCrashSignal } from "../crash/crash_report.ts";
 import { EbpfCrashWatcher } from "../crash/ebpf_backtrace.ts";
 import { type CoreLimitPlan, coreLimitPrefix, readCoreLimit } from "../crash/core_limit.ts";
@@ -314,6 +315,14 @@ export class Supervisor {
         notice: (text) => this.#notice(text),
         debug: this.#debug,
       });
+    const memprof = this.#config.memprof &&
+      startServiceMemprof(this.#config.memprof, child.pid, {
+        router,
+        stream: app.streamName,
+        command: command.join(" "),
+        notice: (text) => this.#notice(text),
+        debug: this.#debug,
+      });
 
     const pipelines = (["stdout", "stderr"] as const).map((stream) =>
       new OutputPipeline(stream, { output, target: router, markers: context.markers })
@@ -340,6 +349,7 @@ export class Supervisor {
     const exit = await child.status;
     const endedAt = now();
     await (await tracer)?.stop(); // emits the run's syscall summary
+    await (await memprof)?.stop(describeExit(exit)); // emits the final snapshot
     this.#debug(`pid ${child.pid} ended with ${describeExit(exit)}`);
     // A grandchild may keep the pipes open; read what it still writes for a moment, then stop.
     const drain = setTimeout(() => stopReading.abort(), this.#options.drainMs ?? 2000);
