@@ -21,6 +21,7 @@ Usage:
   wrapp check <svc.toml>             validate a config and print the effective config
   wrapp logs <name> [-f] [-s STREAM] read a service's Redis streams back; -f follows
   wrapp trace (--pid N | -- CMD…)    syscall counts, errors, latency and anomalies (eBPF, root)
+  wrapp trace --tui (--pid N | -- CMD…)  the same as a live full-screen view (--demo: try it)
   wrapp memprof (--pid N | -- CMD…)  live memory per call stack, browser view (eBPF, root)
   wrapp doctor [--config svc.toml]   say what this machine lacks for each feature
   wrapp serve [--socket P] [--dir D] trace collector daemon speaking the tldrs protocol

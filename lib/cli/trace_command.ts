@@ -27,6 +27,17 @@ import { spawnStopped, type StoppedChild } from "../trace/spawn_stopped.ts";
 import { describeAnomaly, formatAnomalies, formatSummaryTable } from "../trace/summary_table.ts";
 import { summaryJson } from "../trace/summary_json.ts";
 import { formatDurationNs, parseDurationNs } from "./parse_duration.ts";
+import { describeExit } from "../supervise/signals.ts";
+import { TracerFeed } from "../tui/tracer_feed.ts";
+import type { TraceTuiResult } from "../tui/run_trace_tui.ts";
+import {
+  assertTerminal,
+  copyOutputToFile,
+  defaultLogPath,
+  describeFrames,
+  runDemo,
+  showTraceView,
+} from "./trace_tui.ts";
 
 const _THRESHOLD = DEFAULT_THRESHOLD_SIGMA.toFixed(1);
 const _FLOOR = `${DEFAULT_FLOOR_NS / 1e6}ms`;
@@ -35,6 +46,7 @@ const _CLASSES = Object.keys(SYSCALL_CLASSES).join(", ");
 /** `wrapp trace --help`. */
 export const TRACE_HELP = `Usage: wrapp trace [options] --pid PID
        wrapp trace [options] [--] COMMAND [ARGS...]
+       wrapp trace --demo
 
 Trace the system calls of a process and of the processes it starts after tracing began:
 count, errors by errno, and latency (total, mean, p50, p99, max) per syscall, plus
@@ -73,6 +85,18 @@ Options:
       --redis-password-file FILE  Redis password (else the URL's, else $WRAPP_REDIS_PASSWORD)
       --name NAME        service name in the Redis keys (default: the command's base name,
                          or pid-<N> with --pid)
+      --tui              a live full-screen view instead of notices: syscall rate
+                         (sparkline), top syscalls with errors, the selected syscall's
+                         latency histogram, the latest anomalies. Keys: q quit, arrows
+                         select, s sort, p pause, f filter by class, ? help. A launched
+                         command's output goes to --log, not the screen
+      --log FILE         with --tui, where a launched command's stdout and stderr go
+                         (default: $TMPDIR or /tmp, wrapp-trace-<name>-<time>.log)
+      --tick TIME        with --tui, how often the screen is redrawn (default 50ms; the
+                         counts themselves arrive once a second)
+      --fps              with --tui, show frame times in the footer and print them at exit
+      --demo             the --tui view on deterministic synthetic data (100,000
+                         syscalls/s): no root, no bpftrace; --duration ends the demo trace
       --bpftrace PATH    bpftrace binary (default: $WRAPP_BPFTRACE, else bpftrace in PATH)
       --debug            debug lines on stderr (also WRAPP_DEBUG=1)
   -h, --help             show this help
@@ -87,6 +111,8 @@ Examples:
   sudo wrapp trace --pid 4242 --duration 30s --summary
   sudo wrapp trace --filter file,net --slow 50ms -- ./my-app
   sudo wrapp trace --json -o summary.json --tef trace.json -- make -j4
+  sudo wrapp trace --tui -- ./my-app          # its output goes to /tmp/wrapp-trace-my-app-….log
+  wrapp trace --demo --fps
 
 Exit codes: the command's own (or 128+signal) when wrapp started it; 0 after --pid;
 2 for a bad command line; 69 when bpftrace, tracefs or a tracepoint is missing; 77
@@ -129,6 +155,16 @@ export interface TraceArgs {
   redisPasswordFile?: string;
   /** `--name NAME`: the service name in the Redis keys. Default: the command's base name, or `pid-<N>`. */
   name?: string;
+  /** `--tui`: the full-screen view (`--demo` implies it). */
+  tui: boolean;
+  /** `--demo`: the view on synthetic data. */
+  demo: boolean;
+  /** `--log FILE`: a launched command's output under `--tui`. */
+  log?: string;
+  /** `--tick`, ms. Default 50. */
+  tickMs: number;
+  /** `--fps`. */
+  fps: boolean;
   bpftrace?: string;
   debug: boolean;
 }
@@ -148,6 +184,11 @@ const _OPTIONS = {
   redis: { type: "string" },
   "redis-password-file": { type: "string" },
   name: { type: "string" },
+  tui: { type: "boolean" },
+  log: { type: "string" },
+  tick: { type: "string" },
+  fps: { type: "boolean" },
+  demo: { type: "boolean" },
   bpftrace: { type: "string" },
   debug: { type: "boolean" },
   help: { type: "boolean", short: "h" },
@@ -176,10 +217,32 @@ export function parseTraceArgs(args: readonly string[]): TraceArgs {
       ? {}
       : { redisPasswordFile: values["redis-password-file"] }),
     ...(values.name === undefined ? {} : { name: values.name }),
+    tui: values.tui === true || values.demo === true,
+    demo: values.demo === true,
+    ...(values.log === undefined ? {} : { log: values.log }),
+    tickMs: 50,
+    fps: values.fps === true,
     bpftrace: values.bpftrace,
     debug: values.debug === true,
   };
   if (parsed.help) return parsed;
+  const tick = _duration("--tick", values.tick, 10e6);
+  if (tick !== undefined) parsed.tickMs = tick / 1e6;
+  for (const flag of ["log", "tick", "fps"] as const) {
+    if (values[flag] !== undefined && !parsed.tui) {
+      throw new UsageError(`"--${flag}" goes with "--tui"`);
+    }
+  }
+  if (parsed.demo) {
+    if (values.pid !== undefined || (command !== undefined && command.length > 0)) {
+      throw new UsageError('"--demo" traces nothing real: drop --pid and the command');
+    }
+    parsed.durationNs = _duration("--duration", values.duration, 1);
+    return parsed;
+  }
+  if (values.log !== undefined && values.pid !== undefined) {
+    throw new UsageError('"--log" is for a launched command\'s output: with --pid, wrapp has none');
+  }
   if (values.pid !== undefined) {
     if (!/^\d+$/.test(values.pid) || Number(values.pid) <= 0) {
       throw new UsageError(`Invalid --pid "${values.pid}": expected a process id such as 4242`);
@@ -242,7 +305,21 @@ export async function traceCommand(
     return 0;
   }
   const debug: DebugLog = options.debug ? stderrDebug() : context.debug;
-  const notice = context.notice ?? _stderrNotice;
+  // While the full-screen view is up, notices wait: they would break the screen.
+  const held: string[] = [];
+  let screenUp = false;
+  const baseNotice = context.notice ?? _stderrNotice;
+  const notice = (text: string) => screenUp ? held.push(text) : baseNotice(text);
+  if (options.demo) {
+    const result = await runDemo({
+      tickMs: options.tickMs,
+      fps: options.fps,
+      durationMs: options.durationNs === undefined ? undefined : options.durationNs / 1e6,
+    });
+    if (options.fps) notice(describeFrames(result));
+    return 0;
+  }
+  if (options.tui) assertTerminal("--tui");
   const arch = hostArch();
   const filter = options.filter.length > 0 ? resolveSyscallFilter(options.filter, arch) : undefined;
   if (options.pid !== undefined) await _checkPid(options.pid);
@@ -278,15 +355,40 @@ export async function traceCommand(
 
   let child: StoppedChild | undefined;
   let tracer: SyscallTracer | undefined;
+  let tui: Promise<TraceTuiResult> | undefined;
+  const closeView = new AbortController();
+  let outputCopied: Promise<void> | undefined;
   // Ctrl-C reaches a launched command directly (same process group); SIGTERM and SIGHUP
   // sent to wrapp alone are passed on to it. With --pid, any of them ends the trace.
+  // Under --tui the command runs in its own session (the terminal is the view's), so
+  // every signal is passed on.
   const signals = new _SignalWatch((signal) => {
-    if (child && signal !== "SIGINT") child.kill(signal);
+    if (child && (options.tui || signal !== "SIGINT")) child.kill(signal);
   });
+  const logPath = options.tui && options.command
+    ? options.log ?? defaultLogPath(options.command[0])
+    : undefined;
+  const feed = options.tui
+    ? new TracerFeed({
+      arch,
+      pid: options.pid ?? 0,
+      command: options.command?.join(" ") ?? "",
+      outputPath: logPath,
+      source: `bpftrace ${bpftrace.version}`,
+    })
+    : undefined;
   try {
     if (options.command) {
-      child = await spawnStopped(options.command[0], options.command.slice(1));
+      child = await spawnStopped(
+        options.command[0],
+        options.command.slice(1),
+        options.tui ? { detached: true, output: "piped" } : {},
+      );
       debug(`launched "${child.executable}" as pid ${child.pid}, stopped before exec`);
+      if (logPath) {
+        outputCopied = copyOutputToFile(logPath, [child.stdout!, child.stderr!]);
+        outputCopied.catch(() => child?.kill("SIGKILL"));
+      }
     }
     const pid = child?.pid ?? options.pid!;
     let tracerStart = now();
@@ -302,7 +404,8 @@ export async function traceCommand(
         debug,
         emit: (event) => {
           if (sinks.length > 0) router.emit(event);
-          if (event.kind === "anomaly") {
+          feed?.onEvent(event);
+          if (event.kind === "anomaly" && !feed) {
             notice(`wrapp: anomaly: ${describeAnomaly(event, tracerStart)}`);
           }
         },
@@ -327,9 +430,19 @@ export async function traceCommand(
       },
     });
     debug(`bpftrace ${bpftrace.version} (pid ${tracer.sidecarPid}) attached to pid ${pid}`);
+    if (feed) {
+      feed.attach(tracer, pid);
+      screenUp = true;
+      tui = showTraceView({
+        feed,
+        tickMs: options.tickMs,
+        showFps: options.fps,
+        signal: closeView.signal,
+      });
+    }
     if (child) {
       child.resume();
-    } else {
+    } else if (!feed) {
       notice(
         `wrapp: tracing pid ${pid} and the processes it starts; Ctrl-C stops (bpftrace ${bpftrace.version})`,
       );
@@ -346,15 +459,28 @@ export async function traceCommand(
       options.durationNs === undefined ? never : new Promise<"duration">((resolve) => {
         signals.timer(() => resolve("duration"), options.durationNs! / 1e6);
       }),
+      tui ? tui.then(() => "quit" as const) : never,
     ]);
     debug(`tracing ends: ${typeof ended === "string" ? ended : ended.message}`);
     if (ended instanceof Error) {
+      feed?.complete(ended.message);
+      if (tui) await _leaveScreen(tui, options, () => screenUp = false, held, baseNotice);
       notice(`wrapp: ${ended.message}`);
       if (child) await child.status;
       throw ended;
     }
     const summary = await tracer.stop();
     const status = child && ended === "exit" ? await child.status : undefined;
+    if (tui) {
+      // The view says TRACE COMPLETE and stays until q (unless q ended the trace).
+      feed!.complete(status ? describeExit(status) : `tracing stopped (${ended})`);
+      await _leaveScreen(tui, options, () => screenUp = false, held, baseNotice);
+      if (child && !status) {
+        notice(
+          `wrapp: pid ${child.pid} still runs, untraced, its output going to ${logPath}; waiting for it (Ctrl-C stops it)`,
+        );
+      }
+    }
     router.emit({
       kind: "status",
       time: now(),
@@ -379,12 +505,40 @@ export async function traceCommand(
     }
     if (!child) return 0;
     // After --duration the command runs on untraced: wait for it, like without wrapp.
-    return shellExitCode(status ?? await child.status);
+    const exit = status ?? await child.status;
+    await outputCopied;
+    return shellExitCode(exit);
   } finally {
     signals.close();
     if (tracer) await tracer.stop().catch(() => {});
     await router.close().catch(() => {});
+    if (tui && screenUp) {
+      // Something threw while the view was up: it must still give the terminal back.
+      feed?.complete("tracing failed");
+      closeView.abort();
+      await _leaveScreen(tui, options, () => screenUp = false, held, baseNotice);
+    }
   }
+}
+
+/**
+ * Wait for the user to close the view, then print what was held back while it was up
+ * and, with --fps, the frame times.
+ */
+async function _leaveScreen(
+  tui: Promise<TraceTuiResult>,
+  options: TraceArgs,
+  screenDown: () => void,
+  held: string[],
+  notice: (text: string) => void,
+): Promise<void> {
+  const result = await tui.catch((error) => {
+    notice(`wrapp: the view failed: ${describeCause(error)}`);
+    return undefined;
+  });
+  screenDown();
+  for (const text of held.splice(0)) notice(text);
+  if (result && options.fps) notice(describeFrames(result));
 }
 
 /** Print the summary the options ask for. */

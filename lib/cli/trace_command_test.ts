@@ -50,9 +50,26 @@ Deno.test("parseTraceArgs() reads --pid mode with every option", () => {
     redis: "redis://10.0.0.2:6379",
     redisPasswordFile: "/etc/wrapp/pw",
     name: "probe",
+    tui: false,
+    demo: false,
+    tickMs: 50,
+    fps: false,
     bpftrace: "/opt/bpftrace",
     debug: true,
   });
+});
+
+Deno.test("parseTraceArgs() reads the --tui options, and --demo implies --tui", () => {
+  const args = parseTraceArgs(["--tui", "--tick", "100ms", "--fps", "--log", "/tmp/o.log", "ls"]);
+  assert.equal(args.tui, true);
+  assert.equal(args.tickMs, 100);
+  assert.equal(args.fps, true);
+  assert.equal(args.log, "/tmp/o.log");
+  assert.deepEqual(args.command, ["ls"]);
+  const demo = parseTraceArgs(["--demo", "--duration", "2s"]);
+  assert.equal(demo.tui, true);
+  assert.equal(demo.demo, true);
+  assert.equal(demo.durationNs, 2e9);
 });
 
 Deno.test("parseTraceArgs() takes the command after -- or at the first non-option", () => {
@@ -96,6 +113,15 @@ Deno.test("parseTraceArgs() explains every mistake", () => {
     ],
     [["ls", "--pid"], ""], // fine: --pid belongs to ls
     [["--pid"], 'Option "--pid" of "wrapp trace" needs a value'],
+    [["--tick", "20ms", "ls"], '"--tick" goes with "--tui"'],
+    [["--fps", "ls"], '"--fps" goes with "--tui"'],
+    [["--tui", "--tick", "1ms", "ls"], 'Invalid --tick "1ms": must be at least 10.00 ms'],
+    [["--demo", "--pid", "12"], '"--demo" traces nothing real: drop --pid and the command'],
+    [["--demo", "ls"], '"--demo" traces nothing real: drop --pid and the command'],
+    [
+      ["--tui", "--log", "x.log", "--pid", "12"],
+      '"--log" is for a launched command\'s output: with --pid, wrapp has none',
+    ],
   ];
   for (const [args, message] of cases) {
     if (message === "") {

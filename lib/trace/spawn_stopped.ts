@@ -31,6 +31,9 @@ export interface StoppedChild {
   resume(): void;
   /** Send it a signal; false when it is already gone. */
   kill(signal: Deno.Signal): boolean;
+  /** Its stdout and stderr, with `output: "piped"` (read them, or it blocks). */
+  readonly stdout?: ReadableStream<Uint8Array>;
+  readonly stderr?: ReadableStream<Uint8Array>;
 }
 
 /** Options for {@linkcode spawnStopped}. */
@@ -39,6 +42,15 @@ export interface SpawnStoppedOptions {
   cwd?: string;
   /** How long to wait for the shell to stop itself, ms. Default 10000. */
   timeoutMs?: number;
+  /**
+   * Start it in its own session and process group, so a terminal's Ctrl-C reaches only
+   * wrapp and `kill(-pid)` reaches everything it starts. Default false.
+   */
+  detached?: boolean;
+  /** Its stdout and stderr: wrapp's (`"inherit"`, the default), `"piped"` or `"null"`. */
+  output?: "inherit" | "piped" | "null";
+  /** Extra environment variables. */
+  env?: Record<string, string>;
 }
 
 /** The shell script: stop, then become the program. `$$` is the shell's own pid. */
@@ -67,9 +79,11 @@ export async function spawnStopped(
     child = new Deno.Command("/bin/sh", {
       args: ["-c", _SCRIPT, "wrapp-trace", executable, ...args],
       cwd: options.cwd,
-      stdin: "inherit",
-      stdout: "inherit",
-      stderr: "inherit",
+      env: options.env,
+      stdin: options.detached ? "null" : "inherit",
+      stdout: options.output ?? "inherit",
+      stderr: options.output ?? "inherit",
+      detached: options.detached ?? false,
     }).spawn();
   } catch (error) {
     throw new SpawnError(`Cannot start "${command}": ${describeCause(error)}`, { cause: error });
@@ -111,6 +125,7 @@ export async function spawnStopped(
     status,
     resume: () => void kill("SIGCONT"),
     kill,
+    ...(options.output === "piped" ? { stdout: child.stdout, stderr: child.stderr } : {}),
   };
 }
 

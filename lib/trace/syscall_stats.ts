@@ -87,6 +87,24 @@ export class SyscallSnapshot {
     return delta;
   }
 
+  /** Add `count` calls of `totalNs` in all to a bucket (synthetic data: `wrapp trace --demo`). */
+  add(tid: number, nr: number, bucket: number, count: number, totalNs: number): void {
+    const histogram = this.#entry(tid, nr).histogram;
+    const totals = histogram.get(bucket);
+    if (totals) {
+      totals.count += count;
+      totals.total += totalNs;
+    } else {
+      histogram.set(bucket, { count, total: totalNs });
+    }
+  }
+
+  /** Add `count` failures with `errno` (synthetic data). */
+  addErrors(tid: number, nr: number, errno: number, count: number): void {
+    const errnos = this.#entry(tid, nr).errnos;
+    errnos.set(errno, (errnos.get(errno) ?? 0) + count);
+  }
+
   /** The histogram of syscall `nr` over every thread. */
   histogramOf(nr: number): LatencyHistogram {
     const merged: LatencyHistogram = new Map();

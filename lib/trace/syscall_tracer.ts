@@ -60,6 +60,11 @@ export interface SyscallTracerOptions {
   filter?: ReadonlySet<number>;
   /** Receives interval `syscall` events and `anomaly` events as they happen (e.g. `router.emit`). */
   emit?: (event: SyscallEvent | AnomalyEvent) => void;
+  /**
+   * Receives every call at or above the floor as it arrives, with its start in ms since
+   * the Unix epoch (before it is judged: anomalies follow through `emit`).
+   */
+  onSlowCall?: (call: SlowCall, startTime: number) => void;
   /** Debug logger. Default: silent. */
   debug?: DebugLog;
   /** The program (tests only). Default `bpf/syscalls.bt`. */
@@ -144,6 +149,7 @@ export class SyscallTracer {
   #previous = new SyscallSnapshot();
   #previousTime: number;
   #latest: SyscallSnapshot | undefined;
+  #latestTime = 0;
   #final = false;
   #pending: SlowCall[] = [];
   #observedMax = new Map<string, number>();
@@ -218,6 +224,11 @@ export class SyscallTracer {
   /** Resolves with an error if bpftrace ends without being asked to (never resolves otherwise). */
   get failed(): Promise<SidecarError> {
     return this.#failed;
+  }
+
+  /** The latest cumulative maps and when bpftrace printed them (once a second), if any yet. */
+  get latest(): { snapshot: SyscallSnapshot; time: number } | undefined {
+    return this.#latest && { snapshot: this.#latest, time: this.#latestTime };
   }
 
   /** bpftrace's pid. */
@@ -317,6 +328,13 @@ export class SyscallTracer {
     const key = `${this.#options.perThread ? call.tid : 0},${call.nr}`;
     this.#observedMax.set(key, Math.max(this.#observedMax.get(key) ?? 0, call.latencyNs));
     if (this.#options.filter && !this.#options.filter.has(call.nr)) return;
+    if (this.#options.onSlowCall) {
+      try {
+        this.#options.onSlowCall(call, this.#toEpochMs(call.startNs));
+      } catch (error) {
+        this.#debug(`onSlowCall threw: ${describeCause(error)}`);
+      }
+    }
     this.#pending.push(call);
   }
 
@@ -330,6 +348,7 @@ export class SyscallTracer {
     }
     const time = this.#toEpochMs(collected.ns);
     this.#latest = snapshot;
+    this.#latestTime = time;
     this.#judgePending(snapshot);
     if (collected.final) {
       this.#final = true;
