@@ -452,7 +452,7 @@ export async function traceCommand(
     const never = new Promise<never>(() => {});
     const ended = await Promise.race([
       child
-        ? child.status.then(() => "exit" as const)
+        ? child.status.then(() => tracer!.drained()).then(() => "exit" as const)
         : tracer.rootExited.then(() => "exit" as const),
       child ? never : signals.first.then(() => "signal" as const),
       tracer.failed,

@@ -348,7 +348,9 @@ export class Supervisor {
 
     const exit = await child.status;
     const endedAt = now();
-    await (await tracer)?.stop(); // emits the run's syscall summary
+    const serviceTracer = await tracer;
+    await serviceTracer?.drained(); // its last calls, still in bpftrace's buffers
+    await serviceTracer?.stop(); // emits the run's syscall summary
     await (await memprof)?.stop(describeExit(exit)); // emits the final snapshot
     this.#debug(`pid ${child.pid} ended with ${describeExit(exit)}`);
     // A grandchild may keep the pipes open; read what it still writes for a moment, then stop.

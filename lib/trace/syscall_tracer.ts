@@ -226,6 +226,20 @@ export class SyscallTracer {
     return this.#failed;
   }
 
+  /**
+   * Once the traced process is known to have exited (e.g. from its status), wait until
+   * bpftrace has reported that exit too, so its last calls have arrived from every CPU's
+   * buffer (they are lost when bpftrace is stopped first); at most `maxWaitMs`.
+   */
+  async drained(maxWaitMs = 1000): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.rootExited,
+      new Promise<void>((resolve) => timer = setTimeout(resolve, maxWaitMs)),
+    ]);
+    clearTimeout(timer);
+  }
+
   /** The latest cumulative maps and when bpftrace printed them (once a second), if any yet. */
   get latest(): { snapshot: SyscallSnapshot; time: number } | undefined {
     return this.#latest && { snapshot: this.#latest, time: this.#latestTime };

@@ -107,17 +107,10 @@ function RatePanel(props: { state: TraceViewState; width: number }): React.React
   const { state, width } = props;
   const inner = Math.max(1, width - 4);
   const max = state.rates.slice(-inner).reduce((a, b) => Math.max(a, b), 0);
-  return h(
-    Box,
-    { borderStyle: "classic", flexDirection: "column", width, height: 4, paddingX: 1 },
-    h(
-      Text,
-      { wrap: "truncate" },
-      h(Text, { bold: true }, "syscalls/s"),
-      `  now ${formatCount(Math.round(state.rate))}  |  max ${formatCount(Math.round(max))}`,
-    ),
-    h(Text, { color: "green", wrap: "truncate" }, sparkline(state.rates, inner)),
-  );
+  return _panel({ width, height: 4 }, [
+    h(Text, { bold: true }, "syscalls/s"),
+    `  now ${formatCount(Math.round(state.rate))}  |  max ${formatCount(Math.round(max))}`,
+  ], [h(Text, { key: "spark", color: "green", wrap: "truncate" }, sparkline(state.rates, inner))]);
 }
 
 const _COLUMNS = [
@@ -167,17 +160,18 @@ function SyscallTable(
   const more = state.rows.length > visible
     ? `  ${first + 1}-${first + lines.length} of ${state.rows.length}`
     : "";
-  return h(
-    Box,
-    { borderStyle: "classic", flexDirection: "column", width, height, paddingX: 1 },
-    h(
-      Text,
-      { wrap: "truncate" },
+  return _panel(
+    { width, height },
+    [
       h(Text, { bold: true }, "top syscalls"),
       ` by ${_SORT_LABELS[state.sort]}  |  filter ${state.filter}${more}`,
-    ),
-    h(Text, { dimColor: true, wrap: "truncate" }, header),
-    ...(lines.length > 0 ? lines : [h(Text, { key: "none", dimColor: true }, "  no syscalls yet")]),
+    ],
+    [
+      h(Text, { key: "titles", dimColor: true, wrap: "truncate" }, header),
+      ...(lines.length > 0
+        ? lines
+        : [h(Text, { key: "none", dimColor: true }, "  no syscalls yet")]),
+    ],
   );
 }
 
@@ -212,17 +206,15 @@ function HistogramPanel(
   const errnos = row && row.errors > 0
     ? "  " + Object.entries(row.errnos).map(([name, n]) => `${name} ${formatCount(n)}`).join(", ")
     : "";
-  return h(
-    Box,
-    { borderStyle: "classic", flexDirection: "column", width, height, paddingX: 1 },
-    h(
-      Text,
-      { wrap: "truncate" },
-      h(Text, { bold: true }, `latency: ${row?.name ?? "—"}`),
+  return _panel(
+    { width, height },
+    [
+      h(Text, { bold: true }, `latency: ${row?.name ?? "-"}`),
       row ? `  p50 ${_duration(row.p50Ns)}  p99 ${_duration(row.p99Ns)}` : "",
       h(Text, { color: "red" }, errnos),
-    ),
-    ...(lines.length > 0 ? lines : [h(Text, { key: "none", dimColor: true }, "no calls yet")]),
+    ],
+    lines,
+    "no calls yet",
   );
 }
 
@@ -242,16 +234,31 @@ function AnomalyPanel(
       anomaly.errno ? h(Text, { color: "red" }, `  ${anomaly.errno}`) : "",
     )
   );
-  return h(
-    Box,
-    { borderStyle: "classic", flexDirection: "column", width, height: lines + 3, paddingX: 1 },
-    h(
-      Text,
-      { wrap: "truncate" },
+  return _panel(
+    { width, height: lines + 3 },
+    [
       h(Text, { bold: true }, "anomalies"),
       `  ${formatCount(state.anomalyCount)} in all, latest first`,
-    ),
-    ...(shown.length > 0 ? shown : [h(Text, { key: "none", dimColor: true }, "none yet")]),
+    ],
+    shown,
+    "none yet",
+  );
+}
+
+/** A bordered panel: a title line, then `lines`, or `empty` (dimmed) when there are none. */
+function _panel(
+  size: { width: number; height: number },
+  title: React.ReactNode[],
+  lines: React.ReactNode[],
+  empty?: string,
+): React.ReactElement {
+  return h(
+    Box,
+    { borderStyle: "classic", flexDirection: "column", ...size, paddingX: 1 },
+    h(Text, { wrap: "truncate" }, ...title),
+    ...(lines.length === 0 && empty !== undefined
+      ? [h(Text, { key: "none", dimColor: true }, empty)]
+      : lines),
   );
 }
 
