@@ -183,7 +183,7 @@ tuiTest("wrapp trace --demo redraws to the new size when the terminal is resized
 });
 
 tuiTest(
-  "wrapp trace --demo --duration shows TRACE COMPLETE and stays until q; SIGTERM also restores the terminal",
+  "wrapp trace --demo --duration shows TRACE COMPLETE until Ctrl-C; SIGTERM also restores the terminal",
   {},
   async () => {
     {
@@ -192,8 +192,9 @@ tuiTest(
       await new Promise((resolve) => setTimeout(resolve, 500));
       assert.match(await tmux.screen(), /TRACE COMPLETE/, "it stays");
       assert.match(await tmux.screen(), /exit code 0/);
-      await tmux.keys("q");
+      await tmux.keys("C-c"); // raw mode: a key, not SIGINT
       await tmux.waitForScreen(/EXIT=0/);
+      assert.equal(await tmux.flag("alternate_on"), "0");
     }
     await using tmux = await Tmux.start(`${WRAPP} trace --demo`, 110, 30);
     await tmux.waitForScreen(/top syscalls/);
