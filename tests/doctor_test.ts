@@ -10,8 +10,10 @@ import { freePort, startRedis } from "./_redis.ts";
 const IS_ROOT = Deno.uid() === 0;
 const ALL_CHECKS = [
   "root",
+  "kernel",
   "bpftrace",
   "tracefs",
+  "debugfs",
   "tracepoints",
   "btf",
   "gdb",
@@ -19,6 +21,7 @@ const ALL_CHECKS = [
   "setpriv",
   "prlimit",
   "c++filt",
+  "disk",
 ];
 
 async function hasProgram(name: string): Promise<boolean> {
@@ -29,17 +32,21 @@ async function hasProgram(name: string): Promise<boolean> {
 /** The line of check `name` in the text report. */
 function lineOf(stdout: string, name: string): string {
   const line = stdout.split("\n").find((l) =>
-    /^[✓✗!] /.test(l) && l.slice(2).startsWith(`${name} `)
+    /^[✓✗!-] /.test(l) && l.slice(2).startsWith(`${name} `)
   );
   assert.ok(line, `no line for ${name} in:\n${stdout}`);
   return line;
 }
 
-Deno.test("wrapp doctor: one line per check, a count line, and exit 0 only when nothing is missing", async () => {
+Deno.test("wrapp doctor: a table, one line per check, a count line, exit 0 only when nothing is missing", async () => {
   const started = Date.now();
   const { code, stdout, stderr } = await runWrapp(["doctor"]);
   const elapsed = Date.now() - started;
+  assert.match(stdout.split("\n")[0], /^ {2}CHECK +RESULT$/);
   for (const name of ALL_CHECKS) lineOf(stdout, name);
+  // The result column starts at the same place on every line.
+  const column = stdout.split("\n")[0].indexOf("RESULT");
+  for (const name of ALL_CHECKS) assert.match(lineOf(stdout, name).slice(column - 1), /^ \S/);
   assert.doesNotMatch(stdout, /^[✓✗!] redis /m, "Redis is checked only when asked");
   const last = stdout.trimEnd().split("\n").at(-1)!;
   const match = /^(\d+) problems?, (\d+) warnings?$/.exec(last);
@@ -54,6 +61,22 @@ Deno.test("wrapp doctor: one line per check, a count line, and exit 0 only when 
   });
   // Deno's start-up included; the checks themselves have a 2.5 s budget.
   assert.ok(elapsed < 6000, `took ${elapsed} ms`);
+});
+
+Deno.test("wrapp doctor reads this machine: its kernel, and the free disk for the spool", async () => {
+  const { stdout } = await runWrapp(["doctor"]);
+  const kernel = lineOf(stdout, "kernel");
+  assert.ok(kernel.includes(`Linux ${Deno.osRelease()} (${Deno.build.arch})`), kernel);
+  assert.match(kernel, /^✓ /);
+  const disk = lineOf(stdout, "disk");
+  const stateDir = IS_ROOT ? "/var/lib/wrapp" : undefined;
+  assert.match(disk, /^[✓!✗] disk +(only )?[\d.]+ [KMGT]?i?B free on \/\S* for spools and traces/);
+  if (stateDir) assert.ok(disk.includes(`(${stateDir}, up to 256 MiB)`), disk);
+  const mounted = (await Deno.readTextFile("/proc/self/mounts")).includes(" debugfs ");
+  assert.match(
+    lineOf(stdout, "debugfs"),
+    mounted ? /^✓ debugfs +debugfs at \// : /^[✓!] debugfs +not mounted/,
+  );
 });
 
 Deno.test({
@@ -166,11 +189,12 @@ Deno.test("wrapp doctor --json: an array with every check, each with a valid sta
     `redis://127.0.0.1:${port}`,
   ]);
   const results = JSON.parse(stdout) as Array<
-    { check: string; status: string; message: string; fix?: string }
+    { check: string; status: string; needed: boolean; message: string; fix?: string }
   >;
   assert.deepEqual(results.map((r) => r.check), [...ALL_CHECKS, "redis"]);
   for (const result of results) {
     assert.ok(["ok", "warning", "missing"].includes(result.status), JSON.stringify(result));
+    assert.equal(result.needed, true, "without --config, everything is needed");
     assert.equal(typeof result.message, "string");
     if (result.status !== "ok") assert.equal(typeof result.fix, "string", JSON.stringify(result));
   }
@@ -203,4 +227,74 @@ Deno.test("wrapp doctor --help and a misspelt option", async () => {
     wrong.stderr,
     /Unknown option "--jsn" for "wrapp doctor" \(did you mean "--json"\?\)/,
   );
+});
+
+/** A folder for PATH with the programs doctor looks for, except those in `without`. */
+async function pathWithout(dir: string, without: string[]): Promise<string> {
+  const bin = `${dir}/bin`;
+  await Deno.mkdir(bin);
+  for (const name of ["gdb", "setpriv", "prlimit", "c++filt", "df", "bpftrace", "coredumpctl"]) {
+    if (without.includes(name)) continue;
+    const { stdout, success } = await new Deno.Command("sh", {
+      args: ["-c", `command -v ${name}`],
+      stdout: "piped",
+    }).output();
+    if (success) await Deno.symlink(new TextDecoder().decode(stdout).trim(), `${bin}/${name}`);
+  }
+  return bin;
+}
+
+Deno.test("wrapp doctor with bpftrace removed from PATH: ✗ bpftrace, the apt-get line, exit 1", async () => {
+  await using dir = await tempDir();
+  const path = await pathWithout(dir.path, ["bpftrace"]);
+  const env = { PATH: path, WRAPP_BPFTRACE: "" }; // empty: unset
+  const { code, stdout } = await runWrapp(["doctor"], { env });
+  assert.equal(code, 1, stdout);
+  const line = lineOf(stdout, "bpftrace");
+  assert.match(line, /^✗ bpftrace +bpftrace is not installed \(no "bpftrace" in PATH\)/);
+  const lines = stdout.split("\n");
+  assert.match(
+    lines[lines.indexOf(line) + 1],
+    /^ +→ apt-get install bpftrace \(0\.14\.0 or newer\)/,
+  );
+  assert.match(lineOf(stdout, "gdb"), /^✓ /, "the rest is found");
+  assert.match(stdout, /^[1-9]\d* problems?, \d+ warnings?$/m);
+
+  const json = await runWrapp(["doctor", "--json"], { env });
+  const bpftrace = (JSON.parse(json.stdout) as Array<Record<string, unknown>>)
+    .find((r) => r.check === "bpftrace");
+  assert.equal(bpftrace?.status, "missing");
+  assert.equal(bpftrace?.needed, true);
+  assert.match(String(bpftrace?.fix), /apt-get install bpftrace/);
+  assert.equal(json.code, 1);
+});
+
+Deno.test("wrapp doctor --config: bpftrace counts only for a service that traces", async () => {
+  await using dir = await tempDir();
+  const path = await pathWithout(dir.path, ["bpftrace"]);
+  const env = { PATH: path, WRAPP_BPFTRACE: "" }; // empty: unset
+  const plain = `${dir.path}/plain.toml`;
+  await Deno.writeTextFile(
+    plain,
+    `[app]\nexecutable = "/bin/true"\n\n[local]\ndir = "${dir.path}/traces"\n\n[crash]\ncore_dumps = true\n`,
+  );
+  const untraced = await runWrapp(["doctor", "--config", plain], { env });
+  assert.match(lineOf(untraced.stdout, "bpftrace"), /^- bpftrace +bpftrace is not installed/);
+  assert.match(untraced.stdout, /; \d+ missing but not used by plain\.toml$/m);
+  assert.match(lineOf(untraced.stdout, "disk"), /for the local traces \(/);
+  // Only what the service uses decides: here gdb, core dumps, prlimit, the trace folder.
+  const needed = untraced.stdout.split("\n").filter((l) => /^✗ /.test(l));
+  assert.equal(untraced.code, needed.length > 0 ? 1 : 0, untraced.stdout);
+  assert.ok(needed.every((l) => !/^✗ (bpftrace|tracefs|tracepoints|kernel|root) /.test(l)));
+
+  const tracedConfig = `${dir.path}/traced.toml`;
+  await Deno.writeTextFile(
+    tracedConfig,
+    `[app]\nexecutable = "/bin/true"\n\n[local]\ndir = "${dir.path}/traces"\n\n[trace]\n`,
+  );
+  const traced = await runWrapp(["doctor", "--config", tracedConfig, "--json"], { env });
+  assert.equal(traced.code, 1);
+  const bpftrace = (JSON.parse(traced.stdout) as Array<Record<string, unknown>>)
+    .find((r) => r.check === "bpftrace");
+  assert.deepEqual([bpftrace?.status, bpftrace?.needed], ["missing", true]);
 });

@@ -77,7 +77,7 @@ export async function preflight(options: PreflightOptions = {}): Promise<Preflig
   if (!root) problems.push("wrapp is not root (run it with sudo)");
 
   // bpftrace and its version.
-  const wanted = options.bpftrace ?? Deno.env.get("WRAPP_BPFTRACE") ?? "bpftrace";
+  const wanted = options.bpftrace ?? (Deno.env.get("WRAPP_BPFTRACE") || "bpftrace");
   const path = await findExecutable(wanted);
   if (path === undefined) {
     problems.push(

@@ -19,6 +19,7 @@ import { clearCommand, getTefCommand, listCommand, serveCommand } from "./serve_
 import { traceCommand } from "./trace_command.ts";
 import { memprofCommand } from "./memprof_command.ts";
 import { doctorCommand } from "./doctor_command.ts";
+import { recordCommand } from "./record_command.ts";
 
 /** What the CLI needs from its environment. */
 export interface CliContext {
@@ -36,6 +37,7 @@ const FLAG_COMMANDS = {
   clear: clearCommand,
   trace: traceCommand,
   memprof: memprofCommand,
+  record: recordCommand,
   doctor: doctorCommand,
 } as const;
 

@@ -1,8 +1,9 @@
 /**
- * `wrapp doctor`: say what this machine lacks for each of wrapp's features (root,
- * bpftrace, tracefs and the tracepoints, BTF, gdb, core dumps, util-linux, binutils,
- * Redis), one line per check, with what to do about each problem. It only looks:
- * it never mounts tracefs nor changes a setting.
+ * `wrapp doctor`: say what this machine lacks for each of wrapp's features (root, the
+ * kernel, bpftrace, tracefs/debugfs and the tracepoints, BTF, gdb, core dumps,
+ * util-linux, binutils, free disk for the spool, Redis), as a table with what to do
+ * about each problem. With `--config`, only what that service needs decides the exit
+ * code. It only looks: it never mounts tracefs nor changes a setting.
  *
  * @module
  */
@@ -13,32 +14,51 @@ import { loadConfig } from "../config/load_config.ts";
 import type { Config } from "../config/config.ts";
 import { parseRedisUrl, type RedisEndpoint } from "../config/redis_url.ts";
 import { MIN_BPFTRACE_VERSION, preflight, type PreflightReport } from "../bpf/preflight.ts";
-import { checkCoreDumps, type CoreDumpCheck } from "../crash/doctor_checks.ts";
+import {
+  checkCoreDumps,
+  type CoreDumpCheck,
+  type DiskSpace,
+  freeDiskSpace,
+  type Mount,
+  parseKernelRelease,
+  readMounts,
+} from "../crash/doctor_checks.ts";
+import { basename, dirname } from "node:path";
+import { defaultStateDir } from "../config/state_dir.ts";
 import { findProgram } from "../crash/find_program.ts";
+
+/** Oldest kernel wrapp's eBPF programs run on (bpftrace's own minimum). */
+export const MIN_KERNEL_VERSION: readonly [number, number] = [4, 9];
 
 /** `wrapp doctor --help`. */
 export const DOCTOR_HELP = `Usage: wrapp doctor [options]
 
-Say what this machine lacks for wrapp's features, one line per check:
+Say what this machine lacks for wrapp's features, as a table, one line per check:
   ✓ ok    ! warning (works, with less)    ✗ missing (a feature will not work)
-and, under each problem, what to do. doctor only looks: it mounts nothing and changes
-no setting.
+  - missing, but the --config service does not use it
+and, under each problem, what to do (→). doctor only looks: it mounts nothing and
+changes no setting. Run it with sudo to see everything (tracefs is root's).
 
-Checks: root, bpftrace (${
+Checks: root, the kernel (${MIN_KERNEL_VERSION.join(".")} or newer for eBPF), bpftrace (${
   MIN_BPFTRACE_VERSION.join(".")
-} or newer), tracefs, the tracepoints wrapp attaches to, BTF
-(informational), gdb, core dumps (core_pattern, RLIMIT_CORE), setpriv and prlimit
-(util-linux), c++filt (binutils), and Redis when --config or --redis names one.
+} or newer), tracefs,
+debugfs, the tracepoints wrapp attaches to, BTF (informational), gdb, core dumps
+(core_pattern, RLIMIT_CORE), setpriv and prlimit (util-linux), c++filt (binutils), free
+disk where the Redis spool goes, and Redis when --config or --redis names one.
 
 Options:
-  -c, --config FILE    check for this service config: its gdb, [crash] core_dumps, and
-                       its [redis] server (PING)
+  -c, --config FILE    check for this service config: its gdb, [crash] core_dumps, its
+                       [redis] server (PING) and spool folder; only what the config
+                       uses ([trace], [memprof], [app] user, [crash], [redis]) counts
+                       for the exit code
       --redis URL      PING this server: redis://[user:password@]host:port or rediss://
-      --json           print a JSON array of {"check","status","message","fix"?},
-                       status being "ok", "warning" or "missing"
+      --json           print a JSON array of {"check","status","needed","message","fix"?},
+                       status being "ok", "warning" or "missing"; needed is false for
+                       what the --config service does not use
   -h, --help           show this help
 
-Exit code 0 when nothing is missing (warnings allowed), 1 otherwise.
+Exit code 1 when something needed is missing (everything is needed without --config;
+warnings never count), else 0.
 
 Examples:
   sudo wrapp doctor
@@ -58,6 +78,8 @@ export interface CheckResult {
   message: string;
   /** What to do about it (a command, a sysctl, a config key), for a problem. */
   fix?: string;
+  /** False when the `--config` service does not use what this check is for. Default true. */
+  needed?: boolean;
 }
 
 /** A check to run: it may answer for several names (preflight answers for five). */
@@ -70,13 +92,16 @@ export interface DoctorCheck {
 
 /** The tracepoints wrapp's bpftrace programs attach to, and what needs each. */
 export const TRACEPOINTS: Readonly<Record<string, string>> = {
-  "raw_syscalls:sys_enter": "wrapp trace",
-  "raw_syscalls:sys_exit": "wrapp trace",
-  "sched:sched_process_fork": "wrapp trace, wrapp memprof",
+  "raw_syscalls:sys_enter": "wrapp trace, wrapp record",
+  "raw_syscalls:sys_exit": "wrapp trace, wrapp record",
+  "sched:sched_process_fork": "wrapp trace, wrapp record, wrapp memprof",
   "kmem:mm_page_alloc": "wrapp memprof",
   "kmem:mm_page_free": "wrapp memprof",
   "signal:signal_generate": "eBPF crash backtraces",
 };
+
+/** Default `[redis] spool_max_bytes`: the disk the spool may take. */
+const _DEFAULT_SPOOL_BYTES = 256 * 1024 * 1024;
 
 /** Each check is given this long before it is reported as timed out, ms. */
 export const CHECK_TIMEOUT_MS = 2500;
@@ -127,8 +152,21 @@ export async function doctorCommand(
   context.debug(
     `doctor: ${results.length} checks in ${Math.round(performance.now() - started)} ms`,
   );
-  context.print(options.json ? JSON.stringify(results, null, 2) : formatResults(results));
-  return exitCodeOf(results);
+  const needs = neededChecks(config);
+  const judged = results.map(({ check, status, message, fix }): CheckResult => ({
+    check,
+    status,
+    needed: needs(check),
+    message,
+    ...(fix === undefined ? {} : { fix }),
+  }));
+  context.print(
+    options.json ? JSON.stringify(judged, null, 2) : formatResults(judged, {
+      configName: config ? basename(config.file) : undefined,
+      width: _terminalWidth(),
+    }),
+  );
+  return exitCodeOf(judged);
 }
 
 /** The checks of this machine, in the order they are printed. */
@@ -143,11 +181,23 @@ export function machineChecks(
   const { config, redis } = options;
   const checks: DoctorCheck[] = [
     {
-      names: ["root", "bpftrace", "tracefs", "tracepoints", "btf"],
-      run: async () =>
-        bpfResults(
-          await preflight({ mountTracefs: false, tracepoints: Object.keys(TRACEPOINTS) }),
-        ),
+      names: ["root", "kernel", "bpftrace", "tracefs", "debugfs", "tracepoints", "btf"],
+      run: async () => {
+        const report = await preflight({
+          mountTracefs: false,
+          tracepoints: Object.keys(TRACEPOINTS),
+        });
+        const results = bpfResults(report);
+        const mounts = await readMounts().catch(() => []);
+        // Kernel after root, debugfs after tracefs: the order of the table.
+        results.splice(1, 0, kernelResult(Deno.osRelease()));
+        results.splice(
+          results.findIndex((r) => r.check === "tracefs") + 1,
+          0,
+          debugfsResult(mounts, report.tracefs),
+        );
+        return results;
+      },
     },
     {
       names: ["gdb"],
@@ -200,6 +250,26 @@ export function machineChecks(
       ],
     },
   ];
+  const spool = spoolTarget(config);
+  if (spool) {
+    checks.push({
+      names: ["disk"],
+      run: async () => {
+        try {
+          return [diskResult(spool, await freeDiskSpace(spool.dir))];
+        } catch (error) {
+          return [{
+            check: "disk",
+            status: "warning",
+            message: `cannot tell the free space for ${spool.what} (${spool.dir}): ${
+              describeCause(error)
+            }`,
+            fix: "apt-get install coreutils (df)",
+          }];
+        }
+      },
+    });
+  }
   if (redis) {
     checks.push({
       names: ["redis"],
@@ -263,7 +333,7 @@ export function bpfResults(
       check: "root",
       status: "missing",
       message:
-        "not running as root: wrapp needs root for [app] user switching, eBPF (trace, memprof, [trace]) and mounting tracefs",
+        "not running as root: wrapp needs root for [app] user switching, eBPF (trace, memprof, record, [trace]) and mounting tracefs",
       fix: "run wrapp (and wrapp doctor, to see every check) with sudo",
     },
   );
@@ -284,7 +354,7 @@ export function bpfResults(
       status: "missing",
       message: `${
         (bpftraceProblem ?? "bpftrace is not usable").replace(/: install it with .*$/, "")
-      } (needed by wrapp trace, wrapp memprof and [trace])`,
+      } (needed by wrapp trace, memprof and record, and [trace])`,
       fix: report.bpftrace
         ? `install bpftrace ${minimum} or newer (Ubuntu 22.04 / JetPack 6: apt-get install bpftrace), or set $WRAPP_BPFTRACE to one`
         : `apt-get install bpftrace (${minimum} or newer), or set $WRAPP_BPFTRACE to its path`,
@@ -352,6 +422,162 @@ export function bpfResults(
       : "the kernel has no BTF (/sys/kernel/btf/vmlinux); fine: wrapp's programs use tracepoints only",
   });
   return results;
+}
+
+/** The kernel line: its release, and whether it is recent enough for eBPF. */
+export function kernelResult(release: string, arch: string = Deno.build.arch): CheckResult {
+  const version = parseKernelRelease(release);
+  const minimum = MIN_KERNEL_VERSION.join(".");
+  if (!version) {
+    return {
+      check: "kernel",
+      status: "warning",
+      message:
+        `Linux "${release}" (${arch}): cannot tell its version; eBPF needs ${minimum} or newer`,
+      fix: "check uname -r",
+    };
+  }
+  const [major, minor] = version;
+  if (
+    major < MIN_KERNEL_VERSION[0] ||
+    (major === MIN_KERNEL_VERSION[0] && minor < MIN_KERNEL_VERSION[1])
+  ) {
+    return {
+      check: "kernel",
+      status: "missing",
+      message:
+        `Linux ${release} (${arch}) is too old for eBPF tracing: bpftrace needs ${minimum} or newer (wrapp trace, memprof, record, [trace])`,
+      fix: `a kernel ${minimum} or newer (JetPack 5 has 5.10, JetPack 6 has 5.15)`,
+    };
+  }
+  return { check: "kernel", status: "ok", message: `Linux ${release} (${arch})` };
+}
+
+/**
+ * The debugfs line. Old kernels show tracing only under debugfs
+ * (`/sys/kernel/debug/tracing`); with tracefs mounted on its own, debugfs is not needed.
+ */
+export function debugfsResult(mounts: readonly Mount[], tracefs: string | undefined): CheckResult {
+  const debugfs = mounts.find((m) => m.type === "debugfs");
+  if (debugfs) return { check: "debugfs", status: "ok", message: `debugfs at ${debugfs.dir}` };
+  if (tracefs !== undefined) {
+    return {
+      check: "debugfs",
+      status: "ok",
+      message: `not mounted; not needed: tracefs is at ${tracefs}`,
+    };
+  }
+  return {
+    check: "debugfs",
+    status: "warning",
+    message:
+      "not mounted, and neither is tracefs: kernels without a separate tracefs show tracing only under debugfs",
+    fix: "mount -t debugfs nodev /sys/kernel/debug",
+  };
+}
+
+/** Where the spool (or, without [redis], the local trace) goes, and how much it may take. */
+export interface SpoolTarget {
+  /** The folder. */
+  dir: string;
+  /** What it is, for the message: `the spool`, `the local traces`. */
+  what: string;
+  /** How much it may grow to, bytes; undefined when unbounded. */
+  limitBytes?: number;
+}
+
+/**
+ * What the disk check looks at: the config's `[redis] spool_dir`, else its local trace
+ * folder; without a config, wrapp's state folder (`/var/lib/wrapp` as root).
+ */
+export function spoolTarget(
+  config: Config | undefined,
+  options: { env?: (name: string) => string | undefined; uid?: number | null } = {},
+): SpoolTarget | undefined {
+  if (config?.redis) {
+    return {
+      dir: config.redis.spoolDir,
+      what: "the spool",
+      limitBytes: config.redis.spoolMaxBytes,
+    };
+  }
+  if (config) return { dir: config.local.dir, what: "the local traces" };
+  const state = defaultStateDir("x", {
+    env: options.env ?? ((name) => Deno.env.get(name)),
+    uid: options.uid === undefined ? Deno.uid() : options.uid,
+  });
+  return state === undefined
+    ? undefined
+    : { dir: dirname(state), what: "spools and traces", limitBytes: _DEFAULT_SPOOL_BYTES };
+}
+
+/** The disk line: free space where `target` goes, against what it may take. */
+export function diskResult(target: SpoolTarget, space: DiskSpace): CheckResult {
+  const free = formatBytes(space.availableBytes);
+  const where = `${free} free on ${space.mount} for ${target.what} (${target.dir}${
+    target.limitBytes ? `, up to ${formatBytes(target.limitBytes)}` : ""
+  })`;
+  const fix = `free space on ${space.mount}${
+    target.what === "the spool" ? ", or lower [redis] spool_max_bytes / move spool_dir" : ""
+  }`;
+  if (space.availableBytes < 16 * 1024 * 1024) {
+    return {
+      check: "disk",
+      status: "missing",
+      message: `only ${where}: events waiting for Redis and traces will be dropped`,
+      fix,
+    };
+  }
+  if (target.limitBytes !== undefined && space.availableBytes < target.limitBytes) {
+    return {
+      check: "disk",
+      status: "warning",
+      message: `only ${where}: the disk fills before the limit, and events are dropped then`,
+      fix,
+    };
+  }
+  return { check: "disk", status: "ok", message: where };
+}
+
+/** Bytes for people: `512 KiB`, `12.3 MiB`, `75.2 GiB`. */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
+}
+
+/**
+ * Which checks count for the exit code: every one without a config; with one, those of
+ * the features it uses (root for [app] user, [trace], [memprof]; the eBPF checks for
+ * [trace] and [memprof]; gdb and core dumps for [crash]; setpriv for [app] user;
+ * prlimit for [crash] core_dumps; disk and redis for [redis]).
+ */
+export function neededChecks(config: Config | undefined): (check: string) => boolean {
+  if (!config) return () => true;
+  const ebpf = config.trace !== undefined || config.memprof !== undefined;
+  const user = config.app.user !== undefined || config.app.group !== undefined;
+  const needed: Record<string, boolean> = {
+    root: ebpf || user,
+    kernel: ebpf,
+    bpftrace: ebpf,
+    tracefs: ebpf,
+    debugfs: ebpf,
+    tracepoints: ebpf,
+    btf: false,
+    gdb: config.crash.enabled,
+    "core dumps": config.crash.enabled,
+    setpriv: user,
+    prlimit: config.crash.coreDumps,
+    "c++filt": config.memprof !== undefined,
+    disk: config.redis !== undefined || config.local.enabled,
+    redis: config.redis !== undefined,
+  };
+  return (check) => needed[check] ?? true;
 }
 
 /** The core-dump line from {@linkcode checkCoreDumps}'s verdict. */
@@ -478,44 +704,108 @@ export async function redisResult(
   }
 }
 
-/** How many results are missing (problems) and warnings. */
+/**
+ * How many results are missing and needed (problems), warnings, and missing but not
+ * needed by the `--config` service.
+ */
 export function countResults(results: readonly CheckResult[]): {
   problems: number;
   warnings: number;
+  unneeded: number;
 } {
   return {
-    problems: results.filter((r) => r.status === "missing").length,
+    problems: results.filter((r) => r.status === "missing" && r.needed !== false).length,
     warnings: results.filter((r) => r.status === "warning").length,
+    unneeded: results.filter((r) => r.status === "missing" && r.needed === false).length,
   };
 }
 
-/** 0 when nothing is missing, else 1. */
+/** 1 when something needed is missing, else 0. */
 export function exitCodeOf(results: readonly CheckResult[]): number {
   return countResults(results).problems > 0 ? 1 : 0;
 }
 
 const _MARKS: Record<CheckStatus, string> = { ok: "✓", warning: "!", missing: "✗" };
 
+/** Options for {@linkcode formatResults}. */
+export interface FormatResultsOptions {
+  /** The `--config` file's name, for the count line. */
+  configName?: string;
+  /** Wrap the result column to this many characters (a terminal's width). Default: no wrapping. */
+  width?: number;
+}
+
 /**
- * The text report: `✓ root         running as root`, a `→ fix` line under each problem,
- * and a last line `2 problems, 1 warning`.
+ * The text report, a table:
+ *
+ * ```
+ *   CHECK        RESULT
+ * ✓ root         running as root
+ * ✗ gdb          "gdb" is not in PATH (needed for crash backtraces from cores)
+ *                → apt-get install gdb
+ * 1 problem, 0 warnings
+ * ```
+ *
+ * `-` marks a check missing but not needed by the `--config` service.
  */
-export function formatResults(results: readonly CheckResult[]): string {
-  const width = Math.max(0, ...results.map((r) => r.check.length));
-  const lines: string[] = [];
+export function formatResults(
+  results: readonly CheckResult[],
+  options: FormatResultsOptions = {},
+): string {
+  const width = Math.max(5, ...results.map((r) => r.check.length));
+  const indent = " ".repeat(width + 4);
+  const wrap = (text: string): string[] =>
+    options.width ? _wrap(text, Math.max(30, options.width - indent.length)) : [text];
+  const lines = [`  ${"CHECK".padEnd(width)}  RESULT`];
   for (const result of results) {
-    lines.push(`${_MARKS[result.status]} ${result.check.padEnd(width)}  ${result.message}`);
+    const mark = result.status === "missing" && result.needed === false
+      ? "-"
+      : _MARKS[result.status];
+    const [first, ...rest] = wrap(result.message);
+    lines.push(`${mark} ${result.check.padEnd(width)}  ${first}`);
+    for (const line of rest) lines.push(indent + line);
     if (result.fix !== undefined && result.status !== "ok") {
-      lines.push(`  ${" ".repeat(width)}  → ${result.fix}`);
+      const [fix, ...more] = wrap(`→ ${result.fix}`);
+      lines.push(indent + fix);
+      for (const line of more) lines.push(`${indent}  ${line}`);
     }
   }
-  const { problems, warnings } = countResults(results);
+  const { problems, warnings, unneeded } = countResults(results);
   lines.push(
     `${problems} ${problems === 1 ? "problem" : "problems"}, ${warnings} ${
       warnings === 1 ? "warning" : "warnings"
+    }${
+      unneeded > 0
+        ? `; ${unneeded} missing but not used by ${options.configName ?? "the config"}`
+        : ""
     }`,
   );
   return lines.join("\n");
+}
+
+/** Break `text` into lines of at most `width` characters, at spaces where it can. */
+function _wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === "" ? word : `${line} ${word}`;
+    }
+  }
+  lines.push(line);
+  return lines;
+}
+
+/** The terminal's width when stdout is one (the table is then wrapped to it). */
+function _terminalWidth(): number | undefined {
+  try {
+    return Deno.stdout.isTerminal() ? Deno.consoleSize().columns : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function _parse(

@@ -4,14 +4,21 @@ import {
   bpfResults,
   type CheckResult,
   coreDumpResult,
+  debugfsResult,
+  diskResult,
   DOCTOR_HELP,
   doctorCommand,
   exitCodeOf,
+  formatBytes,
   formatResults,
+  kernelResult,
+  neededChecks,
   programResult,
   runChecks,
+  spoolTarget,
   TRACEPOINTS,
 } from "./doctor_command.ts";
+import { loadConfig } from "../config/load_config.ts";
 import { UsageError } from "../errors.ts";
 
 const READY: PreflightReport = {
@@ -240,6 +247,7 @@ Deno.test("formatResults(): marks, aligned names, fix lines, and the count line"
   assert.equal(
     text,
     [
+      "  CHECK     RESULT",
       "✓ root      running as root",
       "✗ bpftrace  not installed",
       "            → apt-get install bpftrace",
@@ -248,12 +256,132 @@ Deno.test("formatResults(): marks, aligned names, fix lines, and the count line"
       "1 problem, 1 warning",
     ].join("\n"),
   );
-  assert.equal(formatResults([]), "0 problems, 0 warnings");
+  assert.equal(formatResults([]), "  CHECK  RESULT\n0 problems, 0 warnings");
 });
 
-Deno.test("exitCodeOf(): 1 only when something is missing", () => {
+Deno.test("formatResults(): what the config does not use is marked -, and counted apart", () => {
+  const text = formatResults([
+    { check: "bpftrace", status: "missing", needed: false, message: "absent", fix: "install" },
+    { check: "gdb", status: "missing", needed: true, message: "absent", fix: "install it" },
+  ], { configName: "robot.toml" });
+  assert.equal(
+    text,
+    [
+      "  CHECK     RESULT",
+      "- bpftrace  absent",
+      "            → install",
+      "✗ gdb       absent",
+      "            → install it",
+      "1 problem, 0 warnings; 1 missing but not used by robot.toml",
+    ].join("\n"),
+  );
+});
+
+Deno.test("formatResults(): wraps long results to the terminal's width under their column", () => {
+  const text = formatResults([{
+    check: "disk",
+    status: "warning",
+    message: "only 12 MiB free on / for the spool (/var/lib/wrapp/robot/spool, up to 256 MiB)",
+    fix: "free space on /, or lower [redis] spool_max_bytes / move spool_dir",
+  }], { width: 50 });
+  const lines = text.split("\n");
+  assert.ok(lines.every((line) => line.length <= 50), text);
+  assert.equal(lines[1], "! disk   only 12 MiB free on / for the spool");
+  assert.equal(lines[2], "         (/var/lib/wrapp/robot/spool, up to 256");
+  assert.match(lines[4], /^ {9}→ free space on \/, or lower \[redis\]$/);
+  assert.match(lines[5], /^ {11}spool_max_bytes/);
+});
+
+Deno.test("exitCodeOf(): 1 only when something needed is missing", () => {
   assert.equal(exitCodeOf([{ check: "x", status: "warning", message: "" }]), 0);
   assert.equal(exitCodeOf([{ check: "x", status: "missing", message: "" }]), 1);
+  assert.equal(exitCodeOf([{ check: "x", status: "missing", needed: false, message: "" }]), 0);
+});
+
+Deno.test("kernelResult(): the release, and too old for eBPF below 4.9", () => {
+  assert.deepEqual(kernelResult("6.8.0-45-generic", "x86_64"), {
+    check: "kernel",
+    status: "ok",
+    message: "Linux 6.8.0-45-generic (x86_64)",
+  });
+  assert.equal(kernelResult("5.15.136-tegra", "aarch64").status, "ok");
+  const old = kernelResult("4.4.38-tegra", "aarch64");
+  assert.equal(old.status, "missing");
+  assert.match(old.message, /too old for eBPF tracing: bpftrace needs 4\.9 or newer/);
+  assert.equal(kernelResult("weird", "x86_64").status, "warning");
+});
+
+Deno.test("debugfsResult(): mounted, not needed beside tracefs, or a warning without either", () => {
+  const debugfs = { device: "debugfs", dir: "/sys/kernel/debug", type: "debugfs" };
+  assert.equal(debugfsResult([debugfs], undefined).message, "debugfs at /sys/kernel/debug");
+  const unneeded = debugfsResult([], "/sys/kernel/tracing");
+  assert.equal(unneeded.status, "ok");
+  assert.match(unneeded.message, /not needed: tracefs is at \/sys\/kernel\/tracing/);
+  const neither = debugfsResult([], undefined);
+  assert.equal(neither.status, "warning");
+  assert.equal(neither.fix, "mount -t debugfs nodev /sys/kernel/debug");
+});
+
+Deno.test("diskResult(): enough, less than the spool may take, or nearly full", () => {
+  const target = { dir: "/var/lib/wrapp/robot/spool", what: "the spool", limitBytes: 256 << 20 };
+  const space = (availableBytes: number) => ({
+    checked: "/var/lib/wrapp",
+    mount: "/",
+    availableBytes,
+    totalBytes: 64 * 2 ** 30,
+  });
+  assert.deepEqual(diskResult(target, space(10 * 2 ** 30)), {
+    check: "disk",
+    status: "ok",
+    message: "10.0 GiB free on / for the spool (/var/lib/wrapp/robot/spool, up to 256 MiB)",
+  });
+  const low = diskResult(target, space(100 << 20));
+  assert.equal(low.status, "warning");
+  assert.match(low.message, /^only 100 MiB free on \/ .*the disk fills before the limit/);
+  assert.match(low.fix!, /spool_max_bytes/);
+  assert.equal(diskResult(target, space(1 << 20)).status, "missing");
+  assert.equal(formatBytes(512), "512 B");
+  assert.equal(formatBytes(1536), "1.5 KiB");
+});
+
+Deno.test("spoolTarget(): the config's spool, its trace folder, or the state folder", () => {
+  assert.deepEqual(spoolTarget(undefined, { uid: 0 }), {
+    dir: "/var/lib/wrapp",
+    what: "spools and traces",
+    limitBytes: 256 << 20,
+  });
+  assert.equal(
+    spoolTarget(undefined, { uid: 1000, env: (n) => n === "HOME" ? "/home/u" : undefined })?.dir,
+    "/home/u/.local/state/wrapp",
+  );
+  assert.equal(spoolTarget(undefined, { uid: 1000, env: () => undefined }), undefined);
+});
+
+Deno.test("neededChecks(): everything without a config; with one, what it uses", async () => {
+  assert.equal(neededChecks(undefined)("bpftrace"), true);
+  const dir = await Deno.makeTempDir();
+  try {
+    const plain = `${dir}/plain.toml`;
+    await Deno.writeTextFile(plain, `[app]\nexecutable = "/bin/true"\n`);
+    const needs = neededChecks(await loadConfig(plain));
+    for (
+      const check of ["root", "kernel", "bpftrace", "tracefs", "tracepoints", "setpriv", "redis"]
+    ) {
+      assert.equal(needs(check), false, check);
+    }
+    for (const check of ["gdb", "core dumps", "disk"]) assert.equal(needs(check), true, check);
+    const traced = `${dir}/traced.toml`;
+    await Deno.writeTextFile(
+      traced,
+      `[app]\nexecutable = "/bin/true"\nuser = "root"\n[trace]\n[redis]\n[crash]\ncore_dumps = true\n`,
+    );
+    const all = neededChecks(await loadConfig(traced));
+    for (const check of ["root", "kernel", "bpftrace", "tracefs", "setpriv", "prlimit", "redis"]) {
+      assert.equal(all(check), true, check);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("doctorCommand(): --help, unknown options and arguments", async () => {

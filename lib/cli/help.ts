@@ -9,6 +9,7 @@ import { LOGS_HELP } from "./logs_command.ts";
 import { TRACE_HELP } from "./trace_command.ts";
 import { MEMPROF_HELP } from "./memprof_command.ts";
 import { DOCTOR_HELP } from "./doctor_command.ts";
+import { RECORD_HELP } from "./record_command.ts";
 import { CLEAR_HELP, GET_TEF_HELP, LIST_HELP, SERVE_HELP } from "./serve_command.ts";
 
 /** `wrapp --help`. */
@@ -23,6 +24,7 @@ Usage:
   wrapp trace (--pid N | -- CMD…)    syscall counts, errors, latency and anomalies (eBPF, root)
   wrapp trace --tui (--pid N | -- CMD…)  the same as a live full-screen view (--demo: try it)
   wrapp memprof (--pid N | -- CMD…)  live memory per call stack, browser view (eBPF, root)
+  wrapp record <app> | --custom CMD  trace redis, nginx, postgresql or CMD under load (eBPF, root)
   wrapp doctor [--config svc.toml]   say what this machine lacks for each feature
   wrapp serve [--socket P] [--dir D] trace collector daemon speaking the tldrs protocol
   wrapp list                         traces the collector holds, with sizes and event counts
@@ -93,6 +95,7 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
   logs: LOGS_HELP,
   trace: TRACE_HELP,
   memprof: MEMPROF_HELP,
+  record: RECORD_HELP,
   doctor: DOCTOR_HELP,
   serve: SERVE_HELP,
   list: LIST_HELP,

@@ -1,10 +1,12 @@
 /**
- * `wrapp doctor`'s core-dump check: would a crashing service leave a core wrapp can read?
+ * What `wrapp doctor` reads from the machine beyond a program lookup: would a crashing
+ * service leave a core wrapp can read; the kernel's version; the mounted filesystems
+ * (tracefs, debugfs); and the free disk space where the spool goes.
  *
  * @module
  */
 
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describeCause } from "../errors.ts";
 import { type CoreLimit, formatLimit, readCoreLimit } from "./core_limit.ts";
 import {
@@ -199,4 +201,82 @@ async function _coredumpStorage(configDir: string): Promise<string> {
     for (const match of text.matchAll(/^\s*Storage\s*=\s*(\S+)/gm)) storage = match[1];
   }
   return storage;
+}
+
+/** A kernel release's version numbers: `6.8.0-45-generic` → `[6, 8, 0]`; undefined when unreadable. */
+export function parseKernelRelease(release: string): [number, number, number] | undefined {
+  const match = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release.trim());
+  if (!match) return undefined;
+  return [Number(match[1]), Number(match[2]), Number(match[3] ?? 0)];
+}
+
+/** One line of `/proc/self/mounts`. */
+export interface Mount {
+  device: string;
+  dir: string;
+  type: string;
+}
+
+/** The mounted filesystems (from `/proc/self/mounts`; `\040` in paths decoded). */
+export async function readMounts(mountsFile = "/proc/self/mounts"): Promise<Mount[]> {
+  const text = await Deno.readTextFile(mountsFile);
+  const decode = (s: string) =>
+    s.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
+  return text.split("\n").filter((line) => line.trim() !== "").map((line) => {
+    const [device, dir, type] = line.split(" ");
+    return { device: decode(device), dir: decode(dir), type };
+  });
+}
+
+/** Free space of the filesystem holding a folder. */
+export interface DiskSpace {
+  /** The folder checked: `path` or, when it does not exist yet, its nearest existing parent. */
+  checked: string;
+  /** Where that filesystem is mounted. */
+  mount: string;
+  /** Bytes an unprivileged user may still write, and the filesystem's size. */
+  availableBytes: number;
+  totalBytes: number;
+}
+
+/** Parse the data line of `df -P -k`; undefined when it is not one. */
+export function parseDfOutput(text: string): Omit<DiskSpace, "checked"> | undefined {
+  const line = text.trim().split("\n").slice(1).join(" ");
+  // Filesystem 1024-blocks Used Available Capacity Mounted-on (the device may hold spaces)
+  const match = /(\d+)\s+(\d+)\s+(\d+)\s+\d+%\s+(\/.*)$/.exec(line);
+  if (!match) return undefined;
+  return {
+    totalBytes: Number(match[1]) * 1024,
+    availableBytes: Number(match[3]) * 1024,
+    mount: match[4],
+  };
+}
+
+/**
+ * Free space where `path` is or will be (its nearest existing parent), from `df -P -k`.
+ * Throws when df fails.
+ */
+export async function freeDiskSpace(path: string): Promise<DiskSpace> {
+  let checked = path;
+  while (!(await Deno.stat(checked).then(() => true, () => false))) {
+    const parent = dirname(checked);
+    if (parent === checked) break;
+    checked = parent;
+  }
+  const output = await new Deno.Command("df", {
+    args: ["-P", "-k", checked],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const parsed = output.success
+    ? parseDfOutput(new TextDecoder().decode(output.stdout))
+    : undefined;
+  if (!parsed) {
+    throw new Error(
+      `df -P -k "${checked}" failed: ${
+        new TextDecoder().decode(output.stderr).trim() || `exit code ${output.code}`
+      }`,
+    );
+  }
+  return { checked, ...parsed };
 }
