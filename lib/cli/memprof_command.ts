@@ -12,7 +12,8 @@ import { UsageError } from "../errors.ts";
 import { assertReady, preflight } from "../bpf/preflight.ts";
 import { describeExit, type ExitStatus, shellExitCode } from "../supervise/signals.ts";
 import { processState, spawnStopped, type StoppedChild } from "../trace/spawn_stopped.ts";
-import { parseDurationNs } from "./parse_duration.ts";
+import { parseDurationFlag } from "./parse_duration.ts";
+import { stderrNotice } from "./notice.ts";
 import { buildCallTree, topAllocationSites } from "../memprof/call_tree.ts";
 import { foldedStacks } from "../memprof/folded.ts";
 import {
@@ -259,16 +260,17 @@ export function parseMemprofArgs(args: readonly string[]): MemprofArgs {
   }
   parsed.threshold = _count("--threshold", values.threshold, 0) ?? parsed.threshold;
   parsed.maxPages = _count("--max-pages", values["max-pages"], 1024) ?? parsed.maxPages;
-  const interval = _durationMs("--interval", values.interval, 1000);
-  if (interval !== undefined) parsed.intervalMs = Math.round(interval / 1000) * 1000;
-  parsed.durationMs = _durationMs("--duration", values.duration, 1);
+  const interval = parseDurationFlag("--interval", values.interval, 1e9);
+  if (interval !== undefined) parsed.intervalMs = Math.round(interval / 1e9) * 1000;
+  const duration = parseDurationFlag("--duration", values.duration, 1e6);
+  if (duration !== undefined) parsed.durationMs = duration / 1e6;
   const redisOnly = ["redis-every", "redis-password-file", "name"] as const;
   const stray = redisOnly.find((flag) => values[flag] !== undefined);
   if (stray && parsed.redis === undefined) {
     throw new UsageError(`"--${stray}" needs "--redis URL"`);
   }
-  parsed.redisEveryMs = _durationMs("--redis-every", values["redis-every"], 1000) ??
-    parsed.redisEveryMs;
+  const every = parseDurationFlag("--redis-every", values["redis-every"], 1e9);
+  if (every !== undefined) parsed.redisEveryMs = every / 1e6;
   if (parsed.name !== undefined && !STREAM_NAME_PATTERN.test(parsed.name)) {
     throw new UsageError(`Invalid --name "${parsed.name}": use letters, digits, "_", "." and "-"`);
   }
@@ -281,19 +283,6 @@ function _count(flag: string, text: string | undefined, min: number): number | u
     throw new UsageError(`Invalid ${flag} "${text}": expected a whole number of at least ${min}`);
   }
   return Number(text);
-}
-
-function _durationMs(flag: string, text: string | undefined, minMs: number): number | undefined {
-  if (text === undefined) return undefined;
-  const ns = parseDurationNs(text);
-  if (ns === undefined) {
-    throw new UsageError(`Invalid ${flag} "${text}": expected a duration such as 500ms, 10s or 2m`);
-  }
-  if (ns < minMs * 1e6) {
-    const least = minMs >= 1000 ? `${minMs / 1000}s` : `${minMs}ms`;
-    throw new UsageError(`Invalid ${flag} "${text}": must be at least ${least}`);
-  }
-  return ns / 1e6;
 }
 
 /**
@@ -311,7 +300,7 @@ export async function memprofCommand(
     return 0;
   }
   const debug: DebugLog = options.debug ? stderrDebug() : context.debug;
-  const notice = context.notice ?? _stderrNotice;
+  const notice = context.notice ?? stderrNotice;
   if (options.pid !== undefined) await _checkPid(options.pid);
   const report = await preflight({
     bpftrace: options.bpftrace,
@@ -574,12 +563,6 @@ async function _waitForExit(pid: number): Promise<ExitStatus> {
     if (state === undefined || state === "Z" || state === "X") return {};
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-}
-
-function _stderrNotice(text: string): void {
-  const bytes = new TextEncoder().encode(text + "\n");
-  let written = 0;
-  while (written < bytes.length) written += Deno.stderr.writeSync(bytes.subarray(written));
 }
 
 /** SIGINT/SIGTERM/SIGHUP (or an abort): `first` resolves on the first; each is also handed to `forward`. */

@@ -71,10 +71,10 @@ Deno.test("parseMemprofArgs() explains what is wrong", () => {
       ["--treshold", "5", "ls"],
       'Unknown option "--treshold" for "wrapp memprof" (did you mean "--threshold"?): see "wrapp memprof --help"',
     ],
-    [["--interval", "500ms", "ls"], 'Invalid --interval "500ms": must be at least 1s'],
+    [["--interval", "500ms", "ls"], 'Invalid --interval "500ms": must be at least 1.000 s'],
     [
       ["--duration", "soon", "ls"],
-      'Invalid --duration "soon": expected a duration such as 500ms, 10s or 2m',
+      'Invalid --duration "soon": expected a duration such as 500ms, 10s, 2m or 250us',
     ],
     [
       ["--max-pages", "12", "ls"],
@@ -101,7 +101,7 @@ Deno.test("parseMemprofArgs() explains what is wrong", () => {
     [["--redis-every", "5s", "ls"], '"--redis-every" needs "--redis URL"'],
     [
       ["--redis", "redis://h:1", "--redis-every", "10ms", "ls"],
-      'Invalid --redis-every "10ms": must be at least 1s',
+      'Invalid --redis-every "10ms": must be at least 1.000 s',
     ],
     [
       ["--redis", "redis://h:1", "--name", "a b", "ls"],

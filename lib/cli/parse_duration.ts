@@ -5,6 +5,8 @@
  * @module
  */
 
+import { UsageError } from "../errors.ts";
+
 const _UNITS_NS: Readonly<Record<string, number>> = {
   ns: 1,
   us: 1e3,
@@ -37,6 +39,28 @@ export function parseDurationNs(text: string): number | undefined {
     end = _PART.lastIndex;
   }
   return end === trimmed.length && end > 0 ? Math.round(total) : undefined;
+}
+
+/**
+ * A duration flag's value in ns (`undefined` when the flag is absent). Throws
+ * {@linkcode UsageError} naming the flag when it cannot be read or is below `minNs`.
+ */
+export function parseDurationFlag(
+  flag: string,
+  text: string | undefined,
+  minNs: number,
+): number | undefined {
+  if (text === undefined) return undefined;
+  const ns = parseDurationNs(text);
+  if (ns === undefined) {
+    throw new UsageError(
+      `Invalid ${flag} "${text}": expected a duration such as 500ms, 10s, 2m or 250us`,
+    );
+  }
+  if (ns < minNs) {
+    throw new UsageError(`Invalid ${flag} "${text}": must be at least ${formatDurationNs(minNs)}`);
+  }
+  return ns;
 }
 
 /** A duration in ns for humans: `850 ns`, `12.3 µs`, `4.56 ms`, `1.234 s`. */

@@ -21,7 +21,8 @@ import { recordApplication, type RecordResult } from "../record/recorder.ts";
 import { splitShellWords } from "../record/shell_words.ts";
 import { describeWorkloads, WORKLOAD_ALIASES, WORKLOADS } from "../record/workloads.ts";
 import { parseFlags } from "./parse_flags.ts";
-import { formatDurationNs, parseDurationNs } from "./parse_duration.ts";
+import { parseDurationFlag, parseDurationNs } from "./parse_duration.ts";
+import { stderrNotice } from "./notice.ts";
 
 /** Default duration of the load, ms. */
 export const DEFAULT_RECORD_DURATION_MS = 10_000;
@@ -208,8 +209,8 @@ export function parseRecordArgs(args: readonly string[]): RecordArgs {
     }
     parsed.durationMs = Math.round(ns / 1e6);
   }
-  parsed.floorNs = _duration("--floor", values.floor, 1000);
-  parsed.slowNs = _duration("--slow", values.slow, 1);
+  parsed.floorNs = parseDurationFlag("--floor", values.floor, 1000);
+  parsed.slowNs = parseDurationFlag("--slow", values.slow, 1);
   if (values.threshold !== undefined) {
     const sigma = Number(values.threshold);
     if (values.threshold.trim() === "" || !Number.isFinite(sigma) || sigma <= 0) {
@@ -243,20 +244,6 @@ export function resolveWorkloadName(name: string): string {
   );
 }
 
-function _duration(flag: string, text: string | undefined, minNs: number): number | undefined {
-  if (text === undefined) return undefined;
-  const ns = parseDurationNs(text);
-  if (ns === undefined) {
-    throw new UsageError(
-      `Invalid ${flag} "${text}": expected a duration such as 500ms, 10s, 2m or 250us`,
-    );
-  }
-  if (ns < minNs) {
-    throw new UsageError(`Invalid ${flag} "${text}": must be at least ${formatDurationNs(minNs)}`);
-  }
-  return ns;
-}
-
 /**
  * Run `wrapp record ARGS…`; resolves to the exit code. Throws {@linkcode UsageError}
  * (2), `SpawnError` (127, a program is missing), `PrivilegeError` (77), `SidecarError`
@@ -277,7 +264,7 @@ export async function recordCommand(
     return 0;
   }
   const debug: DebugLog = options.debug ? stderrDebug() : context.debug;
-  const notice = context.notice ?? _stderrNotice;
+  const notice = context.notice ?? stderrNotice;
 
   // What is missing is said before anything starts: the programs, then root and bpftrace.
   let app: string;
@@ -343,10 +330,4 @@ export function formatRecordReport(result: RecordResult, outDir: string): string
     `  metadata.json  versions, times, counts, exit status`,
   );
   return lines.join("\n");
-}
-
-function _stderrNotice(text: string): void {
-  const bytes = new TextEncoder().encode(text + "\n");
-  let written = 0;
-  while (written < bytes.length) written += Deno.stderr.writeSync(bytes.subarray(written));
 }

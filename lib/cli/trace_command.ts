@@ -26,7 +26,8 @@ import { DEFAULT_FLOOR_NS, SyscallTracer, type TraceSummary } from "../trace/sys
 import { spawnStopped, type StoppedChild } from "../trace/spawn_stopped.ts";
 import { describeAnomaly, formatAnomalies, formatSummaryTable } from "../trace/summary_table.ts";
 import { summaryJson } from "../trace/summary_json.ts";
-import { formatDurationNs, parseDurationNs } from "./parse_duration.ts";
+import { formatDurationNs, parseDurationFlag } from "./parse_duration.ts";
+import { stderrNotice } from "./notice.ts";
 import { describeExit } from "../supervise/signals.ts";
 import { TracerFeed } from "../tui/tracer_feed.ts";
 import type { TraceTuiResult } from "../tui/run_trace_tui.ts";
@@ -226,7 +227,7 @@ export function parseTraceArgs(args: readonly string[]): TraceArgs {
     debug: values.debug === true,
   };
   if (parsed.help) return parsed;
-  const tick = _duration("--tick", values.tick, 10e6);
+  const tick = parseDurationFlag("--tick", values.tick, 10e6);
   if (tick !== undefined) parsed.tickMs = tick / 1e6;
   for (const flag of ["log", "tick", "fps"] as const) {
     if (values[flag] !== undefined && !parsed.tui) {
@@ -237,7 +238,7 @@ export function parseTraceArgs(args: readonly string[]): TraceArgs {
     if (values.pid !== undefined || (command !== undefined && command.length > 0)) {
       throw new UsageError('"--demo" traces nothing real: drop --pid and the command');
     }
-    parsed.durationNs = _duration("--duration", values.duration, 1);
+    parsed.durationNs = parseDurationFlag("--duration", values.duration, 1);
     return parsed;
   }
   if (values.log !== undefined && values.pid !== undefined) {
@@ -262,9 +263,9 @@ export function parseTraceArgs(args: readonly string[]): TraceArgs {
       'Nothing to trace: usage "wrapp trace --pid PID" or "wrapp trace -- COMMAND [ARGS...]"',
     );
   }
-  parsed.durationNs = _duration("--duration", values.duration, 1);
-  parsed.slowNs = _duration("--slow", values.slow, 1);
-  parsed.floorNs = _duration("--floor", values.floor, 1000);
+  parsed.durationNs = parseDurationFlag("--duration", values.duration, 1);
+  parsed.slowNs = parseDurationFlag("--slow", values.slow, 1);
+  parsed.floorNs = parseDurationFlag("--floor", values.floor, 1000);
   if (values.threshold !== undefined) {
     const sigma = Number(values.threshold);
     if (values.threshold.trim() === "" || !Number.isFinite(sigma) || sigma <= 0) {
@@ -275,20 +276,6 @@ export function parseTraceArgs(args: readonly string[]): TraceArgs {
     parsed.thresholdSigma = sigma;
   }
   return parsed;
-}
-
-function _duration(flag: string, text: string | undefined, minNs: number): number | undefined {
-  if (text === undefined) return undefined;
-  const ns = parseDurationNs(text);
-  if (ns === undefined) {
-    throw new UsageError(
-      `Invalid ${flag} "${text}": expected a duration such as 500ms, 10s, 2m or 250us`,
-    );
-  }
-  if (ns < minNs) {
-    throw new UsageError(`Invalid ${flag} "${text}": must be at least ${formatDurationNs(minNs)}`);
-  }
-  return ns;
 }
 
 /**
@@ -308,7 +295,7 @@ export async function traceCommand(
   // While the full-screen view is up, notices wait: they would break the screen.
   const held: string[] = [];
   let screenUp = false;
-  const baseNotice = context.notice ?? _stderrNotice;
+  const baseNotice = context.notice ?? stderrNotice;
   const notice = (text: string) => screenUp ? held.push(text) : baseNotice(text);
   if (options.demo) {
     const result = await runDemo({
@@ -639,12 +626,6 @@ async function _checkPid(pid: number): Promise<void> {
   } catch {
     throw new UsageError(`No process with pid ${pid}`);
   }
-}
-
-function _stderrNotice(text: string): void {
-  const bytes = new TextEncoder().encode(text + "\n");
-  let written = 0;
-  while (written < bytes.length) written += Deno.stderr.writeSync(bytes.subarray(written));
 }
 
 /** SIGINT/SIGTERM/SIGHUP while tracing: `first` resolves on the first; each is also handed to `forward`. */
