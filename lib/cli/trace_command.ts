@@ -460,7 +460,13 @@ export async function traceCommand(
     const status = child && ended === "exit" ? await child.status : undefined;
     if (tui) {
       // The view says TRACE COMPLETE and stays until q (unless q ended the trace).
-      feed!.complete(status ? describeExit(status) : `tracing stopped (${ended})`);
+      feed!.complete(
+        status
+          ? describeExit(status)
+          : ended === "exit"
+          ? "the process exited"
+          : `tracing stopped (${ended})`,
+      );
       await _leaveScreen(tui, options, () => screenUp = false, held, baseNotice);
       if (child && !status) {
         notice(

@@ -60,7 +60,8 @@ export function TraceView(props: TraceViewProps): React.ReactElement {
 }
 
 function _tableWidth(width: number): number {
-  return width < 90 ? width : Math.max(66, Math.floor(width * 0.6));
+  // The table needs 70 columns; the histogram beside it at least 24.
+  return width < 94 ? width : Math.max(70, Math.floor(width * 0.6));
 }
 
 function Header(props: TraceViewProps): React.ReactElement {

@@ -22,6 +22,7 @@ export interface TracerFeedOptions {
   arch: SyscallArch;
   /** The traced process, when known before {@linkcode TracerFeed.attach} (--pid). */
   pid: number;
+  /** The command line; with --pid, read from /proc when attaching. */
   command: string;
   /** Where the traced command's output goes (launched commands only). */
   outputPath?: string;
@@ -37,6 +38,7 @@ export class TracerFeed implements TraceFeed {
   readonly #options: TracerFeedOptions;
   #tracer: SyscallTracer | undefined;
   #pid: number;
+  #command: string;
   #startTime = Date.now();
   #anomalies: AnomalyEvent[] = [];
   #lostEvents = 0;
@@ -49,12 +51,15 @@ export class TracerFeed implements TraceFeed {
     this.arch = options.arch;
     this.#options = options;
     this.#pid = options.pid;
+    this.#command = options.command;
   }
 
   /** The tracer has attached to `pid`: the view starts counting. */
   attach(tracer: SyscallTracer, pid: number): void {
     this.#tracer = tracer;
     this.#pid = pid;
+    if (!this.#command) this.#command = this.#readCommandLine();
+    this.#threadsReadAt = -Infinity;
     this.#startTime = Date.now();
   }
 
@@ -77,7 +82,7 @@ export class TracerFeed implements TraceFeed {
   header(): TraceHeader {
     return {
       pid: this.#pid,
-      command: this.#options.command,
+      command: this.#command,
       threads: this.#threadCount(),
       startTime: this.#startTime,
       lostEvents: this.#lostEvents,
@@ -97,6 +102,18 @@ export class TracerFeed implements TraceFeed {
     const taken = this.#anomalies;
     this.#anomalies = [];
     return taken;
+  }
+
+  /** An attached process's command line, from /proc (empty when it cannot be read). */
+  #readCommandLine(): string {
+    try {
+      const text = Deno.readTextFileSync(
+        `${this.#options.procDir ?? "/proc"}/${this.#pid}/cmdline`,
+      );
+      return text.split("\0").filter((part) => part !== "").join(" ");
+    } catch {
+      return "";
+    }
   }
 
   #threadCount(): number {
