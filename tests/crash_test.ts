@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { captureCrash, formatCrashSummary } from "../lib/crash/crash_report.ts";
 import { coreLimitPrefix } from "../lib/crash/core_limit.ts";
 import { EbpfCrashWatcher } from "../lib/crash/ebpf_backtrace.ts";
-import { spawnStopped } from "../lib/trace/spawn_stopped.ts";
+import { spawnStopped } from "../lib/sources/spawn_stopped.ts";
 import { readLatestTrace, runWrapp, tempDir } from "./_helpers.ts";
 import { startRedis } from "./_redis.ts";
 

@@ -13,7 +13,7 @@ import { preflight } from "../lib/bpf/preflight.ts";
 import { SYSCALLS_PROGRAM } from "../lib/bpf/programs.ts";
 import { findExecutable } from "../lib/find_executable.ts";
 import { findNeeds, needPrograms } from "../lib/record/app_programs.ts";
-import { processState } from "../lib/trace/spawn_stopped.ts";
+import { processState } from "../lib/sources/spawn_stopped.ts";
 import { VERSION } from "../lib/version.ts";
 import { WORKLOADS } from "../lib/record/workloads.ts";
 import { readLatestTrace, runWrapp, spawnWrapp, tempDir, type TraceEvent } from "./_helpers.ts";

@@ -11,7 +11,7 @@ import { type DebugLog, stderrDebug } from "../debug.ts";
 import { UsageError } from "../errors.ts";
 import { assertReady, preflight } from "../bpf/preflight.ts";
 import { describeExit, type ExitStatus, shellExitCode } from "../supervise/signals.ts";
-import { processState, spawnStopped, type StoppedChild } from "../trace/spawn_stopped.ts";
+import { processState, spawnStopped, type StoppedChild } from "../sources/spawn_stopped.ts";
 import { parseDurationFlag } from "./parse_duration.ts";
 import { stderrNotice } from "./notice.ts";
 import { buildCallTree, topAllocationSites } from "../memprof/call_tree.ts";

@@ -23,7 +23,7 @@ import { DEFAULT_THRESHOLD_SIGMA } from "../trace/anomaly_detector.ts";
 import { resolveSyscallFilter, SYSCALL_CLASSES } from "../trace/syscall_classes.ts";
 import { hostArch } from "../trace/syscall_table.ts";
 import { DEFAULT_FLOOR_NS, SyscallTracer, type TraceSummary } from "../trace/syscall_tracer.ts";
-import { spawnStopped, type StoppedChild } from "../trace/spawn_stopped.ts";
+import { spawnStopped, type StoppedChild } from "../sources/spawn_stopped.ts";
 import { describeAnomaly, formatAnomalies, formatSummaryTable } from "../trace/summary_table.ts";
 import { summaryJson } from "../trace/summary_json.ts";
 import { formatDurationNs, parseDurationFlag } from "./parse_duration.ts";

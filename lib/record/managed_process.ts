@@ -11,7 +11,7 @@ import { now } from "../event.ts";
 import { describeCause, SpawnError } from "../errors.ts";
 import { planUserSwitch } from "../supervise/run_as_user.ts";
 import type { ExitStatus } from "../supervise/signals.ts";
-import type { StoppedChild } from "../trace/spawn_stopped.ts";
+import type { StoppedChild } from "../sources/spawn_stopped.ts";
 import type { OutputLog } from "./output_log.ts";
 import type { CommandSpec } from "./workload.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { SpawnError } from "../errors.ts";
-import { processState, spawnStopped } from "../trace/spawn_stopped.ts";
+import { processState, spawnStopped } from "../sources/spawn_stopped.ts";
 import { manageStopped, startProcess } from "./managed_process.ts";
 import { OutputLog } from "./output_log.ts";
 

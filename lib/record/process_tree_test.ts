@@ -11,7 +11,7 @@ import {
   settledTitle,
   waitForExec,
 } from "./process_tree.ts";
-import { spawnStopped } from "../trace/spawn_stopped.ts";
+import { spawnStopped } from "../sources/spawn_stopped.ts";
 
 Deno.test("parseProcStat() reads state, parent and start time, whatever the name holds", () => {
   // Fields 3 (state), 4 (ppid), 5 to 21, 22 (starttime), 23.

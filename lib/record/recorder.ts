@@ -25,7 +25,7 @@ import type { AnomalyOptions } from "../trace/anomaly_detector.ts";
 import type { AnomalyEvent, SyscallEvent } from "../trace/syscall_events.ts";
 import { hostArch } from "../trace/syscall_table.ts";
 import { SyscallTracer, type TraceSummary } from "../trace/syscall_tracer.ts";
-import { spawnStopped, type StoppedChild } from "../trace/spawn_stopped.ts";
+import { spawnStopped, type StoppedChild } from "../sources/spawn_stopped.ts";
 import { formatDurationNs } from "../cli/parse_duration.ts";
 import { VERSION } from "../version.ts";
 import { freeLoopbackPort } from "./free_port.ts";
