@@ -15,6 +15,7 @@
 
 import { PrivilegeError, SidecarError } from "../errors.ts";
 import { findExecutable } from "../find_executable.ts";
+import { pathExists } from "../path_exists.ts";
 
 /** Oldest bpftrace wrapp's programs are written for. */
 export const MIN_BPFTRACE_VERSION: readonly [number, number, number] = [0, 14, 0];
@@ -69,7 +70,7 @@ export async function preflight(options: PreflightOptions = {}): Promise<Preflig
   const report: PreflightReport = {
     root,
     mountedTracefs: false,
-    btf: await _exists(options.btfFile ?? "/sys/kernel/btf/vmlinux"),
+    btf: await pathExists(options.btfFile ?? "/sys/kernel/btf/vmlinux"),
     missingTracepoints: [],
     problems,
     needsRoot: !root,
@@ -131,7 +132,7 @@ export async function preflight(options: PreflightOptions = {}): Promise<Preflig
   if (report.tracefs !== undefined && root) {
     for (const tracepoint of options.tracepoints ?? []) {
       const [category, name] = tracepoint.split(":");
-      if (!await _exists(`${report.tracefs}/events/${category}/${name}`)) {
+      if (!await pathExists(`${report.tracefs}/events/${category}/${name}`)) {
         report.missingTracepoints.push(tracepoint);
       }
     }
@@ -229,14 +230,5 @@ async function _mountTracefs(dir: string): Promise<string | undefined> {
     return new TextDecoder().decode(output.stderr).trim() || `exit code ${output.code}`;
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
-  }
-}
-
-async function _exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -25,6 +25,7 @@
 
 import { basename, dirname, join } from "node:path";
 import { describeCause, WrappError } from "../errors.ts";
+import { pathExists } from "../path_exists.ts";
 
 /** A listener on a socket path this process owns. */
 export interface ExclusiveSocket {
@@ -220,7 +221,9 @@ export async function findSocketOwner(path: string): Promise<SocketOwner | undef
     const bound = fields.slice(7).join(" ");
     if (bound.startsWith(privatePrefix) && /^\d+$/.test(bound.slice(privatePrefix.length))) {
       const pid = Number(bound.slice(privatePrefix.length));
-      if (await _exists(`/proc/${pid}`)) return { pid, wrapp: true, command: await _command(pid) };
+      if (await pathExists(`/proc/${pid}`)) {
+        return { pid, wrapp: true, command: await _command(pid) };
+      }
     } else if (bound === path) {
       inodes.add(fields[6]);
     }
@@ -256,14 +259,5 @@ async function _command(pid: number): Promise<string> {
     return raw.split("\0").filter((part) => part.length > 0).join(" ");
   } catch {
     return "";
-  }
-}
-
-async function _exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -9,6 +9,7 @@
 
 import { join } from "node:path";
 import { prepareRunDir } from "../tef/run_dir.ts";
+import { pathExists } from "../path_exists.ts";
 
 /** `<app>_<YYYYMMDD-HHMMSS>` in UTC. */
 export function recordingName(app: string, date: Date): string {
@@ -31,7 +32,9 @@ export async function createRecordingDir(
 ): Promise<{ dir: string; name: string }> {
   const base = recordingName(app, date);
   let name = base;
-  for (let n = 2; await _exists(join(root, name)); n++) name = `${base}-${n}`;
+  for (let n = 2; await pathExists(join(root, name), { followLinks: false }); n++) {
+    name = `${base}-${n}`;
+  }
   const dir = await prepareRunDir(root, name, { keepRuns: Number.MAX_SAFE_INTEGER });
   return { dir, name };
 }
@@ -60,14 +63,5 @@ export async function handOver(
   if (!owner) return;
   for (const path of paths) {
     await Deno.chown(path, owner.uid, owner.gid).catch(() => {});
-  }
-}
-
-async function _exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
   }
 }
