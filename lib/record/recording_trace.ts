@@ -25,6 +25,7 @@ import type { AnomalyEvent, SyscallEvent } from "../trace/syscall_events.ts";
 import { tefMicroseconds } from "../trace/syscall_events.ts";
 import { errnoName, type SyscallArch, syscallName } from "../trace/syscall_table.ts";
 import { formatDurationNs } from "../cli/parse_duration.ts";
+import { SliceTracks } from "../tef/slice_tracks.ts";
 
 /** Thread id of the phases track in wrapp's process (the trace sink uses 1 to 6). */
 export const PHASES_TID = 10;
@@ -75,7 +76,7 @@ export class RecordingTrace {
   /** Threads with calls in the previous interval, so an idle one drops to 0 once. */
   #active = new Set<number>();
   /** End of the last slice on each track, µs. */
-  readonly #lastEnd = new Map<string, number>();
+  readonly #tracks = new SliceTracks();
   #pending: _Pending[] = [];
   #drawn = 0;
   #notDrawn = 0;
@@ -132,11 +133,14 @@ export class RecordingTrace {
     endTime: number,
     args: Record<string, unknown> = {},
   ): TefObject[] {
-    const start = tefMicroseconds(startTime);
-    const dur = Math.max(0, Math.round((tefMicroseconds(endTime) - start) * 1000) / 1000);
+    const { ts, dur } = this.#tracks.place(
+      "phases",
+      tefMicroseconds(startTime),
+      Math.max(0, endTime - startTime) * 1e6,
+    );
     return [{
       ph: "X",
-      ts: this.#place("phases", start, dur),
+      ts,
       dur,
       pid: this.#options.wrappPid,
       tid: PHASES_TID,
@@ -229,8 +233,11 @@ export class RecordingTrace {
       if (!this.#threads.has(call.tid) || this.#threads.get(call.tid)!.pid !== call.pid) {
         events.push(...this.thread(call.pid, call.tid, call.comm));
       }
-      const dur = Math.round(call.latencyNs) / 1000;
-      const ts = this.#place(`t${call.tid}`, tefMicroseconds(startTime), dur);
+      const { ts, dur } = this.#tracks.place(
+        `t${call.tid}`,
+        tefMicroseconds(startTime),
+        call.latencyNs,
+      );
       const name = syscallName(call.nr, this.#options.arch);
       const args: Record<string, unknown> = {
         latency: formatDurationNs(call.latencyNs),
@@ -307,19 +314,6 @@ export class RecordingTrace {
       events.push(...this.processExited(pid, time, args));
     }
     return events;
-  }
-
-  /**
-   * Where a slice of `dur` µs wanting to start at `start` goes on `track`: never before
-   * the previous slice's end plus 1 µs. Epoch µs are ~1.8e15: at that size ts × 1000
-   * (how Perfetto and the checker get ns) is off by up to 256 ns, so back-to-back slices
-   * would seem to overlap.
-   */
-  #place(track: string, start: number, dur: number): number {
-    const previous = this.#lastEnd.get(track);
-    const ts = previous === undefined ? start : Math.max(start, previous + 1);
-    this.#lastEnd.set(track, ts + dur);
-    return ts;
   }
 
   #label(tid: number): string {

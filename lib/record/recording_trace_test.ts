@@ -83,9 +83,9 @@ Deno.test("RecordingTrace: processes, threads, slow calls, anomalies and lifetim
     [
       [100, "epoll_wait", "syscall", (T0 + 5) * 1000, 15500],
       [101, "futex", "syscall", (T0 + 10) * 1000, 500000],
-      // Pushed 1 µs after the end of the previous slice on its track, never overlapping it.
-      [100, "epoll_wait (anomaly)", "anomaly", (T0 + 20.5) * 1000 + 1, 100000],
-      [100, "epoll_wait", "syscall", (T0 + 120.5) * 1000 + 2, 2000],
+      // Back to back on their track in whole µs (see SliceTracks), never overlapping.
+      [100, "epoll_wait (anomaly)", "anomaly", (T0 + 20.5) * 1000, 100000],
+      [100, "epoll_wait", "syscall", (T0 + 120.5) * 1000, 2000],
     ],
   );
   assert.deepEqual(x[2].args, {

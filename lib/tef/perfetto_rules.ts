@@ -64,8 +64,8 @@ export interface CheckPerfettoRulesOptions {
 interface _Slice {
   readonly index: number;
   readonly label: string;
-  readonly start: number;
-  readonly end: number;
+  readonly start: bigint;
+  readonly end: bigint;
 }
 
 interface _Track {
@@ -314,8 +314,9 @@ function _checkEvent(
  * slice that starts inside another and ends after it.
  */
 function _checkNesting(track: _Track, report: (text: string) => void): void {
+  const order = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
   const slices = track.slices.sort((a, b) =>
-    a.start - b.start || b.end - a.end || a.index - b.index
+    order(a.start, b.start) || order(b.end, a.end) || a.index - b.index
   );
   const stack: _Slice[] = [];
   for (const slice of slices) {
@@ -334,13 +335,25 @@ function _checkNesting(track: _Track, report: (text: string) => void): void {
   }
 }
 
-/** µs → integer ns, as Perfetto stores timestamps; avoids float noise like 1.1 + 2.2. */
-function _ns(us: number): number {
-  return Math.round(us * 1000);
+/**
+ * µs → integer ns, as Perfetto stores timestamps. BigInt: epoch ns (~1.8e18) are beyond
+ * what a double holds exactly, and float noise like 1.1 + 2.2 must not count either.
+ */
+function _ns(us: number): bigint {
+  const whole = Math.trunc(us);
+  return BigInt(whole) * 1000n + BigInt(Math.round((us - whole) * 1000));
 }
 
 function _span(slice: _Slice): string {
-  return `ts ${slice.start / 1000} to ${slice.end / 1000}`;
+  return `ts ${_us(slice.start)} to ${_us(slice.end)}`;
+}
+
+/** Integer ns → µs as written in the file (`1.5`, `1795618853146814`). */
+function _us(ns: bigint): string {
+  const sign = ns < 0n ? "-" : "";
+  const abs = ns < 0n ? -ns : ns;
+  const fraction = (abs % 1000n).toString().padStart(3, "0").replace(/0+$/, "");
+  return `${sign}${abs / 1000n}${fraction ? `.${fraction}` : ""}`;
 }
 
 function _hasId(e: Record<string, unknown>): boolean {

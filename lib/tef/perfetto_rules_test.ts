@@ -304,3 +304,12 @@ Deno.test("checkTraceFileText() rejects a cut-off array and reports event violat
     ],
   );
 });
+
+Deno.test("checkPerfettoRules() compares epoch-sized timestamps exactly", () => {
+  const t = 1_795_618_851_149_679; // µs since the epoch: its ns do not fit a double
+  const slice = (ts: number, dur: number) => ({ ph: "X", ts, dur, pid: 1, tid: 1, name: "s" });
+  assert.deepEqual(checkPerfettoRules([slice(t, 1_997_135), slice(t + 1_997_135, 3_484)]), []);
+  const overlapping = checkPerfettoRules([slice(t, 1_997_136), slice(t + 1_997_135, 3_484)]);
+  assert.equal(overlapping.length, 1);
+  assert.match(overlapping[0], /ts 1795618853146814 to 1795618853150298\) overlaps/);
+});

@@ -6,6 +6,7 @@
  */
 
 import type { EventBase } from "../event.ts";
+import { SliceTracks } from "../tef/slice_tracks.ts";
 
 /** Statistics of one syscall (of one thread, in a per-thread summary) over a period. */
 export interface SyscallRow {
@@ -101,7 +102,7 @@ export interface SyscallTefTrack {
 export class SyscallTefEncoder {
   readonly #summaryTrack: SyscallTefTrack;
   readonly #named = new Set<string>();
-  readonly #lastEnd = new Map<string, number>();
+  readonly #tracks = new SliceTracks();
 
   /** Put `total` summaries on `summaryTrack` (e.g. the trace sink's status track). */
   constructor(summaryTrack: SyscallTefTrack) {
@@ -125,9 +126,8 @@ export class SyscallTefEncoder {
         args: { name: event.comm },
       });
     }
-    const ts = Math.max(tefMicroseconds(event.startTime), this.#lastEnd.get(key) ?? 0);
-    const dur = Math.round(event.latencyNs) / 1000;
-    this.#lastEnd.set(key, ts + dur);
+    // Whole µs (see SliceTracks); the exact latency stays in args.latency_ns.
+    const { ts, dur } = this.#tracks.place(key, tefMicroseconds(event.startTime), event.latencyNs);
     const args: Record<string, unknown> = {
       latency_ns: event.latencyNs,
       z_score: event.zScore === null ? null : Math.round(event.zScore * 100) / 100,

@@ -104,3 +104,20 @@ Deno.test("SyscallTefEncoder turns intervals into per-second counters and the to
     [],
   );
 });
+
+Deno.test("SyscallTefEncoder writes whole microseconds, so back-to-back slices never overlap in Perfetto", () => {
+  const encoder = new SyscallTefEncoder({ pid: 1, tid: 4 });
+  // 1.0004 ms each, the second starting where the first ended: fractions of a µs.
+  const start = T0 + 0.0003;
+  const slices = [0, 1].map((i) =>
+    encoder.anomaly(anomaly({ startTime: start + i * 1.0004, latencyNs: 1_000_400 }))
+      .find((event) => event.ph === "X")!
+  );
+  for (const slice of slices) {
+    assert.ok(Number.isInteger(slice.ts) && Number.isInteger(slice.dur), JSON.stringify(slice));
+  }
+  // Perfetto converts ts and dur to integer ns separately and adds them.
+  const endNs = BigInt(slices[0].ts as number) * 1000n + BigInt(slices[0].dur as number) * 1000n;
+  assert.ok(endNs <= BigInt(slices[1].ts as number) * 1000n);
+  assert.equal(slices[0].dur, 1001, "rounded up: a slice is never shorter than the call");
+});
