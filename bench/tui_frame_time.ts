@@ -120,10 +120,12 @@ int main(void) {
 
 console.log(`Frame times at 50 ms ticks, ${seconds} s per run, 140x40 tmux window:`);
 for (const run of runs) {
-  const rss = run.rss.length > 6
-    ? `; RSS ${run.rss[4].toFixed(1)} MiB at 5 s → ${
-      run.rss.at(-1)!.toFixed(1)
-    } MiB at ${run.rss.length} s`
+  // RSS at 5 s, then at each quarter of the run: flat means the view keeps nothing.
+  const at = [4, ...[1, 2, 3, 4].map((q) => Math.floor((run.rss.length * q) / 4) - 1)];
+  const rss = run.rss.length > 8
+    ? `; RSS ${at.map((i) => run.rss[i].toFixed(0)).join(" → ")} MiB at ${
+      at.map((i) => `${i + 1}`).join(", ")
+    } s`
     : "";
   console.log(`  ${run.label.padEnd(56)} ${run.line}${rss}`);
 }
