@@ -391,3 +391,26 @@ Deno.test("a config may enable Redis and the local trace together", async () => 
   assert.deepEqual(await messages(await redis.client(1), "logs:app:svc:info"), ["to both"]);
   assert.deepEqual(logTexts(await readLatestTrace(`${dir.path}/traces`)), ["to both"]);
 });
+
+Deno.test("a second wrapp on the same spool folder is refused while the first runs, and may start after it", async () => {
+  await using dir = await tempDir();
+  const port = freePort(); // nobody listens: events wait in the spool
+  const config = await redisConfig(dir.path, { executable: "/bin/sleep", args: ["3"], port });
+  const first = spawnWrapp(["run", config]);
+  try {
+    await waitFor(async () =>
+      await Deno.stat(`${dir.path}/spool/owner`).then(() => true, () => false)
+    );
+    const second = await runWrapp(["run", config]);
+    assert.equal(second.code, 74, second.stderr);
+    assert.match(
+      second.stderr,
+      /wrapp: Cannot use spool ".*\/spool": wrapp pid \d+ is using it \(two wrapps for the same service name\? give each its own spool folder: \[redis\] spool_dir\)/,
+    );
+  } finally {
+    first.kill("SIGKILL"); // as if it crashed: its owner file stays behind, stale
+    await first.status;
+  }
+  const after = await runWrapp(["run", config]);
+  assert.equal(after.code, 0, after.stderr);
+});

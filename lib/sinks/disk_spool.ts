@@ -17,13 +17,15 @@
  * and read first; a partially written last line (the process died mid-write) is cut off
  * and counted in {@linkcode DiskSpool.skippedLines}, as is a line that is not valid JSON.
  *
- * One spool folder belongs to one process at a time.
+ * One spool folder belongs to one process at a time: {@linkcode DiskSpool.open} claims it
+ * (see `spool_owner.ts`) and refuses a folder another live wrapp holds.
  *
  * @module
  */
 
 import { describeCause, SinkError } from "../errors.ts";
 import { type DebugLog, silentDebug } from "../debug.ts";
+import { claimSpool, type ReleaseSpool } from "./spool_owner.ts";
 
 /** What a full spool does. */
 export type SpoolPolicy = "drop_oldest" | "block";
@@ -90,6 +92,7 @@ interface _Segment<T> {
 
 /** A folder of JSON-lines segment files used as a bounded, crash-safe FIFO. */
 export class DiskSpool<T> {
+  #release: ReleaseSpool = () => Promise.resolve();
   /** The spool folder. */
   readonly dir: string;
   /** What was left by a previous process. */
@@ -163,10 +166,17 @@ export class DiskSpool<T> {
     }
     try {
       await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-      const { segments, recovery } = await _recover<T>(dir);
-      return new DiskSpool<T>(dir, options, segments, recovery);
     } catch (error) {
-      if (error instanceof RangeError) throw error;
+      throw new SinkError(`Cannot open spool "${dir}": ${describeCause(error)}`, { cause: error });
+    }
+    const release = await claimSpool(dir);
+    try {
+      const { segments, recovery } = await _recover<T>(dir);
+      const spool = new DiskSpool<T>(dir, options, segments, recovery);
+      spool.#release = release;
+      return spool;
+    } catch (error) {
+      await release();
       throw new SinkError(`Cannot open spool "${dir}": ${describeCause(error)}`, { cause: error });
     }
   }
@@ -392,6 +402,7 @@ export class DiskSpool<T> {
     this.#tail?.file?.close();
     if (this.#tail) this.#tail.file = undefined;
     this.#tail = undefined;
+    await this.#release();
   }
 
   /**
