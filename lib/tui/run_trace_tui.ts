@@ -107,11 +107,25 @@ export async function runTraceTui(options: RunTraceTuiOptions): Promise<TraceTui
   if (options.signal?.aborted) onAbort();
 
   let failure: unknown;
+  let lastLook = "";
   const timer = setInterval(() => {
     try {
       frameStart = performance.now();
       options.feed.tick?.();
       state.update();
+      // A frame that would look like the last one is not drawn (a real trace's counts
+      // change once a second; the clock shows tenths).
+      const shown = props();
+      const look = `${state.version} ${
+        Math.floor(shown.now / 100)
+      } ${shown.width}x${shown.height} ${
+        shown.fps ? `${shown.fps.meanMs.toFixed(2)} ${shown.fps.p99Ms.toFixed(2)}` : ""
+      }`;
+      if (look === lastLook) {
+        frameStart = undefined;
+        return;
+      }
+      lastLook = look;
       draw();
     } catch (error) {
       failure = error;

@@ -111,13 +111,22 @@ export class TraceViewState {
     this.header = feed.header();
   }
 
+  /**
+   * Bumped whenever something shown changes (new counts, anomalies, the header, a key), so
+   * the view can skip redrawing a frame that would look the same.
+   */
+  version = 0;
+
   /** Pull what is new from the feed (nothing while paused, except the header's state). */
   update(): void {
-    this.header = this.#feed.header();
+    const header = this.#feed.header();
+    if (!_sameHeader(header, this.header)) this.version++;
+    this.header = header;
     if (this.paused) return;
     for (const anomaly of this.#feed.takeAnomalies()) {
       this.anomalyCount++;
       this.anomalies.unshift(anomaly);
+      this.version++;
     }
     if (this.anomalies.length > ANOMALY_HISTORY) this.anomalies.length = ANOMALY_HISTORY;
     const latest = this.#feed.latest();
@@ -133,6 +142,7 @@ export class TraceViewState {
     }
     this.#lastSample = { time: latest.time, calls: this.totals.calls };
     this.#arrange();
+    this.version++;
   }
 
   /** Calls per second in the latest sample. */
@@ -142,6 +152,7 @@ export class TraceViewState {
 
   /** Handle a key; returns `"quit"` for `q`, Ctrl-C (and Esc outside the help). */
   key(key: KeyPress): "quit" | undefined {
+    this.version++;
     if (this.helpOpen) {
       if (key.input === "q" || (key.ctrl && key.input === "c")) return "quit";
       this.helpOpen = false; // any other key closes the help
@@ -215,4 +226,9 @@ export class TraceViewState {
     const next = Math.min(this.rows.length - 1, Math.max(0, index + step));
     this.selected = this.rows[next].name;
   }
+}
+
+function _sameHeader(a: TraceHeader, b: TraceHeader): boolean {
+  return a.pid === b.pid && a.command === b.command && a.threads === b.threads &&
+    a.lostEvents === b.lostEvents && a.state === b.state && a.exit === b.exit;
 }

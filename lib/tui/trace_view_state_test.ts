@@ -167,3 +167,22 @@ Deno.test("TraceViewState quits on q, Ctrl-C and Esc; ? opens help that any key 
   assert.equal(state.helpOpen, false);
   assert.equal(state.sort, "calls", "the key that closed the help did nothing else");
 });
+
+Deno.test("TraceViewState bumps its version only when something shown changes", () => {
+  const { feed, state } = filled();
+  const before = state.version;
+  state.update();
+  state.update();
+  assert.equal(state.version, before, "nothing new: the same frame");
+  feed.add("read", 10, 1_000);
+  feed.time = 2000;
+  state.update();
+  assert.ok(state.version > before, "new counts");
+  const counted = state.version;
+  feed.complete = true;
+  state.update();
+  assert.ok(state.version > counted, "the header changed (TRACE COMPLETE)");
+  const completed = state.version;
+  state.key({ input: "s" });
+  assert.ok(state.version > completed, "a key");
+});
