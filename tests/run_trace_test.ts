@@ -17,13 +17,14 @@ Deno.test({
     assert.ok(isRoot, "[trace] needs root (CI runs as root)");
     await using redis = await startRedis();
     await using dir = await tempDir();
-    // Wait for bpftrace to attach, then make a child do one very slow call among fast ones.
+    // At once (wrapp holds the service before its exec until tracing is attached), a
+    // child does one very slow call among fast ones.
     const script = await writeScript(
       dir.path,
       "svc.sh",
-      `sleep 4
-for i in 1 2 3 4 5 6 7 8; do sleep 0.01; done
+      `for i in 1 2 3 4 5 6 7 8; do sleep 0.01; done
 sleep 0.6
+sleep 1.5 # at least one per-second count (DB 2)
 echo done`,
     );
     const config = `${dir.path}/svc.toml`;

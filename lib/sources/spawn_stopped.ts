@@ -103,13 +103,9 @@ export async function spawnStopped(
     }
   };
 
-  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
-  while (!exited && await processState(child.pid) !== "T") {
-    if (Date.now() > deadline) {
-      kill("SIGKILL");
-      throw new SpawnError(`Cannot start "${command}": the launcher did not stop in time`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 2));
+  if (!await waitUntilStopped(child.pid, () => exited, options.timeoutMs ?? 10_000) && !exited) {
+    kill("SIGKILL");
+    throw new SpawnError(`Cannot start "${command}": the launcher did not stop in time`);
   }
   if (exited) {
     const s = await status;
@@ -127,6 +123,31 @@ export async function spawnStopped(
     kill,
     ...(options.output === "piped" ? { stdout: child.stdout, stderr: child.stderr } : {}),
   };
+}
+
+/**
+ * Put in front of a command (after any prefix that keeps the pid, such as prlimit or
+ * setpriv) to have it stop itself just before exec'ing the program: the same hold as
+ * {@linkcode spawnStopped}, for a child started another way. Resume it with SIGCONT.
+ */
+export const HOLD_BEFORE_EXEC: readonly string[] = ["/bin/sh", "-c", _SCRIPT, "wrapp-hold"];
+
+/**
+ * Wait until `pid` is stopped (state `T`): true; false when `gone()` says it ended or
+ * `timeoutMs` passed first.
+ */
+export async function waitUntilStopped(
+  pid: number,
+  gone: () => boolean,
+  timeoutMs: number,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!gone()) {
+    if (await processState(pid) === "T") return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  return false;
 }
 
 /** State letter of a process from `/proc/<pid>/stat` (`R`, `S`, `T`…), or undefined when gone. */

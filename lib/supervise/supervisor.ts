@@ -16,6 +16,7 @@ import { RedisControl } from "../sources/redis_control.ts";
 import { newRunId, prepareRunDir } from "../tef/run_dir.ts";
 import { MarkerExtractor } from "../transforms/extract_markers.ts";
 import { type RunningChild, spawnChild } from "../sources/child_process.ts";
+import { HOLD_BEFORE_EXEC, waitUntilStopped } from "../sources/spawn_stopped.ts";
 import { VERSION } from "../version.ts";
 import { type ByteWriter, Echo } from "./echo.ts";
 import { OutputPipeline, pumpOutput } from "./output_pipeline.ts";
@@ -272,6 +273,10 @@ export class Supervisor {
     const router = this.#router!;
     const command = [app.resolvedExecutable, ...app.args];
     this.#debug(`command: ${JSON.stringify(command)} in ${app.cwd} as ${context.runUser}`);
+    // With eBPF views of the service, it waits just before its exec until they are
+    // attached (about a second for bpftrace): its first syscalls and pages are seen too.
+    const hold = (this.#config.trace !== undefined || this.#config.memprof !== undefined) &&
+      Deno.uid() === 0;
     let child: RunningChild;
     try {
       child = spawnChild({
@@ -281,7 +286,11 @@ export class Supervisor {
         env: { ...app.env, ...context.userSwitch?.env },
         clearEnv: !app.inheritEnv,
         // prlimit outermost: it keeps the pid and execs setpriv, which execs the service.
-        prefix: [...context.corePlan?.prefix ?? [], ...context.userSwitch?.prefix ?? []],
+        prefix: [
+          ...context.corePlan?.prefix ?? [],
+          ...context.userSwitch?.prefix ?? [],
+          ...(hold ? HOLD_BEFORE_EXEC : []),
+        ],
       });
     } catch (error) {
       this.#status("exit", `could not start ${app.streamName}: ${(error as Error).message}`, {
@@ -303,12 +312,14 @@ export class Supervisor {
       restarts: this.#restarts,
     });
 
+    let exited = false;
+    void child.status.then(() => exited = true);
+    const held = hold && await waitUntilStopped(child.pid, () => exited, 10_000);
+
     // Watches for the fatal signal so a crash without a core still has a backtrace (root only).
     const crashWatcher = this.#config.crash.enabled && this.#config.crash.ebpfBacktrace
       ? EbpfCrashWatcher.start({ pid: child.pid, debug: this.#debug })
       : undefined;
-    // Tracing attaches while the child already runs (its output is read meanwhile), so its
-    // first syscalls are not seen; the children it starts later are.
     const tracer = this.#config.trace &&
       startServiceTrace(this.#config.trace, child.pid, {
         emit: (event) => router.emit(event),
@@ -323,6 +334,11 @@ export class Supervisor {
         notice: (text) => this.#notice(text),
         debug: this.#debug,
       });
+    if (hold) {
+      await Promise.all([crashWatcher, tracer, memprof]);
+      this.#debug(held ? `attached; resuming pid ${child.pid}` : "the service did not stop");
+      child.signalGroup("SIGCONT");
+    }
 
     const pipelines = (["stdout", "stderr"] as const).map((stream) =>
       new OutputPipeline(stream, { output, target: router, markers: context.markers })
