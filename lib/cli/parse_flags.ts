@@ -86,3 +86,18 @@ export function splitAtCommand(
   }
   return { flags: [...args] };
 }
+
+/**
+ * `--threshold SIGMA` (anomalies of trace and record): a positive number of standard
+ * deviations, or `undefined` when absent. Throws {@linkcode UsageError}.
+ */
+export function parseThresholdFlag(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const sigma = Number(text);
+  if (text.trim() === "" || !Number.isFinite(sigma) || sigma <= 0) {
+    throw new UsageError(
+      `Invalid --threshold "${text}": expected a positive number of standard deviations such as 3.0`,
+    );
+  }
+  return sigma;
+}

@@ -20,7 +20,7 @@ import { customAppName, customPlan } from "../record/custom_workload.ts";
 import { recordApplication, type RecordResult } from "../record/recorder.ts";
 import { splitShellWords } from "../record/shell_words.ts";
 import { describeWorkloads, WORKLOAD_ALIASES, WORKLOADS } from "../record/workloads.ts";
-import { parseFlags } from "./parse_flags.ts";
+import { parseFlags, parseThresholdFlag } from "./parse_flags.ts";
 import { parseDurationFlag, parseDurationNs } from "./parse_duration.ts";
 import { stderrNotice } from "./notice.ts";
 
@@ -211,15 +211,7 @@ export function parseRecordArgs(args: readonly string[]): RecordArgs {
   }
   parsed.floorNs = parseDurationFlag("--floor", values.floor, 1000);
   parsed.slowNs = parseDurationFlag("--slow", values.slow, 1);
-  if (values.threshold !== undefined) {
-    const sigma = Number(values.threshold);
-    if (values.threshold.trim() === "" || !Number.isFinite(sigma) || sigma <= 0) {
-      throw new UsageError(
-        `Invalid --threshold "${values.threshold}": expected a positive number of standard deviations such as 3.0`,
-      );
-    }
-    parsed.thresholdSigma = sigma;
-  }
+  parsed.thresholdSigma = parseThresholdFlag(values.threshold) ?? parsed.thresholdSigma;
   const name = parsed.name ?? parsed.workload;
   if (parsed.name !== undefined && !STREAM_NAME_PATTERN.test(parsed.name)) {
     throw new UsageError(`Invalid --name "${name}": use letters, digits, "_", "." and "-"`);

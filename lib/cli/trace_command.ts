@@ -9,7 +9,7 @@ import { basename, dirname } from "node:path";
 import { now } from "../event.ts";
 import { describeCause, SinkError, UsageError } from "../errors.ts";
 import { type DebugLog, stderrDebug } from "../debug.ts";
-import { parseFlags, splitAtCommand } from "./parse_flags.ts";
+import { parseFlags, parseThresholdFlag, splitAtCommand } from "./parse_flags.ts";
 import { Router } from "../router.ts";
 import type { Sink } from "../sinks/sink.ts";
 import { TraceEventFileSink } from "../sinks/trace_event_file.ts";
@@ -266,15 +266,7 @@ export function parseTraceArgs(args: readonly string[]): TraceArgs {
   parsed.durationNs = parseDurationFlag("--duration", values.duration, 1);
   parsed.slowNs = parseDurationFlag("--slow", values.slow, 1);
   parsed.floorNs = parseDurationFlag("--floor", values.floor, 1000);
-  if (values.threshold !== undefined) {
-    const sigma = Number(values.threshold);
-    if (values.threshold.trim() === "" || !Number.isFinite(sigma) || sigma <= 0) {
-      throw new UsageError(
-        `Invalid --threshold "${values.threshold}": expected a positive number of standard deviations such as 3.0`,
-      );
-    }
-    parsed.thresholdSigma = sigma;
-  }
+  parsed.thresholdSigma = parseThresholdFlag(values.threshold) ?? parsed.thresholdSigma;
   return parsed;
 }
 
