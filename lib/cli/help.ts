@@ -22,7 +22,7 @@ Usage:
   wrapp check <svc.toml>             validate a config and print the effective config
   wrapp logs <name> [-f] [-s STREAM] read a service's Redis streams back; -f follows
   wrapp trace (--pid N | -- CMD…)    syscall counts, errors, latency and anomalies (eBPF, root)
-  wrapp trace --tui (--pid N | -- CMD…)  the same as a live full-screen view (--demo: try it)
+  wrapp trace --tui … | --demo       the same as a live full-screen view; --demo needs no root
   wrapp memprof (--pid N | -- CMD…)  live memory per call stack, browser view (eBPF, root)
   wrapp record <app> | --custom CMD  trace redis, nginx, postgresql or CMD under load (eBPF, root)
   wrapp doctor [--config svc.toml]   say what this machine lacks for each feature
