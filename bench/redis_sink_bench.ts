@@ -17,6 +17,7 @@ import { Redis } from "ioredis";
 import { type LogEvent, now } from "../lib/event.ts";
 import { RedisSink } from "../lib/sinks/redis.ts";
 import { startRedis } from "../tests/_redis.ts";
+import { sendBulkPipeline } from "./_resp.ts";
 
 const EVENTS = Number(Deno.args[0] ?? 1_000_000);
 const BATCH = 4096; // the Router's batch size
@@ -152,33 +153,13 @@ function xadd(i: number, ts: string): string[] {
 // 5. Hand-encoded RESP over Deno.connect: one string per pipeline, replies counted.
 {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: redis.port });
-  const encoder = new TextEncoder();
   const buffer = new Uint8Array(1 << 20);
-  const ascii = /^[ -~]*$/; // printable ASCII: one byte per character
   const ts = String(Math.floor(now()));
   const t0 = performance.now();
   for (let i = 0; i < EVENTS; i += PIPELINE) {
-    const n = Math.min(PIPELINE, EVENTS - i);
-    const parts: string[] = [];
-    for (let j = i; j < i + n; j++) {
-      const args = xadd(j, ts);
-      parts.push(`*${args.length}\r\n`);
-      for (const arg of args) {
-        const size = ascii.test(arg) ? arg.length : encoder.encode(arg).length;
-        parts.push(`$${size}\r\n`, arg, "\r\n");
-      }
-    }
-    const bytes = encoder.encode(parts.join(""));
-    for (let written = 0; written < bytes.length;) {
-      written += await conn.write(bytes.subarray(written));
-    }
-    // Each XADD reply is a bulk string, "$<len>\r\n<id>\r\n": two newlines.
-    let lines = 0;
-    while (lines < 2 * n) {
-      const got = await conn.read(buffer);
-      if (got === null) throw new Error("connection closed");
-      for (let k = buffer.indexOf(10); k >= 0 && k < got; k = buffer.indexOf(10, k + 1)) lines++;
-    }
+    const commands: string[][] = [];
+    for (let j = i; j < Math.min(i + PIPELINE, EVENTS); j++) commands.push(xadd(j, ts));
+    await sendBulkPipeline(conn, commands, buffer);
   }
   const ms = performance.now() - t0;
   conn.close();

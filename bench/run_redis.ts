@@ -29,6 +29,7 @@
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { Redis } from "ioredis";
 import { startRedis } from "../tests/_redis.ts";
+import { sendBulkPipeline } from "./_resp.ts";
 
 const LINES = Number(Deno.args[0] ?? 1_000_000);
 const MAX_LEN = 2_000_000;
@@ -439,36 +440,15 @@ async function handEncodedResp(): Promise<number> {
   await admin.flushall();
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: redis.port });
   try {
-    const encoder = new TextEncoder();
     const buffer = new Uint8Array(1 << 20);
-    const ascii = /^[ -~]*$/; // printable ASCII: one byte per character
     const ts = String(Date.now());
     const t0 = performance.now();
     for (let i = 0; i < LINES; i += PIPELINE) {
-      const n = Math.min(PIPELINE, LINES - i);
-      const parts: string[] = [];
-      for (let j = i; j < i + n; j++) {
-        const args = xadd("raw:resp", j, ts);
-        parts.push(`*${args.length}\r\n`);
-        for (const arg of args) {
-          const size = ascii.test(arg) ? arg.length : encoder.encode(arg).length;
-          parts.push(`$${size}\r\n`, arg, "\r\n");
-        }
+      const commands: string[][] = [];
+      for (let j = i; j < Math.min(i + PIPELINE, LINES); j++) {
+        commands.push(xadd("raw:resp", j, ts));
       }
-      const bytes = encoder.encode(parts.join(""));
-      for (let written = 0; written < bytes.length;) {
-        written += await conn.write(bytes.subarray(written));
-      }
-      // Each XADD reply is a bulk string, "$<len>\r\n<id>\r\n": two newlines.
-      let lines = 0;
-      while (lines < 2 * n) {
-        const got = await conn.read(buffer);
-        if (got === null) throw new Error("connection closed");
-        if (buffer[0] === 45 /* - */) throw new Error(new TextDecoder().decode(buffer));
-        for (let k = buffer.indexOf(10); k >= 0 && k < got; k = buffer.indexOf(10, k + 1)) {
-          lines++;
-        }
-      }
+      await sendBulkPipeline(conn, commands, buffer);
     }
     const elapsed = performance.now() - t0;
     const xlen = await admin.xlen("raw:resp");
