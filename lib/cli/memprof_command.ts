@@ -14,6 +14,7 @@ import { describeExit, type ExitStatus, shellExitCode } from "../supervise/signa
 import { processState, spawnStopped, type StoppedChild } from "../sources/spawn_stopped.ts";
 import { parseDurationFlag } from "./parse_duration.ts";
 import { stderrNotice } from "./notice.ts";
+import { SignalWatch } from "./signal_watch.ts";
 import { buildCallTree, topAllocationSites } from "../memprof/call_tree.ts";
 import { foldedStacks } from "../memprof/folded.ts";
 import {
@@ -37,6 +38,7 @@ import { describeCause, SinkError } from "../errors.ts";
 import { Router } from "../router.ts";
 import { openRedisSinkFromFlags } from "../sinks/redis_from_flags.ts";
 import { STREAM_NAME_PATTERN } from "../config/load_config.ts";
+import { readCommandLine } from "../sources/command_line.ts";
 
 /** `wrapp memprof --help`. */
 export const MEMPROF_HELP = `Usage: sudo wrapp memprof [options] --pid PID
@@ -318,7 +320,7 @@ export async function memprofCommand(
   // sent to wrapp alone are passed on to it. With --pid, any of them ends the profile.
   // A second signal kills a launched command that ignored the first.
   let signalsSeen = 0;
-  const signals = new _SignalWatch(context.signal, (signal) => {
+  const signals = new SignalWatch(context.signal, (signal) => {
     signalsSeen++;
     if (child && signalsSeen > 1) child.kill("SIGKILL");
     else if (child && signal !== "SIGINT") child.kill(signal);
@@ -544,16 +546,10 @@ async function _checkPid(pid: number): Promise<void> {
   }
 }
 
-/** The command line of `pid` from `/proc/<pid>/cmdline`, else its name. */
+/** The command line of `pid`, else its name. */
 async function _commandLine(pid: number): Promise<string> {
-  try {
-    const text = await Deno.readTextFile(`/proc/${pid}/cmdline`);
-    const line = text.split("\0").filter((part) => part !== "").join(" ");
-    if (line) return line;
-    return (await Deno.readTextFile(`/proc/${pid}/comm`)).trim();
-  } catch {
-    return "";
-  }
+  return await readCommandLine(pid) ||
+    (await Deno.readTextFile(`/proc/${pid}/comm`).catch(() => "")).trim();
 }
 
 /** Resolves when `pid` is gone or a zombie (checked every 200 ms). */
@@ -562,53 +558,5 @@ async function _waitForExit(pid: number): Promise<ExitStatus> {
     const state = await processState(pid);
     if (state === undefined || state === "Z" || state === "X") return {};
     await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-/** SIGINT/SIGTERM/SIGHUP (or an abort): `first` resolves on the first; each is also handed to `forward`. */
-class _SignalWatch {
-  readonly #handlers: [Deno.Signal, () => void][] = [];
-  readonly #timers: ReturnType<typeof setTimeout>[] = [];
-  readonly #abort: AbortSignal | undefined;
-  readonly #onAbort: () => void;
-  #waiters: Array<() => void> = [];
-  readonly first: Promise<void>;
-
-  constructor(abort: AbortSignal | undefined, forward: (signal: Deno.Signal) => void) {
-    this.first = new Promise((resolve) => this.#waiters.push(resolve));
-    const fire = (signal?: Deno.Signal) => {
-      const waiters = this.#waiters;
-      this.#waiters = [];
-      for (const resolve of waiters) resolve();
-      if (signal) forward(signal);
-    };
-    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-      const handler = () => fire(signal);
-      try {
-        Deno.addSignalListener(signal, handler);
-        this.#handlers.push([signal, handler]);
-      } catch {
-        // Not supported here: the default action applies.
-      }
-    }
-    this.#abort = abort;
-    this.#onAbort = () => fire("SIGTERM");
-    abort?.addEventListener("abort", this.#onAbort, { once: true });
-    if (abort?.aborted) this.#onAbort();
-  }
-
-  /** Resolves on the next signal after the ones seen so far. */
-  next(): Promise<void> {
-    return new Promise((resolve) => this.#waiters.push(resolve));
-  }
-
-  timer(callback: () => void, ms: number): void {
-    this.#timers.push(setTimeout(callback, ms));
-  }
-
-  close(): void {
-    for (const [signal, handler] of this.#handlers) Deno.removeSignalListener(signal, handler);
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#abort?.removeEventListener("abort", this.#onAbort);
   }
 }

@@ -28,6 +28,7 @@ import { describeAnomaly, formatAnomalies, formatSummaryTable } from "../trace/s
 import { summaryJson } from "../trace/summary_json.ts";
 import { formatDurationNs, parseDurationFlag } from "./parse_duration.ts";
 import { stderrNotice } from "./notice.ts";
+import { SignalWatch } from "./signal_watch.ts";
 import { describeExit } from "../supervise/signals.ts";
 import { TracerFeed } from "../tui/tracer_feed.ts";
 import type { TraceTuiResult } from "../tui/run_trace_tui.ts";
@@ -341,7 +342,7 @@ export async function traceCommand(
   // sent to wrapp alone are passed on to it. With --pid, any of them ends the trace.
   // Under --tui the command runs in its own session (the terminal is the view's), so
   // every signal is passed on.
-  const signals = new _SignalWatch((signal) => {
+  const signals = new SignalWatch(undefined, (signal) => {
     if (child && (options.tui || signal !== "SIGINT")) child.kill(signal);
   });
   const logPath = options.tui && options.command
@@ -410,7 +411,7 @@ export async function traceCommand(
     });
     debug(`bpftrace ${bpftrace.version} (pid ${tracer.sidecarPid}) attached to pid ${pid}`);
     if (feed) {
-      feed.attach(tracer, pid);
+      await feed.attach(tracer, pid);
       screenUp = true;
       tui = showTraceView({
         feed,
@@ -623,38 +624,5 @@ async function _checkPid(pid: number): Promise<void> {
     await Deno.stat(`/proc/${pid}`);
   } catch {
     throw new UsageError(`No process with pid ${pid}`);
-  }
-}
-
-/** SIGINT/SIGTERM/SIGHUP while tracing: `first` resolves on the first; each is also handed to `forward`. */
-class _SignalWatch {
-  readonly #handlers: [Deno.Signal, () => void][] = [];
-  readonly #timers: ReturnType<typeof setTimeout>[] = [];
-  readonly first: Promise<void>;
-
-  constructor(forward: (signal: Deno.Signal) => void) {
-    const first = Promise.withResolvers<void>();
-    this.first = first.promise;
-    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-      const handler = () => {
-        first.resolve();
-        forward(signal);
-      };
-      try {
-        Deno.addSignalListener(signal, handler);
-        this.#handlers.push([signal, handler]);
-      } catch {
-        // Not supported here: the default action applies.
-      }
-    }
-  }
-
-  timer(callback: () => void, ms: number): void {
-    this.#timers.push(setTimeout(callback, ms));
-  }
-
-  close(): void {
-    for (const [signal, handler] of this.#handlers) Deno.removeSignalListener(signal, handler);
-    for (const timer of this.#timers) clearTimeout(timer);
   }
 }

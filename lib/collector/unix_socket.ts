@@ -26,6 +26,7 @@
 import { basename, dirname, join } from "node:path";
 import { describeCause, WrappError } from "../errors.ts";
 import { pathExists } from "../path_exists.ts";
+import { readCommandLine } from "../sources/command_line.ts";
 
 /** A listener on a socket path this process owns. */
 export interface ExclusiveSocket {
@@ -222,7 +223,7 @@ export async function findSocketOwner(path: string): Promise<SocketOwner | undef
     if (bound.startsWith(privatePrefix) && /^\d+$/.test(bound.slice(privatePrefix.length))) {
       const pid = Number(bound.slice(privatePrefix.length));
       if (await pathExists(`/proc/${pid}`)) {
-        return { pid, wrapp: true, command: await _command(pid) };
+        return { pid, wrapp: true, command: await readCommandLine(pid) };
       }
     } else if (bound === path) {
       inodes.add(fields[6]);
@@ -230,7 +231,7 @@ export async function findSocketOwner(path: string): Promise<SocketOwner | undef
   }
   if (inodes.size === 0) return undefined;
   const pid = await _pidHoldingSocket(inodes);
-  return pid === undefined ? undefined : { pid, wrapp: false, command: await _command(pid) };
+  return pid === undefined ? undefined : { pid, wrapp: false, command: await readCommandLine(pid) };
 }
 
 async function _pidHoldingSocket(inodes: ReadonlySet<string>): Promise<number | undefined> {
@@ -251,13 +252,4 @@ async function _pidHoldingSocket(inodes: ReadonlySet<string>): Promise<number | 
     // No /proc.
   }
   return undefined;
-}
-
-async function _command(pid: number): Promise<string> {
-  try {
-    const raw = await Deno.readTextFile(`/proc/${pid}/cmdline`);
-    return raw.split("\0").filter((part) => part.length > 0).join(" ");
-  } catch {
-    return "";
-  }
 }

@@ -11,6 +11,7 @@ import type { AnomalyEvent, SyscallEvent } from "../trace/syscall_events.ts";
 import type { SyscallArch } from "../trace/syscall_table.ts";
 import type { SyscallSnapshot } from "../trace/syscall_stats.ts";
 import type { TraceFeed, TraceHeader } from "./trace_view_state.ts";
+import { readCommandLine } from "../sources/command_line.ts";
 
 /** Anomalies waiting for the view (it takes them every tick; paused, they pile up to this). */
 const _MAX_QUEUED = 1000;
@@ -55,10 +56,10 @@ export class TracerFeed implements TraceFeed {
   }
 
   /** The tracer has attached to `pid`: the view starts counting. */
-  attach(tracer: SyscallTracer, pid: number): void {
+  async attach(tracer: SyscallTracer, pid: number): Promise<void> {
     this.#tracer = tracer;
     this.#pid = pid;
-    if (!this.#command) this.#command = this.#readCommandLine();
+    if (!this.#command) this.#command = await readCommandLine(pid, this.#options.procDir);
     this.#threadsReadAt = -Infinity;
     this.#startTime = Date.now();
   }
@@ -102,18 +103,6 @@ export class TracerFeed implements TraceFeed {
     const taken = this.#anomalies;
     this.#anomalies = [];
     return taken;
-  }
-
-  /** An attached process's command line, from /proc (empty when it cannot be read). */
-  #readCommandLine(): string {
-    try {
-      const text = Deno.readTextFileSync(
-        `${this.#options.procDir ?? "/proc"}/${this.#pid}/cmdline`,
-      );
-      return text.split("\0").filter((part) => part !== "").join(" ");
-    } catch {
-      return "";
-    }
   }
 
   #threadCount(): number {

@@ -16,7 +16,7 @@ Deno.test("TracerFeed names an attached process from /proc, counts its threads, 
       procDir: proc,
     });
     assert.equal(feed.header().state, "starting");
-    feed.attach({ latest: undefined } as unknown as SyscallTracer, 77);
+    await feed.attach({ latest: undefined } as unknown as SyscallTracer, 77);
     const header = feed.header();
     assert.equal(header.state, "tracing");
     assert.equal(header.pid, 77);
