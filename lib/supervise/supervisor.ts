@@ -312,9 +312,12 @@ export class Supervisor {
       restarts: this.#restarts,
     });
 
-    let exited = false;
-    void child.status.then(() => exited = true);
-    const held = hold && await waitUntilStopped(child.pid, () => exited, 10_000);
+    let held = false;
+    if (hold) {
+      let exited = false;
+      void child.status.then(() => exited = true);
+      held = await waitUntilStopped(child.pid, () => exited, 10_000);
+    }
 
     // Watches for the fatal signal so a crash without a core still has a backtrace (root only).
     const crashWatcher = this.#config.crash.enabled && this.#config.crash.ebpfBacktrace

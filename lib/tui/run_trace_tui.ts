@@ -74,7 +74,7 @@ export async function runTraceTui(options: RunTraceTuiOptions): Promise<TraceTui
     if (state.key(key) === "quit") done.resolve("key");
     else draw();
   };
-  const app = () => h(_App, { ...props(), onKey });
+  const app = (shown = props()) => h(_App, { ...shown, onKey });
   const instance = render(app(), {
     stdout: options.stdout,
     stdin: options.stdin,
@@ -92,7 +92,7 @@ export async function runTraceTui(options: RunTraceTuiOptions): Promise<TraceTui
       frameStart = undefined;
     },
   });
-  const draw = () => instance.rerender(app());
+  const draw = (shown = props()) => instance.rerender(app(shown));
 
   const restoreOnCrash = () => _restoreTerminal(options.stdout);
   globalThis.addEventListener("error", restoreOnCrash);
@@ -126,7 +126,7 @@ export async function runTraceTui(options: RunTraceTuiOptions): Promise<TraceTui
         return;
       }
       lastLook = look;
-      draw();
+      draw(shown);
     } catch (error) {
       failure = error;
       done.resolve("signal");
