@@ -170,9 +170,16 @@ tuiTest("wrapp trace --demo redraws to the new size when the terminal is resized
   await tmux.waitForScreen(/top syscalls by count/);
   for (const [columns, rows] of [[90, 26], [150, 44]]) {
     await tmux.run("resize-window", "-t", "t", "-x", String(columns), "-y", String(rows));
-    const screen = await tmux.waitForScreen(
+    await tmux.waitForScreen(
       new RegExp(`^\\+-{${columns - 2}}\\+$`, "m"), // the rate panel spans the new width exactly
     );
+    // ink rewrites the changed lines top to bottom: let the frame finish before reading it.
+    await waitFor(
+      async () => /q quit/.test((await tmux.screen()).split("\n")[rows - 1] ?? ""),
+      5000,
+      `the footer on row ${rows}`,
+    ).catch(() => {}); // the assertion below says what is wrong
+    const screen = await tmux.screen();
     const lines = screen.replace(/\n+$/, "").split("\n");
     assert.ok(lines.length <= rows, `${lines.length} lines in ${rows} rows`);
     assert.match(lines[rows - 1] ?? "", /q quit/, `the footer is on the last of ${rows} rows`);
