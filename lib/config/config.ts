@@ -155,6 +155,28 @@ export interface RedisConfig {
   spoolMaxBytes: number;
   /** When every limit is reached: delete the oldest waiting events, or slow the service's output down. Default `drop_oldest`. */
   policy: "drop_oldest" | "block";
+  /**
+   * What entries look like. `go`: exactly what a Go-wrapp consumer reads (stdout and stderr
+   * in `:info`, markers removed from the text, lines trimmed, empty lines dropped, run
+   * separators); `wrapp`: the richer layout (stderr in `:error`, lines as printed). Both
+   * carry `message` and our extra fields. Default `go`.
+   */
+  layout: RedisLayout;
+  /** Absolute path of `secrets_dir` (user = its base name, password = `<dir>/password`), when given. */
+  secretsDir?: string;
+}
+
+/** The two entry layouts of the Redis sink; see {@linkcode RedisConfig.layout}. */
+export type RedisLayout = "go" | "wrapp";
+
+/** `[debug]`: step-debug the service with gdbserver (as the Go wrapp's `debug` section). */
+export interface DebugConfig {
+  /** Hold the service before its first instruction and attach gdbserver. Default `false`. */
+  enabled: boolean;
+  /** Address gdbserver listens on. Default `"127.0.0.1"`. */
+  host: string;
+  /** Port gdbserver listens on. Default 2345. */
+  port: number;
 }
 
 /** A fully validated configuration. */
@@ -172,4 +194,6 @@ export interface Config {
   memprof?: MemprofConfig;
   /** Present when the file has a `[redis]` section. */
   redis?: RedisConfig;
+  /** Present when the file has a `[debug]` section with `enabled = true`. */
+  debug?: DebugConfig;
 }

@@ -20,6 +20,7 @@ import type {
   AppConfig,
   Config,
   CrashConfig,
+  DebugConfig,
   LocalConfig,
   MemprofConfig,
   OutputConfig,
@@ -149,7 +150,8 @@ export type SectionName =
   | "crash"
   | "trace"
   | "memprof"
-  | "redis";
+  | "redis"
+  | "debug";
 
 /** What a `stream_name` may be: it becomes Redis keys and folder names. */
 export const STREAM_NAME_PATTERN: RegExp = /^(?!\.\.?$)[A-Za-z0-9_.-]+$/;
@@ -279,6 +281,21 @@ export const CONFIG_SCHEMA: { readonly [section in SectionName]: SectionSpec } =
         pattern: /^(drop_oldest|block)$/,
         patternText: '"drop_oldest" or "block"',
       },
+      layout: {
+        kind: "string",
+        default: "go",
+        pattern: /^(go|wrapp)$/,
+        patternText: '"go" or "wrapp"',
+      },
+      secrets_dir: { kind: "string" },
+    },
+  },
+  debug: {
+    optional: true,
+    fields: {
+      enabled: { kind: "boolean", default: false },
+      host: { kind: "string", default: "127.0.0.1", singleLine: true },
+      port: { kind: "integer", default: 2345, min: 1, max: 65535 },
     },
   },
 };
@@ -493,6 +510,7 @@ class _Parser {
     const crash = sections.crash as unknown as CrashConfig;
     const trace = sections.trace as unknown as TraceConfig | undefined;
     const memprof = sections.memprof as unknown as MemprofConfig | undefined;
+    const debug = sections.debug as unknown as DebugConfig | undefined;
     const redis = rawRedis && this.#redis(rawRedis, streamName);
     const config: Config = {
       file: this.#absoluteFile,
@@ -505,6 +523,7 @@ class _Parser {
     if (redis) config.redis = redis;
     if (trace?.enabled) config.trace = trace;
     if (memprof?.enabled) config.memprof = memprof;
+    if (debug?.enabled) config.debug = debug;
     return config;
   }
 
@@ -524,7 +543,10 @@ class _Parser {
   /** Check every section against the schema; the values are in Config units, defaults applied. */
   #sections(
     document: Record<string, unknown>,
-  ): Record<Exclude<SectionName, "redis">, _Values> & { redis?: _Values } {
+  ): Record<Exclude<SectionName, "redis" | "debug">, _Values> & {
+    redis?: _Values;
+    debug?: _Values;
+  } {
     const names = Object.keys(CONFIG_SCHEMA) as SectionName[];
     const found: Partial<Record<SectionName, _Values>> = {};
     for (const [name, value] of Object.entries(document)) {
@@ -556,7 +578,7 @@ class _Parser {
       if (spec.required) throw this.#error(`missing required section [${section}]`);
       if (!spec.optional) found[section] = this.#section(section, {});
     }
-    return found as Record<Exclude<SectionName, "redis">, _Values>;
+    return found as Record<Exclude<SectionName, "redis" | "debug">, _Values>;
   }
 
   #section(section: SectionName, table: Record<string, unknown>): _Values {
@@ -719,6 +741,7 @@ class _Parser {
       spoolDir,
       spoolMaxBytes: raw.spoolMaxBytes as number,
       policy: raw.policy as RedisConfig["policy"],
+      layout: raw.layout as RedisConfig["layout"],
     };
   }
 

@@ -189,6 +189,7 @@ password = "hunter2"
       spoolDir: "/home/ada/.local/state/wrapp/arm.v2/spool",
       spoolMaxBytes: 268_435_456,
       policy: "drop_oldest",
+      layout: "go",
     },
   };
   assert.deepEqual(config, expected);
@@ -605,6 +606,7 @@ Deno.test("parseConfig() fills in [redis] defaults only when the section is pres
     spoolDir: "/home/ada/.local/state/wrapp/x/spool",
     spoolMaxBytes: 268_435_456,
     policy: "drop_oldest",
+    layout: "go",
   });
 });
 
