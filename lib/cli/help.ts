@@ -85,8 +85,12 @@ ranges, whether the executable exists and is executable — and print the effect
 (every key, defaults filled in, passwords masked). Exits 0 when valid, 2 with a message
 naming file, line and column when not.
 
-Example:
-  wrapp check examples/hello.toml`;
+A file named *.json is read as a Go wrapp JSON config; the effective config is printed
+as TOML all the same, ready to be saved as a .toml file.
+
+Examples:
+  wrapp check examples/hello.toml
+  wrapp check /etc/wrapp/robot.json > /etc/wrapp/robot.toml`;
 
 /** Help text by command name. */
 export const COMMAND_HELP: Readonly<Record<string, string>> = {

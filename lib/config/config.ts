@@ -1,6 +1,6 @@
 /**
  * The effective configuration of one supervised service, after defaults are applied.
- * {@linkcode loadConfig} in `load_config.ts` produces it from a TOML file.
+ * {@linkcode loadConfig} in `load_config.ts` produces it from a TOML or JSON file.
  *
  * @module
  */
@@ -129,10 +129,12 @@ export interface RedisConfig {
   port: number;
   /** Connect with TLS (`tls = true` or a `rediss://` URL). Default `false`. */
   tls: boolean;
-  /** ACL user name. Default: none (the `default` user). */
+  /** ACL user name (from `username`, the URL, or `secrets_dir`'s base name). Default: none (the `default` user). */
   username?: string;
-  /** Password from `password`, `password_file`, the URL or `$WRAPP_REDIS_PASSWORD`. Never print it. */
+  /** Password from `password`, `password_file`, `secrets_dir`, the URL or `$WRAPP_REDIS_PASSWORD`. Never print it. */
   password?: string;
+  /** Where `password` came from (set with it); `wrapp check` says so instead of printing it. */
+  passwordSource?: "password" | "password_file" | "secrets_dir" | "url" | "env";
   /** Absolute path of `password_file`, when given. */
   passwordFile?: string;
   /** The `url` as written, when given (it overrides host, port, tls and credentials). Never print it: it may hold the password. */

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Config } from "./config.ts";
+import type { Config, RedisConfig } from "./config.ts";
 import { CONFIG_SCHEMA, fieldProperty, type FieldSpec } from "./load_config.ts";
 
 /** What `wrapp check` prints instead of a secret such as the Redis password. */
@@ -12,10 +12,12 @@ export const SECRET_MASK = "********";
 
 /**
  * Render `config` as a valid TOML document with every key of every section it has, defaults
- * filled in and paths absolute, so it reads the same from any folder. `executable` is the
- * resolved path (with the value as written in a comment when it differs); optional keys that
- * are not set appear as comments; secrets such as the Redis password are shown as
- * `"********"`, never in clear. No trailing newline.
+ * filled in and paths absolute, so it reads the same from any folder (whether the config was
+ * TOML or JSON). `executable` is the resolved path (with the value as written in a comment
+ * when it differs); optional keys that are not set appear as comments. Secrets are never
+ * shown: a password written in the config becomes `"********"` (and so does one in `url`); one
+ * read from `password_file`, `secrets_dir` or `$WRAPP_REDIS_PASSWORD` is a comment naming its
+ * source, so the output loads back to the same config. No trailing newline.
  *
  * ```ts
  * console.log(formatConfig(await loadConfig("examples/hello.toml")));
@@ -35,8 +37,13 @@ export function formatConfig(config: Config): string {
     const subtables: string[] = [];
     for (const [key, field] of Object.entries(spec.fields)) {
       const value = values[fieldProperty(key, field)];
-      if (value === undefined) {
+      const derived = section === "redis" ? _derivedRedisKey(key, config.redis!) : undefined;
+      if (derived !== undefined) {
+        lines.push(derived);
+      } else if (value === undefined) {
         lines.push(`# ${key}: not set`);
+      } else if (section === "redis" && key === "url") {
+        lines.push(`${key} = ${_string(_maskUrl(value as string))}`);
       } else if (field.secret) {
         lines.push(`${key} = ${_string(SECRET_MASK)}`);
       } else if (section === "app" && key === "executable") {
@@ -58,6 +65,35 @@ export function formatConfig(config: Config): string {
     blocks.push([...lines, ...subtables].join("\n"));
   }
   return blocks.join("\n\n");
+}
+
+/**
+ * The line for a `[redis]` key whose value comes from another key or the environment, as a
+ * comment: printing it would conflict with its source when the output is loaded back.
+ */
+function _derivedRedisKey(key: string, redis: RedisConfig): string | undefined {
+  if (key === "username" && redis.secretsDir !== undefined) {
+    return `# username: ${_string(redis.username ?? "")}, from secrets_dir`;
+  }
+  if (key !== "password" || redis.password === undefined) return undefined;
+  switch (redis.passwordSource) {
+    case "password_file":
+    case "secrets_dir":
+    case "url":
+      return `# password: from ${redis.passwordSource}`;
+    case "env":
+      return "# password: from $WRAPP_REDIS_PASSWORD";
+    default:
+      return undefined;
+  }
+}
+
+/** A Redis URL with its password, if any, replaced by {@linkcode SECRET_MASK}. */
+function _maskUrl(text: string): string {
+  const url = new URL(text); // valid: loadConfig parsed it
+  if (url.password === "") return text;
+  url.password = SECRET_MASK;
+  return url.href;
 }
 
 function _value(field: FieldSpec, value: unknown): string {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { parse } from "smol-toml";
 import { formatConfig } from "./format_config.ts";
-import { parseConfig, type ParseConfigOptions } from "./load_config.ts";
+import { loadConfig, parseConfig, type ParseConfigOptions } from "./load_config.ts";
 
 const OFFLINE: ParseConfigOptions = {
   file: "svc.toml",
@@ -142,4 +142,94 @@ Deno.test("formatConfig() output parses as TOML with one table per section", () 
   const document = parse(formatConfig(config)) as Record<string, Record<string, unknown>>;
   assert.deepEqual(Object.keys(document), ["app", "output", "local", "restart", "crash", "redis"]);
   assert.equal(document.redis.password, "********");
+});
+
+Deno.test("formatConfig() turns a Go-format JSON config into TOML that loads back the same, secrets hidden", async () => {
+  const dir = await Deno.realPath(await Deno.makeTempDir());
+  try {
+    await Deno.mkdir(`${dir}/secrets/logger`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/secrets/logger/password`, "hunter2\n");
+    await Deno.writeTextFile(`${dir}/run.sh`, "#!/bin/sh\n", { mode: 0o755 });
+    await Deno.writeTextFile(
+      `${dir}/svc.json`,
+      JSON.stringify({
+        _description: "Go wrapp config",
+        redis: { host: "localhost", port: 6379, secrets_dir: "secrets/logger" },
+        app: {
+          executable: "./run.sh",
+          args: ["-v", 'a "quoted" arg'],
+          user: "",
+          stream_name: "svc",
+        },
+        debug: { enabled: true, port: 2345, host: "0.0.0.0" },
+      }),
+    );
+    const options = { ...OFFLINE, checkExecutable: true, cwd: "/" };
+    const config = await loadConfig(`${dir}/svc.json`, options);
+    const text = formatConfig(config);
+    assert.ok(!text.includes("hunter2"), text);
+    assert.ok(text.includes(`\nsecrets_dir = "${dir}/secrets/logger"\n`), text);
+    assert.ok(text.includes('\n# username: "logger", from secrets_dir\n'), text);
+    assert.ok(text.includes("\n# password: from secrets_dir\n"), text);
+    assert.ok(text.includes('[debug]\nenabled = true\nhost = "0.0.0.0"\nport = 2345'), text);
+
+    await Deno.mkdir(`${dir}/elsewhere`);
+    await Deno.writeTextFile(`${dir}/elsewhere/svc.toml`, text);
+    const again = await loadConfig(`${dir}/elsewhere/svc.toml`, options);
+    assert.deepEqual(
+      { ...again, file: config.file, app: { ...again.app, executable: config.app.executable } },
+      config,
+    );
+    assert.equal(again.redis?.password, "hunter2");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("formatConfig() output loads back the same whatever the source of the Redis password", async () => {
+  const dir = await Deno.realPath(await Deno.makeTempDir());
+  try {
+    await Deno.writeTextFile(`${dir}/pw`, "from-file\n");
+    const env = (name: string) =>
+      ({ HOME: "/home/ada", WRAPP_REDIS_PASSWORD: "from-env" } as Record<string, string>)[name];
+    const options = { ...OFFLINE, env };
+    const cases: [string, string, string | undefined][] = [
+      [`password_file = "${dir}/pw"`, "# password: from password_file", "from-file"],
+      ["", "# password: from $WRAPP_REDIS_PASSWORD", "from-env"],
+      [
+        'url = "rediss://robot:s%40cret@10.0.0.2:6390"',
+        'url = "rediss://robot:********@10.0.0.2:6390"',
+        "********",
+      ],
+      [
+        'url = "redis://10.0.0.2:6390"\nusername = "robot"',
+        'url = "redis://10.0.0.2:6390"',
+        "from-env",
+      ],
+      ['password = "hunter2"', 'password = "********"', "********"],
+    ];
+    for (const [keys, shown, reloaded] of cases) {
+      const config = parseConfig(`[app]\nexecutable = "/bin/x"\n[redis]\n${keys}\n`, options);
+      const text = formatConfig(config);
+      assert.ok(text.includes(`\n${shown}\n`), `${keys}:\n${text}`);
+      for (const secret of ["from-file", "from-env", "s%40cret", "s@cret", "hunter2"]) {
+        assert.ok(!text.includes(secret), `${keys}:\n${text}`);
+      }
+      const again = parseConfig(text, { ...options, file: "other.toml" });
+      assert.equal(again.redis?.password, reloaded, keys);
+      // Only a masked secret differs.
+      const redis = { ...again.redis!, password: config.redis!.password };
+      if (reloaded === "********") {
+        redis.passwordSource = config.redis!.passwordSource;
+        if (config.redis!.url) redis.url = config.redis!.url;
+      }
+      assert.deepEqual(
+        { ...again, file: config.file, redis },
+        config,
+        keys,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

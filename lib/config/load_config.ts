@@ -1,5 +1,6 @@
 /**
- * Loading and validating a service's TOML config into a {@linkcode Config}.
+ * Loading and validating a service's config into a {@linkcode Config}: TOML, or JSON in the
+ * Go wrapp's format when the file name ends in `.json`.
  *
  * Every key is described once in {@linkcode CONFIG_SCHEMA} (type, default, bounds); the
  * checks, the defaults and `wrapp check`'s output are all driven from that table. Values
@@ -9,6 +10,9 @@
  * Every problem is a {@linkcode ConfigError} (exit code 2) whose message names the file as
  * the user wrote it and, when it is about a key, the key's line and column:
  * `Invalid config "svc.toml" at line 7, column 1: unknown key "exectuable" in [app] (did you mean "executable"?)`
+ *
+ * As in the Go wrapp, `""` for an optional string key means "not set" (its default applies),
+ * and in JSON `null` means "not set" and keys starting with `_` are comments.
  *
  * @module
  */
@@ -31,7 +35,8 @@ import type {
 import { didYouMean } from "./did_you_mean.ts";
 import { parseRedisUrl } from "./redis_url.ts";
 import { defaultStateDir } from "./state_dir.ts";
-import { type TomlPositions, tomlPositions } from "./toml_positions.ts";
+import { JsonSyntaxError, parseJsonDocument } from "./json_document.ts";
+import { tomlPositions } from "./toml_positions.ts";
 
 /** Options of {@linkcode loadConfig}. */
 export interface LoadConfigOptions {
@@ -62,10 +67,21 @@ export interface ParseConfigOptions extends LoadConfigOptions {
    * (relative to `cwd`) is what relative paths in the config are relative to.
    */
   file: string;
+  /** How `text` is written. Default: `"json"` when `file` ends in `.json`, else `"toml"`. */
+  format?: ConfigFormat;
+}
+
+/** The languages a config can be written in. */
+export type ConfigFormat = "toml" | "json";
+
+/** The format {@linkcode loadConfig} reads `file` in: JSON for a name ending in `.json`, else TOML. */
+export function configFormat(file: string): ConfigFormat {
+  return /\.json$/i.test(file) ? "json" : "toml";
 }
 
 /**
- * Read, parse and validate the config file at `path`.
+ * Read, parse and validate the config file at `path`: JSON when its name ends in `.json`,
+ * else TOML.
  *
  * @throws {ConfigError} when the file cannot be read or the config is invalid.
  *
@@ -389,6 +405,14 @@ function _durationMs(value: unknown): number | typeof _INVALID {
   return Math.round(total);
 }
 
+/**
+ * `""` for an optional string key whose pattern does not accept it means "not set", as in the
+ * Go wrapp (`password = ""`, `user = ""`). A required key stays an error.
+ */
+function _meansNotSet(field: FieldSpec, value: unknown): boolean {
+  return value === "" && field.kind === "string" && !field.required && !field.pattern?.test("");
+}
+
 /** The value in Config units, or `_INVALID` when it does not fit the field (string tables are checked elsewhere). */
 function _coerce(field: FieldSpec, value: unknown): unknown {
   switch (field.kind) {
@@ -437,11 +461,13 @@ class _Parser {
   readonly #absoluteFile: string;
   readonly #env: (name: string) => string | undefined;
   readonly #options: ParseConfigOptions;
-  #positions?: TomlPositions;
+  readonly #format: ConfigFormat;
+  #positions?: { get(path: readonly string[]): { line: number; column: number } | undefined };
 
   constructor(text: string, options: ParseConfigOptions) {
     this.#text = text;
     this.#file = options.file;
+    this.#format = options.format ?? configFormat(options.file);
     this.#absoluteFile = resolve(options.cwd ?? Deno.cwd(), options.file);
     this.#folder = dirname(this.#absoluteFile);
     this.#env = options.env ?? ((name) => Deno.env.get(name));
@@ -458,7 +484,7 @@ class _Parser {
     if (output.multilineStart === output.multilineEnd) {
       throw this.#error(
         `"multiline_end" in [output] must differ from "multiline_start", both are ${
-          showTomlValue(output.multilineEnd)
+          this.#show(output.multilineEnd)
         }`,
         ["output", "multiline_end"],
         ["output", "multiline_start"],
@@ -528,16 +554,55 @@ class _Parser {
   }
 
   #parse(): Record<string, unknown> {
+    if (this.#format === "json") return this.#parseJson();
     try {
       return parse(this.#text);
     } catch (error) {
       if (!(error instanceof TomlError)) throw error;
       const reason = error.message.replace(/^Invalid TOML document: /, "").split("\n")[0];
+      // A JSON config under another name: say why it was read as TOML.
+      const hint = this.#text.trimStart().startsWith("{")
+        ? ' (read as TOML: a JSON config must have a name ending in ".json")'
+        : "";
       throw new ConfigError(
-        `Invalid config "${this.#file}" at line ${error.line}, column ${error.column}: ${reason}`,
+        `Invalid config "${this.#file}" at line ${error.line}, column ${error.column}: ${reason}${hint}`,
         { cause: error },
       );
     }
+  }
+
+  #parseJson(): Record<string, unknown> {
+    let document;
+    try {
+      document = parseJsonDocument(this.#text);
+    } catch (error) {
+      if (!(error instanceof JsonSyntaxError)) throw error;
+      throw new ConfigError(
+        `Invalid config "${this.#file}" at line ${error.line}, column ${error.column}: invalid JSON: ${error.reason}`,
+        { cause: error },
+      );
+    }
+    this.#positions = document.positions;
+    if (!_isTable(document.value)) {
+      throw this.#error(
+        `a JSON config must be an object such as {"app": {"executable": "…"}}, got ${
+          this.#show(document.value)
+        }`,
+      );
+    }
+    return document.value;
+  }
+
+  /** `key` is a comment: in JSON, a key starting with "_" (the Go wrapp's convention). */
+  #isComment(key: string): boolean {
+    return this.#format === "json" && key.startsWith("_");
+  }
+
+  /** A value as error messages quote it, in the config's own language. */
+  #show(value: unknown): string {
+    if (this.#format === "toml") return showTomlValue(value);
+    const text = JSON.stringify(value) ?? String(value);
+    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
   }
 
   /** Check every section against the schema; the values are in Config units, defaults applied. */
@@ -550,6 +615,7 @@ class _Parser {
     const names = Object.keys(CONFIG_SCHEMA) as SectionName[];
     const found: Partial<Record<SectionName, _Values>> = {};
     for (const [name, value] of Object.entries(document)) {
+      if (this.#isComment(name)) continue;
       if (!Object.hasOwn(CONFIG_SCHEMA, name)) {
         if (_isTable(value)) {
           const suggestion = didYouMean(name, names);
@@ -567,8 +633,10 @@ class _Parser {
         );
       }
       const section = name as SectionName;
+      if (value === null) continue; // JSON null: not set
       if (!_isTable(value)) {
-        throw this.#error(`[${section}] must be a table, got ${showTomlValue(value)}`, [section]);
+        const table = this.#format === "json" ? "an object" : "a table";
+        throw this.#error(`[${section}] must be ${table}, got ${this.#show(value)}`, [section]);
       }
       found[section] = this.#section(section, value);
     }
@@ -585,6 +653,7 @@ class _Parser {
     const fields = CONFIG_SCHEMA[section].fields;
     const values: _Values = {};
     for (const [key, value] of Object.entries(table)) {
+      if (this.#isComment(key)) continue;
       if (!Object.hasOwn(fields, key)) {
         const suggestion = didYouMean(key, Object.keys(fields));
         throw this.#error(
@@ -595,10 +664,11 @@ class _Parser {
         );
       }
       const field = fields[key];
+      if (value === null || _meansNotSet(field, value)) continue;
       const coerced = _coerce(field, value);
       if (coerced === _INVALID) {
         throw this.#error(
-          `"${key}" in [${section}] must be ${describeField(field)}, got ${showTomlValue(value)}`,
+          `"${key}" in [${section}] must be ${describeField(field)}, got ${this.#show(value)}`,
           [section, key],
         );
       }
@@ -619,7 +689,7 @@ class _Parser {
       const path = [section, key, name];
       if (typeof value !== "string") {
         throw this.#error(
-          `"${name}" in [${section}.${key}] must be a string, got ${showTomlValue(value)}`,
+          `"${name}" in [${section}.${key}] must be a string, got ${this.#show(value)}`,
           path,
         );
       }
@@ -681,22 +751,24 @@ class _Parser {
 
   /**
    * `[redis]` after its keys are checked: a `url` overrides host, port, TLS and
-   * credentials; the password comes from `password`, `password_file`, the URL, or
-   * `$WRAPP_REDIS_PASSWORD`, in that order.
+   * credentials; the password comes from `password`, `password_file`, `secrets_dir`, the
+   * URL, or `$WRAPP_REDIS_PASSWORD`, in that order.
    */
   #redis(raw: _Values, streamName: string): RedisConfig {
     let host = raw.host as string;
     let port = raw.port as number;
     let tls = raw.tls as boolean;
     let username = raw.username as string | undefined;
+    let urlUsername: string | undefined;
     let urlPassword: string | undefined;
     if (raw.url !== undefined) {
       const parsed = parseRedisUrl(raw.url as string);
       if (!parsed) throw this.#error(`"url" in [redis] is not a valid URL`, ["redis", "url"]);
       ({ host, port } = parsed);
       tls = parsed.tls ?? false;
-      username = parsed.username ?? username;
+      urlUsername = parsed.username;
       urlPassword = parsed.password;
+      username = urlUsername ?? username;
     }
     if (raw.password !== undefined && raw.passwordFile !== undefined) {
       throw this.#error(
@@ -704,8 +776,28 @@ class _Parser {
         ["redis", "password_file"],
       );
     }
-    let password = raw.password as string | undefined;
-    if (raw.passwordFile !== undefined) {
+    let password: string | undefined;
+    let passwordSource: RedisConfig["passwordSource"];
+    let secretsDir: string | undefined;
+    if (raw.secretsDir !== undefined) {
+      const others = [
+        ...["password", "password_file", "username"].filter((key) =>
+          raw[fieldProperty(key, CONFIG_SCHEMA.redis.fields[key])] !== undefined
+        ),
+        ...(urlUsername !== undefined || urlPassword !== undefined ? ["url"] : []),
+      ];
+      if (others.length > 0) {
+        const what = others[0] === "url" ? 'the credentials in "url"' : `"${others[0]}"`;
+        throw this.#error(
+          `"secrets_dir" and ${what} in [redis] are both set: keep one (secrets_dir gives the user name and the password)`,
+          ["redis", "secrets_dir"],
+        );
+      }
+      secretsDir = resolve(this.#folder, raw.secretsDir as string);
+      username = basename(secretsDir);
+      password = this.#secretsPassword(secretsDir);
+      passwordSource = "secrets_dir";
+    } else if (raw.passwordFile !== undefined) {
       const path = resolve(this.#folder, raw.passwordFile as string);
       try {
         password = Deno.readTextFileSync(path).replace(/\r?\n$/, "");
@@ -717,8 +809,17 @@ class _Parser {
           ["redis", "password_file"],
         );
       }
+      passwordSource = "password_file";
+    } else if (raw.password !== undefined) {
+      password = raw.password as string;
+      passwordSource = "password";
+    } else if (urlPassword !== undefined) {
+      password = urlPassword;
+      passwordSource = "url";
+    } else {
+      password = this.#env("WRAPP_REDIS_PASSWORD") || undefined;
+      passwordSource = "env";
     }
-    password ??= urlPassword ?? this.#env("WRAPP_REDIS_PASSWORD");
     const spoolDir = raw.spoolDir === undefined
       ? join(this.#defaultLocalDir(streamName, true), "spool")
       : resolve(this.#folder, raw.spoolDir as string);
@@ -727,10 +828,11 @@ class _Parser {
       port,
       tls,
       ...(username === undefined ? {} : { username }),
-      ...(password === undefined || password === "" ? {} : { password }),
+      ...(password === undefined || password === "" ? {} : { password, passwordSource }),
       ...(raw.passwordFile === undefined
         ? {}
         : { passwordFile: resolve(this.#folder, raw.passwordFile as string) }),
+      ...(secretsDir === undefined ? {} : { secretsDir }),
       ...(raw.url === undefined ? {} : { url: raw.url as string }),
       dbLogs: raw.dbLogs as number,
       dbValues: raw.dbValues as number,
@@ -743,6 +845,38 @@ class _Parser {
       policy: raw.policy as RedisConfig["policy"],
       layout: raw.layout as RedisConfig["layout"],
     };
+  }
+
+  /** The trimmed, non-empty content of `<dir>/password`, as the Go wrapp reads it. */
+  #secretsPassword(dir: string): string {
+    const at = ["redis", "secrets_dir"];
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.statSync(dir);
+    } catch (error) {
+      throw this.#error(
+        error instanceof Deno.errors.NotFound
+          ? `secrets_dir "${dir}" does not exist`
+          : `secrets_dir "${dir}" cannot be checked: ${describeCause(error)}`,
+        at,
+      );
+    }
+    if (!info.isDirectory) throw this.#error(`secrets_dir "${dir}" is not a directory`, at);
+    const path = join(dir, "password");
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(path);
+    } catch (error) {
+      throw this.#error(
+        error instanceof Deno.errors.NotFound
+          ? `secrets_dir "${dir}" has no password file: "${path}" does not exist`
+          : `cannot read the Redis password from "${path}": ${describeCause(error)}`,
+        at,
+      );
+    }
+    const password = text.trim();
+    if (password === "") throw this.#error(`the Redis password file "${path}" is empty`, at);
+    return password;
   }
 
   #defaultLocalDir(streamName: string, enabled: boolean): string {

@@ -180,6 +180,7 @@ password = "hunter2"
       port: 6380,
       tls: false,
       password: "hunter2",
+      passwordSource: "password",
       dbLogs: 1,
       dbValues: 2,
       dbState: 5,
@@ -441,9 +442,11 @@ Deno.test("parseConfig() requires different multi-line start and end markers", (
     errorFrom('[app]\nexecutable = "/bin/x"\n[output]\nmultiline_start = "|<<"\n'),
     'Invalid config "svc.toml" at line 4, column 1: "multiline_end" in [output] must differ from "multiline_start", both are "|<<"',
   );
+  // "" means not set, as for every optional string key: the default applies.
   assert.equal(
-    errorFrom('[app]\nexecutable = "/bin/x"\n[output]\nmultiline_end = ""\n'),
-    'Invalid config "svc.toml" at line 4, column 1: "multiline_end" in [output] must be a non-empty string without line breaks, got ""',
+    parseConfig('[app]\nexecutable = "/bin/x"\n[output]\nmultiline_end = ""\n', OFFLINE).output
+      .multilineEnd,
+    "|<<",
   );
   assert.equal(
     errorFrom('[app]\nexecutable = "/bin/x"\n[output]\nmultiline_start = "a\\nb"\n'),
