@@ -2,7 +2,7 @@
  * Events/s of {@linkcode RedisSink} writing 1M short log events into a local redis-server,
  * side by side, on the same server in the same run, with:
  *
- * - `redis-benchmark -P 1000 -n 1000000 XADD bench MAXLEN ~ 1000 * msg hello` (the ceiling:
+ * - `redis-benchmark -P 1000 -n 1000000 XADD bench MAXLEN ~ 1000 * message hello` (the ceiling:
  *   C client, one field),
  * - the same XADD commands as the sink (5 fields) sent through ioredis pipelines directly,
  *   with the time spent building the pipelines (command encoding) measured apart,
@@ -80,7 +80,7 @@ try {
 // connections and with 1 like the sink, then with the sink's five fields.
 const sinkFields = ["ts", "1732530000123", "run", "run-bench", "pid", "4242", "host", "benchhost"];
 for (const [clients, fields] of [[50, 1], [1, 1], [1, 5]]) {
-  const command = ["XADD", "bench", "MAXLEN", "~", "1000", "*", "msg", "hello"];
+  const command = ["XADD", "bench", "MAXLEN", "~", "1000", "*", "message", "hello"];
   const options = ["-p", String(redis.port), "-c", String(clients), "-P", "1000"];
   const output = await new Deno.Command("redis-benchmark", {
     args: [...options, "-n", String(EVENTS), "-q", ...command, ...(fields === 5 ? sinkFields : [])],
@@ -103,7 +103,7 @@ function xadd(i: number, ts: string): string[] {
     "~",
     "1000",
     "*",
-    "msg",
+    "message",
     `hello ${i}`,
     "ts",
     ts,

@@ -44,7 +44,7 @@ const CEILING_COMMAND = [
   "~",
   "1000000",
   "*",
-  "msg",
+  "message",
   "hello",
   "ts",
   "1",
@@ -88,7 +88,7 @@ if mode == "xadd":
         b = s.encode()
         return b"$%d\\r\\n%s\\r\\n" % (len(b), b)
 
-    head = b"*16\\r\\n" + b"".join(bulk(a) for a in ["XADD", key, "MAXLEN", "~", maxlen, "*", "msg"])
+    head = b"*16\\r\\n" + b"".join(bulk(a) for a in ["XADD", key, "MAXLEN", "~", maxlen, "*", "message"])
     tail = b"".join(bulk(a) for a in ["run", "bench", "pid", str(os.getpid()), "host", socket.gethostname()])
     buffer = bytearray()
 
@@ -351,8 +351,11 @@ async function wrappThroughput(label: string, extra: string): Promise<number> {
   const seconds = (performance.now() - t0) / 1000;
   const use = await watch.stop();
   if (status.code !== 0) throw new Error(`wrapp run exited with ${status.code}:\n${stderr}`);
+  // The default go layout adds the run's two separators.
   const xlen = await logs.xlen(`logs:app:${name}:info`);
-  if (xlen !== LINES) throw new Error(`wrapp run: XLEN ${xlen}, expected ${LINES}\n${stderr}`);
+  if (xlen !== LINES + 2) {
+    throw new Error(`wrapp run: XLEN ${xlen}, expected ${LINES} lines + 2 separators\n${stderr}`);
+  }
   // Where the time went, from wrapp's own --debug clock (ms, local time of day).
   const spawned = ((spawnedAt.getHours() * 60 + spawnedAt.getMinutes()) * 60 +
         spawnedAt.getSeconds()) * 1000 + spawnedAt.getMilliseconds();
@@ -384,7 +387,7 @@ function xadd(key: string, i: number, ts: string): string[] {
     "~",
     String(MAX_LEN),
     "*",
-    "msg",
+    "message",
     String(i + 1),
     "ts",
     ts,
@@ -533,13 +536,13 @@ async function measureLatency(
       for (const [, entries] of reply ?? []) {
         for (const [entryId, fields] of entries) {
           id = entryId;
-          let msg = "";
+          let message = "";
           let ts = NaN;
           for (let f = 0; f < fields.length; f += 2) {
-            if (fields[f] === "msg") msg = fields[f + 1];
+            if (fields[f] === "message") message = fields[f + 1];
             else if (fields[f] === "ts") ts = Number(fields[f + 1]);
           }
-          const [tag, seq, sent] = msg.split(" ");
+          const [tag, seq, sent] = message.split(" "); // a run separator has no "lat" tag
           if (tag === "end") {
             ended = true;
             continue;

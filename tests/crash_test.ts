@@ -286,7 +286,7 @@ spool_dir = "${dir.path}/spool"
     const entry = Object.fromEntries(
       fields.flatMap((_, i) => i % 2 ? [] : [[fields[i], fields[i + 1]]]),
     );
-    assert.match(entry.msg, /crashed with SIGSEGV at crash_here\(\)/);
+    assert.match(entry.message, /crashed with SIGSEGV at crash_here\(\)/);
     assert.equal(entry.signal, "SIGSEGV");
     assert.match(entry.backtrace, /crash_here[\s\S]*level_one[\s\S]*main/);
     const readelf = await run("readelf", ["-n", exe]);

@@ -585,7 +585,7 @@ async function memprofTops(
 ): Promise<{ residentKb: number; final: boolean; top: { function: string; kb: number }[] }[]> {
   const entries = await (await redis.client(1)).xrange(`logs:app:${stream}:trace`, "-", "+");
   return entries
-    .map(([, fields]) => JSON.parse(fields[fields.indexOf("msg") + 1] ?? "null"))
+    .map(([, fields]) => JSON.parse(fields[fields.indexOf("message") + 1] ?? "null"))
     .filter((event) => event?.name === "memprof top")
     .map((event) => event.args);
 }

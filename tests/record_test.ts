@@ -328,7 +328,7 @@ recordTest(
     const calls = entry[1][entry[1].indexOf("calls") + 1];
     assert.equal(Number(calls), metadata.syscalls);
     const status = (await logs.xrange("logs:app:redis:status", "-", "+")).map(([, f]) =>
-      f[f.indexOf("msg") + 1]
+      f[f.indexOf("message") + 1]
     );
     assert.ok(status.includes("recording redis"), JSON.stringify(status));
     assert.ok(status.some((m) => m.startsWith("recorded redis: ")), JSON.stringify(status));

@@ -59,7 +59,7 @@ async function readStream(client: Redis, key: string): Promise<Record<string, st
 /** The numbers of `line N` messages, in stream order. */
 async function lineNumbers(redis: RedisServer, key = "logs:app:svc:info"): Promise<number[]> {
   const client = await redis.client(1);
-  return (await readStream(client, key)).map((entry) => Number(entry.msg.replace("line ", "")));
+  return (await readStream(client, key)).map((entry) => Number(entry.message.replace("line ", "")));
 }
 
 /** Assert `seen` is 0..count-1 in order, allowing only re-sent runs (at-least-once). Returns the duplicates. */
@@ -129,15 +129,15 @@ Deno.test("RedisSink writes stdout, stderr and status entries to their streams i
   ]);
   const base = { run: "run-1", pid: "4242", host: "testhost" };
   assert.deepEqual(await readStream(logsDb, "logs:app:svc:info"), [
-    { msg: "out ü", ts: "1700000000200", ...base },
-    { msg: "a\nb", ts: "1700000000202", ...base, lines: "2", unterminated: "time" },
+    { message: "out ü", ts: "1700000000200", ...base },
+    { message: "a\nb", ts: "1700000000202", ...base, lines: "2", unterminated: "time" },
   ]);
   assert.deepEqual(await readStream(logsDb, "logs:app:svc:error"), [
-    { msg: "err", ts: "1700000000201", ...base, part: "2", last: "true" },
+    { message: "err", ts: "1700000000201", ...base, part: "2", last: "true" },
   ]);
   assert.deepEqual(await readStream(logsDb, "logs:app:svc:status"), [
     {
-      msg: "hello",
+      message: "hello",
       ts: "1700000000123",
       run: "run-0",
       pid: "77",
@@ -289,7 +289,7 @@ Deno.test("RedisSink loses nothing when Redis is killed mid-stream and restarted
   );
   assert.ok(Number(statuses[1].fields.queued) > 0);
   const messages = (await readStream(await redis.client(1), "logs:app:svc:status")).map((entry) =>
-    entry.msg
+    entry.message
   );
   assert.deepEqual(messages, statuses.map((event) => event.message));
 });
@@ -344,6 +344,33 @@ Deno.test("RedisSink started while Redis is down spools, then delivers when Redi
   assert.equal(status.length, 2);
   assert.equal(status[1].phase, "warning");
   assert.equal(status[1].queued, "5001");
+});
+
+Deno.test("RedisSink in the go layout: lines it writes nothing for count as sent, and flush() returns", async () => {
+  await using dir = await tempDir();
+  const port = freePort();
+  const sink = await RedisSink.connect(
+    options(port, { spoolDir: `${dir.path}/spool`, maxLen: 100_000, layout: "go" }),
+  );
+  // 3000 lines, every third one left empty by the go layout; through the spool, then Redis.
+  const lines = (from: number, to: number): LogEvent[] =>
+    logs(from, to).map((event, i) =>
+      (from + i) % 3 === 2 ? { ...event, text: i % 2 ? "  {{skip}} " : "" } : event
+    );
+  sink.write(lines(0, 1500));
+  assert.equal((await sink.flushWithin(5000)).complete, true);
+  await using redis = await startRedis({ port });
+  await waitFor(() => sink.stats().spooled === 0 && sink.stats().connected, "the spool to drain");
+  sink.write(lines(1500, 3000));
+  sink.write(lines(0, 3).map((event) => ({ ...event, text: "   " }))); // a batch of nothing
+  await sink.flush();
+  const stats = sink.stats();
+  assert.equal(stats.received, 3003 + 2, JSON.stringify(stats)); // + the outage's two entries
+  assert.equal(stats.sent, stats.received);
+  assert.equal(stats.dropped, 0);
+  await sink.close();
+  const expected = Array.from({ length: 3000 }, (_, i) => i).filter((i) => i % 3 !== 2);
+  assert.deepEqual(await lineNumbers(redis), expected);
 });
 
 Deno.test("RedisSink.close() leaves undelivered events in the spool for the next start", async () => {
@@ -422,13 +449,13 @@ await new Promise(() => {});
   assert.equal(stats.recovered, 20002); // 20000 lines, the "unreachable" entry, the half line
   assert.equal(stats.dropped, 1);
   const entries = await readStream(await redis.client(1), "logs:app:svc:info");
-  assertInOrder(entries.map((entry) => Number(entry.msg.replace("line ", ""))), 20000);
+  assertInOrder(entries.map((entry) => Number(entry.message.replace("line ", ""))), 20000);
   assert.ok(entries.every((entry) => entry.run === "run-killed" && entry.pid === "999"));
   const status = await readStream(await redis.client(1), "logs:app:svc:status");
   assert.ok(
     status.some((entry) =>
       /^Replaying 20001 events left in spool ".+" by a previous run; 1 partially written line skipped$/
-        .test(entry.msg)
+        .test(entry.message)
     ),
     JSON.stringify(status),
   );

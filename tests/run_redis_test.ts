@@ -17,10 +17,17 @@ import {
 } from "./_helpers.ts";
 import { freePort, type RedisServer, startRedis } from "./_redis.ts";
 
-/** A config streaming `executable` into `redis` (or an unreachable port), echo off, local trace off. */
+/** A config streaming `executable` into `redis` (or an unreachable port), echo off, local trace off; layout `go` unless given. */
 async function redisConfig(
   dir: string,
-  app: { executable: string; args?: string[]; name?: string; port: number; extra?: string },
+  app: {
+    executable: string;
+    args?: string[];
+    name?: string;
+    port: number;
+    layout?: "go" | "wrapp";
+    extra?: string;
+  },
 ): Promise<string> {
   const path = `${dir}/svc.toml`;
   await Deno.writeTextFile(
@@ -35,6 +42,7 @@ async function redisConfig(
       "[redis]",
       `port = ${app.port}`,
       `spool_dir = ${JSON.stringify(`${dir}/spool`)}`,
+      app.layout ? `layout = "${app.layout}"` : "",
       app.extra ?? "",
       "",
     ].join("\n"),
@@ -44,7 +52,16 @@ async function redisConfig(
 
 async function messages(client: Redis, key: string): Promise<string[]> {
   const entries = await client.xrange(key, "-", "+");
-  return entries.map(([, fields]) => fields[fields.indexOf("msg") + 1]);
+  return entries.map(([, fields]) => fields[fields.indexOf("message") + 1]);
+}
+
+/** The go layout's run separators (the Go wrapp's, local time). */
+const NEW_RUN = /^\{\{__NEW_RUN_\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d\}\}$/;
+const END_RUN = /^\{\{__END_RUN_\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d_exit_-?\d+\}\}$/;
+
+/** The service's lines in `key`: the messages without the go layout's run separators. */
+async function serviceLines(client: Redis, key: string): Promise<string[]> {
+  return (await messages(client, key)).filter((m) => !NEW_RUN.test(m) && !END_RUN.test(m));
 }
 
 /** Total size of the files in `dir` (0 when it does not exist yet). */
@@ -73,7 +90,7 @@ function assertAllInOrder(texts: string[], n: number): void {
   assert.equal(expected - 1, n, `${n - expected + 1} lines missing`);
 }
 
-Deno.test("wrapp run writes the original wrapp's layout: streams in DB 1, markers in DB 2, state in DB 5", async () => {
+Deno.test('wrapp run with layout = "wrapp": lines as printed, stderr in :error, markers in DB 2, state in DB 5', async () => {
   await using redis = await startRedis();
   await using dir = await tempDir();
   const script = await writeScript(
@@ -83,7 +100,12 @@ Deno.test("wrapp run writes the original wrapp's layout: streams in DB 1, marker
   );
   const result = await runWrapp([
     "run",
-    await redisConfig(dir.path, { executable: script, port: redis.port, extra: "max_len = 50" }),
+    await redisConfig(dir.path, {
+      executable: script,
+      port: redis.port,
+      layout: "wrapp",
+      extra: "max_len = 50",
+    }),
   ]);
   assert.equal(result.code, 3, result.stderr);
   const logs = await redis.client(1);
@@ -96,7 +118,7 @@ Deno.test("wrapp run writes the original wrapp's layout: streams in DB 1, marker
   const entry = Object.fromEntries(
     fields.flatMap((_, i) => i % 2 ? [] : [[fields[i], fields[i + 1]]]),
   );
-  assert.equal(entry.msg, "job {{jobs}}");
+  assert.equal(entry.message, "job {{jobs}}");
   assert.match(entry.run, /^\d{8}-\d{6}-[0-9a-f]{6}$/);
   assert.match(entry.pid, /^\d+$/);
   assert.equal(entry.host, Deno.hostname());
@@ -130,7 +152,8 @@ Deno.test("wrapp run trims streams with MAXLEN ~ max_len", async () => {
   const length = await (await redis.client(1)).xlen("logs:app:svc:info");
   assert.ok(length >= 100 && length < 1000, `stream length ${length} for max_len 100`);
   const last = await messages(await redis.client(1), "logs:app:svc:info");
-  assert.equal(last.at(-1), "5000");
+  assert.equal(last.at(-2), "5000");
+  assert.match(last.at(-1)!, END_RUN);
 });
 
 Deno.test("wrapp run delivers 1,000,000 lines to Redis, all of them, in order", async () => {
@@ -145,20 +168,23 @@ Deno.test("wrapp run delivers 1,000,000 lines to Redis, all of them, in order", 
   const result = await runWrapp(["run", config]);
   assert.equal(result.code, 0, result.stderr);
   const client = await redis.client(1);
-  assert.equal(await client.xlen("logs:app:svc:info"), 1_000_000);
-  let expected = 1;
+  // The go layout (default): the lines between the run's two separators.
+  assert.equal(await client.xlen("logs:app:svc:info"), 1_000_002);
+  let expected = 0;
   let cursor = "-";
   while (true) {
     const page = await client.xrange("logs:app:svc:info", cursor, "+", "COUNT", 100_000);
     if (page.length === 0) break;
     for (const [, fields] of page) {
-      const msg = fields[fields.indexOf("msg") + 1];
-      if (msg !== String(expected)) assert.fail(`entry ${expected} is "${msg}"`);
+      const message = fields[fields.indexOf("message") + 1];
+      if (expected === 0) assert.match(message, NEW_RUN);
+      else if (expected === 1_000_001) assert.match(message, END_RUN);
+      else if (message !== String(expected)) assert.fail(`entry ${expected} is "${message}"`);
       expected++;
     }
     cursor = `(${page.at(-1)![0]}`;
   }
-  assert.equal(expected - 1, 1_000_000);
+  assert.equal(expected, 1_000_002);
 });
 
 Deno.test("Redis killed mid-run and restarted: no line lost, order kept, outage reported", async () => {
@@ -189,7 +215,7 @@ Deno.test("Redis killed mid-run and restarted: no line lost, order kept, outage 
   const output = await wrapp.output();
   assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
   const after = await redis.client(1);
-  assertAllInOrder(await messages(after, "logs:app:svc:info"), 3000);
+  assertAllInOrder(await serviceLines(after, "logs:app:svc:info"), 3000);
   const status = await messages(after, "logs:app:svc:status");
   assert.ok(status.some((m) => /was unreachable for .*events waited/.test(m)), status.join("\n"));
 });
@@ -212,7 +238,7 @@ Deno.test("Redis down at start: the service starts anyway and its lines arrive w
     stderr,
     /streaming "svc" to Redis at 127\.0\.0\.1:\d+ \(Cannot connect to Redis at "127\.0\.0\.1:\d+": connection refused; events wait in the spool\)/,
   );
-  assertAllInOrder(await messages(await redis.client(1), "logs:app:svc:info"), 50);
+  assertAllInOrder(await serviceLines(await redis.client(1), "logs:app:svc:info"), 50);
 });
 
 Deno.test("wrapp killed with SIGKILL while Redis is down: the next wrapp delivers the spooled lines", async () => {
@@ -244,10 +270,14 @@ Deno.test("wrapp killed with SIGKILL while Redis is down: the next wrapp deliver
   );
   const second = await runWrapp(["run", config]);
   assert.equal(second.code, 0, second.stderr);
-  const lines = await messages(await redis.client(1), "logs:app:svc:info");
+  const all = await messages(await redis.client(1), "logs:app:svc:info");
+  const lines = await serviceLines(await redis.client(1), "logs:app:svc:info");
   assertAllInOrder(lines.filter((l) => /^\d+$/.test(l)), 2000);
   assert.ok(lines.includes("spooled"));
   assert.equal(lines.at(-1), "second run");
+  // The killed run never ended: two starts, one end, as the Go wrapp would leave it.
+  assert.equal(all.filter((m) => NEW_RUN.test(m)).length, 2);
+  assert.deepEqual(all.filter((m) => END_RUN.test(m)), [all.at(-1)]);
 });
 
 Deno.test("an unreachable Redis or a wrong password is reported without the password", async () => {
@@ -336,11 +366,18 @@ Deno.test("wrapp logs prints the newest entries and -f follows new ones", async 
   await using redis: RedisServer = await startRedis();
   const client = await redis.client(1);
   for (let i = 1; i <= 30; i++) {
-    await client.xadd("logs:app:robot:info", "*", "msg", `line ${i}`, "ts", String(Date.now()));
+    await client.xadd(
+      "logs:app:robot:info",
+      "*",
+      "message",
+      `line ${i}`,
+      "ts",
+      String(Date.now()),
+    );
   }
   // Entry ids of different streams only order entries a millisecond apart.
   await new Promise((resolve) => setTimeout(resolve, 5));
-  await client.xadd("logs:app:robot:error", "*", "msg", "an error", "ts", String(Date.now()));
+  await client.xadd("logs:app:robot:error", "*", "message", "an error", "ts", String(Date.now()));
   const last = await runWrapp(["logs", "robot", "--port", String(redis.port), "-n", "3"]);
   assert.equal(last.code, 0, last.stderr);
   const lines = last.stdout.trim().split("\n");
@@ -360,18 +397,50 @@ Deno.test("wrapp logs prints the newest entries and -f follows new ones", async 
   ]);
   const reader = follower.stdout.pipeThrough(new TextDecoderStream()).getReader();
   await new Promise((resolve) => setTimeout(resolve, 1500));
-  await client.xadd("logs:app:robot:info", "*", "msg", "fresh line", "ts", String(Date.now()));
+  await client.xadd("logs:app:robot:info", "*", "message", "fresh line", "ts", String(Date.now()));
   let seen = "";
   while (!seen.includes("\n")) seen += (await reader.read()).value ?? "";
   const entry = JSON.parse(seen.split("\n")[0]);
   assert.equal(entry.stream, "info");
-  assert.equal(entry.msg, "fresh line");
+  assert.equal(entry.message, "fresh line");
   follower.kill("SIGINT");
   reader.releaseLock();
   await follower.stdout.cancel().catch(() => {});
   const status = await follower.status;
   assert.equal(status.code, 0);
   await follower.stderr.cancel().catch(() => {});
+});
+
+Deno.test("wrapp logs reads both layouts alike: stderr lines shown as error", async () => {
+  await using redis = await startRedis();
+  await using dir = await tempDir();
+  const script = await writeScript(
+    dir.path,
+    "svc.sh",
+    `echo " out {{n}}"; sleep 0.1; echo err >&2`,
+  );
+  const shown: Record<string, string[]> = {};
+  for (const layout of ["go", "wrapp"] as const) {
+    const config = await redisConfig(dir.path, {
+      executable: script,
+      name: layout,
+      port: redis.port,
+      layout,
+    });
+    assert.equal((await runWrapp(["run", config])).code, 0);
+    const logs = await runWrapp(["logs", layout, "--port", String(redis.port)]);
+    assert.equal(logs.code, 0, logs.stderr);
+    shown[layout] = logs.stdout.trim().split("\n").map((line) => line.replace(/^\S+ /, ""));
+  }
+  assert.equal(shown.go.length, 4, shown.go.join("\n"));
+  assert.match(shown.go[0], /^info {3}\{\{__NEW_RUN_/);
+  assert.deepEqual(shown.go.slice(1, 3), ["info   out", "error  err"]);
+  assert.match(shown.go[3], /^info {3}\{\{__END_RUN_.*_exit_0\}\}$/);
+  assert.deepEqual(shown.wrapp, ["info    out {{n}}", "error  err"]);
+  // An entry as the Go wrapp wrote it (no ts: the entry id's time is shown).
+  await (await redis.client(1)).xadd("logs:app:go:info", "*", "message", "from the Go wrapp");
+  const go = await runWrapp(["logs", "go", "--port", String(redis.port), "-n", "1"]);
+  assert.match(go.stdout, /^\d{4}-\d\d-\d\dT\S+Z info {3}from the Go wrapp\n$/);
 });
 
 Deno.test("a config may enable Redis and the local trace together", async () => {
@@ -388,7 +457,7 @@ Deno.test("a config may enable Redis and the local trace together", async () => 
   );
   const result = await runWrapp(["run", config]);
   assert.equal(result.code, 0, result.stderr);
-  assert.deepEqual(await messages(await redis.client(1), "logs:app:svc:info"), ["to both"]);
+  assert.deepEqual(await serviceLines(await redis.client(1), "logs:app:svc:info"), ["to both"]);
   assert.deepEqual(logTexts(await readLatestTrace(`${dir.path}/traces`)), ["to both"]);
 });
 

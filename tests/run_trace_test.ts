@@ -51,7 +51,7 @@ spool_dir = "${dir.path}/spool"
     assert.doesNotMatch(result.stderr, /\[trace\] is off/);
     const entries = await (await redis.client(1)).xrange("logs:app:traced:trace", "-", "+");
     const kinds = entries.map(([, f]) => f[f.indexOf("kind") + 1]);
-    const messages = entries.map(([, f]) => f[f.indexOf("msg") + 1]);
+    const messages = entries.map(([, f]) => f[f.indexOf("message") + 1]);
     assert.ok(kinds.includes("syscall_summary"), messages.join("\n"));
     assert.ok(
       messages.some((m) => /^anomaly: (clock_nanosleep|nanosleep) took 6\d\d\.\d+ ms/.test(m)),
@@ -91,7 +91,7 @@ Deno.test({
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /wrapp trace: streaming events to Redis at 127\.0\.0\.1:\d+/);
     const entries = await (await redis.client(1)).xrange("logs:app:probe:trace", "-", "+");
-    const messages = entries.map(([, f]) => f[f.indexOf("msg") + 1]);
+    const messages = entries.map(([, f]) => f[f.indexOf("message") + 1]);
     assert.ok(messages.some((m) => m.startsWith("syscall summary: ")), messages.join("\n"));
     assert.ok(
       messages.some((m) => /^anomaly: (clock_nanosleep|nanosleep) took 4\d\d\.\d+ ms/.test(m)),

@@ -359,7 +359,7 @@ Deno.test("wrapp serve --redis streams every collected event to logs:app:<trace-
   assert.equal(await daemon.exited, 0, daemon.stderr());
   assert.match(daemon.stderr(), /streaming events to Redis at 127\.0\.0\.1:\d+\n/);
   const entries = await (await redis.client(1)).xrange("logs:app:build-42:trace", "-", "+");
-  const messages = entries.map(([, fields]) => fields[fields.indexOf("msg") + 1]);
+  const messages = entries.map(([, fields]) => fields[fields.indexOf("message") + 1]);
   assert.deepEqual(messages, events, "every valid event, in order, none of the rejected line");
   assert.equal(await lineCount(join(daemon.dir, "build-42.jsonl")), 50);
 });

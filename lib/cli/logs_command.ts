@@ -31,7 +31,7 @@ Options:
                        (default: info,error)
   -n, --lines N        how many entries to print first (default 20; 0 for none)
   -f, --follow         keep printing new entries
-      --json           one JSON object per entry: {"id","stream","ts","msg",…}
+      --json           one JSON object per entry: {"id","stream","message","ts",…}
   -c, --config FILE    take the Redis connection and the name from a service config
       --url URL        redis://[user:password@]host:port or rediss:// for TLS
       --host HOST      Redis host (default 127.0.0.1)
@@ -43,6 +43,8 @@ Options:
   -h, --help           show this help
 
 Each line reads "<time> <stream> <message>", the time being when wrapp read the line.
+Both Redis layouts read the same: with layout = "go", stderr lines are in the info
+stream and are shown as error, as with layout = "wrapp".
 
 Examples:
   wrapp logs robot -f
@@ -153,7 +155,11 @@ function _format(stream: LogStream, id: string, fields: string[], json: boolean)
   if (json) return JSON.stringify({ id, stream, ...record });
   const ms = Number(record.ts ?? id.split("-")[0]);
   const time = Number.isFinite(ms) ? new Date(ms).toISOString() : String(record.ts);
-  return `${time} ${stream.padEnd(6)} ${record.msg ?? JSON.stringify(record)}`;
+  // The go layout keeps stderr lines in :info, marked `output`; the wrapp layout in :error.
+  const shown = stream === "info" && record.output === "stderr" ? "error" : stream;
+  // `msg`: entries written by wrapp before it used the Go wrapp's field name.
+  const text = record.message ?? record.msg ?? JSON.stringify(record);
+  return `${time} ${shown.padEnd(6)} ${text}`;
 }
 
 /**

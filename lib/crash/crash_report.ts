@@ -462,7 +462,7 @@ export function crashEvent(
 }
 
 /**
- * Fields for the crash stream entry (`XADD logs:app:<name>:crash`) after the `msg`
+ * Fields for the crash stream entry (`XADD logs:app:<name>:crash`) after the `message`
  * (= `event.summary`), `ts`, `run` and `pid` every entry gets: `signal`, `signal_number`,
  * `exit_code`, `exe`, `image`, `build_id`, `machine`, `core` (path or why there is none),
  * `source`, `backtrace` (text of every thread), `registers`, `instruction`,

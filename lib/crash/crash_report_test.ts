@@ -189,7 +189,7 @@ Deno.test("crashEvent() and crashStreamFields() carry the summary and the backtr
   assert.equal(event.time, 1_700_000_000_000);
   assert.equal(event.summary, formatCrashSummary(report()));
   const fields = crashStreamFields(event);
-  assert.equal("msg" in fields, false, "the sink writes the summary as msg");
+  assert.equal("message" in fields, false, "the sink writes the summary as message");
   assert.equal(fields.signal, "SIGSEGV");
   assert.equal(fields.signal_number, "11");
   assert.equal(fields.exit_code, "139");

@@ -8,9 +8,22 @@
  * | 2 | `wrapp:<name>:<key>` | `metric` events: `INCR` for `{{key}}`, `SET` for `{{key:value}}` |
  * | 5 | `wrapp:<name>:state` | hash updated on `start`/`restart`/`exit` status events and every health tick |
  *
- * Every stream entry has `msg`, `ts` (ms since the epoch, when wrapp read the line), `run`,
- * `pid` and `host`; status entries add `phase` and their fields, log entries `part`/`last`,
- * `lines` and `unterminated` when set.
+ * Every stream entry has `message`, `ts` (ms since the epoch, when wrapp read the line),
+ * `run`, `pid` and `host`; status entries add `phase` and their fields, log entries
+ * `part`/`last`, `lines` and `unterminated` when set.
+ *
+ * Two entry layouts ({@linkcode RedisSinkOptions.layout}):
+ *
+ * - `wrapp`: lines as printed, stdout in `:info`, stderr in `:error`, markers left in the
+ *   text; a status event is one `:status` entry whose `message` is its text.
+ * - `go`: the `message` of every entry is what the Go wrapp wrote for the same output
+ *   (see ./go_layout.ts): stderr lines in `:info` too (with `output` = `stderr`), markers
+ *   removed, lines trimmed, a line left empty written not at all (and counted as sent).
+ *   A run's `start` event writes `{{__NEW_RUN_<time>}}` to `:info` and `:status`, its
+ *   `exit` event `Executable exited with code N.` and then `{{__END_RUN_<time>_exit_<N>}}`
+ *   to `:status` and the separator to `:info`; separators carry `separator` = `new_run` /
+ *   `end_run`, and our text of the event rides along in `detail`. Other status events
+ *   are entries as in the `wrapp` layout.
  *
  * **Never blocks, never loses.** {@linkcode RedisSink.write} only queues. Events wait in a
  * memory queue (`memoryQueueEvents`) that one writer loop sends to Redis, one pipeline per
@@ -38,6 +51,8 @@ import { encodeEvent, type Event, type EventEncoders, now, type StatusEvent } fr
 import { type DebugLog, silentDebug } from "../debug.ts";
 import { VERSION } from "../version.ts";
 import { emptyStats, type Sink, type SinkStats } from "./sink.ts";
+import type { RedisLayout } from "../config/config.ts";
+import { goEndRun, goExitCode, goExitLine, goLineText, goNewRun } from "./go_layout.ts";
 import { DEFAULT_SPOOL_MAX_BYTES, DiskSpool, type SpoolPolicy } from "./disk_spool.ts";
 
 /** The three databases the sink writes, by role. */
@@ -124,6 +139,14 @@ export interface RedisSinkOptions {
   dbs?: Partial<RedisDbs>;
   /** Approximate stream length cap (`MAXLEN ~`). Default 1000. */
   maxLen?: number;
+  /**
+   * What entries look like; see the module documentation. `go`: what a consumer of the Go
+   * wrapp reads. `wrapp` (default here; a config's `[redis] layout` defaults to `go`): the
+   * richer layout, for `wrapp serve`/`trace`/`record` too, which have no Go counterpart.
+   */
+  layout?: RedisLayout;
+  /** In the `go` layout, remove markers from the text (off when `[output] markers = false`). Default true. */
+  removeMarkers?: boolean;
   /** How often the connections are PINGed and the state heartbeat written, in ms. Default 60000. */
   healthIntervalMs?: number;
   /** Events the memory queue holds before events go to the spool (or are dropped without one). Default 100000. */
@@ -184,9 +207,6 @@ export interface FlushReport {
   spooled: number;
 }
 
-type _Op = readonly [RedisDbRole, string, ...string[]];
-type _Encoder = (record: SpooledEvent) => _Op[];
-
 interface _Inflight {
   source: "memory" | "spool";
   batch: SpooledEvent[];
@@ -199,7 +219,10 @@ const _STATE_OF_PHASE: Partial<Record<StatusEvent["phase"], string>> = {
   restart: "restarting",
   exit: "exited",
 };
-const _RESERVED = new Set(["msg", "ts", "phase"]);
+// Where an XADD holds the values of run, pid and host.
+const _OVERRIDABLE = new Map([["run", 12], ["pid", 14], ["host", 16]]);
+// Status and crash fields that would shadow an entry's own fields are written as `field_<name>`.
+const _RESERVED = new Set(["message", "ts", "phase", "detail", "separator", "output"]);
 // Reply errors worth retrying later: Redis is starting, busy, full, read-only, or we are not let in.
 const _RETRYABLE_REPLY =
   /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|NOAUTH|WRONGPASS|NOPERM|OOM|MISCONF|NOREPLICAS)\b/;
@@ -214,12 +237,11 @@ export class RedisSink implements Sink {
   readonly keys: RedisKeys;
 
   readonly #options: RedisSinkOptions;
-  readonly #maxLen: string;
   readonly #memoryLimit: number;
   readonly #batchEvents: number;
   readonly #policy: SpoolPolicy;
   readonly #debugLog: DebugLog;
-  readonly #encoders: EventEncoders<_Encoder>;
+  readonly #encoders: EventEncoders<RedisEncoder>;
   readonly #spool: DiskSpool<SpooledEvent> | undefined;
   readonly #clients: Record<RedisDbRole, Redis>;
   readonly #memory = new _Queue<SpooledEvent>();
@@ -252,18 +274,18 @@ export class RedisSink implements Sink {
       ? `[${options.host}]:${options.port}`
       : `${options.host}:${options.port}`;
     this.keys = redisKeys(options.streamName);
-    this.#maxLen = String(options.maxLen ?? 1000);
     this.#memoryLimit = options.memoryQueueEvents ?? 100_000;
     this.#batchEvents = options.batchEvents ?? 2000;
     this.#policy = options.policy ?? "drop_oldest";
     const debug = options.debug ?? silentDebug;
     this.#debugLog = (message) => debug(`redis: ${this.#redact(message)}`);
-    this.#encoders = _encoders(
-      this.keys,
-      this.#maxLen,
-      options.hostname,
-      options.version ?? VERSION,
-    );
+    this.#encoders = redisEncoders(this.keys, {
+      maxLen: options.maxLen ?? 1000,
+      hostname: options.hostname,
+      version: options.version ?? VERSION,
+      layout: options.layout,
+      removeMarkers: options.removeMarkers,
+    });
     this.#spool = spool;
     const dbs = { ...DEFAULT_REDIS_DBS, ...options.dbs };
     this.#clients = {
@@ -681,7 +703,7 @@ export class RedisSink implements Sink {
     const rejected = new Map<number, unknown>();
     for (let i = 0; i < batch.length; i++) {
       const record = batch[i];
-      let ops: _Op[];
+      let ops: RedisCommand[];
       try {
         ops = encodeEvent(this.#encoders, record.event)(record);
       } catch (error) {
@@ -691,6 +713,8 @@ export class RedisSink implements Sink {
         this.#debugLog(`cannot encode ${JSON.stringify(record).slice(0, 200)}: ${error}`);
         continue;
       }
+      // No command (a line the go layout drops): nothing can fail, it counts as sent.
+      if (ops.length === 0) continue;
       firstOp[i] = ops[0][0];
       for (const [db, command, ...args] of ops) {
         let entry = pipelines.get(db);
@@ -912,13 +936,38 @@ export class RedisSink implements Sink {
   }
 }
 
-/** One encoder per event kind: the commands (with their DB) for one queued event. */
-function _encoders(
+/** One command for Redis: the DB it goes to, the command name and its arguments. */
+export type RedisCommand = readonly [RedisDbRole, string, ...string[]];
+
+/** The commands for one queued event; none when the layout writes nothing for it. */
+export type RedisEncoder = (record: SpooledEvent) => RedisCommand[];
+
+/** Options of {@linkcode redisEncoders}. */
+export interface RedisEncoderOptions {
+  /** The `MAXLEN ~` of every `XADD`. */
+  maxLen: number;
+  /** Host name written in every entry and in the state hash. */
+  hostname: string;
+  /** Version written in the state hash. */
+  version: string;
+  /** The entry layout; see {@linkcode RedisSinkOptions.layout}. Default `"wrapp"`. */
+  layout?: RedisLayout;
+  /** In the `go` layout, remove Go-grammar markers from the text. Default `true`. */
+  removeMarkers?: boolean;
+}
+
+/**
+ * One encoder per event kind, in `options.layout`: the commands (with their DB) for one
+ * queued event. Exported for unit tests; the sink is the only other user.
+ */
+export function redisEncoders(
   keys: RedisKeys,
-  maxLen: string,
-  hostname: string,
-  version: string,
-): EventEncoders<_Encoder> {
+  options: RedisEncoderOptions,
+): EventEncoders<RedisEncoder> {
+  const { hostname, version } = options;
+  const maxLen = String(options.maxLen);
+  const go = options.layout === "go";
+  const removeMarkers = options.removeMarkers !== false;
   const xadd = (
     key: string,
     text: string,
@@ -932,7 +981,7 @@ function _encoders(
     "~",
     maxLen,
     "*",
-    "msg",
+    "message",
     text,
     "ts",
     String(Math.floor(time)),
@@ -943,52 +992,98 @@ function _encoders(
     "host",
     hostname,
   ];
+  // The run, pid and host a status event names itself win over the record's (the exit of
+  // a run is reported once the child is gone, when the record's pid is 0).
+  const statusXadd = (key: string, text: string, event: StatusEvent, record: SpooledEvent) => {
+    const op = xadd(key, text, event.time, record);
+    for (const [name, at] of _OVERRIDABLE) {
+      const value = event.fields[name];
+      if (value !== undefined) op[at] = String(value);
+    }
+    return op;
+  };
+  const separator = (key: string, text: string, event: StatusEvent, record: SpooledEvent) => {
+    const op = statusXadd(key, text, event, record);
+    op.push("separator", event.phase === "start" ? "new_run" : "end_run");
+    return op;
+  };
+  const addFields = (op: string[], event: StatusEvent) => {
+    for (const [name, value] of Object.entries(event.fields)) {
+      if (_OVERRIDABLE.has(name)) continue;
+      op.push(_RESERVED.has(name) ? `field_${name}` : name, String(value));
+    }
+  };
+  const stateOf = (event: StatusEvent, record: SpooledEvent): RedisCommand | undefined => {
+    const status = _STATE_OF_PHASE[event.phase];
+    if (status === undefined) return undefined;
+    const fields = event.fields;
+    const state: [RedisDbRole, string, ...string[]] = [
+      "state",
+      "HSET",
+      keys.state,
+      "pid",
+      String(fields.pid ?? record.pid),
+      "run",
+      String(fields.run ?? record.run),
+      "status",
+      status,
+      "version",
+      String(fields.version ?? version),
+      "host",
+      String(fields.host ?? hostname),
+      "heartbeat",
+      String(Math.floor(event.time)),
+    ];
+    if (event.phase === "start") state.push("started", String(Math.floor(event.time)));
+    for (const name of ["restarts", "exit_code", "signal"]) {
+      if (fields[name] !== undefined) state.push(name, String(fields[name]));
+    }
+    return state;
+  };
   return {
     log: (event) => (record) => {
-      const op = xadd(
-        event.stream === "stderr" ? keys.error : keys.info,
-        event.text,
-        event.time,
-        record,
-      );
+      let key = event.stream === "stderr" ? keys.error : keys.info;
+      let text = event.text;
+      if (go) {
+        // The Go wrapp logged both outputs to :info, markers removed, trimmed, empty lines dropped.
+        key = keys.info;
+        text = goLineText(text, { removeMarkers, split: event.split });
+        if (text === "") return [];
+      }
+      const op = xadd(key, text, event.time, record);
+      if (go && event.stream === "stderr") op.push("output", "stderr");
       if (event.split) op.push("part", String(event.split.part), "last", String(event.split.last));
       if (event.lines !== undefined) op.push("lines", String(event.lines));
       if (event.unterminated !== undefined) op.push("unterminated", event.unterminated);
       return [op];
     },
     status: (event) => (record) => {
-      const op = xadd(keys.status, event.message, event.time, record);
-      op.push("phase", event.phase);
-      for (const [name, value] of Object.entries(event.fields)) {
-        const at = name === "run" ? 12 : name === "pid" ? 14 : name === "host" ? 16 : -1;
-        if (at >= 0) op[at] = String(value); // the event knows best which run/pid it is about
-        else op.push(_RESERVED.has(name) ? `field_${name}` : name, String(value));
+      const ops: RedisCommand[] = [];
+      const code = go && event.phase === "exit" ? goExitCode(event.fields) : undefined;
+      if (go && event.phase === "start") {
+        // Go's separator is the entry's message; ours rides along as `detail`.
+        const text = goNewRun(event.time);
+        ops.push(separator(keys.info, text, event, record));
+        const op = separator(keys.status, text, event, record);
+        op.push("phase", event.phase, "detail", event.message);
+        addFields(op, event);
+        ops.push(op);
+      } else if (code !== undefined) {
+        const op = statusXadd(keys.status, goExitLine(code), event, record);
+        op.push("phase", event.phase, "detail", event.message);
+        addFields(op, event);
+        const text = goEndRun(event.time, code);
+        ops.push(op, separator(keys.status, text, event, record));
+        ops.push(separator(keys.info, text, event, record));
+      } else {
+        const op = statusXadd(keys.status, event.message, event, record);
+        op.push("phase", event.phase);
+        addFields(op, event);
+        ops.push(op);
       }
-      const status = _STATE_OF_PHASE[event.phase];
-      if (status === undefined) return [op];
-      const fields = event.fields;
-      const state: [RedisDbRole, string, ...string[]] = [
-        "state",
-        "HSET",
-        keys.state,
-        "pid",
-        String(fields.pid ?? record.pid),
-        "run",
-        String(fields.run ?? record.run),
-        "status",
-        status,
-        "version",
-        String(fields.version ?? version),
-        "host",
-        String(fields.host ?? hostname),
-        "heartbeat",
-        String(Math.floor(event.time)),
-      ];
-      if (event.phase === "start") state.push("started", String(Math.floor(event.time)));
-      for (const name of ["restarts", "exit_code", "signal"]) {
-        if (fields[name] !== undefined) state.push(name, String(fields[name]));
-      }
-      return [op, state];
+      const state = stateOf(event, record);
+      if (state !== undefined) ops.push(state);
+      return ops;
     },
     metric: (event) => () => [
       event.op === "incr"

@@ -119,7 +119,9 @@ export class Supervisor {
     if (corePlan?.warning) await this.#notice(corePlan.warning);
     const { sinks, traceSink } = await this.#openSinks();
     const router = this.#router = new Router(sinks, { debug: this.#debug });
-    const markers = this.#config.output.markers ? new MarkerExtractor() : undefined;
+    // The go layout's consumers read DB 2 as the Go wrapp wrote it: its marker grammar.
+    const grammar = this.#config.redis?.layout === "go" ? "go" : "wrapp";
+    const markers = this.#config.output.markers ? new MarkerExtractor({ grammar }) : undefined;
     const policy = new RestartPolicy(this.#config.restart);
     const handlers = this.#options.handleSignals === false ? [] : this.#installSignalHandlers();
     const control = this.#startControl();
@@ -231,6 +233,8 @@ export class Supervisor {
         pid: () => this.#child?.pid ?? 0,
         dbs: { logs: redis.dbLogs, values: redis.dbValues, state: redis.dbState },
         maxLen: redis.maxLen,
+        layout: redis.layout,
+        removeMarkers: this.#config.output.markers,
         healthIntervalMs: redis.healthIntervalMs,
         memoryQueueEvents: redis.memoryQueue,
         spoolDir: redis.spoolDir,

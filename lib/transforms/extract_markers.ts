@@ -5,10 +5,27 @@
  * `{{temperature:41.5}}`; {@linkcode MarkerExtractor} turns each marker into a
  * {@linkcode MetricEvent} and leaves the log event itself untouched.
  *
+ * Two grammars: wrapp's own (the default, see {@linkcode findMarkers}) and the Go
+ * wrapp's, `\{\{(\w+):?(\d*)\}\}`, for the `go` Redis layout, whose consumers expect
+ * exactly the keys the Go wrapp wrote ({@linkcode removeGoMarkers} takes them out of the
+ * text as it did).
+ *
  * @module
  */
 
 import type { LogEvent, MetricEvent } from "../event.ts";
+
+/**
+ * Which markers count: `wrapp` (ours: names with `.` and `-`, any value) or `go` (the Go
+ * wrapp's: `\w` names, digit values only).
+ */
+export type MarkerGrammar = "wrapp" | "go";
+
+/** Options of {@linkcode findMarkers} and {@linkcode MarkerExtractor}. */
+export interface MarkerOptions {
+  /** The marker grammar. Default `"wrapp"`. */
+  grammar?: MarkerGrammar;
+}
 
 /** One marker found in a text: `value` is absent for a `{{name}}` increment. */
 export interface Marker {
@@ -28,7 +45,13 @@ const NAME = /[A-Za-z_][A-Za-z0-9_.-]*/y;
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /**
- * Find the markers in `text`, in order.
+ * Find the markers in `text`, in order, in the grammar of `options.grammar`.
+ *
+ * The `go` grammar is the Go wrapp's regular expression `\{\{(\w+):?(\d*)\}\}`
+ * (`\w` = `[0-9A-Za-z_]`): `{{name}}` and `{{name:}}` increment, `{{name:007}}` sets
+ * `"007"`; `{{name:abc}}`, `{{a.b}}` and `{{z:1.5}}` are plain text; no length limits.
+ *
+ * The `wrapp` grammar (default):
  *
  * - `{{name}}` and `{{name:value}}`; names match `[A-Za-z_][A-Za-z0-9_.-]*`, at most 128
  *   characters.
@@ -42,7 +65,8 @@ const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
  * - Anything malformed (`{{}}`, `{{a:}}`, `{{:1}}`, `{{a b}}`, an unclosed `{{a`) is plain
  *   text; scanning resumes at the next `{{` inside it, so `{{{a}}}` counts `a`.
  */
-export function findMarkers(text: string): Marker[] {
+export function findMarkers(text: string, options: MarkerOptions = {}): Marker[] {
+  if (options.grammar === "go") return _goMatches(text).map(({ marker }) => marker);
   const found: Marker[] = [];
   let open = text.indexOf("{{");
   // The first "}}" at or after open + 2; reused while it stays ahead, so the scan is linear.
@@ -79,6 +103,62 @@ function _markerAt(text: string, from: number, close: number): Marker | undefine
 }
 
 /**
+ * `text` without its Go-grammar markers, as the Go wrapp logged it: every match of
+ * `\{\{(\w+):?(\d*)\}\}` removed, nothing else changed (`"a {{n}} b"` → `"a  b"`).
+ */
+export function removeGoMarkers(text: string): string {
+  if (text.indexOf("{{") === -1) return text;
+  const matches = _goMatches(text);
+  if (matches.length === 0) return text;
+  let out = "";
+  let from = 0;
+  for (const { start, end } of matches) {
+    out += text.slice(from, start);
+    from = end;
+  }
+  return out + text.slice(from);
+}
+
+/**
+ * The leftmost-first, non-overlapping matches of `\{\{(\w+):?(\d*)\}\}`, found in one
+ * pass. A JavaScript RegExp of that pattern backtracks quadratically on `{{` followed by
+ * a long run of digits; Go's RE2 does not, and neither does this. Since `\d` is within
+ * `\w`, the only way to match at a `{{` is the longest name, then `}}`, or `:`, the
+ * longest run of digits, and `}}`.
+ */
+function _goMatches(text: string): { start: number; end: number; marker: Marker }[] {
+  const found: { start: number; end: number; marker: Marker }[] = [];
+  let open = text.indexOf("{{");
+  while (open !== -1) {
+    let at = open + 2;
+    while (at < text.length && _isWord(text.charCodeAt(at))) at++;
+    const name = text.slice(open + 2, at);
+    let value = "";
+    if (name !== "" && text.charCodeAt(at) === 0x3a /* : */) {
+      const digits = ++at;
+      while (at < text.length && _isDigit(text.charCodeAt(at))) at++;
+      value = text.slice(digits, at);
+    }
+    if (name !== "" && text.startsWith("}}", at)) {
+      found.push({ start: open, end: at + 2, marker: value === "" ? { name } : { name, value } });
+      open = text.indexOf("{{", at + 2);
+    } else {
+      open = text.indexOf("{{", open + 1);
+    }
+  }
+  return found;
+}
+
+function _isDigit(code: number): boolean {
+  return code >= 0x30 && code <= 0x39;
+}
+
+function _isWord(code: number): boolean {
+  return _isDigit(code) || code === 0x5f || (code >= 0x41 && code <= 0x5a) ||
+    (code >= 0x61 && code <= 0x7a);
+}
+
+/**
  * The number a `{{name:value}}` value stands for: plain decimal literals only
  * (`"42.5"`, `"-3"`, `"1e3"`, `".5"`); `"abc"`, `"0x10"`, `"Infinity"` and overflowing
  * literals give undefined.
@@ -98,17 +178,26 @@ export function parseMarkerNumber(value: string): number | undefined {
  * set also becomes the counter's total, and a non-numeric one clears it, as an `INCR`
  * after a `SET` of the same Redis key would behave: `{{jobs:10}}` then `{{jobs}}` gives 11.
  *
+ * In the `go` grammar `{{name:}}` is an increment too, and a set's value is digits
+ * (`{{n:007}}`: value `"007"`, `numeric` 7).
+ *
  * Use one extractor for both output streams of a service, so their counts add up.
  */
 export class MarkerExtractor {
   readonly #totals = new Map<string, number>();
+  readonly #options: MarkerOptions;
+
+  /** An extractor of markers in `options.grammar` (default `"wrapp"`). */
+  constructor(options: MarkerOptions = {}) {
+    this.#options = { grammar: options.grammar ?? "wrapp" };
+  }
 
   /** The metric events for the markers in `event.text`, in order; the event is not modified. */
   extract(event: LogEvent): MetricEvent[] {
     // Fast path: almost every line has no marker, and this costs no regex work.
     if (event.text.indexOf("{{") === -1) return [];
     const metrics: MetricEvent[] = [];
-    for (const { name, value } of findMarkers(event.text)) {
+    for (const { name, value } of findMarkers(event.text, this.#options)) {
       if (value === undefined) {
         const total = (this.#totals.get(name) ?? 0) + 1;
         this.#totals.set(name, total);

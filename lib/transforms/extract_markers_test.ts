@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import type { LogEvent, MetricEvent } from "../event.ts";
-import { findMarkers, MarkerExtractor, parseMarkerNumber } from "./extract_markers.ts";
+import {
+  findMarkers,
+  MarkerExtractor,
+  parseMarkerNumber,
+  removeGoMarkers,
+} from "./extract_markers.ts";
 
 const line = (text: string, time = 1): LogEvent => ({ kind: "log", stream: "stdout", text, time });
 
@@ -143,4 +148,84 @@ Deno.test("MarkerExtractor extracts every marker of a multi-line block", () => {
     new MarkerExtractor().extract(block).map((m) => [m.name, m.op, m.numeric]),
     [["a", "incr", 1], ["b", "set", 1], ["a", "incr", 2]],
   );
+});
+
+const go = { grammar: "go" } as const;
+
+Deno.test("findMarkers() in the go grammar takes \\w names and digit values only", () => {
+  assert.deepEqual(findMarkers("{{x}} {{x:}} {{n:12}} {{s:007}} {{1abc}} {{_u}}", go), [
+    { name: "x" },
+    { name: "x" },
+    { name: "n", value: "12" },
+    { name: "s", value: "007" },
+    { name: "1abc" },
+    { name: "_u" },
+  ]);
+  for (
+    const text of ["{{v:abc}}", "{{a.b}}", "{{z:1.5}}", "{{a-b}}", "{{}}", "{{:1}}", "{{ a }}"]
+  ) {
+    assert.deepEqual(findMarkers(text, go), [], text);
+  }
+  assert.deepEqual(findMarkers("{{t: 4}} {{n:1:2}} {{ü}}", go), []);
+});
+
+Deno.test("findMarkers() in the go grammar matches leftmost, without overlaps, without length limits", () => {
+  assert.deepEqual(findMarkers("{{{a}}}", go), [{ name: "a" }]);
+  assert.deepEqual(findMarkers("{{a{{b}}", go), [{ name: "b" }]);
+  assert.deepEqual(findMarkers("{{a}}}}{{b:1}}", go), [{ name: "a" }, { name: "b", value: "1" }]);
+  assert.deepEqual(findMarkers(`{{${"n".repeat(500)}:${"9".repeat(2000)}}}`, go), [
+    { name: "n".repeat(500), value: "9".repeat(2000) },
+  ]);
+});
+
+Deno.test("removeGoMarkers() removes every Go marker and nothing else", () => {
+  assert.equal(removeGoMarkers("hello {{cnt}} world"), "hello  world");
+  assert.equal(
+    removeGoMarkers("count {{x}} and {{n:12}} and {{v:abc}} and {{a.b}} and {{z:1.5}}"),
+    "count  and  and {{v:abc}} and {{a.b}} and {{z:1.5}}",
+  );
+  assert.equal(removeGoMarkers("{{1abc}} {{_u}} {{e:}} {{s:007}}"), "   ");
+  assert.equal(removeGoMarkers("{{{a}}}"), "{}");
+  assert.equal(removeGoMarkers("no markers {here}"), "no markers {here}");
+  assert.equal(removeGoMarkers("a\n{{b}}\nc"), "a\n\nc");
+});
+
+Deno.test("the go grammar stays linear where a backtracking RegExp of it is quadratic", () => {
+  const text = "{{" + "1".repeat(200_000) + "{{a" + "{{".repeat(50_000);
+  const started = performance.now();
+  assert.deepEqual(findMarkers(text, go), []);
+  assert.equal(removeGoMarkers(text), text);
+  const budgetMs = Deno.env.get("WRAPP_TEST_EMULATED") === "1" ? 10_000 : 500;
+  assert.ok(performance.now() - started < budgetMs);
+});
+
+Deno.test("MarkerExtractor in the go grammar counts {{x:}} and sets digit strings", () => {
+  const extractor = new MarkerExtractor(go);
+  const metrics = extractor.extract(line("{{x}} {{x:}} {{s:007}} {{v:abc}} {{a.b}}"));
+  assert.deepEqual(
+    metrics.map((m) => [m.name, m.op, m.value, m.numeric]),
+    [["x", "incr", "1", 1], ["x", "incr", "1", 2], ["s", "set", "007", 7]],
+  );
+  assert.deepEqual(
+    new MarkerExtractor().extract(line("{{v:abc}} {{a.b}}")).map((m) => m.name),
+    ["v", "a.b"],
+    "the default grammar is ours",
+  );
+});
+
+Deno.test("the go grammar agrees with the RegExp \\{\\{(\\w+):?(\\d*)\\}\\} on short texts", () => {
+  const alphabet = ["{", "}", ":", "a", "_", "1", "0", " ", ".", "{{", "}}"];
+  let seed = 12345;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let i = 0; i < 20_000; i++) {
+    let text = "";
+    for (let n = Math.floor(random() * 14); n > 0; n--) {
+      text += alphabet[Math.floor(random() * alphabet.length)];
+    }
+    const expected = [...text.matchAll(/\{\{(\w+):?(\d*)\}\}/g)].map((m) =>
+      m[2] === "" ? { name: m[1] } : { name: m[1], value: m[2] }
+    );
+    assert.deepEqual(findMarkers(text, go), expected, JSON.stringify(text));
+    assert.equal(removeGoMarkers(text), text.replace(/\{\{(\w+):?(\d*)\}\}/g, ""), text);
+  }
 });
