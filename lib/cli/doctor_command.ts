@@ -12,7 +12,7 @@ import { describeCause, UsageError } from "../errors.ts";
 import { parseFlags } from "./parse_flags.ts";
 import { loadConfig } from "../config/load_config.ts";
 import type { Config } from "../config/config.ts";
-import { parseRedisUrl, type RedisEndpoint } from "../config/redis_url.ts";
+import { parseRedisUrl, type RedisEndpoint, redisUrlProblem } from "../config/redis_url.ts";
 import { MIN_BPFTRACE_VERSION, preflight, type PreflightReport } from "../bpf/preflight.ts";
 import {
   checkCoreDumps,
@@ -132,7 +132,7 @@ export async function doctorCommand(
     const endpoint = parseRedisUrl(options.redis);
     if (!endpoint) {
       // The URL is not echoed: it may hold a password.
-      throw new UsageError("Invalid --redis: expected redis://host:port or rediss://host:port");
+      throw new UsageError(`Invalid --redis: ${redisUrlProblem(options.redis)}`);
     }
     endpoint.password ??= Deno.env.get("WRAPP_REDIS_PASSWORD") || undefined;
     redis = { endpoint, db: 0 };

@@ -9,7 +9,7 @@ import { describeCause, UsageError } from "../errors.ts";
 import { loadConfig } from "../config/load_config.ts";
 import { STREAM_NAME_PATTERN } from "../config/load_config.ts";
 import { connectRedis } from "../sinks/redis_connection.ts";
-import { parseRedisUrl, type RedisEndpoint } from "../config/redis_url.ts";
+import { parseRedisUrl, type RedisEndpoint, redisUrlProblem } from "../config/redis_url.ts";
 import { didYouMean } from "../config/did_you_mean.ts";
 import { parseFlags } from "./parse_flags.ts";
 
@@ -214,7 +214,8 @@ async function _parse(
   if (values.url !== undefined) {
     const parsed = parseRedisUrl(values.url);
     if (!parsed) {
-      throw new UsageError(`Invalid --url: expected redis://host:port or rediss://host:port`);
+      // The URL is not echoed: it may hold a password.
+      throw new UsageError(`Invalid --url: ${redisUrlProblem(values.url)}`);
     }
     endpoint = parsed;
   }

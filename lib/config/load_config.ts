@@ -33,7 +33,7 @@ import type {
   TraceConfig,
 } from "./config.ts";
 import { didYouMean } from "./did_you_mean.ts";
-import { parseRedisUrl } from "./redis_url.ts";
+import { parseRedisUrl, redisUrlProblem } from "./redis_url.ts";
 import { defaultStateDir } from "./state_dir.ts";
 import { JsonSyntaxError, parseJsonDocument } from "./json_document.ts";
 import { tomlPositions } from "./toml_positions.ts";
@@ -290,7 +290,7 @@ export const CONFIG_SCHEMA: { readonly [section in SectionName]: SectionSpec } =
       health_interval: { kind: "duration", default: 60_000, min: 100 },
       memory_queue: { kind: "integer", default: 100_000, min: 1 },
       spool_dir: { kind: "string" },
-      spool_max_bytes: { kind: "integer", default: 268_435_456, min: 0 },
+      spool_max_bytes: { kind: "integer", default: 268_435_456, min: 1 },
       policy: {
         kind: "string",
         default: "drop_oldest",
@@ -763,7 +763,10 @@ class _Parser {
     let urlPassword: string | undefined;
     if (raw.url !== undefined) {
       const parsed = parseRedisUrl(raw.url as string);
-      if (!parsed) throw this.#error(`"url" in [redis] is not a valid URL`, ["redis", "url"]);
+      if (!parsed) {
+        const problem = redisUrlProblem(raw.url as string);
+        throw this.#error(`"url" in [redis]: ${problem}`, ["redis", "url"]);
+      }
       ({ host, port } = parsed);
       tls = parsed.tls ?? false;
       urlUsername = parsed.username;

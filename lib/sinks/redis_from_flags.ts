@@ -7,7 +7,7 @@
 
 import { join, resolve } from "node:path";
 import { describeCause, UsageError } from "../errors.ts";
-import { parseRedisUrl } from "../config/redis_url.ts";
+import { parseRedisUrl, redisUrlProblem } from "../config/redis_url.ts";
 import { defaultStateDir } from "../config/state_dir.ts";
 import { newRunId } from "../tef/run_dir.ts";
 import { RedisSink } from "./redis.ts";
@@ -39,9 +39,8 @@ export interface RedisFlags {
 export async function openRedisSinkFromFlags(flags: RedisFlags): Promise<RedisSink> {
   const endpoint = parseRedisUrl(flags.url);
   if (!endpoint) {
-    throw new UsageError(
-      `Invalid --redis "${flags.url}": expected redis://host:port or rediss://host:port`,
-    );
+    // The URL is not echoed: it may hold a password.
+    throw new UsageError(`Invalid --redis: ${redisUrlProblem(flags.url)}`);
   }
   if (flags.passwordFile !== undefined) {
     try {

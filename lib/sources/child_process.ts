@@ -16,7 +16,7 @@ export interface ChildSpec {
   args: readonly string[];
   /** Working directory. */
   cwd: string;
-  /** Environment variables to set (on top of wrapp's own unless `clearEnv`). */
+  /** Environment variables to set (on top of wrapp's own, less its secrets, unless `clearEnv`). */
   env: Readonly<Record<string, string>>;
   /** Start from an empty environment. */
   clearEnv: boolean;
@@ -34,8 +34,28 @@ export interface RunningChild {
   readonly stderr: ReadableStream<Uint8Array>;
   /** Resolves when it exits. */
   readonly status: Promise<ExitStatus>;
-  /** Send a signal to its whole process group; false when it is already gone. */
+  /**
+   * Send a signal to its whole process group — also after it exited, to the processes
+   * it started that are still in the group; false when none of them is left.
+   */
   signalGroup(signal: Deno.Signal): boolean;
+}
+
+/**
+ * Whether `name` is one of wrapp's own secrets (`WRAPP_REDIS_PASSWORD`, or any `WRAPP_*`
+ * variable named like a password, secret, token, credential or key): they are for wrapp,
+ * and never reach the service through the inherited environment.
+ */
+export function isWrappSecret(name: string): boolean {
+  return /^WRAPP_/i.test(name) &&
+    /PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|(^|_)(API_)?KEY(_|$)/i.test(name);
+}
+
+/** wrapp's environment without its secrets ({@linkcode isWrappSecret}). */
+export function inheritedEnv(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(Deno.env.toObject()).filter(([name]) => !isWrappSecret(name)),
+  );
 }
 
 /**
@@ -53,8 +73,9 @@ export function spawnChild(spec: ChildSpec): RunningChild {
     child = new Deno.Command(program, {
       args,
       cwd: spec.cwd,
-      env: { ...spec.env },
-      clearEnv: spec.clearEnv,
+      // Always built here, never inherited as a whole: wrapp's secrets stay with wrapp.
+      env: spec.clearEnv ? { ...spec.env } : { ...inheritedEnv(), ...spec.env },
+      clearEnv: true,
       stdin: "inherit",
       stdout: "piped",
       stderr: "piped",
@@ -77,12 +98,12 @@ export function spawnChild(spec: ChildSpec): RunningChild {
     stderr: child.stderr,
     status,
     signalGroup(signal) {
-      if (exited) return false;
       try {
         Deno.kill(-pid, signal);
         return true;
       } catch {
-        // The group may be gone between the exit and our check; the leader alone may remain.
+        if (exited) return false; // and its group is empty
+        // The leader may have left its group (setpgid): it alone may remain.
         try {
           Deno.kill(pid, signal);
           return true;

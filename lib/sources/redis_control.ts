@@ -74,12 +74,16 @@ export interface RedisControlHandlers {
   debug?: DebugLog;
 }
 
+/** What {@linkcode RedisControl}'s pending reads resolve to once it is closed. */
+const _CLOSED: unique symbol = Symbol("closed");
+
 /** Follows the control stream until closed; commands older than the start are ignored. */
 export class RedisControl {
   readonly #endpoint: RedisEndpoint;
   readonly #options: { db: number; key: string; name: string } & RedisControlHandlers;
   #client: Redis | undefined;
   #closed = false;
+  #abandon: (() => void) | undefined;
   #wake: (() => void) | undefined;
   readonly #loop: Promise<void>;
 
@@ -102,12 +106,32 @@ export class RedisControl {
     return this.#client?.status === "ready";
   }
 
-  /** Stop following and close the connection. */
+  /**
+   * Stop following and close the connection. Returns at once, also while Redis is
+   * unreachable: the pending XREAD is abandoned, not awaited.
+   */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#abandon?.();
     this.#client?.disconnect();
     this.#wake?.();
     await this.#loop;
+  }
+
+  /**
+   * `promise`, or {@linkcode _CLOSED} as soon as {@linkcode RedisControl.close} is called.
+   * ioredis 5 never settles a command queued while it reconnects when disconnect() comes
+   * then (it cancels the reconnection, and with it the only path that rejects the queue):
+   * awaiting it would hang wrapp's exit for good.
+   */
+  #unlessClosed<T>(promise: Promise<T>): Promise<T | typeof _CLOSED> {
+    promise.catch(() => {}); // an abandoned command may still fail later: not unhandled
+    if (this.#closed) return Promise.resolve(_CLOSED);
+    // Not Promise.race with one long-lived promise: that would keep a reaction per read.
+    return new Promise((resolve, reject) => {
+      this.#abandon = () => resolve(_CLOSED);
+      promise.then(resolve, reject);
+    });
   }
 
   async #follow(): Promise<void> {
@@ -116,11 +140,26 @@ export class RedisControl {
     let lastId: string | undefined;
     while (!this.#closed) {
       try {
-        this.#client ??= await connectRedis(this.#endpoint, { db, name: `${name}:control` });
-        if (this.#closed) break;
+        if (!this.#client) {
+          const connecting = connectRedis(this.#endpoint, { db, name: `${name}:control` });
+          // Closed while connecting: the client that arrives later is not used, close it too.
+          connecting.then((client) => this.#closed && client.disconnect(), () => {});
+          const client = await this.#unlessClosed(connecting);
+          if (client === _CLOSED) break;
+          this.#client = client;
+        }
         // Start after the newest entry that exists now: old commands are not replayed.
-        lastId ??= (await this.#client.xrevrange(key, "+", "-", "COUNT", 1))[0]?.[0] ?? "0-0";
-        const reply = await this.#client.xread("BLOCK", 5000, "STREAMS", key, lastId);
+        if (lastId === undefined) {
+          const newest = await this.#unlessClosed(
+            this.#client.xrevrange(key, "+", "-", "COUNT", 1),
+          );
+          if (newest === _CLOSED) break;
+          lastId = newest[0]?.[0] ?? "0-0";
+        }
+        const reply = await this.#unlessClosed(
+          this.#client.xread("BLOCK", 5000, "STREAMS", key, lastId),
+        );
+        if (reply === _CLOSED) break;
         for (const [, entries] of reply ?? []) {
           for (const [id, fields] of entries) {
             lastId = id;

@@ -27,6 +27,7 @@ import { captureCrash, crashEvent, isCrashSignal } from "../crash/crash_report.t
 import { EbpfCrashWatcher } from "../crash/ebpf_backtrace.ts";
 import { type CoreLimitPlan, coreLimitPrefix, readCoreLimit } from "../crash/core_limit.ts";
 import { currentUserName, planUserSwitch, type UserSwitch } from "./run_as_user.ts";
+import { processGroupMembers } from "./process_group.ts";
 import {
   describeExit,
   type ExitStatus,
@@ -88,7 +89,10 @@ export class Supervisor {
   #restartRequested = false;
   #wake: (() => void) | undefined;
   #killTimer: ReturnType<typeof setTimeout> | undefined;
+  #killDeadline = 0;
+  #killSent = false;
   #restarts = 0;
+  #finishing = false;
 
   /** A supervisor for `config`. Nothing starts before {@linkcode Supervisor.run}. */
   constructor(config: Config, options: SupervisorOptions = {}) {
@@ -158,10 +162,13 @@ export class Supervisor {
         if (this.#stopping) break;
       }
     } finally {
-      for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+      // The handlers stay until the sinks are closed: a second SIGTERM during the last
+      // delivery (bounded, see RedisSink.close) must not kill wrapp and lose the exit code.
+      this.#finishing = true;
       await control?.close();
       clearTimeout(this.#killTimer);
       await router.close();
+      for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
       for (const [name, stats] of Object.entries(router.stats())) {
         this.#debug(`sink ${name}: ${JSON.stringify(stats)}`);
       }
@@ -202,18 +209,50 @@ export class Supervisor {
     this.#debug(`sent ${signal} to process group ${child.pid}: ${delivered}`);
     if (delivered && STOP_SIGNALS.includes(signal) && this.#killTimer === undefined) {
       const graceMs = this.#config.app.stopGraceMs;
-      this.#killTimer = setTimeout(() => {
-        if (child.signalGroup("SIGKILL")) {
-          this.#debug(`grace period of ${graceMs} ms over; sent SIGKILL`);
-          this.#status(
-            "warning",
-            `${this.#config.app.streamName} did not stop within ${graceMs} ms; sent SIGKILL`,
-            { run: this.runId, pid: child.pid, grace_ms: graceMs },
-          );
-        }
-      }, graceMs);
+      this.#killDeadline = performance.now() + graceMs;
+      this.#killSent = false;
+      this.#killTimer = setTimeout(() => this.#killGroup(child), graceMs);
     }
     return delivered;
+  }
+
+  /** The grace period is over: SIGKILL the whole group, once per stop. */
+  #killGroup(child: RunningChild): void {
+    if (this.#killSent) return;
+    this.#killSent = true;
+    const graceMs = this.#config.app.stopGraceMs;
+    if (child.signalGroup("SIGKILL")) {
+      this.#debug(`grace period of ${graceMs} ms over; sent SIGKILL to process group ${child.pid}`);
+      this.#status(
+        "warning",
+        `${this.#config.app.streamName} did not stop within ${graceMs} ms; sent SIGKILL`,
+        { run: this.runId, pid: child.pid, grace_ms: graceMs },
+      );
+    }
+  }
+
+  /**
+   * A stop is under way and the main process has exited: the processes it started are
+   * still in its group and may ignore SIGTERM. Wait for them until the grace period ends,
+   * then SIGKILL the group, so none survives a stop or a restart.
+   */
+  async #reapGroup(child: RunningChild): Promise<void> {
+    const wait = () => new Promise((resolve) => setTimeout(resolve, 50));
+    let members = await processGroupMembers(child.pid);
+    while (members.length > 0 && performance.now() < this.#killDeadline) {
+      await wait();
+      members = await processGroupMembers(child.pid);
+    }
+    if (members.length === 0) return;
+    this.#debug(`pid ${child.pid} exited; ${members.length} of its group left: ${members}`);
+    this.#killGroup(child);
+    // SIGKILL takes effect at once, except for a process stuck in the kernel: do not wait forever.
+    const until = performance.now() + 5000;
+    while (members.length > 0 && performance.now() < until) {
+      await wait();
+      members = await processGroupMembers(child.pid);
+    }
+    if (members.length > 0) this.#debug(`process group ${child.pid} still has ${members}`);
   }
 
   async #openSinks(): Promise<{ sinks: Sink[]; traceSink?: TraceEventFileSink }> {
@@ -376,6 +415,7 @@ export class Supervisor {
     await serviceTracer?.stop(); // emits the run's syscall summary
     await (await memprof)?.stop(describeExit(exit)); // emits the final snapshot
     this.#debug(`pid ${child.pid} ended with ${describeExit(exit)}`);
+    if (this.#killTimer !== undefined) await this.#reapGroup(child);
     // A grandchild may keep the pipes open; read what it still writes for a moment, then stop.
     const drain = setTimeout(() => stopReading.abort(), this.#options.drainMs ?? 2000);
     await pumps;
@@ -485,6 +525,10 @@ export class Supervisor {
   #installSignalHandlers(): Array<readonly [Deno.Signal, () => void]> {
     return FORWARDED_SIGNALS.map((signal) => {
       const handler = () => {
+        if (this.#finishing) {
+          this.#debug(`received ${signal} while delivering the last events: exiting after them`);
+          return;
+        }
         const pid = this.#child?.pid;
         this.#debug(`received ${signal}`);
         this.#status("info", `forwarded ${signal} to ${this.#config.app.streamName} (pid ${pid})`, {

@@ -1,0 +1,41 @@
+/**
+ * Who is left in a process group, read from /proc: after the service's main process
+ * exits, the processes it started stay in its group (and keep its pipes) until they end
+ * or are killed.
+ *
+ * @module
+ */
+
+/** The state letter and process group of a `/proc/<pid>/stat` line; `undefined` when malformed. */
+export function parseStatGroup(text: string): { state: string; pgrp: number } | undefined {
+  // "pid (comm) S ppid pgrp …": comm may hold spaces and parentheses, so split at the last ")".
+  const close = text.lastIndexOf(")");
+  if (close < 0) return undefined;
+  const fields = text.slice(close + 2).split(" ");
+  const pgrp = Number(fields[2]);
+  if (!fields[0] || !Number.isInteger(pgrp)) return undefined;
+  return { state: fields[0], pgrp };
+}
+
+/**
+ * Pids of the processes in process group `pgid` that still run. Zombies are left out:
+ * they are dead already, and one whose parent does not reap it would otherwise count
+ * forever.
+ */
+export async function processGroupMembers(pgid: number, procDir = "/proc"): Promise<number[]> {
+  const members: number[] = [];
+  for await (const entry of Deno.readDir(procDir)) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    let text: string;
+    try {
+      text = await Deno.readTextFile(`${procDir}/${entry.name}/stat`);
+    } catch {
+      continue; // ended while we looked
+    }
+    const stat = parseStatGroup(text);
+    if (stat?.pgrp === pgid && stat.state !== "Z" && stat.state !== "X") {
+      members.push(Number(entry.name));
+    }
+  }
+  return members;
+}
