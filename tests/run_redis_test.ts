@@ -139,6 +139,29 @@ Deno.test('wrapp run with layout = "wrapp": lines as printed, stderr in :error, 
   assert.ok(state.version && state.heartbeat && state.status, JSON.stringify(state));
 });
 
+Deno.test("the last lines of a service that exits at once carry its pid, not 0", async () => {
+  await using redis = await startRedis();
+  await using dir = await tempDir();
+  const script = await writeScript(
+    dir.path,
+    "svc.sh",
+    `for i in 1 2 3 4 5; do echo "line $i"; done`,
+  );
+  const result = await runWrapp([
+    "run",
+    await redisConfig(dir.path, { executable: script, port: redis.port, layout: "wrapp" }),
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  const logs = await redis.client(1);
+  const pids = (await logs.xrange("logs:app:svc:info", "-", "+")).map(([, fields]) =>
+    fields[fields.indexOf("pid") + 1]
+  );
+  const [[, start]] = await logs.xrange("logs:app:svc:status", "-", "+", "COUNT", 1);
+  const startPid = start[start.indexOf("pid") + 1];
+  assert.match(startPid, /^[1-9]\d*$/);
+  assert.deepEqual(pids, Array(5).fill(startPid));
+});
+
 Deno.test("wrapp run trims streams with MAXLEN ~ max_len", async () => {
   await using redis = await startRedis();
   await using dir = await tempDir();

@@ -85,6 +85,8 @@ export class Supervisor {
   readonly runId: string = newRunId();
   #router: Router | undefined;
   #child: RunningChild | undefined;
+  // The pid of the latest run: lines the router delivers after the child exited are still its.
+  #lastPid = 0;
   #stopping = false;
   #restartRequested = false;
   #wake: (() => void) | undefined;
@@ -269,7 +271,7 @@ export class Supervisor {
         streamName: app.streamName,
         runId: this.runId,
         hostname: Deno.hostname(),
-        pid: () => this.#child?.pid ?? 0,
+        pid: () => this.#lastPid,
         dbs: { logs: redis.dbLogs, values: redis.dbValues, state: redis.dbState },
         maxLen: redis.maxLen,
         layout: redis.layout,
@@ -342,6 +344,7 @@ export class Supervisor {
       throw error;
     }
     this.#child = child;
+    this.#lastPid = child.pid;
     const startedAt = now();
     this.#debug(`started pid ${child.pid}`);
     this.#status("start", `started ${app.streamName} (pid ${child.pid})`, {
