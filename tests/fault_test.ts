@@ -22,7 +22,7 @@ import { parseStatGroup } from "../lib/supervise/process_group.ts";
 const isRoot = Deno.uid() === 0;
 const CI = Deno.env.get("CI") === "true";
 
-/** A config streaming `executable` into `redis`, echo off, local trace off. */
+/** A config streaming `executable` into `redis` in our layout (its status texts), echo off, local trace off. */
 async function redisConfig(
   dir: string,
   app: { executable: string; args?: string[]; port: number; extra?: string },
@@ -41,6 +41,7 @@ async function redisConfig(
       "[redis]",
       `port = ${app.port}`,
       `spool_dir = ${JSON.stringify(`${dir}/spool`)}`,
+      'layout = "wrapp"',
       "",
     ].join("\n"),
   );
@@ -49,7 +50,7 @@ async function redisConfig(
 
 async function messages(client: Redis, key: string): Promise<string[]> {
   const entries = await client.xrange(key, "-", "+");
-  return entries.map(([, fields]) => fields[fields.indexOf("msg") + 1]);
+  return entries.map(([, fields]) => fields[fields.indexOf("message") + 1]);
 }
 
 /** Resolves with wrapp's exit code and how long it took from `since`; SIGKILLs it after `limitMs` (a hang). */
