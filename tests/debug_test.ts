@@ -285,6 +285,34 @@ Deno.test({
 });
 
 Deno.test({
+  name: "wrapp run [debug] with the port taken ends the run with gdbserver's reason, exit 69",
+  ignore: !ready && !CI,
+  async fn() {
+    assertTools();
+    await using dir = await tempDir();
+    const program = await compileService(dir.path);
+    using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (taken.addr as Deno.NetAddr).port;
+    const config = await writeDebugConfig(dir.path, { executable: program, port });
+    const result = await runWrapp(["run", config]);
+    assert.equal(result.code, 69, result.stderr);
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `Cannot start gdbserver on "127\\.0\\.0\\.1:${port}" for "debugged" \\(pid \\d+\\): Can't bind address: Address already in use`,
+      ),
+    );
+    // The service never ran, and is gone.
+    const events = await readLatestTrace(`${dir.path}/traces`);
+    assert.deepEqual(logTexts(events, "stdout"), []);
+    const pid = Number(/\(pid (\d+)\)/.exec(result.stderr)![1]);
+    assert.equal(processAlive(pid), false);
+    // The run's slice is closed by the failure.
+    assert.equal(events.find((e) => e.ph === "E")?.args?.pid, pid, JSON.stringify(events));
+  },
+});
+
+Deno.test({
   name: "wrapp run [debug] without gdbserver in PATH says which package to install",
   async fn() {
     await using dir = await tempDir();
