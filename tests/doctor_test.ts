@@ -17,6 +17,7 @@ const ALL_CHECKS = [
   "tracepoints",
   "btf",
   "gdb",
+  "gdbserver",
   "core dumps",
   "setpriv",
   "prlimit",

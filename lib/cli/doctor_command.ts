@@ -21,7 +21,9 @@ import {
   freeDiskSpace,
   type Mount,
   parseKernelRelease,
+  ptraceScopeProblem,
   readMounts,
+  readPtraceScope,
 } from "../crash/doctor_checks.ts";
 import { basename, dirname } from "node:path";
 import { defaultStateDir } from "../config/state_dir.ts";
@@ -42,15 +44,16 @@ changes no setting. Run it with sudo to see everything (tracefs is root's).
 Checks: root, the kernel (${MIN_KERNEL_VERSION.join(".")} or newer for eBPF), bpftrace (${
   MIN_BPFTRACE_VERSION.join(".")
 } or newer), tracefs,
-debugfs, the tracepoints wrapp attaches to, BTF (informational), gdb, core dumps
-(core_pattern, RLIMIT_CORE), setpriv and prlimit (util-linux), c++filt (binutils), free
-disk where the Redis spool goes, and Redis when --config or --redis names one.
+debugfs, the tracepoints wrapp attaches to, BTF (informational), gdb, gdbserver (and
+whether the kernel lets it attach), core dumps (core_pattern, RLIMIT_CORE), setpriv and
+prlimit (util-linux), c++filt (binutils), free disk where the Redis spool goes, and Redis
+when --config or --redis names one.
 
 Options:
   -c, --config FILE    check for this service config: its gdb, [crash] core_dumps, its
                        [redis] server (PING) and spool folder; only what the config
-                       uses ([trace], [memprof], [app] user, [crash], [redis]) counts
-                       for the exit code
+                       uses ([trace], [memprof], [app] user, [crash], [redis],
+                       [debug]) counts for the exit code
       --redis URL      PING this server: redis://[user:password@]host:port or rediss://
       --json           print a JSON array of {"check","status","needed","message","fix"?},
                        status being "ok", "warning" or "missing"; needed is false for
@@ -208,6 +211,22 @@ export function machineChecks(
           feature: "crash backtraces from cores",
           fix: "apt-get install gdb",
         }),
+      ],
+    },
+    {
+      names: ["gdbserver"],
+      run: async () => [
+        gdbserverResult(
+          await programResult({
+            check: "gdbserver",
+            program: "gdbserver",
+            feature: "[debug], step-debugging the service",
+            fix: "apt-get install gdbserver",
+            // A development tool: only a config with [debug] makes it a problem.
+            whenMissing: config ? "missing" : "warning",
+          }),
+          ptraceScopeProblem(await readPtraceScope(), Deno.uid() === 0),
+        ),
       ],
     },
     {
@@ -555,7 +574,7 @@ export function formatBytes(bytes: number): string {
  * Which checks count for the exit code: every one without a config; with one, those of
  * the features it uses (root for [app] user, [trace], [memprof]; the eBPF checks for
  * [trace] and [memprof]; gdb and core dumps for [crash]; setpriv for [app] user;
- * prlimit for [crash] core_dumps; disk and redis for [redis]).
+ * prlimit for [crash] core_dumps; disk and redis for [redis]; gdbserver for [debug]).
  */
 export function neededChecks(config: Config | undefined): (check: string) => boolean {
   if (!config) return () => true;
@@ -570,6 +589,7 @@ export function neededChecks(config: Config | undefined): (check: string) => boo
     tracepoints: ebpf,
     btf: false,
     gdb: config.crash.enabled,
+    gdbserver: config.debug !== undefined,
     "core dumps": config.crash.enabled,
     setpriv: user,
     prlimit: config.crash.coreDumps,
@@ -614,6 +634,22 @@ export function coreDumpResult(check: CoreDumpCheck): CheckResult {
     status: "missing",
     message: `${check.message} (crash reports will have no core, hence no backtrace)`,
     fix,
+  };
+}
+
+/**
+ * The gdbserver line: `found` from {@linkcode programResult}, made a problem when the
+ * kernel would not let gdbserver attach to the service (`ptraceProblem`).
+ */
+export function gdbserverResult(found: CheckResult, ptraceProblem?: string): CheckResult {
+  if (found.status !== "ok" || ptraceProblem === undefined) return found;
+  return {
+    check: "gdbserver",
+    status: "missing",
+    message: `${found.message}, but ${ptraceProblem}`,
+    fix: /is 3/.test(ptraceProblem)
+      ? "boot with kernel.yama.ptrace_scope below 3 (it cannot be lowered at run time)"
+      : "run wrapp as root, or sysctl -w kernel.yama.ptrace_scope=0",
   };
 }
 

@@ -11,6 +11,7 @@ import {
   exitCodeOf,
   formatBytes,
   formatResults,
+  gdbserverResult,
   kernelResult,
   neededChecks,
   programResult,
@@ -398,4 +399,46 @@ Deno.test("doctorCommand(): --help, unknown options and arguments", async () => 
     () => doctorCommand(["--redis", "http://user:hunter2@x"], context),
     (e) => e instanceof UsageError && !e.message.includes("hunter2"),
   );
+});
+
+Deno.test("gdbserverResult(): found but not allowed to attach is a problem, with the fix", () => {
+  const found: CheckResult = { check: "gdbserver", status: "ok", message: "/usr/bin/gdbserver" };
+  assert.deepEqual(gdbserverResult(found), found);
+  assert.deepEqual(
+    gdbserverResult(
+      found,
+      "kernel.yama.ptrace_scope is 1: only root may attach gdbserver to the service",
+    ),
+    {
+      check: "gdbserver",
+      status: "missing",
+      message:
+        "/usr/bin/gdbserver, but kernel.yama.ptrace_scope is 1: only root may attach gdbserver to the service",
+      fix: "run wrapp as root, or sysctl -w kernel.yama.ptrace_scope=0",
+    },
+  );
+  const absent: CheckResult = {
+    check: "gdbserver",
+    status: "missing",
+    message: '"gdbserver" is not in PATH',
+    fix: "apt-get install gdbserver",
+  };
+  assert.deepEqual(gdbserverResult(absent, "anything"), absent);
+});
+
+Deno.test("neededChecks(): gdbserver counts only for a config with [debug] enabled", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const plain = `${dir}/plain.toml`;
+    await Deno.writeTextFile(plain, `[app]\nexecutable = "/bin/true"\n[debug]\nenabled = false\n`);
+    assert.equal(neededChecks(await loadConfig(plain))("gdbserver"), false);
+    const debugged = `${dir}/debugged.toml`;
+    await Deno.writeTextFile(
+      debugged,
+      `[app]\nexecutable = "/bin/true"\n[debug]\nenabled = true\n`,
+    );
+    assert.equal(neededChecks(await loadConfig(debugged))("gdbserver"), true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

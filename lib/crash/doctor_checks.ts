@@ -1,7 +1,8 @@
 /**
  * What `wrapp doctor` reads from the machine beyond a program lookup: would a crashing
  * service leave a core wrapp can read; the kernel's version; the mounted filesystems
- * (tracefs, debugfs); and the free disk space where the spool goes.
+ * (tracefs, debugfs); the free disk space where the spool goes; and whether Yama lets
+ * gdbserver attach to the service.
  *
  * @module
  */
@@ -279,4 +280,33 @@ export async function freeDiskSpace(path: string): Promise<DiskSpace> {
     );
   }
   return { checked, ...parsed };
+}
+
+/**
+ * `kernel.yama.ptrace_scope` read from `<procRoot>/sys/kernel/yama/ptrace_scope`;
+ * `undefined` without the Yama module (then only the usual same-user rule applies).
+ */
+export async function readPtraceScope(procRoot = "/proc"): Promise<number | undefined> {
+  try {
+    const scope = Number(
+      (await Deno.readTextFile(`${procRoot}/sys/kernel/yama/ptrace_scope`)).trim(),
+    );
+    return Number.isInteger(scope) ? scope : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Why gdbserver could not attach to the service under Yama's `scope`, or `undefined` when
+ * it can. gdbserver is the service's sibling (both are wrapp's children), not its
+ * ancestor, so scope 1 already needs CAP_SYS_PTRACE (root).
+ */
+export function ptraceScopeProblem(scope: number | undefined, root: boolean): string | undefined {
+  if (scope === undefined || scope <= 0) return undefined;
+  if (scope >= 3) {
+    return "kernel.yama.ptrace_scope is 3: no process may attach to another, not even root's gdbserver";
+  }
+  if (root) return undefined;
+  return `kernel.yama.ptrace_scope is ${scope}: only root may attach gdbserver to the service`;
 }

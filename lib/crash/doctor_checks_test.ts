@@ -4,7 +4,9 @@ import {
   freeDiskSpace,
   parseDfOutput,
   parseKernelRelease,
+  ptraceScopeProblem,
   readMounts,
+  readPtraceScope,
 } from "./doctor_checks.ts";
 
 const unlimited = { soft: Infinity, hard: Infinity };
@@ -180,4 +182,31 @@ Deno.test("readMounts() lists the filesystems, escaped spaces decoded", async ()
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("readPtraceScope() reads Yama's setting, undefined without Yama", async () => {
+  const proc = await Deno.makeTempDir({ prefix: "wrapp-doctor-" });
+  try {
+    assert.equal(await readPtraceScope(proc), undefined);
+    await Deno.mkdir(`${proc}/sys/kernel/yama`, { recursive: true });
+    await Deno.writeTextFile(`${proc}/sys/kernel/yama/ptrace_scope`, "1\n");
+    assert.equal(await readPtraceScope(proc), 1);
+  } finally {
+    await Deno.remove(proc, { recursive: true });
+  }
+});
+
+Deno.test("ptraceScopeProblem(): scope 1 and 2 need root for gdbserver, 3 forbids it to all", () => {
+  assert.equal(ptraceScopeProblem(undefined, false), undefined);
+  assert.equal(ptraceScopeProblem(0, false), undefined);
+  assert.equal(ptraceScopeProblem(1, true), undefined);
+  assert.equal(ptraceScopeProblem(2, true), undefined);
+  assert.equal(
+    ptraceScopeProblem(1, false),
+    "kernel.yama.ptrace_scope is 1: only root may attach gdbserver to the service",
+  );
+  assert.match(
+    ptraceScopeProblem(3, true)!,
+    /^kernel\.yama\.ptrace_scope is 3: no process may attach/,
+  );
 });

@@ -23,6 +23,7 @@ import { OutputPipeline, pumpOutput } from "./output_pipeline.ts";
 import { RestartPolicy } from "./restart_policy.ts";
 import { startServiceTrace } from "./service_trace.ts";
 import { startServiceMemprof } from "./service_memprof.ts";
+import { findGdbserver, ServiceDebug } from "./service_debug.ts";
 import { captureCrash, crashEvent, isCrashSignal } from "../crash/crash_report.ts";
 import { EbpfCrashWatcher } from "../crash/ebpf_backtrace.ts";
 import { type CoreLimitPlan, coreLimitPrefix, readCoreLimit } from "../crash/core_limit.ts";
@@ -95,6 +96,7 @@ export class Supervisor {
   #killSent = false;
   #restarts = 0;
   #finishing = false;
+  #debugSession: ServiceDebug | undefined;
 
   /** A supervisor for `config`. Nothing starts before {@linkcode Supervisor.run}. */
   constructor(config: Config, options: SupervisorOptions = {}) {
@@ -117,6 +119,8 @@ export class Supervisor {
   /** Run the service, restarting it by policy, until it ends for good or is stopped. */
   async run(): Promise<RunResult> {
     const { app } = this.#config;
+    // Before anything starts: [debug] without gdbserver is an error, not a run without it.
+    const gdbserver = this.#config.debug ? await findGdbserver() : undefined;
     const userSwitch = await planUserSwitch(app);
     const runUser = userSwitch?.account.name ?? await currentUserName();
     const corePlan = this.#config.crash.enabled && this.#config.crash.coreDumps
@@ -137,7 +141,7 @@ export class Supervisor {
     try {
       while (true) {
         const startedAt = now();
-        exit = await this.#runOnce({ userSwitch, runUser, markers, corePlan });
+        exit = await this.#runOnce({ userSwitch, runUser, markers, corePlan, gdbserver });
         exitCode = shellExitCode(exit);
         if (this.#stopping) break;
         const uptimeMs = now() - startedAt;
@@ -207,6 +211,7 @@ export class Supervisor {
   signal(signal: Deno.Signal): boolean {
     const child = this.#child;
     if (!child) return false;
+    this.#debugSession?.beforeSignal(signal);
     const delivered = child.signalGroup(signal);
     this.#debug(`sent ${signal} to process group ${child.pid}: ${delivered}`);
     if (delivered && STOP_SIGNALS.includes(signal) && this.#killTimer === undefined) {
@@ -223,6 +228,7 @@ export class Supervisor {
     if (this.#killSent) return;
     this.#killSent = true;
     const graceMs = this.#config.app.stopGraceMs;
+    this.#debugSession?.beforeSignal("SIGKILL"); // gdbserver goes first, or it holds the service
     if (child.signalGroup("SIGKILL")) {
       this.#debug(`grace period of ${graceMs} ms over; sent SIGKILL to process group ${child.pid}`);
       this.#status(
@@ -312,6 +318,7 @@ export class Supervisor {
       runUser: string;
       markers?: MarkerExtractor;
       corePlan?: CoreLimitPlan;
+      gdbserver?: string;
     },
   ): Promise<ExitStatus> {
     const { app, output } = this.#config;
@@ -320,8 +327,9 @@ export class Supervisor {
     this.#debug(`command: ${JSON.stringify(command)} in ${app.cwd} as ${context.runUser}`);
     // With eBPF views of the service, it waits just before its exec until they are
     // attached (about a second for bpftrace): its first syscalls and pages are seen too.
-    const hold = (this.#config.trace !== undefined || this.#config.memprof !== undefined) &&
-      Deno.uid() === 0;
+    // [debug] takes it from there to its first instruction for gdbserver.
+    const hold = ((this.#config.trace !== undefined || this.#config.memprof !== undefined) &&
+      Deno.uid() === 0) || context.gdbserver !== undefined;
     let child: RunningChild;
     try {
       child = spawnChild({
@@ -385,8 +393,12 @@ export class Supervisor {
       });
     if (hold) {
       await Promise.all([crashWatcher, tracer, memprof]);
-      this.#debug(held ? `attached; resuming pid ${child.pid}` : "the service did not stop");
-      child.signalGroup("SIGCONT");
+      if (held && context.gdbserver) {
+        this.#debugSession = await this.#holdForDebugger(child, context.gdbserver);
+      } else {
+        this.#debug(held ? `attached; resuming pid ${child.pid}` : "the service did not stop");
+        child.signalGroup("SIGCONT");
+      }
     }
 
     const pipelines = (["stdout", "stderr"] as const).map((stream) =>
@@ -413,6 +425,8 @@ export class Supervisor {
 
     const exit = await child.status;
     const endedAt = now();
+    await this.#debugSession?.stop(); // gdbserver goes with the service
+    this.#debugSession = undefined;
     const serviceTracer = await tracer;
     await serviceTracer?.drained(); // its last calls, still in bpftrace's buffers
     await serviceTracer?.stop(); // emits the run's syscall summary
@@ -455,6 +469,53 @@ export class Supervisor {
     }
     await watcher?.stop();
     return exit;
+  }
+
+  /**
+   * [debug]: take the held child to its first instruction, attach gdbserver, and tell
+   * stderr and every sink how to connect. When that fails, the child is killed and the
+   * error ends the run.
+   */
+  async #holdForDebugger(
+    child: RunningChild,
+    gdbserver: string,
+  ): Promise<ServiceDebug | undefined> {
+    const { app, debug } = this.#config;
+    let session: ServiceDebug | undefined;
+    try {
+      session = await ServiceDebug.start(debug!, child.pid, {
+        gdbserver,
+        name: app.streamName,
+        debug: this.#debug,
+        onNews: (message, fields) => {
+          this.#status("info", message, { run: this.runId, ...fields });
+          void this.#notice(message);
+        },
+      });
+    } catch (error) {
+      child.signalGroup("SIGKILL");
+      await child.status;
+      this.#status("exit", `could not debug ${app.streamName}: ${(error as Error).message}`, {
+        run: this.runId,
+        pid: child.pid,
+      });
+      throw error;
+    }
+    if (!session) return undefined; // it ended before its exec; the exit says why
+    const steps = session.instructions();
+    const intro =
+      `${app.streamName} (pid ${child.pid}) waits at its first instruction for a debugger; gdbserver listens on ${session.address}`;
+    this.#status("info", `${intro}. Connect with: ${steps.join("; ")}`, {
+      run: this.runId,
+      pid: child.pid,
+      gdbserver_pid: session.gdbserverPid,
+      debug_address: session.address,
+      program: session.program,
+    });
+    await this.#notice(
+      [`${intro}. Connect with:`, ...steps.map((s) => `  ${s}`)].join("\nwrapp: "),
+    );
+    return session;
   }
 
   /** Find the core, run gdb, and send the crash report to every sink and a summary to stderr. */
