@@ -262,6 +262,10 @@ recordTest(
     }
     assert.ok(stdout.includes(`${out}/${name}/`), stdout);
     assert.match(stdout, /SET: \d+ requests\/s/);
+    // Every test of the workload ran, however busy the machine (they run one after the other).
+    for (const test of ["PING_INLINE", "PING_MBULK", "GET"]) {
+      assert.match(stdout, new RegExp(`\\b${test}: \\d+ requests/s`), stdout);
+    }
 
     // metadata.json
     assertMetadata(metadata, "redis");

@@ -5,10 +5,15 @@
  * addresses itself from the service's `/proc/<pid>/maps` and the ELF symbols of the mapped
  * files: bpftrace could not, since the process is gone by the time it prints.
  *
- * The maps must be read while the process lives, so the watcher reads them at the start,
- * again when the process execs (just after, and a little later once the dynamic loader
- * mapped the libraries), every `refreshMs`, and at the signal itself; when the process is
- * gone the last copy is used.
+ * The maps must be read while the process lives, and a program may crash at its first
+ * instruction: a watched process that execs is stopped by bpftrace before the new program
+ * runs, and the watcher reads its maps and resumes it (SIGCONT) when it sees the exec. It
+ * reads them again a little later (the dynamic loader maps the libraries), every
+ * `refreshMs`, and at the signal itself; when the process is gone (or exiting, with no
+ * mappings left) the last copy is used.
+ *
+ * Started with `supervisorPid`, one watcher serves every run of a supervised service: the
+ * processes the supervisor resumes with SIGCONT (its held starts) are adopted.
  *
  * It needs root, bpftrace and tracefs. Without them {@linkcode EbpfCrashWatcher.start}
  * still returns a watcher, whose fallback only says why there is no eBPF backtrace
@@ -16,7 +21,8 @@
  * among its problems.
  *
  * ```ts ignore
- * const watcher = await EbpfCrashWatcher.start({ pid: child.pid });
+ * const watcher = await EbpfCrashWatcher.start({ supervisorPid: Deno.pid });
+ * // … hold the child before its exec, then child.kill("SIGCONT") …
  * // … the child dies from SIGSEGV …
  * const report = await captureCrash(info, { fallback: watcher.fallback() });
  * await watcher.stop();
@@ -30,21 +36,29 @@ import { preflight, type PreflightOptions } from "../bpf/preflight.ts";
 import { type DebugLog, silentDebug } from "../debug.ts";
 import { describeCause } from "../errors.ts";
 import { parseStackKey } from "../memprof/mem_map.ts";
+import { Demangler } from "../memprof/demangle.ts";
 import { type ResolvedFrame, Symbolizer } from "../memprof/symbolizer.ts";
 import { BpftraceSidecar } from "../sources/bpftrace.ts";
 import { SIGNAL_NUMBERS } from "../supervise/signals.ts";
 import type { CrashFallback, CrashFrame, CrashInfo, CrashThread } from "./crash_report.ts";
 import { FATAL_SIGNAL_NUMBERS, FATAL_SIGNAL_PROGRAM } from "./fatal_signal_program.ts";
 
-/** Options for {@linkcode EbpfCrashWatcher.start}. */
+/** Options for {@linkcode EbpfCrashWatcher.start}: `pid`, `supervisorPid`, or both. */
 export interface EbpfCrashWatcherOptions {
-  /** The service's pid (its children and threads are followed). */
-  pid: number;
+  /** A process to watch from the start (its children and threads are followed). */
+  pid?: number;
+  /**
+   * A supervisor (wrapp itself, `Deno.pid`): every process it resumes with SIGCONT from
+   * then on is watched, with its children and threads. The supervisor holds each start of
+   * the service just before its exec and resumes it once the watcher runs, so one watcher
+   * serves every restart.
+   */
+  supervisorPid?: number;
   /** bpftrace binary, a path or a name in PATH. Default `$WRAPP_BPFTRACE`, else `"bpftrace"`. */
   bpftrace?: string;
   /** Debug logger. Default: silent. */
   debug?: DebugLog;
-  /** How often to re-read the maps of the service while it runs, ms. Default 1000; 0: never. */
+  /** How often to re-read the maps of the watched processes while they run, ms. Default 1000; 0: never. */
   refreshMs?: number;
   /** How long the fallback waits for the signal's record to arrive from bpftrace, ms. Default 2000. */
   waitMs?: number;
@@ -76,6 +90,7 @@ export interface FatalSignalRecord {
 export type FatalSignalLine =
   | { kind: "ready" }
   | { kind: "exec"; pid: number }
+  | { kind: "exit"; pid: number }
   | { kind: "signal"; pid: number; tid: number; signal: number; result: number };
 
 /** Parse a printf line of `bpf/fatal_signal.bt`; `undefined` for anything else. */
@@ -88,6 +103,8 @@ export function parseFatalSignalLine(text: string): FatalSignalLine | undefined 
       return { kind: "ready" };
     case "E":
       return numbers.length === 1 ? { kind: "exec", pid: numbers[0] } : undefined;
+    case "X":
+      return numbers.length === 1 ? { kind: "exit", pid: numbers[0] } : undefined;
     case "S":
       if (numbers.length !== 4) return undefined;
       return {
@@ -124,17 +141,24 @@ export function crashFrames(resolved: readonly ResolvedFrame[]): CrashFrame[] {
 }
 
 /** Milliseconds after an exec at which the maps are read again (the loader maps libraries). */
-const _AFTER_EXEC_MS = [0, 50, 250, 1000];
+const _AFTER_EXEC_MS = [50, 250, 1000];
+
+/** How long the maps of a process that ended are kept, ms: bpftrace's per-CPU buffers may deliver its signal after its exit. */
+const _KEEP_AFTER_EXIT_MS = 10_000;
+
+/** How many fatal signal records are kept (a service crashing in a loop). */
+const _MAX_RECORDS = 64;
 
 /** Watches a service for fatal signals with bpftrace; see the module documentation. */
 export class EbpfCrashWatcher {
-  /** The watched pid. */
-  readonly pid: number;
+  /** The pid watched from the start, if any. */
+  readonly pid: number | undefined;
   #unavailable: string | undefined;
   #sidecar: BpftraceSidecar | undefined;
   readonly #debug: DebugLog;
   readonly #procDir: string;
   readonly #waitMs: number;
+  readonly #demangler: Demangler;
   readonly #symbolizers = new Map<number, Symbolizer>();
   readonly #records: FatalSignalRecord[] = [];
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
@@ -143,22 +167,30 @@ export class EbpfCrashWatcher {
   #arrived = Promise.withResolvers<void>();
   #stopped = false;
 
-  private constructor(pid: number, options: EbpfCrashWatcherOptions, unavailable?: string) {
-    this.pid = pid;
+  private constructor(options: EbpfCrashWatcherOptions, unavailable?: string) {
+    this.pid = options.pid;
     this.#unavailable = unavailable;
     this.#debug = options.debug ?? silentDebug;
     this.#procDir = options.procDir ?? "/proc";
     this.#waitMs = options.waitMs ?? 2000;
+    this.#demangler = new Demangler({ debug: this.#debug });
   }
 
   /**
-   * Check root, bpftrace and tracefs, then start bpftrace on `pid` and resolve once its
-   * probes are attached (signals before that are missed). Never throws: when bpftrace
-   * cannot run, the watcher says why in {@linkcode EbpfCrashWatcher.unavailable} and in
-   * the note of its fallback.
+   * Check root, bpftrace and tracefs, then start bpftrace and resolve once its probes are
+   * attached (signals and execs before that are missed). Never throws for a missing
+   * bpftrace: when it cannot run, the watcher says why in
+   * {@linkcode EbpfCrashWatcher.unavailable} and in the note of its fallback. Throws a
+   * `RangeError` without `pid` and `supervisorPid`.
    */
   static async start(options: EbpfCrashWatcherOptions): Promise<EbpfCrashWatcher> {
+    if (options.pid === undefined && options.supervisorPid === undefined) {
+      throw new RangeError("EbpfCrashWatcher.start needs a pid or a supervisorPid");
+    }
     const debug = options.debug ?? silentDebug;
+    const what = options.pid !== undefined
+      ? `pid ${options.pid}`
+      : `the children of pid ${options.supervisorPid}`;
     const check = await preflight({
       bpftrace: options.bpftrace,
       tracepoints: FATAL_SIGNAL_PROGRAM.tracepoints,
@@ -166,20 +198,24 @@ export class EbpfCrashWatcher {
     });
     if (check.problems.length > 0 || check.bpftrace === undefined) {
       const why = check.problems.join("; ") || "bpftrace is not available";
-      debug(`no eBPF crash backtrace for pid ${options.pid}: ${why}`);
-      return new EbpfCrashWatcher(options.pid, options, why);
+      debug(`no eBPF crash backtrace for ${what}: ${why}`);
+      return new EbpfCrashWatcher(options, why);
     }
     // The watcher exists before bpftrace starts, so no message is lost.
-    const watcher = new EbpfCrashWatcher(options.pid, options);
-    watcher.#symbolizer(options.pid);
-    void watcher.#refresh(options.pid);
+    const watcher = new EbpfCrashWatcher(options);
+    if (options.pid !== undefined) {
+      watcher.#symbolizers.set(options.pid, watcher.#newSymbolizer(options.pid));
+      void watcher.#refresh(options.pid);
+    }
     let sidecar: BpftraceSidecar;
     try {
       sidecar = await BpftraceSidecar.start({
         bpftrace: check.bpftrace.path,
         program: FATAL_SIGNAL_PROGRAM.text,
         programName: FATAL_SIGNAL_PROGRAM.name,
-        params: [options.pid],
+        params: [options.pid ?? 0, options.supervisorPid ?? 0],
+        // signal(): a process that execs stops until its maps are read.
+        unsafe: true,
         env: { BPFTRACE_NO_USER_SYMBOLS: "1" },
         onMessage: (message) => watcher.#onMessage(message),
         // bpftrace announces the probes before attaching them; BEGIN runs once they are.
@@ -190,7 +226,7 @@ export class EbpfCrashWatcher {
       });
     } catch (error) {
       const why = describeCause(error);
-      debug(`no eBPF crash backtrace for pid ${options.pid}: ${why}`);
+      debug(`no eBPF crash backtrace for ${what}: ${why}`);
       watcher.#unavailable = why;
       await watcher.stop();
       return watcher;
@@ -198,7 +234,9 @@ export class EbpfCrashWatcher {
     watcher.#sidecar = sidecar;
     const refreshMs = options.refreshMs ?? 1000;
     if (refreshMs > 0 && !watcher.#stopped) {
-      watcher.#interval = setInterval(() => void watcher.#refresh(options.pid), refreshMs);
+      watcher.#interval = setInterval(() => {
+        for (const pid of watcher.#symbolizers.keys()) void watcher.#refresh(pid);
+      }, refreshMs);
     }
     void sidecar.exited.then((exit) => {
       if (!exit.requested) {
@@ -218,7 +256,7 @@ export class EbpfCrashWatcher {
     return this.#sidecar !== undefined;
   }
 
-  /** The fatal signals seen so far, oldest first. */
+  /** The fatal signals seen so far, oldest first (the last 64). */
   get records(): readonly FatalSignalRecord[] {
     return this.#records;
   }
@@ -279,7 +317,10 @@ export class EbpfCrashWatcher {
     };
   }
 
-  /** Stop bpftrace and the maps refreshes. Records and the fallback stay usable. Idempotent. */
+  /**
+   * Stop bpftrace and the maps refreshes, and resume any process still stopped at its
+   * exec. Records and the fallback stay usable. Idempotent.
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#interval !== undefined) clearInterval(this.#interval);
@@ -300,6 +341,7 @@ export class EbpfCrashWatcher {
       for (const text of message.text.split("\n")) {
         const line = parseFatalSignalLine(text);
         if (line?.kind === "exec") this.#onExec(line.pid);
+        else if (line?.kind === "exit") this.#onExit(line.pid);
         else if (line?.kind === "signal") this.#pending = line;
       }
     } else if (message.type === "other" && message.kind === "value") {
@@ -318,33 +360,61 @@ export class EbpfCrashWatcher {
         addresses,
         frames: this.#symbolize(line.pid, addresses),
       });
+      if (this.#records.length > _MAX_RECORDS) this.#records.shift();
       const arrived = this.#arrived;
       this.#arrived = Promise.withResolvers<void>();
       arrived.resolve();
     }
   }
 
+  /** The process exec'd and bpftrace stopped it: read its new maps, then let it run. */
   #onExec(pid: number): void {
-    if (this.#stopped) return;
-    this.#debug(`pid ${pid} exec'd: reading its maps again`);
-    // The maps read before belong to the old program: forget them, so a crash that comes
-    // before the new ones could be read gives addresses, not wrong names.
-    this.#symbolizers.set(
-      pid,
-      new Symbolizer(pid, { procDir: this.#procDir, debug: this.#debug }),
-    );
-    for (const delay of _AFTER_EXEC_MS) {
-      const timer = setTimeout(() => {
-        this.#timers.delete(timer);
-        void this.#refresh(pid);
-      }, delay);
-      this.#timers.add(timer);
+    if (this.#stopped) {
+      this.#resume(pid);
+      return;
     }
+    this.#debug(`pid ${pid} exec'd: reading its maps before it runs`);
+    // The maps read before belong to the old program: a new symbolizer, so the old ones
+    // can never name a frame of the new program.
+    this.#symbolizers.set(pid, this.#newSymbolizer(pid));
+    void this.#refresh(pid).finally(() => this.#resume(pid));
+    for (const delay of _AFTER_EXEC_MS) this.#after(delay, () => void this.#refresh(pid));
+  }
+
+  #onExit(pid: number): void {
+    const symbolizer = this.#symbolizers.get(pid);
+    if (symbolizer === undefined || pid === this.pid) return;
+    // Another CPU's buffer may still hold its fatal signal: keep the maps a while.
+    this.#after(_KEEP_AFTER_EXIT_MS, () => {
+      if (this.#symbolizers.get(pid) === symbolizer) this.#symbolizers.delete(pid);
+    });
+  }
+
+  #resume(pid: number): void {
+    try {
+      Deno.kill(pid, "SIGCONT");
+    } catch (error) {
+      this.#debug(`cannot resume pid ${pid} after its exec: ${describeCause(error)}`);
+    }
+  }
+
+  #after(ms: number, fn: () => void): void {
+    if (this.#stopped) return;
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      fn();
+    }, ms);
+    this.#timers.add(timer);
   }
 
   async #symbolize(pid: number, addresses: number[]): Promise<CrashFrame[]> {
     try {
-      const symbolizer = this.#symbolizer(pid);
+      let symbolizer = this.#symbolizers.get(pid);
+      if (!symbolizer) {
+        // A process never seen exec'ing (a fork): its maps can only be read now.
+        symbolizer = this.#newSymbolizer(pid);
+        this.#symbolizers.set(pid, symbolizer);
+      }
       await symbolizer.refreshMaps();
       const [resolved] = await symbolizer.resolveStacks([addresses]);
       return crashFrames(resolved);
@@ -358,13 +428,20 @@ export class EbpfCrashWatcher {
     }
   }
 
-  #symbolizer(pid: number): Symbolizer {
-    let symbolizer = this.#symbolizers.get(pid);
-    if (!symbolizer) {
-      symbolizer = new Symbolizer(pid, { procDir: this.#procDir, debug: this.#debug });
-      this.#symbolizers.set(pid, symbolizer);
-    }
-    return symbolizer;
+  #newSymbolizer(pid: number): Symbolizer {
+    const path = `${this.#procDir}/${pid}/maps`;
+    return new Symbolizer(pid, {
+      procDir: this.#procDir,
+      demangler: this.#demangler,
+      debug: this.#debug,
+      readMaps: async () => {
+        const text = await Deno.readTextFile(path);
+        // A process past its exit (or a zombie) has no mappings left: it is gone for
+        // the symbolizer, which then keeps the maps it read last.
+        if (text === "") throw new Error("the process is exiting");
+        return text;
+      },
+    });
   }
 
   async #refresh(pid: number): Promise<void> {

@@ -16,6 +16,8 @@ const info = {
 Deno.test("parseFatalSignalLine reads the program's printf lines", () => {
   assert.deepEqual(parseFatalSignalLine("R 6367415596782\n"), { kind: "ready" });
   assert.deepEqual(parseFatalSignalLine("E 812"), { kind: "exec", pid: 812 });
+  assert.deepEqual(parseFatalSignalLine("X 812\n"), { kind: "exit", pid: 812 });
+  assert.equal(parseFatalSignalLine("X"), undefined);
   assert.deepEqual(parseFatalSignalLine("S 8616 8617 11 0\n"), {
     kind: "signal",
     pid: 8616,
@@ -84,6 +86,10 @@ Deno.test("without root the watcher does not start and the report says why", asy
   );
   await watcher.stop();
   await watcher.stop();
+});
+
+Deno.test("a watcher needs a pid or a supervisor pid", async () => {
+  await assert.rejects(() => EbpfCrashWatcher.start({ preflight: { uid: 1000 } }), RangeError);
 });
 
 Deno.test("a missing bpftrace is named in the note", async () => {

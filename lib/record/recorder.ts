@@ -111,6 +111,18 @@ export async function recordApplication(options: RecordOptions): Promise<RecordR
   }
 }
 
+/** Resolves with a `duration` outcome once `done()` holds (checked every 50 ms), unless aborted. */
+function _until(done: () => boolean, signal: AbortSignal): Promise<{ kind: "duration" }> {
+  return new Promise((resolve) => {
+    const timer = setInterval(() => {
+      if (!done()) return;
+      clearInterval(timer);
+      resolve({ kind: "duration" });
+    }, 50);
+    signal.addEventListener("abort", () => clearInterval(timer), { once: true });
+  });
+}
+
 type _Outcome =
   | { kind: "duration" }
   | { kind: "signal"; signal: Deno.Signal }
@@ -367,13 +379,22 @@ class _Recording {
           const limit = options.durationMs
             ? options.durationMs + (plan.load?.stopsItself ? _LOAD_GRACE_MS : 0)
             : undefined;
-          const outcome = await this.#race(
-            app,
-            load
-              ? load.status.then((status) => ({ kind: "load exit" as const, status }))
-              : undefined,
-            limit,
-          );
+          const loadExit = load?.status.then((status) => ({
+            kind: "load exit" as const,
+            status,
+          }));
+          let outcome = await this.#race(app, loadExit, limit);
+          // Every test of the workload runs at least once, whatever the duration.
+          const covered = plan.load?.covered;
+          if (outcome.kind === "duration" && covered && !covered(loadLog!.text)) {
+            this.#debug(`${label} has not run each of its tests yet: letting it finish a round`);
+            const round = new AbortController();
+            outcome = await this.#race(
+              app,
+              Promise.race([loadExit!, _until(() => covered(loadLog!.text), round.signal)]),
+            );
+            round.abort();
+          }
           this.#progress.stop();
           if (!stopped(outcome)) {
             if (outcome.kind === "duration") stoppedBy = "duration";

@@ -10,9 +10,9 @@ Deno.test("redisBenchmarkResults() averages each test over the rounds", () => {
     "\rPING_MBULK: 90000.00 requests per second",
   ].join("\n");
   assert.deepEqual(redisBenchmarkResults(output), [
-    "SET: 130000 requests/s, p50 0.049 ms (2 rounds of 20000)",
-    "GET: 100000 requests/s, p50 0.055 ms (1 round of 20000)",
-    "PING_MBULK: 90000 requests/s (1 round of 20000)",
+    "SET: 130000 requests/s, p50 0.049 ms (2 rounds of 5000)",
+    "GET: 100000 requests/s, p50 0.055 ms (1 round of 5000)",
+    "PING_MBULK: 90000 requests/s (1 round of 5000)",
   ]);
   assert.deepEqual(redisBenchmarkResults("Could not connect to Redis at 127.0.0.1:1"), []);
 });
@@ -47,4 +47,11 @@ Deno.test("the redis plan: a private, non-persistent server on the port, benchma
   ]);
   assert.ok(plan.load?.command.includes("-l"), "loops until stopped");
   assert.equal(plan.load?.stopsItself, false);
+  // Not stopped before each test of -t set,get,ping finished once.
+  const covered = plan.load!.covered!;
+  const round = (test: string) => `\r${test}: 90000.00 requests per second, p50=0.047 msec\n`;
+  assert.equal(covered(""), false);
+  assert.equal(covered(round("PING_INLINE") + round("PING_MBULK")), false, "PING only");
+  assert.equal(covered(["PING_INLINE", "PING_MBULK", "SET"].map(round).join("")), false);
+  assert.equal(covered(["PING_INLINE", "PING_MBULK", "SET", "GET"].map(round).join("")), true);
 });

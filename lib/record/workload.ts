@@ -33,6 +33,12 @@ export interface LoadSpec extends CommandSpec {
   stopsItself: boolean;
   /** The signal that ends it (and makes it print its results, where it does). */
   stopSignal: Deno.Signal;
+  /**
+   * Whether its output shows that every test it runs finished at least once. Until it
+   * does, the load is not stopped at the duration (a loaded machine may need longer for
+   * one round). Default: covered at once.
+   */
+  covered?: (output: string) => boolean;
 }
 
 /** The application recorded: traced from its exec on. */

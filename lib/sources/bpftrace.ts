@@ -34,6 +34,8 @@ export interface BpftraceSidecarOptions {
   onMessage: (message: BpftraceMessage) => void;
   /** Which message means "tracing": default the `attached_probes` message. */
   isReady?: (message: BpftraceMessage) => boolean;
+  /** Run with `--unsafe`, for programs that call `signal()`. Default false. */
+  unsafe?: boolean;
   /** Extra environment for bpftrace (e.g. `BPFTRACE_MAP_KEYS_MAX`). */
   env?: Readonly<Record<string, string>>;
   /** How long compiling and attaching may take, ms. Default 60000 (LLVM is slow on small boards). */
@@ -146,7 +148,13 @@ export class BpftraceSidecar {
     const tempDir = await Deno.makeTempDir({ prefix: "wrapp-bpf-" });
     const file = join(tempDir, options.programName);
     await Deno.writeTextFile(file, options.program, { mode: 0o600 });
-    const args = ["-f", "json", file, ...options.params.map((n) => String(n))];
+    const args = [
+      "-f",
+      "json",
+      ...(options.unsafe ? ["--unsafe"] : []),
+      file,
+      ...options.params.map((n) => String(n)),
+    ];
     options.debug?.(`starting ${options.bpftrace} ${args.join(" ")}`);
     let child: Deno.ChildProcess;
     try {

@@ -135,22 +135,42 @@ export class Supervisor {
     const policy = new RestartPolicy(this.#config.restart);
     const handlers = this.#options.handleSignals === false ? [] : this.#installSignalHandlers();
     const control = this.#startControl();
+    // One watcher for every run, so a restart waits for no bpftrace: it adopts each start
+    // of the service when wrapp resumes it (root only; otherwise it only says why not).
+    // Under [debug] gdb sees every signal first; the watcher's stop at exec would be in its way.
+    const crashWatcher = this.#config.crash.enabled && this.#config.crash.ebpfBacktrace &&
+        !this.#config.debug
+      ? EbpfCrashWatcher.start({ supervisorPid: Deno.pid, debug: this.#debug })
+      : undefined;
 
     let exit: ExitStatus = { code: 0 };
     let exitCode = 0;
     try {
       while (true) {
         const startedAt = now();
-        exit = await this.#runOnce({ userSwitch, runUser, markers, corePlan, gdbserver });
+        const run = await this.#runOnce({
+          userSwitch,
+          runUser,
+          markers,
+          corePlan,
+          gdbserver,
+          crashWatcher,
+        });
+        exit = run.exit;
         exitCode = shellExitCode(exit);
         if (this.#stopping) break;
-        const uptimeMs = now() - startedAt;
+        const uptimeMs = run.endedAt - startedAt;
         if (this.#restartRequested) {
           this.#restartRequested = false;
-          this.#announceRestart(`restart requested; ${describeExit(exit)}`, 0, this.#restarts + 1);
+          this.#announceRestart(
+            `restart requested; ${describeExit(exit)}`,
+            0,
+            this.#restarts + 1,
+            now(),
+          );
           continue;
         }
-        const decision = policy.decide(exit, uptimeMs, now());
+        const decision = policy.decide(exit, uptimeMs, run.endedAt);
         if (decision.action === "exit") {
           this.#debug(`not restarting: ${decision.reason}`);
           if (decision.gaveUp) {
@@ -163,8 +183,11 @@ export class Supervisor {
           }
           break;
         }
-        this.#announceRestart(decision.reason, decision.delayMs, decision.attempt);
-        await this.#sleep(decision.delayMs);
+        // The delay counts from the exit: reading the last output and the crash report
+        // take part of it, rather than adding to it.
+        const restartAt = run.endedAt + decision.delayMs;
+        this.#announceRestart(decision.reason, decision.delayMs, decision.attempt, restartAt);
+        await this.#sleep(Math.max(0, restartAt - now()));
         if (this.#stopping) break;
       }
     } finally {
@@ -172,6 +195,7 @@ export class Supervisor {
       // delivery (bounded, see RedisSink.close) must not kill wrapp and lose the exit code.
       this.#finishing = true;
       await control?.close();
+      await (await crashWatcher)?.stop();
       clearTimeout(this.#killTimer);
       await router.close();
       for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
@@ -319,17 +343,20 @@ export class Supervisor {
       markers?: MarkerExtractor;
       corePlan?: CoreLimitPlan;
       gdbserver?: string;
+      crashWatcher?: Promise<EbpfCrashWatcher>;
     },
-  ): Promise<ExitStatus> {
+  ): Promise<{ exit: ExitStatus; endedAt: number }> {
     const { app, output } = this.#config;
     const router = this.#router!;
     const command = [app.resolvedExecutable, ...app.args];
     this.#debug(`command: ${JSON.stringify(command)} in ${app.cwd} as ${context.runUser}`);
     // With eBPF views of the service, it waits just before its exec until they are
-    // attached (about a second for bpftrace): its first syscalls and pages are seen too.
-    // [debug] takes it from there to its first instruction for gdbserver.
-    const hold = ((this.#config.trace !== undefined || this.#config.memprof !== undefined) &&
-      Deno.uid() === 0) || context.gdbserver !== undefined;
+    // attached (about a second for bpftrace): its first syscalls and pages are seen too,
+    // and the crash watcher adopts it when it is resumed. [debug] takes it from there to
+    // its first instruction for gdbserver.
+    const { crashWatcher } = context;
+    const hold = ((this.#config.trace !== undefined || this.#config.memprof !== undefined ||
+      crashWatcher !== undefined) && Deno.uid() === 0) || context.gdbserver !== undefined;
     let child: RunningChild;
     try {
       child = spawnChild({
@@ -373,10 +400,6 @@ export class Supervisor {
       held = await waitUntilStopped(child.pid, () => exited, 10_000);
     }
 
-    // Watches for the fatal signal so a crash without a core still has a backtrace (root only).
-    const crashWatcher = this.#config.crash.enabled && this.#config.crash.ebpfBacktrace
-      ? EbpfCrashWatcher.start({ pid: child.pid, debug: this.#debug })
-      : undefined;
     const tracer = this.#config.trace &&
       startServiceTrace(this.#config.trace, child.pid, {
         emit: (event) => router.emit(event),
@@ -392,6 +415,7 @@ export class Supervisor {
         debug: this.#debug,
       });
     if (hold) {
+      // The SIGCONT is what the crash watcher adopts: it must be running by then.
       await Promise.all([crashWatcher, tracer, memprof]);
       if (held && context.gdbserver) {
         this.#debugSession = await this.#holdForDebugger(child, context.gdbserver);
@@ -459,16 +483,14 @@ export class Supervisor {
         stderr_lines: pipelines[1].lines,
       },
     );
-    const watcher = await crashWatcher;
     if (this.#config.crash.enabled && isCrashSignal(exit.signal)) {
       // Right away: the core is found by the pattern and limits in force at the crash.
       await this.#reportCrash(child.pid, exit.signal!, { startedAt, endedAt }, {
         ...context,
-        watcher,
+        watcher: await crashWatcher,
       });
     }
-    await watcher?.stop();
-    return exit;
+    return { exit, endedAt };
   }
 
   /**
@@ -578,12 +600,19 @@ export class Supervisor {
     });
   }
 
-  #announceRestart(reason: string, delayMs: number, attempt: number): void {
+  /** `restartAt`: when the next start is due (ms since the epoch, the exit time plus the delay). */
+  #announceRestart(reason: string, delayMs: number, attempt: number, restartAt: number): void {
     this.#restarts = attempt;
     const { streamName } = this.#config.app;
     const message = `restarting ${streamName} in ${delayMs} ms (attempt ${attempt}): ${reason}`;
     this.#debug(message);
-    this.#status("restart", message, { run: this.runId, attempt, delay_ms: delayMs, reason });
+    this.#status("restart", message, {
+      run: this.runId,
+      attempt,
+      delay_ms: delayMs,
+      restart_at_ms: Math.round(restartAt),
+      reason,
+    });
   }
 
   #installSignalHandlers(): Array<readonly [Deno.Signal, () => void]> {

@@ -150,6 +150,7 @@ export class SyscallTracer {
   #previousTime: number;
   #latest: SyscallSnapshot | undefined;
   #latestTime = 0;
+  #latestNs = 0;
   #final = false;
   #pending: SlowCall[] = [];
   #observedMax = new Map<string, number>();
@@ -349,7 +350,15 @@ export class SyscallTracer {
         this.#debug(`onSlowCall threw: ${describeCause(error)}`);
       }
     }
-    this.#pending.push(call);
+    // A call that ended before the latest maps were printed, but arrived after them
+    // (another CPU's buffer, read late on a busy machine), is judged against those maps
+    // now: the next ones would hold a second more of calls, e.g. a later, longer sleep
+    // that hides this one.
+    if (this.#latest && call.startNs + call.latencyNs <= this.#latestNs) {
+      this.#judge([call], this.#latest);
+    } else {
+      this.#pending.push(call);
+    }
   }
 
   #onSnapshot(collected: { final: boolean; ns: number; maps: Record<string, BpftraceMapData> }) {
@@ -363,6 +372,7 @@ export class SyscallTracer {
     const time = this.#toEpochMs(collected.ns);
     this.#latest = snapshot;
     this.#latestTime = time;
+    this.#latestNs = collected.ns;
     this.#judgePending(snapshot);
     if (collected.final) {
       this.#final = true;
@@ -386,6 +396,10 @@ export class SyscallTracer {
   #judgePending(snapshot: SyscallSnapshot): void {
     const calls = this.#pending;
     this.#pending = [];
+    this.#judge(calls, snapshot);
+  }
+
+  #judge(calls: readonly SlowCall[], snapshot: SyscallSnapshot): void {
     const histograms = new Map<number, LatencyHistogram>();
     for (const call of calls) {
       let histogram = histograms.get(call.nr);

@@ -123,6 +123,46 @@ Deno.test("SyscallTracer turns the program's output into interval events, anomal
   assert.deepEqual(summary.threads, { 101: "worker" });
 });
 
+Deno.test("a slow call read after the maps printed after it is judged against those maps", async () => {
+  // bpftrace reads one buffer per CPU: on a busy machine the 300 ms sleep's line (CPU 1)
+  // comes after the maps of 2 s (CPU 0). Judged against the next maps, which also hold a
+  // later 1.2 s sleep, it would not stand out any more.
+  const sleeps = Array(30).fill(1_050_000);
+  await using fake = await fakeBpftrace(
+    [
+      printf("R 1000000000"),
+      printf("M 2000000000 0"),
+      latMap([[230, [...sleeps, 300_000_000]]]),
+      printf("m"),
+      printf("S 100 100 230 1100000000 300000000 0 slow"),
+      printf("S 102 102 230 2100000000 1200000000 0 sleep"),
+      printf("M 3500000000 0"),
+      latMap([[230, [...sleeps, 300_000_000, 1_200_000_000]]]),
+      printf("m"),
+      printf("X 3600000000 100"),
+    ],
+    [
+      printf("M 3700000000 1"),
+      latMap([[230, [...sleeps, 300_000_000, 1_200_000_000]]]),
+      printf("m"),
+    ],
+  );
+  const anomalies: AnomalyEvent[] = [];
+  const tracer = await SyscallTracer.start({
+    pid: 100,
+    bpftrace: fake.path,
+    program: fake.program,
+    arch: "x86_64",
+    emit: (event) => event.kind === "anomaly" && anomalies.push(event),
+  });
+  await tracer.rootExited;
+  await tracer.stop();
+  assert.deepEqual(anomalies.map((a) => [a.comm, a.latencyNs]), [
+    ["slow", 300_000_000],
+    ["sleep", 1_200_000_000],
+  ]);
+});
+
 Deno.test("SyscallTracer passes pid, floor, per-thread flag and the exit numbers as parameters", async () => {
   const dir = await Deno.makeTempDir();
   try {
