@@ -8,6 +8,7 @@ import { runWrapp, tempDir } from "./_helpers.ts";
 import { freePort, startRedis } from "./_redis.ts";
 
 const IS_ROOT = Deno.uid() === 0;
+const CI = Deno.env.get("CI") === "true";
 const ALL_CHECKS = [
   "root",
   "kernel",
@@ -71,8 +72,33 @@ Deno.test("wrapp doctor reads this machine: its kernel, and the free disk for th
   assert.match(kernel, /^✓ /);
   const disk = lineOf(stdout, "disk");
   const stateDir = IS_ROOT ? "/var/lib/wrapp" : undefined;
-  assert.match(disk, /^[✓!✗] disk +(only )?[\d.]+ [KMGT]?i?B free on \/\S* for spools and traces/);
+  const shown =
+    /^([✓!✗]) disk +(?:only )?([\d.]+) ([KMGT]?i?B) free on (\/\S*) for spools and traces/
+      .exec(disk);
+  assert.ok(shown, disk);
   if (stateDir) assert.ok(disk.includes(`(${stateDir}, up to 256 MiB)`), disk);
+  // The verdict follows the free space it reports: ✗ under 16 MiB, ! under the 256 MiB
+  // a spool may take, ✓ above; and that figure is the mount's, as df sees it.
+  const [, verdict, amount, unit, mount] = shown;
+  const units: Record<string, number> = {
+    B: 1,
+    KiB: 2 ** 10,
+    MiB: 2 ** 20,
+    GiB: 2 ** 30,
+    TiB: 2 ** 40,
+  };
+  const freeBytes = Number(amount) * units[unit];
+  const expected = freeBytes < 16 * 2 ** 20 ? "✗" : freeBytes < 256 * 2 ** 20 ? "!" : "✓";
+  assert.equal(verdict, expected, disk);
+  const df = new TextDecoder().decode(
+    (await new Deno.Command("df", { args: ["-P", "-k", mount], stdout: "piped" }).output()).stdout,
+  ).trim().split("\n").at(-1)!.split(/\s+/);
+  const dfFree = Number(df[3]) * 1024;
+  // Other processes write to the disk meanwhile: within 5 % (or 64 MiB) of df's figure.
+  assert.ok(
+    Math.abs(dfFree - freeBytes) <= Math.max(dfFree * 0.05, 64 * 2 ** 20),
+    `doctor says ${amount} ${unit} free on ${mount}, df says ${dfFree} bytes`,
+  );
   const mounted = (await Deno.readTextFile("/proc/self/mounts")).includes(" debugfs ");
   assert.match(
     lineOf(stdout, "debugfs"),
@@ -82,8 +108,11 @@ Deno.test("wrapp doctor reads this machine: its kernel, and the free disk for th
 
 Deno.test({
   name: "wrapp doctor as root on a machine with bpftrace: root, bpftrace, tracefs, tracepoints ✓",
-  ignore: !IS_ROOT || !await hasProgram("bpftrace"),
+  // Under CI a missing prerequisite is a failure, not a skip.
+  ignore: !CI && (!IS_ROOT || !await hasProgram("bpftrace")),
   fn: async () => {
+    assert.ok(IS_ROOT, "this test needs root (CI=true)");
+    assert.ok(await hasProgram("bpftrace"), "this test needs bpftrace (CI=true)");
     const { stdout } = await runWrapp(["doctor"]);
     assert.match(lineOf(stdout, "root"), /^✓ /);
     assert.match(lineOf(stdout, "bpftrace"), /^✓ bpftrace +bpftrace \d+\.\d+(\.\d+)? at \//);
