@@ -1,0 +1,886 @@
+/**
+ * Our wrapp beside the Go wrapp it replaces: the same workloads through both, alternated in
+ * one run against one throw-away redis-server, medians of N repetitions, printed as a
+ * markdown table (figure | Go wrapp | ours | ours ÷ Go) followed by the method.
+ *
+ * Workloads (each figure counts the wrapper's process tree: the wrapper and every descendant
+ * except the service and what runs under it; our bpftrace crash watcher is in the tree, and
+ * the memory figures are also given without it):
+ *
+ * 1. `seq 1 <lines>`: lines/s from spawn until the last line is readable in Redis, CPU
+ *    seconds and peak RSS of the tree;
+ * 2. a paced printer at 1000 lines/s: RSS, PSS and CPU % of the tree over a window, and the
+ *    print → XREAD latency (p50/p99) of the lines printed in it;
+ * 3. an idle service (`sleep 3600`): RSS, PSS, CPU %; beside it, the Deno runtime's floor
+ *    (`deno run` of a script that only sleeps);
+ * 4. several idle services at once: PSS and CPU % of all trees together;
+ * 5. `echo hi`: spawn → the line readable by XREAD, spawn → the wrapper's exit.
+ *
+ * The Go wrapp (`wrapp-go-toml`) is looked for in `--go DIR`, else `$WRAPP_GO_PEER_DIR`, else
+ * `<repository>/../shared/peers/go-wrapp`; without it ours is measured alone. It is run from
+ * there, never copied. A broken workload (lines missing, a wrapper failing) makes the exit code
+ * 1; slow figures never do.
+ *
+ * Usage: `deno task bench:go [--quick] [--n N] [--lines N] [--paced SECONDS] [--idle SECONDS]
+ * [--services K] [--go DIR]` (needs redis-server, python3 and /usr/bin/time; run it as root
+ * for the crash watcher, as the services on a Jetson run).
+ *
+ * @module
+ */
+
+import { fileURLToPath as fromFileUrl } from "node:url";
+import { startRedis } from "../tests/_redis.ts";
+import { realtimeUs } from "./_clock.ts";
+import type { LatencyRequest, LatencyResult } from "./_latency_reader.ts";
+import { PACED_PRINTER_PY } from "./_paced_printer.ts";
+import { cpuSecondsBetween, memoryOf, snapshotTree, type TreeSnapshot } from "./_proc_tree.ts";
+import { mean, median, percentile } from "./_stats.ts";
+
+// ---- options ----
+
+const USAGE = `Usage: deno run -A bench/vs_go_wrapp.ts [options]
+  --quick          short run for development (n=1, 100000 lines, 5 s windows, 3 services)
+  --n N            repetitions of each workload (default 3; start-up: at least 5)
+  --lines N        lines printed by seq (default 1000000)
+  --rate N         paced printer's lines per second (default 1000)
+  --paced S        paced printer's measuring window, seconds (default 60)
+  --idle S         idle measuring window, seconds (default 30)
+  --services K     idle services at once (default 10)
+  --go DIR         folder holding wrapp-go-toml (default $WRAPP_GO_PEER_DIR, else ../shared/peers/go-wrapp)`;
+
+interface Options {
+  n: number;
+  lines: number;
+  rate: number;
+  pacedSeconds: number;
+  idleSeconds: number;
+  services: number;
+  goDir?: string;
+}
+
+function parseOptions(args: string[]): Options {
+  const options: Options = {
+    n: 3,
+    lines: 1_000_000,
+    rate: 1000,
+    pacedSeconds: 60,
+    idleSeconds: 30,
+    services: 10,
+  };
+  if (args.includes("--quick")) {
+    Object.assign(options, { n: 1, lines: 100_000, pacedSeconds: 5, idleSeconds: 5, services: 3 });
+  }
+  const numeric: Record<string, keyof Options> = {
+    "--n": "n",
+    "--lines": "lines",
+    "--rate": "rate",
+    "--paced": "pacedSeconds",
+    "--idle": "idleSeconds",
+    "--services": "services",
+  };
+  for (let k = 0; k < args.length; k++) {
+    const arg = args[k];
+    if (arg === "--quick") continue;
+    if (arg === "--help" || arg === "-h") {
+      console.log(USAGE);
+      Deno.exit(0);
+    }
+    const value = args[++k];
+    if (arg === "--go" && value) {
+      options.goDir = value;
+    } else if (arg in numeric && Number(value) > 0) {
+      (options[numeric[arg]] as number) = Number(value);
+    } else {
+      console.error(`Invalid option ${JSON.stringify(arg)}${value ? ` ${value}` : ""}\n${USAGE}`);
+      Deno.exit(2);
+    }
+  }
+  return options;
+}
+
+const options = parseOptions(Deno.args);
+const ROOT = fromFileUrl(new URL("../", import.meta.url));
+const MAIN = fromFileUrl(new URL("../main.ts", import.meta.url));
+const goDir = options.goDir ?? Deno.env.get("WRAPP_GO_PEER_DIR") ??
+  fromFileUrl(new URL("../../shared/peers/go-wrapp", import.meta.url));
+const goBinary = `${goDir.replace(/\/$/, "")}/wrapp-go-toml`;
+const goPresent = _isExecutable(goBinary);
+const PYTHON = _isExecutable("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+const SETTLE_MS = 5000; // after spawn, before a window starts: both wrappers are up by then
+const STOP_TIMEOUT_MS = 30_000;
+const SEQ_TIMEOUT_MS = 900_000; // the Go wrapp needs about a minute for 1M lines
+
+function _isExecutable(path: string): boolean {
+  try {
+    const info = Deno.statSync(path);
+    return info.isFile && ((info.mode ?? 0o111) & 0o111) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Progress on stderr; the table goes to stdout. */
+function progress(text: string): void {
+  console.error(`[${new Date().toISOString().slice(11, 19)}] ${text}`);
+}
+
+/** A workload that did not do its job (lines missing, a wrapper failing): exit code 1. */
+class BrokenWorkload extends Error {}
+
+// ---- the two wrappers ----
+
+/** A service for a wrapper to run. */
+interface App {
+  /** stream_name, distinct per run so no run reads another's entries. */
+  name: string;
+  executable: string;
+  args: string[];
+}
+
+/** One of the wrappers under test. */
+interface Side {
+  id: "go" | "ours" | "ours-no-watcher";
+  /** The command line running `config`. */
+  argv(config: string): string[];
+  /** The config text for `app`. */
+  config(app: App): string;
+}
+
+const dir = await Deno.makeTempDir({ prefix: "wrapp-vs-go-" });
+const redis = await startRedis().catch(async (error) => {
+  await Deno.remove(dir, { recursive: true });
+  throw error;
+});
+// Both wrappers run as the bench does; as root the Go wrapp needs a user (else `su -l archer`).
+const userLine = Deno.uid() === 0 ? `user = "root"\n` : "";
+const appSection = (app: App) =>
+  `[app]\nexecutable = ${JSON.stringify(app.executable)}\nargs = ${
+    JSON.stringify(app.args)
+  }\n${userLine}stream_name = ${JSON.stringify(app.name)}\n`;
+
+const GO: Side = {
+  id: "go",
+  argv: (config) => [goBinary, config],
+  config: (app) =>
+    `[redis]\nhost = "127.0.0.1"\nport = ${redis.port}\npassword = ""\n\n${appSection(app)}`,
+};
+// The same keys, but ours refuses `password = ""` (no password is the same thing), and its
+// disk spool (used only when Redis lags) goes to the temporary folder, not /var/lib/wrapp.
+const OURS: Side = {
+  id: "ours",
+  argv: (config) => [Deno.execPath(), "run", "-A", MAIN, "run", config],
+  config: (app) =>
+    `[redis]\nhost = "127.0.0.1"\nport = ${redis.port}\nspool_dir = ${
+      JSON.stringify(`${dir}/spool/${app.name}`)
+    }\n\n${appSection(app)}`,
+};
+const sides: Side[] = goPresent ? [GO, OURS] : [OURS];
+// The crash watcher (root only) weighs on start-up and exit: those are also measured without it.
+const OURS_NO_WATCHER: Side | undefined = Deno.uid() === 0
+  ? {
+    id: "ours-no-watcher",
+    argv: OURS.argv,
+    config: (app) => `${OURS.config(app)}\n[crash]\nebpf_backtrace = false\n`,
+  }
+  : undefined;
+
+/** The sides in the order of repetition `rep`: alternated, so drift hits both alike. */
+function order(rep: number): Side[] {
+  return rep % 2 ? [...sides].reverse() : sides;
+}
+
+// ---- running and stopping ----
+
+/** A wrapper (or the Deno floor) running. */
+interface Running {
+  child: Deno.ChildProcess;
+  /** Resolves with the exit code. */
+  code: Promise<number>;
+  /** The last 4 KiB it wrote on stderr. */
+  stderr(): string;
+}
+
+const live = new Set<Running>();
+
+function spawn(argv: string[]): Running {
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let tail = "";
+  const decoder = new TextDecoder();
+  const drained = (async () => {
+    for await (const chunk of child.stderr) {
+      tail = (tail + decoder.decode(chunk, { stream: true })).slice(-4096);
+    }
+  })();
+  const running: Running = {
+    child,
+    code: child.status.then(async (status) => {
+      await drained.catch(() => {});
+      live.delete(running);
+      return status.code;
+    }),
+    stderr: () => tail.trim(),
+  };
+  live.add(running);
+  return running;
+}
+
+async function writeConfig(side: Side, app: App): Promise<string> {
+  const path = `${dir}/${app.name}.toml`;
+  await Deno.writeTextFile(path, side.config(app));
+  return path;
+}
+
+/** Wait until every tree under `roots` runs its service. */
+async function servicesUp(roots: number[], service: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (roots.some((root) => snapshotTree([root], service).service.length === 0)) {
+    if (Date.now() > deadline) throw new BrokenWorkload(`the service ${service} never started`);
+    await sleep(50);
+  }
+}
+
+/** SIGKILL every process still in the trees of `runs` (wrapper first), and wait for them. */
+async function killTrees(runs: Iterable<Running>): Promise<void> {
+  const list = [...runs];
+  for (const run of list) {
+    const tree = snapshotTree([run.child.pid]);
+    for (const pid of [...tree.wrapper, ...tree.watcher, ...tree.service]) {
+      try {
+        Deno.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  }
+  await Promise.all(list.map((run) => run.code));
+}
+
+/**
+ * Stop `run` by SIGTERM to its service (the Go wrapp, signalled itself, leaves its service
+ * running); both wrappers then exit on their own. Kills the tree if that takes too long.
+ */
+async function stopByService(run: Running, service: string): Promise<number> {
+  const top = snapshotTree([run.child.pid], service).service[0];
+  if (top !== undefined) Deno.kill(top, "SIGTERM");
+  const timer = sleep(STOP_TIMEOUT_MS).then(() => "timeout" as const);
+  if (await Promise.race([run.code, timer]) === "timeout") {
+    await killTrees([run]);
+    throw new BrokenWorkload(
+      `the wrapper did not exit ${STOP_TIMEOUT_MS / 1000} s after its service`,
+    );
+  }
+  return await run.code;
+}
+
+let cleaning: Promise<void> | undefined;
+function cleanUp(): Promise<void> {
+  cleaning ??= (async () => {
+    Deno.removeSignalListener("SIGINT", onInterrupt);
+    await killTrees(live);
+    await redis[Symbol.asyncDispose]();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  })();
+  return cleaning;
+}
+const onInterrupt = () => void cleanUp().finally(() => Deno.exit(130));
+Deno.addSignalListener("SIGINT", onInterrupt);
+
+// ---- reading Redis ----
+
+const logs = await redis.client(1);
+
+/** An entry's text: `message` (the Go layout), else `msg` (our field before the rename). */
+function entryText(fields: string[]): string | undefined {
+  let msg: string | undefined;
+  for (let k = 0; k + 1 < fields.length; k += 2) {
+    if (fields[k] === "message") return fields[k + 1];
+    if (fields[k] === "msg") msg = fields[k + 1];
+  }
+  return msg;
+}
+
+const infoKey = (name: string) => `logs:app:${name}:info`;
+
+/** XINFO STREAM's `entries-added`: every entry ever added, trimmed or not (Redis ≥ 7). */
+async function entriesAdded(key: string): Promise<number> {
+  const info = await logs.call("XINFO", "STREAM", key).catch(() => []) as unknown[];
+  const at = info.indexOf("entries-added");
+  if (at < 0) throw new Error(`Cannot read entries-added of "${key}": needs Redis 7`);
+  return Number(info[at + 1]);
+}
+
+/** Entries each wrapper adds to `:info` beside the service's lines (run markers), per side. */
+const overhead = new Map<Side["id"], number>();
+
+/** Check that `key` got exactly `lines` service lines plus the side's markers. */
+async function checkCount(side: Side, key: string, lines: number): Promise<void> {
+  const added = await entriesAdded(key);
+  const extra = overhead.get(side.id) ?? 0;
+  if (added !== lines + extra) {
+    throw new BrokenWorkload(
+      `${side.id}: "${key}" got ${
+        added - extra
+      } of ${lines} lines (${added} entries, ${extra} of them markers)`,
+    );
+  }
+}
+
+// ---- figures ----
+
+type Figures = Map<string, Map<Side["id"] | "floor", number[]>>;
+const figures: Figures = new Map();
+const broken: string[] = [];
+
+function record(key: string, who: Side["id"] | "floor", value: number): void {
+  let row = figures.get(key);
+  if (!row) figures.set(key, row = new Map());
+  let values = row.get(who);
+  if (!values) row.set(who, values = []);
+  values.push(value);
+}
+
+/** Run one repetition; a broken workload is noted (exit code 1) and the bench goes on. */
+async function attempt(what: string, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (error) {
+    const text = `${what}: ${(error as Error)?.message ?? error}`;
+    if (!(error instanceof BrokenWorkload)) throw error;
+    broken.push(text);
+    progress(`BROKEN ${text}`);
+    await killTrees(live);
+  }
+}
+
+// ---- workload 5: start-up ----
+
+async function startUp(side: Side, name: string, record_ = true): Promise<void> {
+  const config = await writeConfig(side, { name, executable: "echo", args: ["hi"] });
+  const key = infoKey(name);
+  const reader = await redis.client(1);
+  try {
+    const started = performance.now();
+    const run = spawn(side.argv(config));
+    let exitedMs: number | undefined;
+    run.code.then(() => exitedMs = performance.now() - started);
+    let firstMs: number | undefined;
+    let last = "0-0";
+    while (firstMs === undefined) {
+      const reply = await reader.xread("COUNT", 100, "BLOCK", 1000, "STREAMS", key, last) as
+        | [string, [string, string[]][]][]
+        | null;
+      for (const [id, fields] of reply?.[0]?.[1] ?? []) {
+        last = id;
+        if (entryText(fields) === "hi" && firstMs === undefined) {
+          firstMs = performance.now() - started;
+        }
+      }
+      const late = exitedMs !== undefined ? 10_000 : 60_000;
+      if (firstMs === undefined && performance.now() - started > late) {
+        await killTrees([run]);
+        throw new BrokenWorkload(`${side.id}: "hi" never reached Redis\n${run.stderr()}`);
+      }
+    }
+    const code = await run.code;
+    if (code !== 0) throw new BrokenWorkload(`${side.id} exited ${code}\n${run.stderr()}`);
+    const extra = (await entriesAdded(key)) - 1;
+    const known = overhead.get(side.id);
+    if (known !== undefined && known !== extra) {
+      throw new BrokenWorkload(`${side.id}: ${extra} markers around one line, ${known} before`);
+    }
+    overhead.set(side.id, extra);
+    if (record_) {
+      record("start.first", side.id, firstMs);
+      record("start.exit", side.id, exitedMs!);
+    }
+    progress(
+      `start-up ${side.id}: first line ${firstMs.toFixed(0)} ms, exit ${exitedMs!.toFixed(0)} ms`,
+    );
+  } finally {
+    reader.disconnect();
+  }
+}
+
+// ---- workload 1: seq ----
+
+async function seqRun(side: Side, rep: number): Promise<void> {
+  const name = `${side.id}-seq-${rep}`;
+  const innerTime = `${dir}/${name}.service-time`;
+  const outerTime = `${dir}/${name}.tree-time`;
+  const lines = options.lines;
+  // The service is /usr/bin/time running seq, so its own CPU can be taken out of the tree's.
+  const config = await writeConfig(side, {
+    name,
+    executable: "/usr/bin/time",
+    args: ["-f", "%U %S", "-o", innerTime, "seq", "1", String(lines)],
+  });
+  const key = infoKey(name);
+  const started = performance.now();
+  const run = spawn(["/usr/bin/time", "-f", "%U %S", "-o", outerTime, ...side.argv(config)]);
+  let exitedMs: number | undefined;
+  run.code.then(() => exitedMs = performance.now() - started);
+  const peak = new Map<number, number>(); // pid → its VmHWM, KiB
+  const watchers = new Set<number>();
+  let readableMs: number | undefined;
+  let sampledAt = 0;
+  while (readableMs === undefined) {
+    if (performance.now() - sampledAt >= 200) {
+      sampledAt = performance.now();
+      const tree = snapshotTree([run.child.pid], "time", false);
+      for (const pid of [...tree.wrapper, ...tree.watcher]) {
+        peak.set(pid, Math.max(peak.get(pid) ?? 0, memoryOf([pid]).hwm));
+      }
+      for (const pid of tree.watcher) watchers.add(pid);
+    }
+    const tail = await logs.xrevrange(key, "+", "-", "COUNT", 8);
+    if (tail.some(([, fields]) => entryText(fields) === String(lines))) {
+      readableMs = performance.now() - started;
+    } else if (
+      (exitedMs !== undefined && performance.now() - started - exitedMs > 5000) ||
+      performance.now() - started > SEQ_TIMEOUT_MS
+    ) {
+      throw new BrokenWorkload(
+        `${side.id}: line ${lines} not in Redis (wrapper ${
+          exitedMs === undefined ? "still running" : "exited"
+        })\n${run.stderr()}`,
+      );
+    } else {
+      await sleep(20);
+    }
+  }
+  const code = await run.code;
+  if (code !== 0) throw new BrokenWorkload(`${side.id} exited ${code}\n${run.stderr()}`);
+  await checkCount(side, key, lines);
+  const cpu = async (path: string) =>
+    (await Deno.readTextFile(path)).trim().split("\n").at(-1)!.split(" ").map(Number)
+      .reduce((a, b) => a + b, 0);
+  const treeCpu = (await cpu(outerTime)) - (await cpu(innerTime));
+  let all = 0;
+  let watcher = 0;
+  for (const [pid, kib] of peak) {
+    all += kib;
+    if (watchers.has(pid)) watcher += kib;
+  }
+  record("seq.rate", side.id, lines / (readableMs / 1000));
+  record("seq.exit", side.id, exitedMs! / 1000);
+  record("seq.cpu", side.id, treeCpu);
+  record("seq.peak", side.id, all);
+  record("seq.peak-watcher", side.id, all - watcher);
+  progress(
+    `seq ${rep + 1} ${side.id}: ${Math.round(lines / (readableMs / 1000))} lines/s, CPU ${
+      treeCpu.toFixed(2)
+    } s, peak ${(all / 1024).toFixed(1)} MiB`,
+  );
+  await logs.del(key);
+}
+
+// ---- memory and CPU over a window ----
+
+interface Window {
+  rss: number;
+  rssNoWatcher: number;
+  pss: number;
+  pssNoWatcher: number;
+  /** Percent of one core. */
+  cpu: number;
+}
+
+/** Sample the trees under `roots` every 2 s for `seconds`: mean memory, CPU over the window. */
+async function measureWindow(roots: number[], service: string | undefined, seconds: number) {
+  const samples: { all: ReturnType<typeof memoryOf>; wrapper: ReturnType<typeof memoryOf> }[] = [];
+  const take = () => {
+    const tree = snapshotTree(roots, service);
+    const wrapper = memoryOf(tree.wrapper, true);
+    const watcher = memoryOf(tree.watcher, true);
+    samples.push({
+      wrapper,
+      all: {
+        rss: wrapper.rss + watcher.rss,
+        hwm: wrapper.hwm + watcher.hwm,
+        pss: wrapper.pss + watcher.pss,
+      },
+    });
+    return tree;
+  };
+  const first: TreeSnapshot = take();
+  const startedAt = performance.now();
+  const end = startedAt + seconds * 1000;
+  while (performance.now() + 2000 < end) {
+    await sleep(2000);
+    take();
+  }
+  await sleep(Math.max(0, end - performance.now()));
+  const last = take();
+  const elapsed = (performance.now() - startedAt) / 1000;
+  const pids = [...last.wrapper, ...last.watcher];
+  const window: Window = {
+    rss: mean(samples.map((s) => s.all.rss)),
+    rssNoWatcher: mean(samples.map((s) => s.wrapper.rss)),
+    pss: mean(samples.map((s) => s.all.pss)),
+    pssNoWatcher: mean(samples.map((s) => s.wrapper.pss)),
+    cpu: (cpuSecondsBetween(first, last, pids) / elapsed) * 100,
+  };
+  return window;
+}
+
+function recordWindow(prefix: string, who: Side["id"] | "floor", window: Window): void {
+  record(`${prefix}.rss`, who, window.rss);
+  record(`${prefix}.rss-watcher`, who, window.rssNoWatcher);
+  record(`${prefix}.pss`, who, window.pss);
+  record(`${prefix}.pss-watcher`, who, window.pssNoWatcher);
+  record(`${prefix}.cpu`, who, window.cpu);
+}
+
+/** Wait (≥ 3 s, ≤ 30 s) until the trees use under 5% of a core each over one second. */
+async function settle(roots: number[], service: string | undefined): Promise<void> {
+  await sleep(3000);
+  for (const deadline = Date.now() + 27_000; Date.now() < deadline;) {
+    const before = snapshotTree(roots, service);
+    await sleep(1000);
+    const after = snapshotTree(roots, service);
+    const busy = cpuSecondsBetween(before, after, [...after.wrapper, ...after.watcher]);
+    if (busy <= 0.05 * roots.length) return;
+  }
+}
+
+// ---- workload 2: the paced printer ----
+
+const printer = `${dir}/paced_printer.py`;
+await Deno.writeTextFile(printer, PACED_PRINTER_PY);
+
+async function pacedRun(side: Side, rep: number): Promise<void> {
+  const name = `${side.id}-paced-${rep}`;
+  const seconds = options.pacedSeconds;
+  const config = await writeConfig(side, {
+    name,
+    executable: PYTHON,
+    args: [printer, String(options.rate), String(seconds + 600)],
+  });
+  const worker = new Worker(new URL("./_latency_reader.ts", import.meta.url), { type: "module" });
+  try {
+    const result = new Promise<LatencyResult>((resolve) => {
+      worker.onmessage = (event: MessageEvent<LatencyResult>) => resolve(event.data);
+    });
+    worker.postMessage({ port: redis.port, db: 1, key: infoKey(name) } satisfies LatencyRequest);
+    const started = performance.now();
+    const run = spawn(side.argv(config));
+    const service = PYTHON.slice(PYTHON.lastIndexOf("/") + 1);
+    await servicesUp([run.child.pid], service);
+    await sleep(Math.max(0, started + SETTLE_MS - performance.now()));
+    const fromUs = realtimeUs();
+    const window = await measureWindow([run.child.pid], service, seconds);
+    const toUs = realtimeUs();
+    const code = await stopByService(run, service);
+    if (code !== 0) throw new BrokenWorkload(`${side.id} exited ${code}\n${run.stderr()}`);
+    const stop = setTimeout(() => worker.postMessage("stop"), 10_000);
+    const seen = await result;
+    clearTimeout(stop);
+    if (seen.error) throw new BrokenWorkload(`${side.id}: the reader failed: ${seen.error}`);
+    if (seen.endCount === undefined) {
+      throw new BrokenWorkload(`${side.id}: the printer's last line never reached Redis`);
+    }
+    await checkCount(side, infoKey(name), seen.endCount + 1);
+    const inWindow = seen.latencyUs.filter((_, k) =>
+      seen.sentUs[k] >= fromUs && seen.sentUs[k] <= toUs
+    );
+    if (inWindow.length < 0.9 * options.rate * seconds) {
+      throw new BrokenWorkload(
+        `${side.id}: ${inWindow.length} lines read in the window, expected about ${
+          options.rate * seconds
+        }${seen.contiguous ? "" : " (the reader missed some: it fell behind the stream's cap)"}`,
+      );
+    }
+    recordWindow("paced", side.id, window);
+    record("paced.p50", side.id, percentile(inWindow, 50) / 1000);
+    record("paced.p99", side.id, percentile(inWindow, 99) / 1000);
+    progress(
+      `paced ${rep + 1} ${side.id}: RSS ${(window.rss / 1024).toFixed(1)} MiB, CPU ${
+        window.cpu.toFixed(2)
+      } %, p50 ${(percentile(inWindow, 50) / 1000).toFixed(2)} ms, p99 ${
+        (percentile(inWindow, 99) / 1000).toFixed(2)
+      } ms`,
+    );
+    await logs.del(infoKey(name));
+  } finally {
+    worker.terminate();
+  }
+}
+
+// ---- workloads 3 and 4: idle services, and the Deno floor ----
+
+async function idleRun(side: Side, rep: number, count: number): Promise<void> {
+  const prefix = count === 1 ? "idle" : "many";
+  const runs: Running[] = [];
+  try {
+    for (let k = 0; k < count; k++) {
+      const name = `${side.id}-${prefix}-${rep}-${k}`;
+      const config = await writeConfig(side, { name, executable: "sleep", args: ["3600"] });
+      runs.push(spawn(side.argv(config)));
+    }
+    const roots = runs.map((run) => run.child.pid);
+    await servicesUp(roots, "sleep");
+    await settle(roots, "sleep");
+    const window = await measureWindow(roots, "sleep", options.idleSeconds);
+    for (const run of runs) await stopByService(run, "sleep");
+    recordWindow(prefix, side.id, window);
+    progress(
+      `${prefix} ${rep + 1} ${side.id} ×${count}: RSS ${(window.rss / 1024).toFixed(1)} MiB, PSS ${
+        (window.pss / 1024).toFixed(1)
+      } MiB, CPU ${window.cpu.toFixed(2)} %`,
+    );
+  } finally {
+    await killTrees(runs.filter((run) => live.has(run)));
+  }
+}
+
+const floorScript = `${dir}/floor.ts`;
+await Deno.writeTextFile(
+  floorScript,
+  "await new Promise((resolve) => setTimeout(resolve, 3.6e6));\n",
+);
+
+async function floorRun(rep: number): Promise<void> {
+  const run = spawn([Deno.execPath(), "run", "-A", floorScript]);
+  try {
+    await settle([run.child.pid], undefined);
+    const window = await measureWindow([run.child.pid], undefined, options.idleSeconds);
+    recordWindow("floor", "floor", window);
+    progress(
+      `floor ${rep + 1}: RSS ${(window.rss / 1024).toFixed(1)} MiB, PSS ${
+        (window.pss / 1024).toFixed(1)
+      } MiB, CPU ${window.cpu.toFixed(2)} %`,
+    );
+  } finally {
+    await killTrees([run]);
+  }
+}
+
+// ---- the table ----
+
+const MiB = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
+const fixed = (digits: number, unit = "") => (value: number) =>
+  `${
+    value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
+  }${unit}`;
+
+interface Row {
+  label: string;
+  key: string;
+  /** Whose figures fill the "ours" column. Default: ours (or the floor). */
+  ours?: Side["id"];
+  format: (value: number) => string;
+}
+
+function rows(): Row[] {
+  const lines = options.lines.toLocaleString("en-US");
+  const k = options.services;
+  return [
+    {
+      label: `\`seq 1 ${lines}\` → Redis, lines/s (spawn → last line readable)`,
+      key: "seq.rate",
+      format: fixed(0),
+    },
+    { label: `\`seq\`: spawn → wrapper exit`, key: "seq.exit", format: fixed(2, " s") },
+    { label: `\`seq\`: CPU seconds of the tree`, key: "seq.cpu", format: fixed(2, " s") },
+    { label: `\`seq\`: peak RSS of the tree (Σ VmHWM)`, key: "seq.peak", format: MiB },
+    { label: `\`seq\`: peak RSS without the crash watcher`, key: "seq.peak-watcher", format: MiB },
+    {
+      label: `${options.rate} lines/s for ${options.pacedSeconds} s: RSS of the tree`,
+      key: "paced.rss",
+      format: MiB,
+    },
+    { label: `… RSS without the crash watcher`, key: "paced.rss-watcher", format: MiB },
+    { label: `… PSS of the tree`, key: "paced.pss", format: MiB },
+    { label: `… PSS without the crash watcher`, key: "paced.pss-watcher", format: MiB },
+    { label: `… CPU % of one core`, key: "paced.cpu", format: fixed(2) },
+    {
+      label: `print → XREAD latency at ${options.rate} lines/s, p50`,
+      key: "paced.p50",
+      format: fixed(2, " ms"),
+    },
+    { label: `print → XREAD latency, p99`, key: "paced.p99", format: fixed(2, " ms") },
+    {
+      label: `idle service, ${options.idleSeconds} s: RSS of the tree`,
+      key: "idle.rss",
+      format: MiB,
+    },
+    { label: `… RSS without the crash watcher`, key: "idle.rss-watcher", format: MiB },
+    { label: `… PSS of the tree`, key: "idle.pss", format: MiB },
+    { label: `… PSS without the crash watcher`, key: "idle.pss-watcher", format: MiB },
+    { label: `… CPU % of one core`, key: "idle.cpu", format: fixed(2) },
+    {
+      label: `Deno's floor (\`deno run\` of a sleeping script): RSS`,
+      key: "floor.rss",
+      format: MiB,
+    },
+    { label: `… its PSS`, key: "floor.pss", format: MiB },
+    { label: `… its CPU % of one core`, key: "floor.cpu", format: fixed(2) },
+    { label: `${k} idle services at once: PSS of all trees`, key: "many.pss", format: MiB },
+    { label: `… PSS without the crash watchers`, key: "many.pss-watcher", format: MiB },
+    { label: `… RSS of all trees`, key: "many.rss", format: MiB },
+    { label: `… CPU % of one core, all trees`, key: "many.cpu", format: fixed(2) },
+    {
+      label: `spawn → first line readable by XREAD (\`echo hi\`)`,
+      key: "start.first",
+      format: fixed(0, " ms"),
+    },
+    {
+      label: `… ours with \`[crash] ebpf_backtrace = false\` (no watcher)`,
+      key: "start.first",
+      ours: "ours-no-watcher",
+      format: fixed(0, " ms"),
+    },
+    {
+      label: `spawn → exit of the wrapper of \`echo hi\``,
+      key: "start.exit",
+      format: fixed(0, " ms"),
+    },
+    {
+      label: `… ours with \`[crash] ebpf_backtrace = false\` (no watcher)`,
+      key: "start.exit",
+      ours: "ours-no-watcher",
+      format: fixed(0, " ms"),
+    },
+  ];
+}
+
+function table(): string {
+  const out = ["| figure | Go wrapp | ours | ours ÷ Go |", "| --- | --: | --: | --: |"];
+  for (const row of rows()) {
+    const values = figures.get(row.key);
+    if (!values) continue;
+    const go = median(values.get("go") ?? []);
+    if (row.ours && !values.has(row.ours)) continue;
+    const ours = median(values.get(row.ours ?? "ours") ?? values.get("floor") ?? []);
+    const cell = (value: number) => Number.isNaN(value) ? "—" : row.format(value);
+    const ratio = Number.isNaN(go) || Number.isNaN(ours) || go === 0
+      ? "—"
+      : `${(ours / go).toFixed(ours / go >= 10 ? 0 : ours / go >= 1 ? 1 : 2)}×`;
+    out.push(`| ${row.label} | ${cell(go)} | ${cell(ours)} | ${ratio} |`);
+  }
+  return out.join("\n");
+}
+
+function method(commit: string): string {
+  return [
+    `Method (bench/vs_go_wrapp.ts${
+      commit ? ` at ${commit}` : ""
+    }, ${Deno.build.arch}, ${navigator.hardwareConcurrency} cores, ` +
+    `uid ${Deno.uid()}): medians of ${options.n} runs per figure (start-up: ${
+      Math.max(5, options.n)
+    }), ` +
+    `the two wrappers alternated in each round, one redis-server (--save "" --appendonly no) for all.`,
+    `- Go: \`wrapp-go-toml cfg.toml\`; ours: \`deno run -A main.ts run cfg.toml\` (not compiled), the ` +
+    `same [redis] host/port and [app] executable/args/user/stream_name; ours without \`password = ""\` ` +
+    `(it refuses an empty password) and with its disk spool in a temporary folder; every other key ` +
+    `at its default (so ours echoes lines to its stdout, here /dev/null, and runs its bpftrace crash ` +
+    `watcher when root). Each run uses its own stream, capped by both at MAXLEN ~ 1000.`,
+    `- The tree: the wrapper's pid and its descendants (from /proc), except the service and what ` +
+    `runs under it; bpftrace processes are the crash watcher. RSS/PSS: VmRSS and smaps_rollup Pss ` +
+    `summed over the tree, mean of samples every 2 s; CPU %: utime+stime of the tree over the window.`,
+    `- seq: lines/s = lines ÷ (spawn → the entry \`${options.lines}\` readable, polled every 20 ms). ` +
+    `Every line is counted with XINFO STREAM entries-added (all entries ever added, trimmed or not) ` +
+    `minus the run markers each wrapper adds to one \`echo hi\`. CPU seconds: /usr/bin/time around ` +
+    `the wrapper (it and every child it reaped) minus /usr/bin/time around seq as the service. Peak ` +
+    `RSS: each tree process's VmHWM (read every 200 ms), summed.`,
+    `- Paced: a Python printer (the service) writes \`lat <i> <µs>\` ${options.rate} times a second; ` +
+    `the window starts ${
+      SETTLE_MS / 1000
+    } s after spawn and lasts ${options.pacedSeconds} s; a reader ` +
+    `on its own thread follows the stream with XREAD BLOCK and subtracts the printed CLOCK_REALTIME ` +
+    `from its own, over the lines printed in the window.`,
+    `- Idle: \`sleep 3600\`; the window starts once each tree has used under 5% of a core for 1 s ` +
+    `(at least 3 s after spawn) and lasts ${options.idleSeconds} s. The floor is \`deno run -A\` of a ` +
+    `script awaiting a one-hour timer, measured the same way.`,
+    `- Start-up: spawn → \`hi\` read by a blocking XREAD from 0, and spawn → the wrapper's exit; ` +
+    `also ours with its crash watcher off. Run markers per run in \`:info\`: ${
+      [...overhead].map(([id, count]) => `${id} ${count}`).join(", ")
+    }.`,
+  ].join("\n");
+}
+
+// ---- the run ----
+
+async function commitOf(): Promise<string> {
+  const out = await new Deno.Command("git", {
+    args: ["rev-parse", "--short", "HEAD"],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "null",
+  })
+    .output().catch(() => undefined);
+  return out?.success ? new TextDecoder().decode(out.stdout).trim() : "";
+}
+
+try {
+  if (!goPresent) {
+    progress(
+      `The Go wrapp is not at ${goBinary} (use --go DIR or WRAPP_GO_PEER_DIR): measuring ours alone.`,
+    );
+  } else {
+    progress(`Go wrapp: ${goBinary}`);
+  }
+  // Warm-up (Deno's module cache, the page cache) and the run markers of each side.
+  const startSides = OURS_NO_WATCHER ? [...sides, OURS_NO_WATCHER] : sides;
+  for (const side of startSides) await startUp(side, `${side.id}-warm`, false);
+
+  const n = options.n;
+  for (let rep = 0; rep < Math.max(5, n); rep++) {
+    for (const side of rep % 2 ? [...startSides].reverse() : startSides) {
+      await attempt(
+        `start-up ${rep + 1} ${side.id}`,
+        () => startUp(side, `${side.id}-start-${rep}`),
+      );
+    }
+  }
+  for (let rep = 0; rep < n; rep++) {
+    for (const side of order(rep)) {
+      await attempt(`seq ${rep + 1} ${side.id}`, () => seqRun(side, rep));
+    }
+  }
+  for (let rep = 0; rep < n; rep++) {
+    for (const side of order(rep)) {
+      await attempt(`paced ${rep + 1} ${side.id}`, () => pacedRun(side, rep));
+    }
+  }
+  for (let rep = 0; rep < n; rep++) {
+    for (const side of order(rep)) {
+      await attempt(`idle ${rep + 1} ${side.id}`, () => idleRun(side, rep, 1));
+    }
+    await attempt(`floor ${rep + 1}`, () => floorRun(rep));
+  }
+  for (let rep = 0; rep < n; rep++) {
+    for (const side of order(rep)) {
+      await attempt(
+        `${options.services} idle ${rep + 1} ${side.id}`,
+        () => idleRun(side, rep, options.services),
+      );
+    }
+  }
+
+  const commit = await commitOf();
+  console.log(
+    `\n## wrapp vs the Go wrapp — ${new Date().toISOString().slice(0, 10)}${
+      commit ? `, commit ${commit}` : ""
+    }\n`,
+  );
+  if (!goPresent) console.log(`(The Go wrapp was absent (${goBinary}): ours alone.)\n`);
+  console.log(table());
+  console.log(`\n${method(commit)}`);
+  if (broken.length) {
+    console.log(`\nBroken workloads:\n${broken.map((text) => `- ${text}`).join("\n")}`);
+    Deno.exitCode = 1;
+  }
+} finally {
+  await cleanUp();
+}
