@@ -237,11 +237,18 @@ export class ServiceDebug {
    * for SIGKILL, and for SIGTERM/SIGINT when no debugger is connected to pass them on:
    * a held service then stops at once. With a debugger connected, the signal reaches
    * the service through it, as with any debugged process.
+   *
+   * Resolves once gdbserver is gone when it was ended for a stop signal: sent earlier,
+   * the signal would stop the service for its dying tracer and be lost with it.
+   * `undefined` when the signal may go at once.
    */
-  beforeSignal(signal: Deno.Signal): void {
+  beforeSignal(signal: Deno.Signal): Promise<void> | undefined {
     if (signal === "SIGKILL" || (STOP_SIGNALS.includes(signal) && !this.connected)) {
-      if (this.#running) _kill(this.#gdbserver);
+      if (!this.#running) return undefined;
+      _kill(this.#gdbserver);
+      return signal === "SIGKILL" ? undefined : this.#exited;
     }
+    return undefined;
   }
 
   /** End gdbserver, if it still runs, and wait until it is gone. */

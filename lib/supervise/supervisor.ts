@@ -97,6 +97,8 @@ export class Supervisor {
   #restarts = 0;
   #finishing = false;
   #debugSession: ServiceDebug | undefined;
+  #holdingForDebugger = false;
+  #signalAfterHold: Deno.Signal | undefined;
 
   /** A supervisor for `config`. Nothing starts before {@linkcode Supervisor.run}. */
   constructor(config: Config, options: SupervisorOptions = {}) {
@@ -235,9 +237,21 @@ export class Supervisor {
   signal(signal: Deno.Signal): boolean {
     const child = this.#child;
     if (!child) return false;
-    this.#debugSession?.beforeSignal(signal);
+    if (this.#holdingForDebugger) {
+      // gdbserver is taking it through its exec: a signal now would stop it for that
+      // tracer and be lost. It goes once the session is set up.
+      this.#signalAfterHold = signal;
+      this.#debug(`${signal} waits until gdbserver holds pid ${child.pid}`);
+      return true;
+    }
+    // Queued while the service is held: it acts on it as soon as gdbserver lets it go.
     const delivered = child.signalGroup(signal);
     this.#debug(`sent ${signal} to process group ${child.pid}: ${delivered}`);
+    const detached = this.#debugSession?.beforeSignal(signal);
+    if (detached) {
+      // A stop its dying tracer took would be lost with it: send it again once it is gone.
+      void detached.then(() => child.signalGroup(signal));
+    }
     if (delivered && STOP_SIGNALS.includes(signal) && this.#killTimer === undefined) {
       const graceMs = this.#config.app.stopGraceMs;
       this.#killDeadline = performance.now() + graceMs;
@@ -504,6 +518,7 @@ export class Supervisor {
   ): Promise<ServiceDebug | undefined> {
     const { app, debug } = this.#config;
     let session: ServiceDebug | undefined;
+    this.#holdingForDebugger = true;
     try {
       session = await ServiceDebug.start(debug!, child.pid, {
         gdbserver,
@@ -522,8 +537,14 @@ export class Supervisor {
         pid: child.pid,
       });
       throw error;
+    } finally {
+      this.#holdingForDebugger = false;
     }
     if (!session) return undefined; // it ended before its exec; the exit says why
+    this.#debugSession = session;
+    const pending = this.#signalAfterHold;
+    this.#signalAfterHold = undefined;
+    if (pending) this.signal(pending);
     const steps = session.instructions();
     const intro =
       `${app.streamName} (pid ${child.pid}) waits at its first instruction for a debugger; gdbserver listens on ${session.address}`;
