@@ -11,8 +11,7 @@ import { type DebugLog, silentDebug } from "../debug.ts";
 import { Router } from "../router.ts";
 import type { Sink } from "../sinks/sink.ts";
 import { TraceEventFileSink } from "../sinks/trace_event_file.ts";
-import { RedisSink } from "../sinks/redis.ts";
-import { RedisControl } from "../sources/redis_control.ts";
+import type { RedisControl } from "../sources/redis_control.ts";
 import { newRunId, prepareRunDir } from "../tef/run_dir.ts";
 import { MarkerExtractor } from "../transforms/extract_markers.ts";
 import { type RunningChild, spawnChild } from "../sources/child_process.ts";
@@ -21,8 +20,6 @@ import { VERSION } from "../version.ts";
 import { type ByteWriter, Echo } from "./echo.ts";
 import { OutputPipeline, pumpOutput } from "./output_pipeline.ts";
 import { RestartPolicy } from "./restart_policy.ts";
-import { startServiceTrace } from "./service_trace.ts";
-import { startServiceMemprof } from "./service_memprof.ts";
 import { captureCrash, crashEvent, isCrashSignal } from "../crash/crash_report.ts";
 import { EbpfCrashWatcher } from "../crash/ebpf_backtrace.ts";
 import { type CoreLimitPlan, coreLimitPrefix, readCoreLimit } from "../crash/core_limit.ts";
@@ -122,7 +119,7 @@ export class Supervisor {
     const markers = this.#config.output.markers ? new MarkerExtractor() : undefined;
     const policy = new RestartPolicy(this.#config.restart);
     const handlers = this.#options.handleSignals === false ? [] : this.#installSignalHandlers();
-    const control = this.#startControl();
+    const control = await this.#startControl();
 
     let exit: ExitStatus = { code: 0 };
     let exitCode = 0;
@@ -218,6 +215,8 @@ export class Supervisor {
     const { app, local, redis } = this.#config;
     const sinks: Sink[] = [...(this.#options.extraSinks ?? [])];
     if (redis) {
+      // Loaded only with [redis]: the Redis client and the Node APIs under it cost ~23 MiB.
+      const { RedisSink } = await import("../sinks/redis.ts");
       // Never throws for an unreachable Redis: the sink starts spooling and the service starts.
       const sink = await RedisSink.connect({
         host: redis.host,
@@ -323,20 +322,27 @@ export class Supervisor {
     const crashWatcher = this.#config.crash.enabled && this.#config.crash.ebpfBacktrace
       ? EbpfCrashWatcher.start({ pid: child.pid, debug: this.#debug })
       : undefined;
-    const tracer = this.#config.trace &&
-      startServiceTrace(this.#config.trace, child.pid, {
-        emit: (event) => router.emit(event),
-        notice: (text) => this.#notice(text),
-        debug: this.#debug,
-      });
-    const memprof = this.#config.memprof &&
-      startServiceMemprof(this.#config.memprof, child.pid, {
-        router,
-        stream: app.streamName,
-        command: command.join(" "),
-        notice: (text) => this.#notice(text),
-        debug: this.#debug,
-      });
+    // The sidecars' code (tracer, memprof page) is loaded only for a service that has them.
+    const trace = this.#config.trace;
+    const tracer = trace &&
+      import("./service_trace.ts").then(({ startServiceTrace }) =>
+        startServiceTrace(trace, child.pid, {
+          emit: (event) => router.emit(event),
+          notice: (text) => this.#notice(text),
+          debug: this.#debug,
+        })
+      );
+    const memprofConfig = this.#config.memprof;
+    const memprof = memprofConfig &&
+      import("./service_memprof.ts").then(({ startServiceMemprof }) =>
+        startServiceMemprof(memprofConfig, child.pid, {
+          router,
+          stream: app.streamName,
+          command: command.join(" "),
+          notice: (text) => this.#notice(text),
+          debug: this.#debug,
+        })
+      );
     if (hold) {
       await Promise.all([crashWatcher, tracer, memprof]);
       this.#debug(held ? `attached; resuming pid ${child.pid}` : "the service did not stop");
@@ -443,9 +449,10 @@ export class Supervisor {
   }
 
   /** Follow the Redis control stream, when Redis is configured and reachable. */
-  #startControl(): RedisControl | undefined {
+  async #startControl(): Promise<RedisControl | undefined> {
     const { redis, app } = this.#config;
     if (!redis) return undefined;
+    const { RedisControl } = await import("../sources/redis_control.ts");
     const key = `wrapp:${app.streamName}:control`;
     const ack = (entry: { id: string; text: string }, message: string, accepted: boolean) =>
       this.#status(accepted ? "info" : "warning", message, {
