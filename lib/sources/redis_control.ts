@@ -120,7 +120,8 @@ export class RedisControl {
         if (this.#closed) break;
         // Start after the newest entry that exists now: old commands are not replayed.
         lastId ??= (await this.#client.xrevrange(key, "+", "-", "COUNT", 1))[0]?.[0] ?? "0-0";
-        const reply = await this.#client.xread("BLOCK", 5000, "STREAMS", key, lastId);
+        // BLOCK 0: wait for the next command without waking up; close() disconnects to end it.
+        const reply = await this.#client.xread("BLOCK", 0, "STREAMS", key, lastId);
         for (const [, entries] of reply ?? []) {
           for (const [id, fields] of entries) {
             lastId = id;

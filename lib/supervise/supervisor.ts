@@ -42,8 +42,6 @@ export interface SupervisorOptions {
   stderr?: ByteWriter;
   /** Extra sinks besides the configured ones (tests pass a MemorySink). */
   extraSinks?: Sink[];
-  /** How often open multi-line blocks are checked against their time limit, ms. Default 100. */
-  tickMs?: number;
   /** How long to keep reading output after the child exited, for grandchildren holding the pipes, ms. Default 2000. */
   drainMs?: number;
   /** Install listeners for the signals wrapp forwards. Default `true`. */
@@ -352,10 +350,6 @@ export class Supervisor {
     const pipelines = (["stdout", "stderr"] as const).map((stream) =>
       new OutputPipeline(stream, { output, target: router, markers: context.markers })
     );
-    const ticker = setInterval(
-      () => pipelines.forEach((p) => p.tick()),
-      this.#options.tickMs ?? 100,
-    );
     const echoes = output.echo
       ? [new Echo(this.#options.stdout ?? Deno.stdout), new Echo(this.#stderr)]
       : [undefined, undefined];
@@ -382,7 +376,6 @@ export class Supervisor {
     const drain = setTimeout(() => stopReading.abort(), this.#options.drainMs ?? 2000);
     await pumps;
     clearTimeout(drain);
-    clearInterval(ticker);
     clearTimeout(this.#killTimer);
     this.#killTimer = undefined;
     this.#child = undefined;
