@@ -7,19 +7,13 @@
 
 import { UsageError, WrappError } from "../errors.ts";
 import { type DebugLog, silentDebug, stderrDebug } from "../debug.ts";
-import { loadConfig } from "../config/load_config.ts";
-import { formatConfig } from "../config/format_config.ts";
 import { didYouMean } from "../config/did_you_mean.ts";
-import { runService } from "../supervise/supervisor.ts";
 import { VERSION } from "../version.ts";
-import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
-import { logsCommand } from "./logs_command.ts";
 import { parseFlags } from "./parse_flags.ts";
-import { clearCommand, getTefCommand, listCommand, serveCommand } from "./serve_command.ts";
-import { traceCommand } from "./trace_command.ts";
-import { memprofCommand } from "./memprof_command.ts";
-import { doctorCommand } from "./doctor_command.ts";
-import { recordCommand } from "./record_command.ts";
+
+// Every command is imported when it runs, not before: `wrapp run` on a robot must not load
+// (nor keep in memory) the TUI, React, the memprof page or the recorder. Literal specifiers
+// keep them in the module graph, so `deno compile` embeds them. run_command_test.ts checks.
 
 /** What the CLI needs from its environment. */
 export interface CliContext {
@@ -29,17 +23,23 @@ export interface CliContext {
   print?: (text: string) => void;
 }
 
-/** Commands that parse their own flags: `(args, { print, debug }) => exit code`. */
-const FLAG_COMMANDS = {
-  serve: serveCommand,
-  list: listCommand,
-  "get-tef": getTefCommand,
-  clear: clearCommand,
-  trace: traceCommand,
-  memprof: memprofCommand,
-  record: recordCommand,
-  doctor: doctorCommand,
-} as const;
+/** A command that parses its own flags: `(args, { print, debug }) => exit code`. */
+type FlagCommand = (
+  args: readonly string[],
+  context: { print: (text: string) => void; debug: DebugLog },
+) => Promise<number>;
+
+/** Commands that parse their own flags, each loaded on first use. */
+const FLAG_COMMANDS: Record<string, () => Promise<FlagCommand>> = {
+  serve: async () => (await import("./serve_command.ts")).serveCommand,
+  list: async () => (await import("./serve_command.ts")).listCommand,
+  "get-tef": async () => (await import("./serve_command.ts")).getTefCommand,
+  clear: async () => (await import("./serve_command.ts")).clearCommand,
+  trace: async () => (await import("./trace_command.ts")).traceCommand,
+  memprof: async () => (await import("./memprof_command.ts")).memprofCommand,
+  record: async () => (await import("./record_command.ts")).recordCommand,
+  doctor: async () => (await import("./doctor_command.ts")).doctorCommand,
+};
 
 const COMMANDS = ["run", "check", "logs", "help", ...Object.keys(FLAG_COMMANDS)];
 
@@ -50,7 +50,7 @@ export async function cli(args: readonly string[], context: CliContext = {}): Pr
   const [first, ...rest] = args;
 
   if (first === undefined || first === "-h" || first === "--help") {
-    print(MAIN_HELP);
+    print((await _help()).MAIN_HELP);
     return first === undefined ? 2 : 0;
   }
   if (first === "-V" || first === "--version") {
@@ -59,6 +59,7 @@ export async function cli(args: readonly string[], context: CliContext = {}): Pr
   }
   if (first === "help") {
     const topic = rest[0];
+    const { COMMAND_HELP, MAIN_HELP } = await _help();
     if (topic === undefined) print(MAIN_HELP);
     else if (COMMAND_HELP[topic]) print(COMMAND_HELP[topic]);
     else throw _unknownCommand(topic);
@@ -66,21 +67,26 @@ export async function cli(args: readonly string[], context: CliContext = {}): Pr
   }
   if (Object.hasOwn(FLAG_COMMANDS, first)) {
     const debug = _truthy(env("WRAPP_DEBUG")) ? stderrDebug() : silentDebug;
-    return await FLAG_COMMANDS[first as keyof typeof FLAG_COMMANDS](rest, { print, debug });
+    const command = await FLAG_COMMANDS[first]();
+    return await command(rest, { print, debug });
   }
   if (first === "logs") {
+    const { logsCommand } = await import("./logs_command.ts");
     return await logsCommand(rest, { print, env, interrupted: _interrupted });
   }
   if (first === "run" || first === "check") {
     const parsed = _parseCommandArgs(first, rest);
     if (parsed.help) {
-      print(COMMAND_HELP[first]);
+      print((await _help()).COMMAND_HELP[first]);
       return 0;
     }
     const debug = parsed.debug || _truthy(env("WRAPP_DEBUG")) ? stderrDebug() : silentDebug;
-    return first === "run"
-      ? await _run(parsed.file, debug)
-      : await _check(parsed.file, debug, print);
+    if (first === "run") {
+      const { runCommand } = await import("./run_command.ts");
+      return await runCommand(parsed.file, { debug });
+    }
+    const { checkCommand } = await import("./check_command.ts");
+    return await checkCommand(parsed.file, { debug, print });
   }
   // The short form "wrapp svc.toml".
   if (!first.startsWith("-") && (first.endsWith(".toml") || await _isFile(first))) {
@@ -123,23 +129,9 @@ function _parseCommandArgs(
   return { file: positionals[0], debug: values.debug === true, help: false };
 }
 
-async function _run(file: string, debug: DebugLog): Promise<number> {
-  const config = await loadConfig(file);
-  debug(`config ${config.file}: ${JSON.stringify({ ...config, redis: undefined })}`);
-  const result = await runService(config, { debug });
-  debug(`exit code ${result.exitCode}`);
-  return result.exitCode;
-}
-
-async function _check(
-  file: string,
-  debug: DebugLog,
-  print: (text: string) => void,
-): Promise<number> {
-  const config = await loadConfig(file);
-  debug(`config ${config.file} is valid`);
-  print(`# ${file}: valid\n${formatConfig(config)}`);
-  return 0;
+/** The help texts quote every command's own, so they load only when asked for. */
+function _help(): Promise<typeof import("./help.ts")> {
+  return import("./help.ts");
 }
 
 /** Resolves on the first SIGINT or SIGTERM (then stops listening, so a second one kills). */

@@ -4,8 +4,9 @@
  * The spool is a folder of append-only segment files, `<16-digit id>.jsonl`, one JSON
  * record per line, read oldest id first. Appends are synchronous writes into the page
  * cache (so a caller on the hot path keeps its order without awaiting), and the data is
- * fsynced every `fsyncIntervalMs` (500 ms by default, like Vector's disk buffer), so a
- * kill -9 or power loss costs at most that much. Readers {@linkcode DiskSpool.readBatch}
+ * fsynced at most `fsyncIntervalMs` after it was written (500 ms by default, like Vector's
+ * disk buffer), so a kill -9 or power loss costs at most that much. The fsync timer runs
+ * only while something is unsynced: an idle spool costs no wake-up. Readers {@linkcode DiskSpool.readBatch}
  * (a peek) and then {@linkcode DiskSpool.ack} what was delivered; a segment is deleted
  * once every record in it is acknowledged.
  *
@@ -40,7 +41,7 @@ export interface DiskSpoolOptions {
    * segment gives back a small share of the spool.
    */
   segmentBytes?: number;
-  /** How often appended data is fsynced, in ms. Default 500. */
+  /** Appended data is fsynced at most this long after it was written, in ms. Default 500. */
   fsyncIntervalMs?: number;
   /**
    * When `maxBytes` is reached: `drop_oldest` (default) deletes the oldest segments and
@@ -117,7 +118,8 @@ export class DiskSpool<T> {
   #dirDirty = false;
   #syncing: Promise<void> | undefined;
   #closing: Promise<void>[] = [];
-  #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #fsyncIntervalMs: number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #positionSaved = false;
   #lowestId: number;
@@ -146,12 +148,7 @@ export class DiskSpool<T> {
     this.#nextId = recovered.length > 0 ? recovered[recovered.length - 1].id + 1 : _FIRST_ID;
     this.#lowestId = recovered.length > 0 ? recovered[0].id : _FIRST_ID;
     this.#positionSaved = recovered.some((segment) => segment.acked > 0);
-    const interval = options.fsyncIntervalMs ?? 500;
-    const timer = setInterval(() => {
-      this.sync().catch((error) => this.#debug(`spool ${this.dir}: fsync failed: ${error}`));
-    }, interval);
-    Deno.unrefTimer(timer); // a forgotten close() must not keep wrapp alive
-    this.#timer = timer;
+    this.#fsyncIntervalMs = options.fsyncIntervalMs ?? 500;
   }
 
   /**
@@ -307,6 +304,7 @@ export class DiskSpool<T> {
     }
     this.#closing.push(file.syncData().finally(() => file.close()));
     this.#dirDirty = true;
+    this.#armSync();
     this.#segments.unshift({
       id,
       path,
@@ -396,7 +394,8 @@ export class DiskSpool<T> {
   /** Fsync and close; the segment files stay for the next {@linkcode DiskSpool.open}. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
-    clearInterval(this.#timer);
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     await this.sync();
     this.#closed = true;
     this.#tail?.file?.close();
@@ -431,6 +430,17 @@ export class DiskSpool<T> {
     }
   }
 
+  /** Fsync within fsyncIntervalMs of the first unsynced change; no timer while all is synced. */
+  #armSync(): void {
+    if (this.#timer !== undefined || this.#closed) return;
+    const timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.sync().catch((error) => this.#debug(`spool ${this.dir}: fsync failed: ${error}`));
+    }, this.#fsyncIntervalMs);
+    Deno.unrefTimer(timer); // a forgotten close() must not keep wrapp alive
+    this.#timer = timer;
+  }
+
   #assertOpen(): void {
     if (this.#closed) throw new Error(`Spool "${this.dir}" is closed`);
   }
@@ -461,6 +471,7 @@ export class DiskSpool<T> {
     this.#bytes += bytes.length;
     this.#count += count;
     this.#dirty = true;
+    this.#armSync();
   }
 
   /** Stop appending to the tail: the next append begins a new segment. */
@@ -472,6 +483,7 @@ export class DiskSpool<T> {
     tail.file = undefined;
     this.#dirty = false;
     this.#closing.push(file.syncData().finally(() => file.close()));
+    this.#armSync();
   }
 
   /**
@@ -509,6 +521,7 @@ export class DiskSpool<T> {
       }
     }
     this.#dirDirty = true;
+    this.#armSync();
   }
 
   /** Read and parse a sealed segment; lines that are not JSON are counted and left out. */

@@ -156,8 +156,9 @@ export class RedisControl {
           if (newest === _CLOSED) break;
           lastId = newest[0]?.[0] ?? "0-0";
         }
+        // BLOCK 0: wait for the next command without waking up; close() abandons it.
         const reply = await this.#unlessClosed(
-          this.#client.xread("BLOCK", 5000, "STREAMS", key, lastId),
+          this.#client.xread("BLOCK", 0, "STREAMS", key, lastId),
         );
         if (reply === _CLOSED) break;
         for (const [, entries] of reply ?? []) {

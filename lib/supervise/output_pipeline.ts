@@ -4,7 +4,9 @@
  *
  * The transforms are synchronous push objects rather than async generators: the hot
  * path then costs no promise per line, and the multi-line time limit can be driven by
- * a timer ({@linkcode OutputPipeline.tick}) even when no bytes arrive.
+ * a timer ({@linkcode OutputPipeline.tick}) even when no bytes arrive. That timer is
+ * armed only while a block is open, for the moment it times out: a silent service
+ * costs no wake-up at all.
  *
  * @module
  */
@@ -29,6 +31,8 @@ export class OutputPipeline {
   readonly #markers: MarkerExtractor | undefined;
   readonly #target: EventTarget;
   #lines = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #armedFor: number | undefined;
 
   /** Frame `stream` with `output` settings; `markers` is shared by stdout and stderr so counters add up. */
   constructor(
@@ -63,13 +67,18 @@ export class OutputPipeline {
     const events: Event[] = [];
     for (const line of lines) this.#collect(this.#joiner.push(line, time), events);
     this.#target.emitAll(events);
+    this.#arm();
   }
 
-  /** Let time-based limits fire (an open multi-line block past its timeout). */
+  /**
+   * Let time-based limits fire (an open multi-line block past its timeout). The
+   * pipeline calls it itself when a block's time is up; calling it more often is harmless.
+   */
   tick(time: number = now()): void {
     const events: Event[] = [];
     this.#collect(this.#joiner.tick(time), events);
     this.#target.emitAll(events);
+    this.#arm();
   }
 
   /** The stream ended: flush a trailing partial line and any open block. */
@@ -80,6 +89,27 @@ export class OutputPipeline {
     for (const line of lines) this.#collect(this.#joiner.push(line, time), events);
     this.#collect(this.#joiner.end(time), events);
     this.#target.emitAll(events);
+    this.#arm();
+  }
+
+  /** Whether a timer waits for an open block's time limit (for tests). */
+  get armed(): boolean {
+    return this.#timer !== undefined;
+  }
+
+  /** One timer, for the open block's deadline; none while no block is open. */
+  #arm(): void {
+    const deadline = this.#joiner.deadline;
+    if (deadline === this.#armedFor) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#armedFor = deadline;
+    if (deadline === undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#armedFor = undefined;
+      this.tick(); // re-arms if the clock says the block is not quite due yet
+    }, Math.max(0, Math.ceil(deadline - now())));
   }
 
   #collect(logs: readonly Event[], into: Event[]): void {

@@ -11,8 +11,7 @@ import { type DebugLog, silentDebug } from "../debug.ts";
 import { Router } from "../router.ts";
 import type { Sink } from "../sinks/sink.ts";
 import { TraceEventFileSink } from "../sinks/trace_event_file.ts";
-import { RedisSink } from "../sinks/redis.ts";
-import { RedisControl } from "../sources/redis_control.ts";
+import type { RedisControl } from "../sources/redis_control.ts";
 import { newRunId, prepareRunDir } from "../tef/run_dir.ts";
 import { MarkerExtractor } from "../transforms/extract_markers.ts";
 import { type RunningChild, spawnChild } from "../sources/child_process.ts";
@@ -21,8 +20,6 @@ import { VERSION } from "../version.ts";
 import { type ByteWriter, Echo } from "./echo.ts";
 import { OutputPipeline, pumpOutput } from "./output_pipeline.ts";
 import { RestartPolicy } from "./restart_policy.ts";
-import { startServiceTrace } from "./service_trace.ts";
-import { startServiceMemprof } from "./service_memprof.ts";
 import { findGdbserver, ServiceDebug } from "./service_debug.ts";
 import { captureCrash, crashEvent, isCrashSignal } from "../crash/crash_report.ts";
 import { EbpfCrashWatcher } from "../crash/ebpf_backtrace.ts";
@@ -47,8 +44,6 @@ export interface SupervisorOptions {
   stderr?: ByteWriter;
   /** Extra sinks besides the configured ones (tests pass a MemorySink). */
   extraSinks?: Sink[];
-  /** How often open multi-line blocks are checked against their time limit, ms. Default 100. */
-  tickMs?: number;
   /** How long to keep reading output after the child exited, for grandchildren holding the pipes, ms. Default 2000. */
   drainMs?: number;
   /** Install listeners for the signals wrapp forwards. Default `true`. */
@@ -136,7 +131,7 @@ export class Supervisor {
     const markers = this.#config.output.markers ? new MarkerExtractor({ grammar }) : undefined;
     const policy = new RestartPolicy(this.#config.restart);
     const handlers = this.#options.handleSignals === false ? [] : this.#installSignalHandlers();
-    const control = this.#startControl();
+    const control = await this.#startControl();
     // One watcher for every run, so a restart waits for no bpftrace: it adopts each start
     // of the service when wrapp resumes it (root only; otherwise it only says why not).
     // Under [debug] gdb sees every signal first; the watcher's stop at exec would be in its way.
@@ -305,6 +300,8 @@ export class Supervisor {
     const { app, local, redis } = this.#config;
     const sinks: Sink[] = [...(this.#options.extraSinks ?? [])];
     if (redis) {
+      // Loaded only with [redis]: the Redis client and the Node APIs under it cost ~23 MiB.
+      const { RedisSink } = await import("../sinks/redis.ts");
       // Never throws for an unreachable Redis: the sink starts spooling and the service starts.
       const sink = await RedisSink.connect({
         host: redis.host,
@@ -414,20 +411,27 @@ export class Supervisor {
       held = await waitUntilStopped(child.pid, () => exited, 10_000);
     }
 
-    const tracer = this.#config.trace &&
-      startServiceTrace(this.#config.trace, child.pid, {
-        emit: (event) => router.emit(event),
-        notice: (text) => this.#notice(text),
-        debug: this.#debug,
-      });
-    const memprof = this.#config.memprof &&
-      startServiceMemprof(this.#config.memprof, child.pid, {
-        router,
-        stream: app.streamName,
-        command: command.join(" "),
-        notice: (text) => this.#notice(text),
-        debug: this.#debug,
-      });
+    // The sidecars' code (tracer, memprof page) is loaded only for a service that has them.
+    const trace = this.#config.trace;
+    const tracer = trace &&
+      import("./service_trace.ts").then(({ startServiceTrace }) =>
+        startServiceTrace(trace, child.pid, {
+          emit: (event) => router.emit(event),
+          notice: (text) => this.#notice(text),
+          debug: this.#debug,
+        })
+      );
+    const memprofConfig = this.#config.memprof;
+    const memprof = memprofConfig &&
+      import("./service_memprof.ts").then(({ startServiceMemprof }) =>
+        startServiceMemprof(memprofConfig, child.pid, {
+          router,
+          stream: app.streamName,
+          command: command.join(" "),
+          notice: (text) => this.#notice(text),
+          debug: this.#debug,
+        })
+      );
     if (hold) {
       // The SIGCONT is what the crash watcher adopts: it must be running by then.
       await Promise.all([crashWatcher, tracer, memprof]);
@@ -441,10 +445,6 @@ export class Supervisor {
 
     const pipelines = (["stdout", "stderr"] as const).map((stream) =>
       new OutputPipeline(stream, { output, target: router, markers: context.markers })
-    );
-    const ticker = setInterval(
-      () => pipelines.forEach((p) => p.tick()),
-      this.#options.tickMs ?? 100,
     );
     const echoes = output.echo
       ? [new Echo(this.#options.stdout ?? Deno.stdout), new Echo(this.#stderr)]
@@ -475,7 +475,6 @@ export class Supervisor {
     const drain = setTimeout(() => stopReading.abort(), this.#options.drainMs ?? 2000);
     await pumps;
     clearTimeout(drain);
-    clearInterval(ticker);
     clearTimeout(this.#killTimer);
     this.#killTimer = undefined;
     this.#child = undefined;
@@ -594,9 +593,10 @@ export class Supervisor {
   }
 
   /** Follow the Redis control stream, when Redis is configured and reachable. */
-  #startControl(): RedisControl | undefined {
+  async #startControl(): Promise<RedisControl | undefined> {
     const { redis, app } = this.#config;
     if (!redis) return undefined;
+    const { RedisControl } = await import("../sources/redis_control.ts");
     const key = `wrapp:${app.streamName}:control`;
     const ack = (entry: { id: string; text: string }, message: string, accepted: boolean) =>
       this.#status(accepted ? "info" : "warning", message, {

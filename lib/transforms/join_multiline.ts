@@ -89,6 +89,15 @@ export class MultilineJoiner {
     return this.#open;
   }
 
+  /**
+   * When the open block reaches its time limit (the clock of `push`), or `undefined`
+   * when no block is open: a caller arms one timer for it instead of polling
+   * {@linkcode MultilineJoiner.tick}.
+   */
+  get deadline(): number | undefined {
+    return this.#open ? this.#time + this.#timeoutMs : undefined;
+  }
+
   /** Take one line read at `time`; returns the events it completes (none while a block stays open). */
   push(line: SplitLine, time: number): LogEvent[] {
     const out: LogEvent[] = [];
@@ -97,7 +106,7 @@ export class MultilineJoiner {
     return out;
   }
 
-  /** Called periodically: flushes a block open for `timeoutMs` or longer at `now` as unterminated `"time"`. */
+  /** Called at (or after) {@linkcode MultilineJoiner.deadline}: flushes a block open for `timeoutMs` or longer at `now` as unterminated `"time"`. */
   tick(now: number): LogEvent[] {
     if (this.#open && now - this.#time >= this.#timeoutMs) return [this.#flush("time")];
     return [];

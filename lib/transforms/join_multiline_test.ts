@@ -146,6 +146,18 @@ Deno.test("MultilineJoiner tick() flushes a block only once it reaches the timeo
   assert.deepEqual(joiner.push({ text: "|<<" }, 9001), [log("|<<", 9001)]);
 });
 
+Deno.test("MultilineJoiner deadline is the open block's start plus the timeout, undefined when none is open", () => {
+  const joiner = new MultilineJoiner("stdout", { timeoutMs: 5000 });
+  assert.equal(joiner.deadline, undefined);
+  joiner.push({ text: ">>|" }, 1000);
+  joiner.push({ text: "a" }, 3000);
+  assert.equal(joiner.deadline, 6000);
+  joiner.push({ text: "|<<" }, 3500);
+  assert.equal(joiner.deadline, undefined);
+  joiner.push({ text: ">>| b" }, 7000);
+  assert.equal(joiner.deadline, 12000);
+});
+
 Deno.test("MultilineJoiner push() flushes a timed-out block before taking the line", () => {
   const joiner = new MultilineJoiner("stdout", { timeoutMs: 100 });
   joiner.push({ text: ">>| a" }, 0);

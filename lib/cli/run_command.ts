@@ -1,0 +1,24 @@
+/**
+ * `wrapp run <svc.toml>`: load the config and supervise the service.
+ *
+ * The CLI imports this module only for `run`, and it imports nothing a running service
+ * does not need (no TUI, memprof page or recorder): what it reaches statically is what a
+ * supervised service pays in memory and start-up time on the robot.
+ * `run_command_test.ts` holds that line.
+ *
+ * @module
+ */
+
+import type { DebugLog } from "../debug.ts";
+import { loadConfig } from "../config/load_config.ts";
+import { runService } from "../supervise/supervisor.ts";
+
+/** Supervise the service `file` describes; resolves to wrapp's exit code. */
+export async function runCommand(file: string, options: { debug: DebugLog }): Promise<number> {
+  const { debug } = options;
+  const config = await loadConfig(file);
+  debug(`config ${config.file}: ${JSON.stringify({ ...config, redis: undefined })}`);
+  const result = await runService(config, { debug });
+  debug(`exit code ${result.exitCode}`);
+  return result.exitCode;
+}

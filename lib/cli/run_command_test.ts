@@ -1,0 +1,111 @@
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+
+// `wrapp run` is what sits on the robot all day: whatever its modules import statically is
+// loaded at start and stays in memory. These tests walk the static import graph (what
+// `deno info --json` reports, dynamic `import()` edges left out) and name what must not be
+// in it.
+
+const ROOT = new URL("../../", import.meta.url);
+
+interface _Graph {
+  roots: string[];
+  redirects: Record<string, string>;
+  modules: {
+    specifier: string;
+    dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[];
+  }[];
+}
+
+/** Files (relative to the repository) and `npm:` packages `entry` reaches without an `import()`. */
+async function _staticGraph(entry: string): Promise<Set<string>> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", entry],
+    cwd: fileURLToPath(ROOT),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.ok(output.success, `deno info --json ${entry} failed: ${stderr}`);
+  const graph: _Graph = JSON.parse(new TextDecoder().decode(output.stdout));
+  const modules = new Map(graph.modules.map((module) => [module.specifier, module]));
+  const seen = new Set<string>();
+  const stack = [...graph.roots];
+  while (stack.length > 0) {
+    const next = stack.pop()!;
+    const specifier = graph.redirects[next] ?? next;
+    if (seen.has(specifier)) continue;
+    seen.add(specifier);
+    for (const dependency of modules.get(specifier)?.dependencies ?? []) {
+      // deno_graph marks an edge dynamic only when every import of that specifier is.
+      if (dependency.code && !dependency.isDynamic) stack.push(dependency.code.specifier);
+    }
+  }
+  return new Set(
+    [...seen].map((specifier) =>
+      specifier.startsWith(ROOT.href)
+        ? specifier.slice(ROOT.href.length)
+        : specifier.replace(/^npm:\/?/, "npm:").replace(/^(npm:@?[^@]+)@.*$/, "$1")
+    ),
+  );
+}
+
+// Symbol lookup in ELF files: shared with crash capture, which a run needs.
+const _SHARED_MEMPROF = new Set([
+  "lib/memprof/symbolizer.ts",
+  "lib/memprof/elf_symbols.ts",
+  "lib/memprof/demangle.ts",
+  "lib/memprof/proc_maps.ts",
+  "lib/memprof/mem_map.ts",
+]);
+
+/** What `run` must reach only through an `import()`, if at all. */
+function _forbidden(module: string): boolean {
+  return /^npm:(ink|react|react-reconciler|@types\/react|playwright-core|ioredis)$/.test(module) ||
+    module.startsWith("lib/tui/") ||
+    module.startsWith("lib/record/") ||
+    (module.startsWith("lib/memprof/") && !_SHARED_MEMPROF.has(module)) ||
+    // [trace], [memprof] and [redis] load when a config has them.
+    module === "lib/supervise/service_trace.ts" ||
+    module === "lib/supervise/service_memprof.ts" ||
+    module === "lib/sinks/redis.ts" ||
+    module === "lib/sources/redis_control.ts" ||
+    // Other commands and their help texts.
+    (/^lib\/cli\/\w+_command\.ts$/.test(module) && module !== "lib/cli/run_command.ts") ||
+    module === "lib/cli/help.ts";
+}
+
+Deno.test("main.ts loads no command before it is dispatched", async () => {
+  const graph = await _staticGraph("main.ts");
+  assert.ok(graph.has("lib/cli/cli.ts"), `the walk found ${[...graph].join(", ")}`);
+  assert.deepEqual([...graph].filter(_forbidden), []);
+  assert.ok(!graph.has("lib/cli/run_command.ts"), "run_command.ts is imported statically");
+});
+
+Deno.test("the run command's static imports reach no TUI, React, ink, memprof, record or playwright module", async () => {
+  const graph = await _staticGraph("lib/cli/run_command.ts");
+  // The walk itself works: these are static imports of a run.
+  for (const expected of ["lib/supervise/supervisor.ts", "lib/router.ts", "npm:smol-toml"]) {
+    assert.ok(graph.has(expected), `${expected} missing from ${[...graph].join(", ")}`);
+  }
+  assert.deepEqual([...graph].filter(_forbidden), []);
+});
+
+Deno.test("_forbidden() names the modules of the TUI, memprof, record, playwright and other commands", () => {
+  for (
+    const module of [
+      "npm:ink",
+      "npm:react",
+      "npm:playwright-core",
+      "npm:@types/react",
+      "lib/tui/run_trace_tui.ts",
+      "lib/record/recorder.ts",
+      "lib/memprof/page_assets.ts",
+      "lib/memprof/http_server.ts",
+      "lib/cli/trace_command.ts",
+      "lib/cli/memprof_command.ts",
+    ]
+  ) assert.ok(_forbidden(module), module);
+  assert.ok(!_forbidden("lib/cli/run_command.ts"));
+  assert.ok(!_forbidden("lib/memprof/symbolizer.ts"));
+});
