@@ -40,7 +40,9 @@ Options:
                   on stderr (also WRAPP_DEBUG=1)
 
 With a [redis] section, "wrapp run" streams every line into Redis (DB 1,
-logs:app:<name>:info|error|status|crash|trace). Without one, it writes a local trace:
+logs:app:<name>:info|status|crash|trace, entries with the field "message") exactly as
+the Go wrapp did: its TOML and JSON configs work unchanged ([redis] layout = "wrapp"
+keeps stderr in :error and lines as printed). Without one, it writes a local trace:
 JSON lines while the service runs, assembled at exit into a trace.json that
 https://ui.perfetto.dev opens.
 
@@ -63,7 +65,10 @@ wrapp's own stdout/stderr too (turn off with [output] echo = false).
 
 Optional sections add eBPF views of the service (root, bpftrace): [trace] traces its
 syscalls like "wrapp trace", [memprof] profiles its memory like "wrapp memprof" and
-serves the page on 127.0.0.1:17832. See examples/config.example.toml for every key.
+serves the page on 127.0.0.1:17832. [debug] enabled = true holds the service at its
+first instruction with gdbserver listening on 127.0.0.1:2345 (Debian package
+"gdbserver") and prints how to connect gdb. A config may be TOML or, named *.json, the
+Go wrapp's JSON. See examples/config.example.toml for every key.
 
 Signals SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 are forwarded to the
 program's process group. After SIGTERM or SIGINT, wrapp waits [app] stop_grace (default
