@@ -613,10 +613,15 @@ memprofTest(
     try {
       await run.line(/^allocated$/);
       const pid = Number((await run.line(/profiling the memory of pid (\d+)/))[1]);
+      // alloc_b comes after alloc_a: free it only once a snapshot has seen both, or on a
+      // slow machine it can be allocated and freed between two snapshots.
       await waitFor(
-        async () => (await memprofTops(redis, "robot")).some((s) => topKb(s, "alloc_a") > 0),
+        async () =>
+          (await memprofTops(redis, "robot")).some((s) =>
+            topKb(s, "alloc_a") > 0 && topKb(s, "alloc_b") > 0
+          ),
         15_000,
-        "a snapshot naming alloc_a in Redis",
+        "a snapshot naming alloc_a and alloc_b in Redis",
       );
       Deno.kill(pid, "SIGUSR1");
       await run.line(/^freed, read 0, late 0$/);
