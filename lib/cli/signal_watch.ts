@@ -4,6 +4,8 @@
  * @module
  */
 
+import { type LongTimer, setLongTimeout } from "../long_timeout.ts";
+
 /**
  * SIGINT, SIGTERM and SIGHUP (or an abort) while a command traces or profiles: `first`
  * resolves on the first, `next()` on a later one, and each is also handed to `forward`
@@ -11,7 +13,7 @@
  */
 export class SignalWatch {
   readonly #handlers: [Deno.Signal, () => void][] = [];
-  readonly #timers: ReturnType<typeof setTimeout>[] = [];
+  readonly #timers: LongTimer[] = [];
   readonly #abort: AbortSignal | undefined;
   readonly #onAbort: () => void;
   #waiters: Array<() => void> = [];
@@ -45,13 +47,14 @@ export class SignalWatch {
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
+  /** Call `callback` after `ms` (a `--duration`: any length, see {@linkcode setLongTimeout}). */
   timer(callback: () => void, ms: number): void {
-    this.#timers.push(setTimeout(callback, ms));
+    this.#timers.push(setLongTimeout(callback, ms));
   }
 
   close(): void {
     for (const [signal, handler] of this.#handlers) Deno.removeSignalListener(signal, handler);
-    for (const timer of this.#timers) clearTimeout(timer);
+    for (const timer of this.#timers) timer.clear();
     this.#abort?.removeEventListener("abort", this.#onAbort);
   }
 }

@@ -37,6 +37,7 @@ import { parseRedisUrl, redisUrlProblem } from "./redis_url.ts";
 import { defaultStateDir } from "./state_dir.ts";
 import { JsonSyntaxError, parseJsonDocument } from "./json_document.ts";
 import { tomlPositions } from "./toml_positions.ts";
+import { lookupGroupId, lookupUser } from "../supervise/run_as_user.ts";
 
 /** Options of {@linkcode loadConfig}. */
 export interface LoadConfigOptions {
@@ -51,9 +52,11 @@ export interface LoadConfigOptions {
    */
   uid?: number | null;
   /**
-   * Check the filesystem: the executable exists and is executable (looking bare names up
-   * in PATH) and `cwd` is a directory. Without it, a bare executable name is kept as is in
-   * `resolvedExecutable`. Default `true`.
+   * Check the machine, as `wrapp run` would find it: the executable exists and is
+   * executable (looking bare names up in PATH), `cwd` is a directory, the folders wrapp
+   * writes (the local trace's, the Redis spool's) can be created and written, and (in
+   * {@linkcode loadConfig} only) `user` and `group` exist. Without it, a bare executable
+   * name is kept as is in `resolvedExecutable`. Default `true`.
    */
   checkExecutable?: boolean;
   /** Folder a relative config path is relative to. Default `Deno.cwd()`. */
@@ -99,7 +102,10 @@ export async function loadConfig(path: string, options: LoadConfigOptions = {}):
       cause: error,
     });
   }
-  return parseConfig(text, { ...options, file: path });
+  const parser = new _Parser(text.replace(/^\uFEFF/, ""), { ...options, file: path });
+  const config = parser.config();
+  if (options.checkExecutable ?? true) await parser.checkAccounts(config);
+  return config;
 }
 
 /**
@@ -387,6 +393,15 @@ function _isTable(value: unknown): value is Record<string, unknown> {
 const _INVALID = Symbol("invalid");
 const _DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
 const _DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+// Linux's limits on a file name and a whole path, in bytes (NAME_MAX, PATH_MAX - 1).
+const _NAME_MAX = 255;
+const _PATH_MAX = 4095;
+
+/** `text` cut to 60 characters for a message. */
+function _shorten(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
 const _DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /** Milliseconds in a duration value (`10`, `0.5`, `"500ms"`, `"1m30s"`), or `_INVALID`. */
@@ -507,6 +522,15 @@ class _Parser {
     const writtenCwd = app.cwd as string | undefined;
     const cwd = writtenCwd === undefined ? this.#folder : resolve(this.#folder, writtenCwd);
     const env = app.env as Record<string, string>;
+    const args = app.args as string[];
+    const nul = args.findIndex((arg) => arg.includes("\0"));
+    if (nul !== -1) {
+      // No program can receive it: the service would not start (exit 127).
+      throw this.#error(
+        `"args" in [app] must not contain a NUL character, found in argument ${nul + 1}`,
+        ["app", "args"],
+      );
+    }
     const check = this.#options.checkExecutable ?? true;
     const resolvedExecutable = this.#resolveExecutable(executable, env.PATH, check);
     if (check) this.#checkCwd(writtenCwd ?? cwd, cwd);
@@ -519,6 +543,12 @@ class _Parser {
     local.dir = rawLocal.dir === undefined
       ? this.#defaultLocalDir(streamName, local.enabled)
       : resolve(this.#folder, rawLocal.dir as string);
+    if (check && local.enabled) {
+      this.#checkFolder(local.dir, "the local trace folder", streamName, {
+        key: ["local", "dir"],
+        set: rawLocal.dir !== undefined,
+      });
+    }
 
     const appConfig: AppConfig = {
       executable,
@@ -538,6 +568,12 @@ class _Parser {
     const memprof = sections.memprof as unknown as MemprofConfig | undefined;
     const debug = sections.debug as unknown as DebugConfig | undefined;
     const redis = rawRedis && this.#redis(rawRedis, streamName);
+    if (check && redis) {
+      this.#checkFolder(redis.spoolDir, "the Redis spool folder", streamName, {
+        key: ["redis", "spool_dir"],
+        set: rawRedis.spoolDir !== undefined,
+      });
+    }
     const config: Config = {
       file: this.#absoluteFile,
       app: appConfig,
@@ -699,6 +735,13 @@ class _Parser {
           path,
         );
       }
+      if (value.includes("\0")) {
+        // No program can receive it: the service would not start (exit 127).
+        throw this.#error(
+          `"${name}" in [${section}.${key}] must not contain a NUL character`,
+          path,
+        );
+      }
     }
   }
 
@@ -733,6 +776,95 @@ class _Parser {
       throw this.#error(`executable "${executable}" is not executable`, at);
     }
     return resolved;
+  }
+
+  /**
+   * `[app] user` and `group` exist, looked up as `wrapp run` does
+   * ({@linkcode lookupUser}, {@linkcode lookupGroupId}). Whether wrapp may switch to them
+   * (it needs root) is not checked: `check` may run as anyone.
+   */
+  async checkAccounts(config: Config): Promise<void> {
+    const { user, group } = config.app;
+    if (user !== undefined && await lookupUser(user) === undefined) {
+      throw this.#error(`user "${user}" in [app] does not exist on this machine`, ["app", "user"]);
+    }
+    if (group !== undefined && await lookupGroupId(group) === undefined) {
+      throw this.#error(`group "${group}" in [app] does not exist on this machine`, [
+        "app",
+        "group",
+      ]);
+    }
+  }
+
+  /**
+   * `wrapp run` can create and write `path` (which may not exist yet): every folder name
+   * in it fits the 255-byte limit, the path the 4095-byte one, the nearest existing
+   * folder on the way is one, and a file can be created in it (a probe, removed at once:
+   * only trying tells a read-only mount or an ACL apart).
+   */
+  #checkFolder(
+    path: string,
+    what: string,
+    streamName: string,
+    options: { key: string[]; set: boolean },
+  ): void {
+    // Written by the user: point at the key; computed from the stream name: at that.
+    const at = options.set ? [options.key] : [["app", "stream_name"], ["app", "executable"]];
+    const fix = options.set
+      ? `set a shorter "${options.key[1]}" in [${options.key[0]}]`
+      : `set a shorter "stream_name" in [app], or "${options.key[1]}" in [${options.key[0]}]`;
+    const bytes = (text: string) => new TextEncoder().encode(text).length;
+    for (const part of path.split("/")) {
+      if (bytes(part) <= _NAME_MAX) continue;
+      const whose = !options.set && part === streamName ? " (the stream name)" : "";
+      throw this.#error(
+        `${what} "${_shorten(path)}" cannot be created: its folder name "${
+          _shorten(part)
+        }"${whose} is ${bytes(part)} bytes, more than the ${_NAME_MAX} a name may have; ${fix}`,
+        ...at,
+      );
+    }
+    if (bytes(path) > _PATH_MAX) {
+      throw this.#error(
+        `${what} "${_shorten(path)}" cannot be created: its path is ${
+          bytes(path)
+        } bytes, more than ${_PATH_MAX}; ${fix}`,
+        ...at,
+      );
+    }
+    let existing = path;
+    while (true) {
+      try {
+        if (!Deno.statSync(existing).isDirectory) {
+          throw this.#error(
+            `${what} "${path}" cannot be created: "${existing}" is not a folder`,
+            ...at,
+          );
+        }
+        break;
+      } catch (error) {
+        if (error instanceof ConfigError) throw error;
+        // ENOTDIR: a file on the way, reported when the walk reaches it.
+        const missing = error instanceof Deno.errors.NotFound ||
+          error instanceof Deno.errors.NotADirectory;
+        if (!missing || existing === "/") {
+          throw this.#error(
+            `${what} "${path}" cannot be checked: ${describeCause(error)}`,
+            ...at,
+          );
+        }
+        existing = dirname(existing);
+      }
+    }
+    try {
+      Deno.removeSync(Deno.makeTempFileSync({ dir: existing, prefix: ".wrapp-check-" }));
+    } catch (error) {
+      const where = existing === path ? "" : ` (it would be created in "${existing}")`;
+      throw this.#error(
+        `${what} "${path}" is not writable${where}: ${describeCause(error)}`,
+        ...at,
+      );
+    }
   }
 
   #checkCwd(written: string, cwd: string): void {

@@ -520,7 +520,8 @@ Deno.test("loadConfig() looks a bare executable name up in the PATH of the given
   await writeScript(`${dir.path}/bin/tool`);
   await writeScript(`${dir.path}/other/tool`, 0o644); // not executable: skipped
   await Deno.writeTextFile(`${dir.path}/svc.toml`, '[app]\nexecutable = "tool"\n');
-  const env = fakeEnv({ PATH: `relative:${dir.path}/other:${dir.path}/bin`, HOME: "/home/ada" });
+  // HOME inside the test folder: loadConfig() checks the local trace folder can be written.
+  const env = fakeEnv({ PATH: `relative:${dir.path}/other:${dir.path}/bin`, HOME: dir.path });
   const config = await loadConfig("svc.toml", { cwd: dir.path, env, uid: 1000 });
   assert.equal(config.app.executable, "tool");
   assert.equal(config.app.resolvedExecutable, `${dir.path}/bin/tool`);
@@ -713,4 +714,118 @@ Deno.test("parseConfig() accepts sections written as inline tables and dotted ke
   );
   assert.deepEqual(config.app.args, ["a"]);
   assert.equal(config.output.echo, false);
+});
+
+Deno.test("parseConfig() refuses a NUL in an env value or an argument: no program can receive it", () => {
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\nenv = { A = "x\\u0000y" }\n'),
+    'Invalid config "svc.toml" at line 3, column 9: "A" in [app.env] must not contain a NUL character',
+  );
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\nargs = ["ok", "a\\u0000b"]\n'),
+    'Invalid config "svc.toml" at line 3, column 1: "args" in [app] must not contain a NUL character, found in argument 2',
+  );
+});
+
+Deno.test("loadConfig() refuses a user or a group that does not exist, as run would", async () => {
+  await using dir = await tempDir();
+  const text = (line: string) =>
+    `[app]\nexecutable = "/bin/true"\n${line}\n[local]\ndir = "${dir.path}/traces"\n`;
+  await Deno.writeTextFile(`${dir.path}/u.toml`, text('user = "no-such-user-wrapp"'));
+  await Deno.writeTextFile(`${dir.path}/g.toml`, text('group = "no-such-group-wrapp"'));
+  await Deno.writeTextFile(`${dir.path}/ok.toml`, text('user = "root"\ngroup = "0"'));
+  await assert.rejects(
+    loadConfig("u.toml", { cwd: dir.path }),
+    new ConfigError(
+      'Invalid config "u.toml" at line 3, column 1: user "no-such-user-wrapp" in [app] does not exist on this machine',
+    ),
+  );
+  await assert.rejects(
+    loadConfig("g.toml", { cwd: dir.path }),
+    new ConfigError(
+      'Invalid config "g.toml" at line 3, column 1: group "no-such-group-wrapp" in [app] does not exist on this machine',
+    ),
+  );
+  // Existing ones pass; whether wrapp may switch to them (root) is run's business.
+  assert.equal((await loadConfig("ok.toml", { cwd: dir.path })).app.user, "root");
+  // Without the machine checks, names are not looked up.
+  await loadConfig("u.toml", { cwd: dir.path, checkExecutable: false });
+});
+
+/** Make `path` a folder nobody may create files in: mode 0555, and immutable for root. */
+async function readOnlyFolder(path: string): Promise<AsyncDisposable> {
+  await Deno.mkdir(path);
+  await Deno.chmod(path, 0o555);
+  const root = Deno.uid() === 0;
+  const chattr = (flag: string) => new Deno.Command("chattr", { args: [flag, path] }).output();
+  if (root) {
+    const result = await chattr("+i");
+    assert.ok(result.success, `chattr +i ${path}: ${new TextDecoder().decode(result.stderr)}`);
+  }
+  return {
+    [Symbol.asyncDispose]: async () => {
+      if (root) await chattr("-i");
+      await Deno.chmod(path, 0o755);
+    },
+  };
+}
+
+Deno.test("parseConfig() refuses a local trace or spool folder that cannot be created or written", async () => {
+  await using dir = await tempDir();
+  await using _ro = await readOnlyFolder(`${dir.path}/ro`);
+  await Deno.writeTextFile(`${dir.path}/file`, "");
+  const options = {
+    file: `${dir.path}/svc.toml`,
+    uid: 1000,
+    env: fakeEnv({ HOME: dir.path }),
+    checkExecutable: true,
+  };
+  const text = (extra: string) => `[app]\nexecutable = "/bin/true"\n${extra}\n`;
+  assert.equal(
+    errorFrom(text(`[local]\ndir = "${dir.path}/ro/traces"`), options),
+    `Invalid config "${dir.path}/svc.toml" at line 4, column 1: the local trace folder "${dir.path}/ro/traces" is not writable (it would be created in "${dir.path}/ro"): permission denied`,
+  );
+  assert.equal(
+    errorFrom(text(`[local]\ndir = "${dir.path}/ro"`), options),
+    `Invalid config "${dir.path}/svc.toml" at line 4, column 1: the local trace folder "${dir.path}/ro" is not writable: permission denied`,
+  );
+  assert.equal(
+    errorFrom(text(`[local]\ndir = "${dir.path}/file/traces"`), options),
+    `Invalid config "${dir.path}/svc.toml" at line 4, column 1: the local trace folder "${dir.path}/file/traces" cannot be created: "${dir.path}/file" is not a folder`,
+  );
+  assert.equal(
+    errorFrom(text(`[redis]\nspool_dir = "${dir.path}/ro/spool"`), options),
+    `Invalid config "${dir.path}/svc.toml" at line 4, column 1: the Redis spool folder "${dir.path}/ro/spool" is not writable (it would be created in "${dir.path}/ro"): permission denied`,
+  );
+  // A local trace that is off is not checked; the check leaves nothing behind.
+  parseConfig(text(`[local]\nenabled = false\ndir = "${dir.path}/ro/traces"`), options);
+  parseConfig(text(`[local]\ndir = "${dir.path}/new/traces"`), options);
+  assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name).sort(), ["file", "ro"]);
+});
+
+Deno.test("parseConfig() refuses a stream name too long to be a folder name, where it becomes one", () => {
+  const name = "s".repeat(256);
+  const options = { cwd: "/", uid: 1000, env: fakeEnv({ HOME: "/tmp" }), checkExecutable: true };
+  const message = errorFrom(`[app]\nexecutable = "/bin/true"\nstream_name = "${name}"\n`, options);
+  assert.equal(
+    message,
+    `Invalid config "svc.toml" at line 3, column 1: the local trace folder "/tmp/.local/state/wrapp/${
+      "s".repeat(33)
+    }..." cannot be created: its folder name "${
+      "s".repeat(57)
+    }..." (the stream name) is 256 bytes, more than the 255 a name may have; set a shorter "stream_name" in [app], or "dir" in [local]`,
+  );
+  assert.match(
+    errorFrom(`[app]\nexecutable = "/bin/true"\nstream_name = "${name}"\n[redis]\n`, options),
+    /at line 3, column 1: the Redis spool folder "\/tmp\/\.local\/state\/wrapp\/s+\.\.\." cannot be created: its folder name "s+\.\.\." \(the stream name\) is 256 bytes, more than the 255 a name may have; set a shorter "stream_name" in \[app\], or "spool_dir" in \[redis\]$/,
+  );
+  // 255 bytes fit; with [local] dir set, the name is no folder.
+  parseConfig(`[app]\nexecutable = "/bin/true"\nstream_name = "${"s".repeat(255)}"\n`, {
+    ...OFFLINE,
+    ...options,
+  });
+  parseConfig(
+    `[app]\nexecutable = "/bin/true"\nstream_name = "${name}"\n[local]\ndir = "/tmp/x"\n`,
+    { ...OFFLINE, ...options },
+  );
 });

@@ -15,6 +15,7 @@
 import { basename, join } from "node:path";
 import { type DebugLog, silentDebug } from "../debug.ts";
 import { describeCause } from "../errors.ts";
+import { setLongTimeout } from "../long_timeout.ts";
 import { SIGNAL_NUMBERS } from "../supervise/signals.ts";
 import {
   type ComponentMatcher,
@@ -639,7 +640,8 @@ async function _run(
       notFound: error instanceof Deno.errors.NotFound,
     };
   }
-  const timer = setTimeout(() => {
+  // core_timeout may be longer than setTimeout can wait.
+  const timer = setLongTimeout(() => {
     try {
       child.kill("SIGKILL");
     } catch {
@@ -655,6 +657,6 @@ async function _run(
       stderr: decoder.decode(output.stderr),
     };
   } finally {
-    clearTimeout(timer);
+    timer.clear();
   }
 }

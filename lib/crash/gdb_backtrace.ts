@@ -11,6 +11,7 @@
 
 import { describeCause, WrappError } from "../errors.ts";
 import { findProgram } from "./find_program.ts";
+import { setLongTimeout } from "../long_timeout.ts";
 
 /** One stack frame as gdb printed it. */
 export interface StackFrame {
@@ -160,7 +161,8 @@ export async function runGdb(
     throw new WrappError(`Cannot run "${gdb}": ${describeCause(error)}`, { cause: error });
   }
   let timedOut = false;
-  const timer = setTimeout(() => {
+  // gdb_timeout may be longer than setTimeout can wait.
+  const timer = setLongTimeout(() => {
     timedOut = true;
     try {
       child.kill("SIGKILL");
@@ -182,7 +184,7 @@ export async function runGdb(
       durationMs: Math.round(performance.now() - started),
     };
   } finally {
-    clearTimeout(timer);
+    timer.clear();
   }
 }
 

@@ -28,6 +28,7 @@ import { SyscallTracer, type TraceSummary } from "../trace/syscall_tracer.ts";
 import { spawnStopped, type StoppedChild } from "../sources/spawn_stopped.ts";
 import { formatDurationNs } from "../cli/parse_duration.ts";
 import { VERSION } from "../version.ts";
+import { type LongTimer, setLongTimeout } from "../long_timeout.ts";
 import { freeLoopbackPort } from "./free_port.ts";
 import {
   type ManagedProcess,
@@ -639,7 +640,7 @@ class _Recording {
     work: Promise<T> | undefined,
     limitMs?: number,
   ): Promise<_Outcome | T> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: LongTimer | undefined;
     const never = new Promise<never>(() => {});
     try {
       return await Promise.race([
@@ -650,11 +651,11 @@ class _Recording {
           ? this.#tracer.failed.then((error): _Outcome => ({ kind: "tracer", error }))
           : never,
         limitMs === undefined ? never : new Promise<_Outcome>((resolve) => {
-          timer = setTimeout(() => resolve({ kind: "duration" }), limitMs);
+          timer = setLongTimeout(() => resolve({ kind: "duration" }), limitMs);
         }),
       ]);
     } finally {
-      clearTimeout(timer);
+      timer?.clear();
     }
   }
 

@@ -54,6 +54,7 @@ import { emptyStats, type Sink, type SinkStats } from "./sink.ts";
 import type { RedisLayout } from "../config/config.ts";
 import { goEndRun, goExitCode, goExitLine, goLineText, goNewRun } from "./go_layout.ts";
 import { DEFAULT_SPOOL_MAX_BYTES, DiskSpool, type SpoolPolicy } from "./disk_spool.ts";
+import { type LongTimer, setLongInterval } from "../long_timeout.ts";
 
 /** The three databases the sink writes, by role. */
 export interface RedisDbs {
@@ -259,7 +260,7 @@ export class RedisSink implements Sink {
   #loop: Promise<void> = Promise.resolve();
   #wake: (() => void) | undefined;
   #progress: (() => void)[] = [];
-  #healthTimer: ReturnType<typeof setInterval> | undefined;
+  #healthTimer: LongTimer | undefined;
   #closing = false;
   #closed = false;
   #closePromise: Promise<void> | undefined;
@@ -508,9 +509,8 @@ export class RedisSink implements Sink {
     }
     this.#loop = this.#run();
     const interval = this.#options.healthIntervalMs ?? 60_000;
-    const timer = setInterval(() => this.#healthTick(), interval);
-    Deno.unrefTimer(timer);
-    this.#healthTimer = timer;
+    // health_interval may be longer than setInterval can wait (it would PING every ms).
+    this.#healthTimer = setLongInterval(() => this.#healthTick(), interval, { unref: true });
   }
 
   async #close(): Promise<void> {
@@ -518,7 +518,7 @@ export class RedisSink implements Sink {
       untilStalled: true,
     });
     this.#closing = true;
-    clearInterval(this.#healthTimer);
+    this.#healthTimer?.clear();
     if (!report.complete && this.#inflight) {
       // A pipeline still waiting on a stuck Redis: cut it short, its events go back to the queue.
       for (const db of _DB_ROLES) this.#clients[db].disconnect();

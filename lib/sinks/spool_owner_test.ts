@@ -1,14 +1,19 @@
 import assert from "node:assert/strict";
 import { SinkError } from "../errors.ts";
-import { claimSpool } from "./spool_owner.ts";
+import { claimSpool, isWrappProcess } from "./spool_owner.ts";
 
-Deno.test("claimSpool() refuses a folder a live process holds, and takes over a stale one", async () => {
+function startTime(pid: number): string {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+}
+
+Deno.test("claimSpool() refuses a folder a live wrapp holds, and takes over a stale one", async () => {
   const dir = await Deno.makeTempDir();
-  const child = new Deno.Command("sleep", { args: ["30"] }).spawn();
+  // A process named like an installed wrapp (its argv[0] is ".../wrapp").
+  await Deno.symlink(await Deno.realPath("/bin/sleep"), `${dir}/wrapp`);
+  const child = new Deno.Command(`${dir}/wrapp`, { args: ["30"] }).spawn();
   try {
-    const stat = await Deno.readTextFile(`/proc/${child.pid}/stat`);
-    const started = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-    await Deno.writeTextFile(`${dir}/owner`, `${child.pid} ${started}\n`);
+    await Deno.writeTextFile(`${dir}/owner`, `${child.pid} ${startTime(child.pid)}\n`);
     await assert.rejects(
       claimSpool(dir),
       (error: unknown) =>
@@ -28,5 +33,47 @@ Deno.test("claimSpool() refuses a folder a live process holds, and takes over a 
     child.kill();
     await child.status;
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("claimSpool() takes over a folder whose owner file names a live process that is no wrapp (pid 1, sleep)", async () => {
+  const dir = await Deno.makeTempDir();
+  const child = new Deno.Command("sleep", { args: ["30"] }).spawn();
+  try {
+    for (const pid of [1, child.pid]) {
+      // Start time and all: only what the process runs tells it is no wrapp.
+      await Deno.writeTextFile(`${dir}/owner`, `${pid} ${startTime(pid)}\n`);
+      const release = await claimSpool(dir);
+      assert.match(await Deno.readTextFile(`${dir}/owner`), new RegExp(`^${Deno.pid} \\d+\\n$`));
+      await release();
+    }
+  } finally {
+    child.kill();
+    await child.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("isWrappProcess() knows a wrapp by its name or its main module, and nothing else", async () => {
+  assert.equal(await isWrappProcess(1), false);
+  assert.equal(await isWrappProcess(2 ** 22 + 1), false); // beyond pid_max: gone
+  // This test process runs this file as its main module: it counts as "this program".
+  assert.equal(await isWrappProcess(Deno.pid), true);
+  const fake = await Deno.makeTempDir();
+  try {
+    const proc = (pid: number, args: string[]) => {
+      Deno.mkdirSync(`${fake}/${pid}`);
+      Deno.writeTextFileSync(`${fake}/${pid}/cmdline`, args.map((a) => `${a}\0`).join(""));
+    };
+    proc(10, ["/usr/local/bin/wrapp", "run", "/etc/wrapp/robot.toml"]);
+    proc(11, ["wrapp-aarch64", "svc.toml"]);
+    proc(12, ["/usr/bin/python3", "wrapp.py"]);
+    proc(13, []);
+    assert.equal(await isWrappProcess(10, fake), true);
+    assert.equal(await isWrappProcess(11, fake), true);
+    assert.equal(await isWrappProcess(12, fake), false);
+    assert.equal(await isWrappProcess(13, fake), false);
+  } finally {
+    await Deno.remove(fake, { recursive: true });
   }
 });

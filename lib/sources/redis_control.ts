@@ -21,11 +21,46 @@ export type ControlCommand =
   | { kind: "stop" }
   | { kind: "signal"; signal: Deno.Signal };
 
-/** What {@linkcode parseControlCommand} makes of an entry. */
+/**
+ * What {@linkcode parseControlCommand} makes of an entry. `text` is the command as
+ * echoed in status events and messages: whole up to {@linkcode CONTROL_ECHO_BYTES},
+ * else cut (see {@linkcode echoControlText}).
+ */
 export type ParsedControl = { command: ControlCommand; text: string } | {
   error: string;
   text: string;
 };
+
+/** How much of a control entry's text is echoed into the status stream, in UTF-8 bytes. */
+export const CONTROL_ECHO_BYTES = 256;
+
+/**
+ * `text` as wrapp echoes it: whole when it has at most {@linkcode CONTROL_ECHO_BYTES}
+ * UTF-8 bytes, else its first ones (on a character boundary) and its size, so that
+ * anyone who can write the control stream cannot make wrapp copy megabytes into every
+ * status sink: `"restartrestart…… (10485760 bytes)"`.
+ */
+export function echoControlText(text: string): string {
+  if (text.length * 3 <= CONTROL_ECHO_BYTES) return text; // fits whatever the characters
+  const head = new Uint8Array(CONTROL_ECHO_BYTES);
+  const { read } = new TextEncoder().encodeInto(text, head); // never splits a character
+  if (read === text.length) return text;
+  return `${text.slice(0, read)}… (${_utf8Length(text)} bytes)`;
+}
+
+function _utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code < 0xdc00 && i + 1 < text.length) {
+      bytes += 4; // a surrogate pair
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
 
 /**
  * Read a control entry's fields (`[name, value, …]`). The command is the value of the
@@ -35,9 +70,14 @@ export function parseControlCommand(fields: readonly string[]): ParsedControl {
   const pairs: Array<[string, string]> = [];
   for (let i = 0; i + 1 < fields.length; i += 2) pairs.push([fields[i], fields[i + 1]]);
   const named = pairs.find(([name]) => name === "cmd" || name === "command");
-  const text = (named?.[1] ?? (pairs.length === 1 ? pairs[0][1] || pairs[0][0] : "")).trim();
+  const whole = (named?.[1] ?? (pairs.length === 1 ? pairs[0][1] || pairs[0][0] : "")).trim();
+  const text = echoControlText(whole);
   if (text === "") {
     return { error: 'no command: send a "cmd" field with restart, stop or signal <NAME>', text };
+  }
+  if (text !== whole) {
+    // No command is that long: refused without looking further.
+    return { error: "too long for a command: expected restart, stop or signal <NAME>", text };
   }
   const [verb, ...rest] = text.split(/\s+/);
   switch (verb.toLowerCase()) {

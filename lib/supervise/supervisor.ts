@@ -17,6 +17,7 @@ import { MarkerExtractor } from "../transforms/extract_markers.ts";
 import { type RunningChild, spawnChild } from "../sources/child_process.ts";
 import { HOLD_BEFORE_EXEC, waitUntilStopped } from "../sources/spawn_stopped.ts";
 import { VERSION } from "../version.ts";
+import { type LongTimer, setLongTimeout } from "../long_timeout.ts";
 import { type ByteWriter, Echo } from "./echo.ts";
 import { OutputPipeline, pumpOutput } from "./output_pipeline.ts";
 import { RestartPolicy } from "./restart_policy.ts";
@@ -86,7 +87,7 @@ export class Supervisor {
   #stopping = false;
   #restartRequested = false;
   #wake: (() => void) | undefined;
-  #killTimer: ReturnType<typeof setTimeout> | undefined;
+  #killTimer: LongTimer | undefined;
   #killDeadline = 0;
   #killSent = false;
   #restarts = 0;
@@ -193,7 +194,7 @@ export class Supervisor {
       this.#finishing = true;
       await control?.close();
       await (await crashWatcher)?.stop();
-      clearTimeout(this.#killTimer);
+      this.#killTimer?.clear();
       await router.close();
       for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
       for (const [name, stats] of Object.entries(router.stats())) {
@@ -251,7 +252,7 @@ export class Supervisor {
       const graceMs = this.#config.app.stopGraceMs;
       this.#killDeadline = performance.now() + graceMs;
       this.#killSent = false;
-      this.#killTimer = setTimeout(() => this.#killGroup(child), graceMs);
+      this.#killTimer = setLongTimeout(() => this.#killGroup(child), graceMs);
     }
     return delivered;
   }
@@ -475,7 +476,7 @@ export class Supervisor {
     const drain = setTimeout(() => stopReading.abort(), this.#options.drainMs ?? 2000);
     await pumps;
     clearTimeout(drain);
-    clearTimeout(this.#killTimer);
+    this.#killTimer?.clear();
     this.#killTimer = undefined;
     this.#child = undefined;
     for (const echo of echoes) {
@@ -660,9 +661,10 @@ export class Supervisor {
 
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      // The restart delay may be longer than setTimeout can wait.
+      const timer = setLongTimeout(done, ms);
       function done() {
-        clearTimeout(timer);
+        timer.clear();
         resolve();
       }
       this.#wake = () => {

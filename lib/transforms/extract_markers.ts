@@ -35,6 +35,13 @@ export interface Marker {
   value?: string;
 }
 
+/**
+ * How much of a split line's end {@linkcode MarkerExtractor} keeps to count a marker cut
+ * by the split: more than the longest marker of wrapp's grammar (`{{`, a 128-character
+ * name, `:`, a 2048-character raw value, `}}`).
+ */
+export const MARKER_CARRY_CHARS = 4096;
+
 const MAX_NAME = 128;
 const MAX_VALUE = 1024;
 // Looked at before trimming, so a long stretch between `{{a:` and `}}` costs little.
@@ -66,8 +73,23 @@ const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
  *   text; scanning resumes at the next `{{` inside it, so `{{{a}}}` counts `a`.
  */
 export function findMarkers(text: string, options: MarkerOptions = {}): Marker[] {
-  if (options.grammar === "go") return _goMatches(text).map(({ marker }) => marker);
-  const found: Marker[] = [];
+  return _matches(text, options.grammar ?? "wrapp").map(({ marker }) => marker);
+}
+
+/** A marker found in a text, and where: `text.slice(start, end)` is `{{…}}`. */
+interface _Match {
+  start: number;
+  end: number;
+  marker: Marker;
+}
+
+function _matches(text: string, grammar: MarkerGrammar): _Match[] {
+  return grammar === "go" ? _goMatches(text) : _wrappMatches(text);
+}
+
+/** The markers of wrapp's grammar in `text`, in order (see {@linkcode findMarkers}). */
+function _wrappMatches(text: string): _Match[] {
+  const found: _Match[] = [];
   let open = text.indexOf("{{");
   // The first "}}" at or after open + 2; reused while it stays ahead, so the scan is linear.
   let close = -1;
@@ -78,7 +100,7 @@ export function findMarkers(text: string, options: MarkerOptions = {}): Marker[]
     }
     const marker = _markerAt(text, open + 2, close);
     if (marker) {
-      found.push(marker);
+      found.push({ start: open, end: close + 2, marker });
       open = text.indexOf("{{", close + 2);
     } else {
       open = text.indexOf("{{", open + 1);
@@ -126,8 +148,8 @@ export function removeGoMarkers(text: string): string {
  * `\w`, the only way to match at a `{{` is the longest name, then `}}`, or `:`, the
  * longest run of digits, and `}}`.
  */
-function _goMatches(text: string): { start: number; end: number; marker: Marker }[] {
-  const found: { start: number; end: number; marker: Marker }[] = [];
+function _goMatches(text: string): _Match[] {
+  const found: _Match[] = [];
   let open = text.indexOf("{{");
   while (open !== -1) {
     let at = open + 2;
@@ -182,10 +204,18 @@ export function parseMarkerNumber(value: string): number | undefined {
  * (`{{n:007}}`: value `"007"`, `numeric` 7).
  *
  * Use one extractor for both output streams of a service, so their counts add up.
+ *
+ * A line longer than `max_line_bytes` arrives in parts (`event.split`): a marker cut in
+ * two by that split is counted with the part where it ends, as if the line were whole.
+ * The extractor keeps the last {@linkcode MARKER_CARRY_CHARS} characters of each stream's
+ * unfinished line for that, which holds any marker of wrapp's grammar; a Go-grammar
+ * marker longer than that (a name of thousands of characters) is not seen across a cut.
  */
 export class MarkerExtractor {
   readonly #totals = new Map<string, number>();
-  readonly #options: MarkerOptions;
+  readonly #options: Required<MarkerOptions>;
+  // Per stream: the end of the line being split, while its next part is to come.
+  readonly #carry = new Map<LogEvent["stream"], string>();
 
   /** An extractor of markers in `options.grammar` (default `"wrapp"`). */
   constructor(options: MarkerOptions = {}) {
@@ -194,10 +224,11 @@ export class MarkerExtractor {
 
   /** The metric events for the markers in `event.text`, in order; the event is not modified. */
   extract(event: LogEvent): MetricEvent[] {
+    const markers = event.split || this.#carry.size > 0 ? this.#acrossParts(event) : undefined;
     // Fast path: almost every line has no marker, and this costs no regex work.
-    if (event.text.indexOf("{{") === -1) return [];
+    if (event.text.indexOf("{{") === -1 && !markers?.length) return [];
     const metrics: MetricEvent[] = [];
-    for (const { name, value } of findMarkers(event.text, this.#options)) {
+    for (const { name, value } of [...markers ?? [], ...findMarkers(event.text, this.#options)]) {
       if (value === undefined) {
         const total = (this.#totals.get(name) ?? 0) + 1;
         this.#totals.set(name, total);
@@ -230,6 +261,27 @@ export class MarkerExtractor {
       }
     }
     return metrics;
+  }
+
+  /**
+   * The markers cut by the split before this part (they end in it), and remember the end
+   * of the line for the next part.
+   */
+  #acrossParts(event: LogEvent): Marker[] {
+    const split = event.split;
+    const carry = split && split.part > 1 ? this.#carry.get(event.stream) : undefined;
+    this.#carry.delete(event.stream);
+    if (!split) return [];
+    let found: Marker[] = [];
+    const joined = carry === undefined ? event.text : carry + event.text;
+    if (carry !== undefined && carry.indexOf("{") !== -1) {
+      const cut = carry.length;
+      found = _matches(joined, this.#options.grammar)
+        .filter(({ start, end }) => start < cut && end > cut)
+        .map(({ marker }) => marker);
+    }
+    if (!split.last) this.#carry.set(event.stream, joined.slice(-MARKER_CARRY_CHARS));
+    return found;
   }
 
   /** The running total of counter `name` (0 when it was never incremented). */

@@ -6,6 +6,7 @@ import {
   parseMarkerNumber,
   removeGoMarkers,
 } from "./extract_markers.ts";
+import { LineSplitter } from "./split_lines.ts";
 
 const line = (text: string, time = 1): LogEvent => ({ kind: "log", stream: "stdout", text, time });
 
@@ -228,4 +229,63 @@ Deno.test("the go grammar agrees with the RegExp \\{\\{(\\w+):?(\\d*)\\}\\} on s
     assert.deepEqual(findMarkers(text, go), expected, JSON.stringify(text));
     assert.equal(removeGoMarkers(text), text.replace(/\{\{(\w+):?(\d*)\}\}/g, ""), text);
   }
+});
+
+/** The log events `wrapp run` makes of `text` on `stream` with `max_line_bytes` = `max`. */
+function splitEvents(
+  text: string,
+  max: number,
+  stream: "stdout" | "stderr" = "stdout",
+): LogEvent[] {
+  const splitter = new LineSplitter({ maxLineBytes: max });
+  return [...splitter.push(new TextEncoder().encode(text)), ...splitter.end()].map((line) => ({
+    kind: "log",
+    stream,
+    text: line.text,
+    time: 1,
+    ...(line.split ? { split: line.split } : {}),
+  }));
+}
+
+for (const grammar of ["wrapp", "go"] as const) {
+  Deno.test(`MarkerExtractor (${grammar} grammar) counts a marker cut in two by the max_line_bytes split`, () => {
+    // Every position of the cut inside the marker, with markers before and after it.
+    for (let at = 1; at < "{{requests}}".length; at++) {
+      const text = `${"x".repeat(256 - at)}{{requests}} {{n:42}} {{requests}}\n`;
+      const events = splitEvents(text, 256);
+      assert.ok(events.length >= 2 && events[0].split, `${at}: not split`);
+      assert.ok(!events[0].text.includes("{{requests}}"), `${at}: not cut`);
+      const extractor = new MarkerExtractor({ grammar });
+      const metrics = events.flatMap((event) => extractor.extract(event));
+      assert.deepEqual(
+        metrics.map((m) => `${m.name} ${m.op} ${m.value} ${m.numeric}`),
+        ["requests incr 1 1", "n set 42 42", "requests incr 1 2"],
+        `cut after ${at} characters`,
+      );
+    }
+  });
+}
+
+Deno.test("MarkerExtractor counts a marker spanning three parts once, and keeps stdout and stderr apart", () => {
+  const value = "7".repeat(600);
+  const out = splitEvents(`${"a".repeat(200)}{{depth:${value}}} tail\n`, 256);
+  assert.equal(out.length, 4);
+  const err = splitEvents(`${"b".repeat(250)}{{errors}}\n`, 256, "stderr");
+  const extractor = new MarkerExtractor();
+  // Interleaved: stderr's parts between stdout's must not join them.
+  const metrics = [out[0], err[0], out[1], err[1], out[2], out[3]].flatMap((e) =>
+    extractor.extract(e)
+  );
+  assert.deepEqual(metrics.map((m) => `${m.stream} ${m.name} ${m.value}`), [
+    "stderr errors 1",
+    `stdout depth ${value}`,
+  ]);
+});
+
+Deno.test("MarkerExtractor does not count a marker twice when a line's parts are not cut inside it", () => {
+  const events = splitEvents(`${"x".repeat(240)}{{a}}${"y".repeat(11)}{{b}}\n`, 256);
+  assert.equal(events[0].text.endsWith("{{a}}" + "y".repeat(11)), true);
+  const extractor = new MarkerExtractor();
+  const metrics = events.flatMap((event) => extractor.extract(event));
+  assert.deepEqual(metrics.map((m) => m.name), ["a", "b"]);
 });

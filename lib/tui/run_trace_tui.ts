@@ -12,6 +12,7 @@ import React from "react";
 import { render, useInput } from "ink";
 import { type FrameStats, TraceView } from "./trace_view.ts";
 import { type KeyPress, type TraceFeed, TraceViewState } from "./trace_view_state.ts";
+import { setLongInterval } from "../long_timeout.ts";
 
 const h = React.createElement;
 
@@ -108,7 +109,8 @@ export async function runTraceTui(options: RunTraceTuiOptions): Promise<TraceTui
 
   let failure: unknown;
   let lastLook = "";
-  const timer = setInterval(() => {
+  // --tick is a flag: any length must work (see long_timeout.ts).
+  const timer = setLongInterval(() => {
     try {
       frameStart = performance.now();
       options.feed.tick?.();
@@ -138,7 +140,7 @@ export async function runTraceTui(options: RunTraceTuiOptions): Promise<TraceTui
     if (failure) throw failure;
     return { quitBy, frames: frames.stats() };
   } finally {
-    clearInterval(timer);
+    timer.clear();
     options.signal?.removeEventListener("abort", onAbort);
     Deno.removeSignalListener("SIGWINCH", onResize);
     for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
