@@ -19,6 +19,7 @@ import { type RunningChild, spawnChild } from "../sources/child_process.ts";
 import { HOLD_BEFORE_EXEC, waitUntilStopped } from "../sources/spawn_stopped.ts";
 import { VERSION } from "../version.ts";
 import { type ByteWriter, Echo } from "./echo.ts";
+import { LinePrefixWriter } from "./line_prefix_writer.ts";
 import { OutputPipeline, pumpOutput } from "./output_pipeline.ts";
 import { RestartPolicy } from "./restart_policy.ts";
 import { startServiceTrace } from "./service_trace.ts";
@@ -51,8 +52,12 @@ export interface SupervisorOptions {
   tickMs?: number;
   /** How long to keep reading output after the child exited, for grandchildren holding the pipes, ms. Default 2000. */
   drainMs?: number;
-  /** Install listeners for the signals wrapp forwards. Default `true`. */
+  /** Install listeners for the signals wrapp forwards. Default `true`; a group of services has one set for all, calling {@linkcode Supervisor.forward}. */
   handleSignals?: boolean;
+  /** Write this before every echoed line and every notice (`"robot | "`), for services sharing one journal. Default: none, output echoed as it comes. */
+  echoPrefix?: string;
+  /** The eBPF crash watcher, shared by a group of services (its owner stops it). Default: the supervisor starts its own when `[crash]` asks for one. */
+  crashWatcher?: Promise<EbpfCrashWatcher>;
 }
 
 /** What a finished supervision reports. */
@@ -105,7 +110,8 @@ export class Supervisor {
     this.#config = config;
     this.#options = options;
     this.#debug = options.debug ?? silentDebug;
-    this.#stderr = options.stderr ?? Deno.stderr;
+    const stderr = options.stderr ?? Deno.stderr;
+    this.#stderr = options.echoPrefix ? new LinePrefixWriter(stderr, options.echoPrefix) : stderr;
   }
 
   /** The pid of the running child, if any. */
@@ -142,13 +148,15 @@ export class Supervisor {
     // Under [debug] gdb sees every signal first; the watcher's stop at exec would be in its way.
     const crashWatcher = this.#config.crash.enabled && this.#config.crash.ebpfBacktrace &&
         !this.#config.debug
-      ? EbpfCrashWatcher.start({ supervisorPid: Deno.pid, debug: this.#debug })
+      ? this.#options.crashWatcher ??
+        EbpfCrashWatcher.start({ supervisorPid: Deno.pid, debug: this.#debug })
       : undefined;
 
     let exit: ExitStatus = { code: 0 };
     let exitCode = 0;
     try {
       while (true) {
+        if (this.#stopping) break; // stopped before it started (a group's SIGTERM during setup)
         const startedAt = now();
         const run = await this.#runOnce({
           userSwitch,
@@ -197,7 +205,7 @@ export class Supervisor {
       // delivery (bounded, see RedisSink.close) must not kill wrapp and lose the exit code.
       this.#finishing = true;
       await control?.close();
-      await (await crashWatcher)?.stop();
+      if (!this.#options.crashWatcher) await (await crashWatcher)?.stop();
       clearTimeout(this.#killTimer);
       await router.close();
       for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
@@ -446,9 +454,10 @@ export class Supervisor {
       () => pipelines.forEach((p) => p.tick()),
       this.#options.tickMs ?? 100,
     );
-    const echoes = output.echo
-      ? [new Echo(this.#options.stdout ?? Deno.stdout), new Echo(this.#stderr)]
-      : [undefined, undefined];
+    const prefix = this.#options.echoPrefix;
+    const targets = [this.#options.stdout ?? Deno.stdout, this.#options.stderr ?? Deno.stderr]
+      .map((target) => prefix ? new LinePrefixWriter(target, prefix) : target);
+    const echoes = output.echo ? targets.map((target) => new Echo(target)) : [undefined, undefined];
     const stopReading = new AbortController();
     const backpressure = () => router.waitForCapacity();
     const pumps = Promise.all(
@@ -474,6 +483,7 @@ export class Supervisor {
     // A grandchild may keep the pipes open; read what it still writes for a moment, then stop.
     const drain = setTimeout(() => stopReading.abort(), this.#options.drainMs ?? 2000);
     await pumps;
+    for (const target of targets) if (target instanceof LinePrefixWriter) await target.flush();
     clearTimeout(drain);
     clearInterval(ticker);
     clearTimeout(this.#killTimer);
@@ -638,24 +648,30 @@ export class Supervisor {
 
   #installSignalHandlers(): Array<readonly [Deno.Signal, () => void]> {
     return FORWARDED_SIGNALS.map((signal) => {
-      const handler = () => {
-        if (this.#finishing) {
-          this.#debug(`received ${signal} while delivering the last events: exiting after them`);
-          return;
-        }
-        const pid = this.#child?.pid;
-        this.#debug(`received ${signal}`);
-        this.#status("info", `forwarded ${signal} to ${this.#config.app.streamName} (pid ${pid})`, {
-          run: this.runId,
-          signal,
-          ...(pid === undefined ? {} : { pid }),
-        });
-        if (STOP_SIGNALS.includes(signal)) this.stop(signal);
-        else this.signal(signal);
-      };
+      const handler = () => this.forward(signal);
       Deno.addSignalListener(signal, handler);
       return [signal, handler] as const;
     });
+  }
+
+  /**
+   * What wrapp does when it receives `signal`: SIGTERM and SIGINT stop the service for
+   * good ({@linkcode Supervisor.stop}), the others are passed on; a status event says so.
+   */
+  forward(signal: Deno.Signal): void {
+    if (this.#finishing) {
+      this.#debug(`received ${signal} while delivering the last events: exiting after them`);
+      return;
+    }
+    const pid = this.#child?.pid;
+    this.#debug(`received ${signal}`);
+    this.#status("info", `forwarded ${signal} to ${this.#config.app.streamName} (pid ${pid})`, {
+      run: this.runId,
+      signal,
+      ...(pid === undefined ? {} : { pid }),
+    });
+    if (STOP_SIGNALS.includes(signal)) this.stop(signal);
+    else this.signal(signal);
   }
 
   #sleep(ms: number): Promise<void> {
