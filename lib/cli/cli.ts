@@ -20,6 +20,7 @@ import { traceCommand } from "./trace_command.ts";
 import { memprofCommand } from "./memprof_command.ts";
 import { doctorCommand } from "./doctor_command.ts";
 import { recordCommand } from "./record_command.ts";
+import { checkConfigs, runConfigs, upCommand } from "./up_command.ts";
 
 /** What the CLI needs from its environment. */
 export interface CliContext {
@@ -39,6 +40,7 @@ const FLAG_COMMANDS = {
   memprof: memprofCommand,
   record: recordCommand,
   doctor: doctorCommand,
+  up: upCommand,
 } as const;
 
 const COMMANDS = ["run", "check", "logs", "help", ...Object.keys(FLAG_COMMANDS)];
@@ -78,6 +80,12 @@ export async function cli(args: readonly string[], context: CliContext = {}): Pr
       return 0;
     }
     const debug = parsed.debug || _truthy(env("WRAPP_DEBUG")) ? stderrDebug() : silentDebug;
+    // Several files or a folder: every service from one wrapp (up_command.ts).
+    if (parsed.files.length > 1 || await _isDirectory(parsed.file)) {
+      return first === "run"
+        ? await runConfigs(parsed.files, debug)
+        : await checkConfigs(parsed.files, debug, print);
+    }
     return first === "run"
       ? await _run(parsed.file, debug)
       : await _check(parsed.file, debug, print);
@@ -103,24 +111,18 @@ function _unknownCommand(name: string): UsageError {
 function _parseCommandArgs(
   command: string,
   args: readonly string[],
-): { file: string; debug: boolean; help: boolean } {
+): { file: string; files: string[]; debug: boolean; help: boolean } {
   const options = {
     debug: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   } as const;
   const parsed = parseFlags(command, args, options, Infinity);
   const { values, positionals } = parsed;
-  if (values.help) return { file: "", debug: false, help: true };
-  if (positionals.length !== 1) {
-    throw new UsageError(
-      positionals.length === 0
-        ? `Missing config file: usage "wrapp ${command} <svc.toml>"`
-        : `Too many arguments for "wrapp ${command}": ${
-          positionals.slice(1).map((p) => `"${p}"`).join(", ")
-        }`,
-    );
+  if (values.help) return { file: "", files: [], debug: false, help: true };
+  if (positionals.length === 0) {
+    throw new UsageError(`Missing config file: usage "wrapp ${command} <svc.toml>…"`);
   }
-  return { file: positionals[0], debug: values.debug === true, help: false };
+  return { file: positionals[0], files: positionals, debug: values.debug === true, help: false };
 }
 
 async function _run(file: string, debug: DebugLog): Promise<number> {
@@ -156,6 +158,14 @@ function _interrupted(): Promise<void> {
 
 function _truthy(value: string | undefined): boolean {
   return value !== undefined && !["", "0", "false", "no", "off"].includes(value.toLowerCase());
+}
+
+async function _isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
+  }
 }
 
 async function _isFile(path: string): Promise<boolean> {
