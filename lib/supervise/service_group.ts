@@ -27,6 +27,8 @@ export interface ServiceGroupOptions {
   handleSignals?: boolean;
   /** How long each supervisor reads output after its child exited, ms. Default: the supervisor's. */
   drainMs?: number;
+  /** Called as each service ends for good, while the others may still run. */
+  onEnd?: (end: ServiceEnd) => void;
 }
 
 /** How one service of the group ended. */
@@ -158,6 +160,7 @@ export class ServiceGroup {
         }
         this.#debug(`${name}: ended with exit code ${end.exitCode}`);
         ends.push(end);
+        this.#options.onEnd?.(end);
       }));
     } finally {
       for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
