@@ -310,3 +310,13 @@ Deno.test("wrapp run a.toml b.toml: both supervised, lines prefixed, exit code o
   assert.equal(single.stdout, "fine\n");
   assert.match(single.stderr, /^wrapp: trace written to /m);
 });
+
+Deno.test("examples/wrapp-up.service runs wrapp up /etc/wrapp/ and lets it stop every service", async () => {
+  const text = await Deno.readTextFile(new URL("../examples/wrapp-up.service", import.meta.url));
+  const setting = (name: string) => new RegExp(`^${name}=(.*)$`, "m").exec(text)?.[1];
+  assert.equal(setting("ExecStart"), "/usr/local/bin/wrapp up /etc/wrapp/");
+  assert.equal(setting("KillMode"), "mixed", "SIGTERM to wrapp alone, which stops each service");
+  assert.equal(setting("RestartPreventExitStatus"), "2");
+  // Longer than the default stop_grace (10 s), which every service waits at the same time.
+  assert.ok(Number(setting("TimeoutStopSec")?.replace(/s$/, "")) > 10, setting("TimeoutStopSec"));
+});
