@@ -120,7 +120,7 @@ function _parseCommandArgs(
   const { values, positionals } = parsed;
   if (values.help) return { file: "", files: [], debug: false, help: true };
   if (positionals.length === 0) {
-    throw new UsageError(`Missing config file: usage "wrapp ${command} <svc.toml>…"`);
+    throw new UsageError(`Missing config file: usage "wrapp ${command} <svc.toml>"`);
   }
   return { file: positionals[0], files: positionals, debug: values.debug === true, help: false };
 }

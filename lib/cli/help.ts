@@ -22,7 +22,8 @@ Usage:
   wrapp <svc.toml>                   same as "wrapp run <svc.toml>"
   wrapp up <dir> [--debug]           supervise every service in dir/*.toml, *.json at once
   wrapp run <a.toml> <b.toml>…       the same with files (each line echoed as "name | …")
-  wrapp check <svc.toml|dir>…        validate configs and print the effective configs
+  wrapp check <svc.toml>             validate a config and print the effective config
+  wrapp check <dir|a.toml b.toml…>   the same for every config, as "wrapp up" would
   wrapp logs <name> [-f] [-s STREAM] read a service's Redis streams back; -f follows
   wrapp trace (--pid N | -- CMD…)    syscall counts, errors, latency and anomalies (eBPF, root)
   wrapp trace --tui … | --demo       the same as a live full-screen view; --demo needs no root
