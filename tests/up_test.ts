@@ -125,6 +125,19 @@ Deno.test({
       await wrapp.status;
       throw new Error(`${error}\nstdout:\n${stdout.text()}\nstderr:\n${stderr.text()}`);
     }
+    // The sinks share one connection per database; each control stream has its own (the
+    // clean service's went with it).
+    const admin = await redis.client(0);
+    const names = String(await admin.call("CLIENT", "LIST")).trim().split("\n")
+      .map((line) => /\bname=(\S*)/.exec(line)?.[1] ?? "").filter((name) => name !== "").sort();
+    assert.deepEqual(names, [
+      "wrapp",
+      "wrapp",
+      "wrapp",
+      "wrapp:crasher:control",
+      "wrapp:guest:control",
+    ]);
+
     const stoppedAt = performance.now();
     wrapp.kill("SIGTERM");
     const status = await wrapp.status;

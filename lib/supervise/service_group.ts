@@ -2,7 +2,8 @@
  * `wrapp up` and `wrapp run a.toml b.toml …`: several services supervised by one wrapp.
  * Each keeps its own {@linkcode Supervisor} — pipeline, sinks, restart policy, crash
  * capture, user, stop grace — and the group adds what one process can hold only once:
- * the signal handlers, the eBPF crash watcher, and the name before each echoed line.
+ * the signal handlers, the eBPF crash watcher, the Redis sinks' connections (the control
+ * streams keep their own: they block reading) and the name before each echoed line.
  *
  * @module
  */
@@ -13,6 +14,7 @@ import { type DebugLog, silentDebug } from "../debug.ts";
 import { EbpfCrashWatcher } from "../crash/ebpf_backtrace.ts";
 import type { ByteWriter } from "./echo.ts";
 import { FORWARDED_SIGNALS } from "./signals.ts";
+import { RedisPool } from "../sinks/redis_pool.ts";
 import { type RunResult, Supervisor } from "./supervisor.ts";
 
 /** Options for {@linkcode ServiceGroup}. */
@@ -115,6 +117,8 @@ export class ServiceGroup {
     this.#wantsWatcher = configs.some((c) => c.crash.enabled && c.crash.ebpfBacktrace && !c.debug);
     // A single service echoes as "wrapp run" does; several say whose line it is.
     const prefixed = configs.length > 1;
+    // One connection per Redis server, user and database for all the services' sinks.
+    const redisPool = new RedisPool();
     this.#supervisors = configs.map((config) => {
       const name = config.app.streamName;
       return new Supervisor(config, {
@@ -124,6 +128,7 @@ export class ServiceGroup {
         handleSignals: false,
         echoPrefix: prefixed ? `${name} | ` : undefined,
         crashWatcher: this.#crashWatcher.promise,
+        redisPool,
         drainMs: options.drainMs,
       });
     });

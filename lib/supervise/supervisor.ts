@@ -12,6 +12,7 @@ import { Router } from "../router.ts";
 import type { Sink } from "../sinks/sink.ts";
 import { TraceEventFileSink } from "../sinks/trace_event_file.ts";
 import { RedisSink } from "../sinks/redis.ts";
+import type { RedisPool } from "../sinks/redis_pool.ts";
 import { RedisControl } from "../sources/redis_control.ts";
 import { newRunId, prepareRunDir } from "../tef/run_dir.ts";
 import { MarkerExtractor } from "../transforms/extract_markers.ts";
@@ -58,6 +59,8 @@ export interface SupervisorOptions {
   echoPrefix?: string;
   /** The eBPF crash watcher, shared by a group of services (its owner stops it). Default: the supervisor starts its own when `[crash]` asks for one. */
   crashWatcher?: Promise<EbpfCrashWatcher>;
+  /** Redis connections shared with the other services of a group. Default: the sink's own. */
+  redisPool?: RedisPool;
 }
 
 /** What a finished supervision reports. */
@@ -335,6 +338,7 @@ export class Supervisor {
         policy: redis.policy,
         onStatus: (event) => void this.#notice(event.message),
         debug: this.#debug,
+        pool: this.#options.redisPool,
       });
       sinks.push(sink);
       const problem = await sink.healthCheck();
