@@ -21,7 +21,8 @@ export const UP_HELP = `Usage: wrapp up <dir|svc.toml>… [--debug]
 Supervise every service configured in the folders and files given, from one wrapp: every
 *.toml and *.json file in a folder (not its sub-folders), in name order. Each service
 keeps its own pipeline, sinks, restart policy, crash capture, user and stop_grace, as
-with one "wrapp run" each. "wrapp run a.toml b.toml" does the same with files.
+with one "wrapp run" each; their Redis sinks share one connection per server and
+database. "wrapp run a.toml b.toml" does the same with files.
 
 Every config is loaded and checked first: when one is invalid, or two share a
 stream_name (or a [local] dir, spool_dir, [memprof] listen or [debug] address), nothing
