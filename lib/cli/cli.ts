@@ -39,6 +39,7 @@ const FLAG_COMMANDS: Record<string, () => Promise<FlagCommand>> = {
   memprof: async () => (await import("./memprof_command.ts")).memprofCommand,
   record: async () => (await import("./record_command.ts")).recordCommand,
   doctor: async () => (await import("./doctor_command.ts")).doctorCommand,
+  up: async () => (await import("./up_command.ts")).upCommand,
 };
 
 const COMMANDS = ["run", "check", "logs", "help", ...Object.keys(FLAG_COMMANDS)];
@@ -81,6 +82,13 @@ export async function cli(args: readonly string[], context: CliContext = {}): Pr
       return 0;
     }
     const debug = parsed.debug || _truthy(env("WRAPP_DEBUG")) ? stderrDebug() : silentDebug;
+    // Several files or a folder: every service from one wrapp (up_command.ts).
+    if (parsed.files.length > 1 || await _isDirectory(parsed.file)) {
+      const { checkConfigs, runConfigs } = await import("./up_command.ts");
+      return first === "run"
+        ? await runConfigs(parsed.files, debug)
+        : await checkConfigs(parsed.files, debug, print);
+    }
     if (first === "run") {
       const { runCommand } = await import("./run_command.ts");
       return await runCommand(parsed.file, { debug });
@@ -109,24 +117,18 @@ function _unknownCommand(name: string): UsageError {
 function _parseCommandArgs(
   command: string,
   args: readonly string[],
-): { file: string; debug: boolean; help: boolean } {
+): { file: string; files: string[]; debug: boolean; help: boolean } {
   const options = {
     debug: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   } as const;
   const parsed = parseFlags(command, args, options, Infinity);
   const { values, positionals } = parsed;
-  if (values.help) return { file: "", debug: false, help: true };
-  if (positionals.length !== 1) {
-    throw new UsageError(
-      positionals.length === 0
-        ? `Missing config file: usage "wrapp ${command} <svc.toml>"`
-        : `Too many arguments for "wrapp ${command}": ${
-          positionals.slice(1).map((p) => `"${p}"`).join(", ")
-        }`,
-    );
+  if (values.help) return { file: "", files: [], debug: false, help: true };
+  if (positionals.length === 0) {
+    throw new UsageError(`Missing config file: usage "wrapp ${command} <svc.toml>"`);
   }
-  return { file: positionals[0], debug: values.debug === true, help: false };
+  return { file: positionals[0], files: positionals, debug: values.debug === true, help: false };
 }
 
 /** The help texts quote every command's own, so they load only when asked for. */
@@ -148,6 +150,14 @@ function _interrupted(): Promise<void> {
 
 function _truthy(value: string | undefined): boolean {
   return value !== undefined && !["", "0", "false", "no", "off"].includes(value.toLowerCase());
+}
+
+async function _isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
+  }
 }
 
 async function _isFile(path: string): Promise<boolean> {

@@ -10,6 +10,7 @@ import { TRACE_HELP } from "./trace_command.ts";
 import { MEMPROF_HELP } from "./memprof_command.ts";
 import { DOCTOR_HELP } from "./doctor_command.ts";
 import { RECORD_HELP } from "./record_command.ts";
+import { UP_HELP } from "./up_command.ts";
 import { CLEAR_HELP, GET_TEF_HELP, LIST_HELP, SERVE_HELP } from "./serve_command.ts";
 
 /** `wrapp --help`. */
@@ -19,7 +20,10 @@ export const MAIN_HELP =
 Usage:
   wrapp run <svc.toml> [--debug]     supervise the service described by svc.toml
   wrapp <svc.toml>                   same as "wrapp run <svc.toml>"
+  wrapp up <dir> [--debug]           supervise every service in dir/*.toml, *.json at once
+  wrapp run <a.toml> <b.toml>…       the same with files (each line echoed as "name | …")
   wrapp check <svc.toml>             validate a config and print the effective config
+  wrapp check <dir|a.toml b.toml…>   the same for every config, as "wrapp up" would
   wrapp logs <name> [-f] [-s STREAM] read a service's Redis streams back; -f follows
   wrapp trace (--pid N | -- CMD…)    syscall counts, errors, latency and anomalies (eBPF, root)
   wrapp trace --tui … | --demo       the same as a live full-screen view; --demo needs no root
@@ -49,6 +53,7 @@ https://ui.perfetto.dev opens.
 Examples:
   wrapp run examples/hello.toml
   wrapp check /etc/wrapp/robot.toml
+  wrapp up /etc/wrapp/
   sudo wrapp run /etc/wrapp/robot.toml --debug
 
 Exit codes: the service's own exit code, or 128+signal when a signal ended it;
@@ -57,6 +62,7 @@ program cannot be started.`;
 
 /** `wrapp run --help`. */
 export const RUN_HELP = `Usage: wrapp run <svc.toml> [--debug]
+       wrapp run <a.toml> <b.toml>… [--debug]   (several services: see "wrapp help up")
 
 Start the program in [app], pass stdin through, read its stdout and stderr line by line
 and send every line, multi-line block (between ">>|" and "|<<") and marker
@@ -83,7 +89,7 @@ Example:
   wrapp run examples/hello.toml`;
 
 /** `wrapp check --help`. */
-export const CHECK_HELP = `Usage: wrapp check <svc.toml> [--debug]
+export const CHECK_HELP = `Usage: wrapp check <svc.toml|dir>… [--debug]
 
 Validate a config the way "wrapp run" would — TOML syntax, unknown keys, types and
 ranges, whether the executable exists and is executable — and print the effective config
@@ -93,14 +99,20 @@ naming file, line and column when not.
 A file named *.json is read as a Go wrapp JSON config; the effective config is printed
 as TOML all the same, ready to be saved as a .toml file.
 
+Given several files or a folder (its *.toml and *.json files), it checks them all, as
+"wrapp up" would: each valid config is printed, then every bad file is named; two
+services with the same stream_name are refused too. Exits 2 when any is bad.
+
 Examples:
   wrapp check examples/hello.toml
-  wrapp check /etc/wrapp/robot.json > /etc/wrapp/robot.toml`;
+  wrapp check /etc/wrapp/robot.json > /etc/wrapp/robot.toml
+  wrapp check /etc/wrapp/`;
 
 /** Help text by command name. */
 export const COMMAND_HELP: Readonly<Record<string, string>> = {
   run: RUN_HELP,
   check: CHECK_HELP,
+  up: UP_HELP,
   logs: LOGS_HELP,
   trace: TRACE_HELP,
   memprof: MEMPROF_HELP,

@@ -46,6 +46,7 @@
 
 import { Redis, type RedisOptions } from "ioredis";
 import { describeRedisError } from "./redis_connection.ts";
+import type { RedisPool } from "./redis_pool.ts";
 import { crashStreamFields } from "../crash/crash_report.ts";
 import { encodeEvent, type Event, type EventEncoders, now, type StatusEvent } from "../event.ts";
 import { type DebugLog, silentDebug } from "../debug.ts";
@@ -182,6 +183,11 @@ export interface RedisSinkOptions {
   onStatus?: (event: StatusEvent) => void;
   /** Debug logger. Default: silent. */
   debug?: DebugLog;
+  /**
+   * Share connections with the other sinks of this pool (services of one `wrapp up`): one
+   * per server, user and database. The last sink to close closes them. Default: the sink's own.
+   */
+  pool?: RedisPool;
 }
 
 /** Counters of a {@linkcode RedisSink}: the common ones and where events wait. */
@@ -228,6 +234,27 @@ const _RESERVED = new Set(["message", "ts", "phase", "detail", "separator", "out
 const _RETRYABLE_REPLY =
   /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|NOAUTH|WRONGPASS|NOPERM|OOM|MISCONF|NOREPLICAS)\b/;
 
+/**
+ * Connect `client`, or, when another sink sharing it ({@linkcode RedisSinkOptions.pool})
+ * already does, wait for that connection to be ready or fail.
+ */
+function _connect(client: Redis): Promise<void> {
+  if (client.status === "wait" || client.status === "end") return client.connect();
+  if (client.status === "ready") return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = (error?: unknown) => {
+      client.off("ready", done);
+      client.off("error", done);
+      client.off("end", done);
+      if (error === undefined && client.status === "ready") resolve();
+      else reject(error ?? new Error("connection closed"));
+    };
+    client.on("ready", done);
+    client.on("error", done);
+    client.on("end", done);
+  });
+}
+
 /** Writes events into Redis Streams; see the module documentation. */
 export class RedisSink implements Sink {
   /** `redis`. */
@@ -268,6 +295,8 @@ export class RedisSink implements Sink {
   #dropsReportedAt = -Infinity;
   #dropsUnreported = 0;
   #writeErrorsReported = 0;
+  // Listeners on pooled connections, removed when this sink closes (the connection stays).
+  readonly #detach: (() => void)[] = [];
 
   private constructor(options: RedisSinkOptions, spool: DiskSpool<SpooledEvent> | undefined) {
     this.#options = options;
@@ -454,7 +483,7 @@ export class RedisSink implements Sink {
       password: this.#options.password,
       db,
       tls: this.#options.tls ? {} : undefined,
-      connectionName: `wrapp:${this.#options.streamName}`,
+      connectionName: this.#options.pool ? "wrapp" : `wrapp:${this.#options.streamName}`,
       lazyConnect: true,
       // Fail fast instead of queueing inside ioredis: the sink has its own queue and spool.
       // With 0 retries ioredis rejects the commands awaiting replies as soon as the socket
@@ -468,8 +497,14 @@ export class RedisSink implements Sink {
       // Reconnect forever: 100 ms, 200 ms, … capped at 5 s.
       retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times - 1, 10), 5000),
     };
-    const client = new Redis(options);
-    client.on("error", (error: unknown) => {
+    const pool = this.#options.pool;
+    const client = pool
+      ? pool.acquire(
+        { ...this.#options, db },
+        () => new Redis(options),
+      )
+      : new Redis(options);
+    const onError = (error: unknown) => {
       // After a refused AUTH the ready check fails with NOAUTH: the first reason is the useful one.
       if (
         /^NOAUTH/.test(String((error as Error)?.message)) &&
@@ -479,11 +514,19 @@ export class RedisSink implements Sink {
         this.#debugLog(`db ${db}: ${describeRedisError(error)}`);
       }
       this.#connectionError = error;
-    });
-    client.on("ready", () => {
+    };
+    const onReady = () => {
       this.#connectionError = undefined;
       this.#kick();
-    });
+    };
+    client.on("error", onError);
+    client.on("ready", onReady);
+    if (pool) {
+      this.#detach.push(() => {
+        client.off("error", onError);
+        client.off("ready", onReady);
+      });
+    }
     return client;
   }
 
@@ -500,7 +543,7 @@ export class RedisSink implements Sink {
         { recovered: records, skipped_lines: partialLines },
       );
     }
-    const connecting = Promise.allSettled(_DB_ROLES.map((db) => this.#clients[db].connect()));
+    const connecting = Promise.allSettled(_DB_ROLES.map((db) => _connect(this.#clients[db])));
     await _timeout(connecting, this.#options.connectTimeoutMs ?? 5000, "").catch(() => {});
     if (!_DB_ROLES.every((db) => this.#clients[db].status === "ready")) {
       this.#markDown(this.#connectionError ?? new Error("connection timed out"));
@@ -521,7 +564,8 @@ export class RedisSink implements Sink {
     this.#healthTimer?.clear();
     if (!report.complete && this.#inflight) {
       // A pipeline still waiting on a stuck Redis: cut it short, its events go back to the queue.
-      for (const db of _DB_ROLES) this.#clients[db].disconnect();
+      // A pooled connection reconnects at once: the other sinks go on with it.
+      for (const db of _DB_ROLES) this.#clients[db].disconnect(this.#options.pool !== undefined);
     }
     this.#kick();
     await this.#loop;
@@ -547,8 +591,11 @@ export class RedisSink implements Sink {
       );
     }
     await this.#spool?.close();
+    for (const detach of this.#detach) detach();
+    const pool = this.#options.pool;
     await Promise.allSettled(_DB_ROLES.map(async (db) => {
       const client = this.#clients[db];
+      if (pool) return await pool.release(client);
       try {
         if (client.status === "ready") await _timeout(client.quit(), 1000, "");
       } catch { /* disconnect below */ }

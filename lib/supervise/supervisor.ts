@@ -11,6 +11,7 @@ import { type DebugLog, silentDebug } from "../debug.ts";
 import { Router } from "../router.ts";
 import type { Sink } from "../sinks/sink.ts";
 import { TraceEventFileSink } from "../sinks/trace_event_file.ts";
+import type { RedisPool } from "../sinks/redis_pool.ts";
 import type { RedisControl } from "../sources/redis_control.ts";
 import { newRunId, prepareRunDir } from "../tef/run_dir.ts";
 import { MarkerExtractor } from "../transforms/extract_markers.ts";
@@ -19,6 +20,7 @@ import { HOLD_BEFORE_EXEC, waitUntilStopped } from "../sources/spawn_stopped.ts"
 import { VERSION } from "../version.ts";
 import { type LongTimer, setLongTimeout } from "../long_timeout.ts";
 import { type ByteWriter, Echo } from "./echo.ts";
+import { LinePrefixWriter } from "./line_prefix_writer.ts";
 import { OutputPipeline, pumpOutput } from "./output_pipeline.ts";
 import { RestartPolicy } from "./restart_policy.ts";
 import { findGdbserver, ServiceDebug } from "./service_debug.ts";
@@ -47,8 +49,14 @@ export interface SupervisorOptions {
   extraSinks?: Sink[];
   /** How long to keep reading output after the child exited, for grandchildren holding the pipes, ms. Default 2000. */
   drainMs?: number;
-  /** Install listeners for the signals wrapp forwards. Default `true`. */
+  /** Install listeners for the signals wrapp forwards. Default `true`; a group of services has one set for all, calling {@linkcode Supervisor.forward}. */
   handleSignals?: boolean;
+  /** Write this before every echoed line and every notice (`"robot | "`), for services sharing one journal. Default: none, output echoed as it comes. */
+  echoPrefix?: string;
+  /** The eBPF crash watcher, shared by a group of services (its owner stops it). Default: the supervisor starts its own when `[crash]` asks for one. */
+  crashWatcher?: Promise<EbpfCrashWatcher>;
+  /** Redis connections shared with the other services of a group. Default: the sink's own. */
+  redisPool?: RedisPool;
 }
 
 /** What a finished supervision reports. */
@@ -101,7 +109,8 @@ export class Supervisor {
     this.#config = config;
     this.#options = options;
     this.#debug = options.debug ?? silentDebug;
-    this.#stderr = options.stderr ?? Deno.stderr;
+    const stderr = options.stderr ?? Deno.stderr;
+    this.#stderr = options.echoPrefix ? new LinePrefixWriter(stderr, options.echoPrefix) : stderr;
   }
 
   /** The pid of the running child, if any. */
@@ -138,13 +147,15 @@ export class Supervisor {
     // Under [debug] gdb sees every signal first; the watcher's stop at exec would be in its way.
     const crashWatcher = this.#config.crash.enabled && this.#config.crash.ebpfBacktrace &&
         !this.#config.debug
-      ? EbpfCrashWatcher.start({ supervisorPid: Deno.pid, debug: this.#debug })
+      ? this.#options.crashWatcher ??
+        EbpfCrashWatcher.start({ supervisorPid: Deno.pid, debug: this.#debug })
       : undefined;
 
     let exit: ExitStatus = { code: 0 };
     let exitCode = 0;
     try {
       while (true) {
+        if (this.#stopping) break; // stopped before it started (a group's SIGTERM during setup)
         const startedAt = now();
         const run = await this.#runOnce({
           userSwitch,
@@ -193,7 +204,7 @@ export class Supervisor {
       // delivery (bounded, see RedisSink.close) must not kill wrapp and lose the exit code.
       this.#finishing = true;
       await control?.close();
-      await (await crashWatcher)?.stop();
+      if (!this.#options.crashWatcher) await (await crashWatcher)?.stop();
       this.#killTimer?.clear();
       await router.close();
       for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
@@ -325,6 +336,7 @@ export class Supervisor {
         policy: redis.policy,
         onStatus: (event) => void this.#notice(event.message),
         debug: this.#debug,
+        pool: this.#options.redisPool,
       });
       sinks.push(sink);
       const problem = await sink.healthCheck();
@@ -447,9 +459,10 @@ export class Supervisor {
     const pipelines = (["stdout", "stderr"] as const).map((stream) =>
       new OutputPipeline(stream, { output, target: router, markers: context.markers })
     );
-    const echoes = output.echo
-      ? [new Echo(this.#options.stdout ?? Deno.stdout), new Echo(this.#stderr)]
-      : [undefined, undefined];
+    const prefix = this.#options.echoPrefix;
+    const targets = [this.#options.stdout ?? Deno.stdout, this.#options.stderr ?? Deno.stderr]
+      .map((target) => prefix ? new LinePrefixWriter(target, prefix) : target);
+    const echoes = output.echo ? targets.map((target) => new Echo(target)) : [undefined, undefined];
     const stopReading = new AbortController();
     const backpressure = () => router.waitForCapacity();
     const pumps = Promise.all(
@@ -475,6 +488,7 @@ export class Supervisor {
     // A grandchild may keep the pipes open; read what it still writes for a moment, then stop.
     const drain = setTimeout(() => stopReading.abort(), this.#options.drainMs ?? 2000);
     await pumps;
+    for (const target of targets) if (target instanceof LinePrefixWriter) await target.flush();
     clearTimeout(drain);
     this.#killTimer?.clear();
     this.#killTimer = undefined;
@@ -639,24 +653,30 @@ export class Supervisor {
 
   #installSignalHandlers(): Array<readonly [Deno.Signal, () => void]> {
     return FORWARDED_SIGNALS.map((signal) => {
-      const handler = () => {
-        if (this.#finishing) {
-          this.#debug(`received ${signal} while delivering the last events: exiting after them`);
-          return;
-        }
-        const pid = this.#child?.pid;
-        this.#debug(`received ${signal}`);
-        this.#status("info", `forwarded ${signal} to ${this.#config.app.streamName} (pid ${pid})`, {
-          run: this.runId,
-          signal,
-          ...(pid === undefined ? {} : { pid }),
-        });
-        if (STOP_SIGNALS.includes(signal)) this.stop(signal);
-        else this.signal(signal);
-      };
+      const handler = () => this.forward(signal);
       Deno.addSignalListener(signal, handler);
       return [signal, handler] as const;
     });
+  }
+
+  /**
+   * What wrapp does when it receives `signal`: SIGTERM and SIGINT stop the service for
+   * good ({@linkcode Supervisor.stop}), the others are passed on; a status event says so.
+   */
+  forward(signal: Deno.Signal): void {
+    if (this.#finishing) {
+      this.#debug(`received ${signal} while delivering the last events: exiting after them`);
+      return;
+    }
+    const pid = this.#child?.pid;
+    this.#debug(`received ${signal}`);
+    this.#status("info", `forwarded ${signal} to ${this.#config.app.streamName} (pid ${pid})`, {
+      run: this.runId,
+      signal,
+      ...(pid === undefined ? {} : { pid }),
+    });
+    if (STOP_SIGNALS.includes(signal)) this.stop(signal);
+    else this.signal(signal);
   }
 
   #sleep(ms: number): Promise<void> {
