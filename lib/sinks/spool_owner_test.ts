@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import { SinkError } from "../errors.ts";
 import { claimSpool, isWrappProcess } from "./spool_owner.ts";
 
@@ -57,8 +58,6 @@ Deno.test("claimSpool() takes over a folder whose owner file names a live proces
 Deno.test("isWrappProcess() knows a wrapp by its name or its main module, and nothing else", async () => {
   assert.equal(await isWrappProcess(1), false);
   assert.equal(await isWrappProcess(2 ** 22 + 1), false); // beyond pid_max: gone
-  // This test process runs this file as its main module: it counts as "this program".
-  assert.equal(await isWrappProcess(Deno.pid), true);
   const fake = await Deno.makeTempDir();
   try {
     const proc = (pid: number, args: string[]) => {
@@ -69,6 +68,9 @@ Deno.test("isWrappProcess() knows a wrapp by its name or its main module, and no
     proc(11, ["wrapp-aarch64", "svc.toml"]);
     proc(12, ["/usr/bin/python3", "wrapp.py"]);
     proc(13, []);
+    // `deno run …/main.ts`: a process running this program's main module (here, this file).
+    proc(14, ["deno", "run", "-A", fileURLToPath(Deno.mainModule), "run", "svc.toml"]);
+    assert.equal(await isWrappProcess(14, fake), true);
     assert.equal(await isWrappProcess(10, fake), true);
     assert.equal(await isWrappProcess(11, fake), true);
     assert.equal(await isWrappProcess(12, fake), false);
