@@ -187,6 +187,39 @@ Deno.test("wrapp serve refuses escaping trace ids and bad lines, keeps the conne
   );
 });
 
+Deno.test("wrapp serve: EMIT_TEF over an existing file keeps its permission bits; a new file is 0644 less the umask", async () => {
+  await using root = await tempDir();
+  await using daemon = await startServe(root.path);
+  const privateTarget = join(root.path, "private.json");
+  const sharedTarget = join(root.path, "shared.json");
+  const newTarget = join(root.path, "new.json");
+  await Deno.writeTextFile(privateTarget, "old", { mode: 0o600 });
+  await Deno.writeTextFile(sharedTarget, "old");
+  await Deno.chmod(sharedTarget, 0o664); // beyond the umask: kept exactly
+  const lines = [
+    "OPEN modes",
+    instant(1, 0),
+    `EMIT_TEF ${privateTarget}`,
+    `EMIT_TEF ${sharedTarget}`,
+    `EMIT_TEF ${newTarget}`,
+  ];
+  await send(daemon.socket, lines.join("\n") + "\n");
+  await waitFor(
+    () => daemon.stderr().includes(`to "${newTarget}"`),
+    10_000,
+    "the three EMIT_TEF",
+  );
+  const mode = async (path: string) => (await Deno.stat(path)).mode! & 0o777;
+  assert.equal((await mode(privateTarget)).toString(8), "600");
+  assert.equal((await mode(sharedTarget)).toString(8), "664");
+  assert.equal((await mode(newTarget)).toString(8), (0o644 & ~Deno.umask()).toString(8));
+  for (const target of [privateTarget, sharedTarget, newTarget]) {
+    assert.equal(JSON.parse(await Deno.readTextFile(target)).length, 1);
+  }
+  daemon.child.kill("SIGTERM");
+  assert.equal(await daemon.exited, 0);
+});
+
 Deno.test("wrapp serve: SIGTERM writes every event and pending EMIT_TEF_AT_EXIT traces, removes the socket, exits 0", async () => {
   await using root = await tempDir();
   await using daemon = await startServe(root.path);

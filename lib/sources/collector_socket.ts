@@ -10,6 +10,8 @@
  * - `EMIT_TEF <path>`: as soon as the events this client (and every other) sent before it
  *   are written, the trace is assembled into array-form JSON at `<path>`, like tldrs does
  *   right away in a background thread. Atomic: a temporary file renamed over the target.
+ *   An existing target keeps its permission bits (a 0600 file stays 0600); a new one is
+ *   0644 less the umask.
  * - `EMIT_TEF_AT_EXIT <path>`: remembered for the trace; the trace is assembled there when
  *   its last client disconnects (tldrs's "when all clients for trace exited"), or when the
  *   daemon stops while clients are still connected. The root process of the OCaml `trace`
@@ -530,7 +532,7 @@ export class CollectorServer {
     try {
       const result = await trace.writer.exclusive(async () => {
         await _touch(trace.path);
-        return await assembleTrace(trace.path, target);
+        return await assembleTrace(trace.path, target, { mode: await _existingMode(target) });
       });
       this.#stats.emitted++;
       this.#log(
@@ -578,6 +580,16 @@ function _close(conn: Deno.Conn): void {
     conn.close();
   } catch {
     // Already closed.
+  }
+}
+
+/** The permission bits of the regular file at `path`, or undefined when there is none. */
+async function _existingMode(path: string): Promise<number | undefined> {
+  try {
+    const info = await Deno.stat(path);
+    return info.isFile && info.mode !== null ? info.mode & 0o777 : undefined;
+  } catch {
+    return undefined;
   }
 }
 
