@@ -134,6 +134,19 @@ export class Supervisor {
 
   /** Run the service, restarting it by policy, until it ends for good or is stopped. */
   async run(): Promise<RunResult> {
+    try {
+      return await this.#run();
+    } finally {
+      // Also when it failed: the notices queued so far are written before wrapp exits
+      // (unless the reader of stderr is stuck).
+      const flushMs = this.#options.echoFlushMs ?? 2000;
+      await this.#stdoutEcho.close(flushMs);
+      const drops = await this.#stderrEcho.close(flushMs);
+      if (drops.chunks > 0) this.#debug(`stderr echo: ${JSON.stringify(drops)}`);
+    }
+  }
+
+  async #run(): Promise<RunResult> {
     const { app } = this.#config;
     // Before anything starts: [debug] without gdbserver is an error, not a run without it.
     const gdbserver = this.#config.debug ? await findGdbserver() : undefined;
@@ -242,8 +255,6 @@ export class Supervisor {
       }
     }
     if (traceSink) await this.#notice(`trace written to ${traceSink.tracePath}`);
-    const stderrDrops = await this.#stderrEcho.close(flushMs);
-    if (stderrDrops.chunks > 0) this.#debug(`stderr echo: ${JSON.stringify(stderrDrops)}`);
     return {
       exitCode,
       status: exit,
