@@ -14,6 +14,7 @@ import {
   writeScript,
 } from "./_helpers.ts";
 import { processGroupMembers } from "../lib/supervise/process_group.ts";
+import { startRedis } from "./_redis.ts";
 
 /** Whether process `pid` still exists (and is not a zombie). */
 async function alive(pid: number): Promise<boolean> {
@@ -25,7 +26,8 @@ async function alive(pid: number): Promise<boolean> {
   }
 }
 
-Deno.test("a stdout nobody reads neither stalls the service nor its trace; the dropped echo is counted and reported", async () => {
+Deno.test("a stdout nobody reads stalls neither the service nor its trace and Redis stream; the dropped echo is counted and reported", async () => {
+  await using redis = await startRedis();
   await using dir = await tempDir();
   const script = await writeScript(
     dir.path,
@@ -34,8 +36,19 @@ Deno.test("a stdout nobody reads neither stalls the service nor its trace; the d
   );
   const config = await writeConfig(dir.path, {
     executable: script,
-    extra: "[output]\necho = true",
+    extra: [
+      "[output]",
+      "echo = true",
+      "[redis]",
+      `port = ${redis.port}`,
+      `spool_dir = ${JSON.stringify(`${dir.path}/spool`)}`,
+      'layout = "wrapp"',
+      "max_len = 100000",
+    ].join("\n"),
   });
+  // With [redis] the local trace is off unless asked for.
+  const text = await Deno.readTextFile(config);
+  await Deno.writeTextFile(config, text.replace("[local]\n", "[local]\nenabled = true\n"));
   const started = performance.now();
   // stdout is a pipe wrapp can fill (64 KiB) but that nobody reads: `wrapp run | sleep 60`.
   const wrapp = spawnWrapp(["run", config]);
@@ -57,6 +70,8 @@ Deno.test("a stdout nobody reads neither stalls the service nor its trace; the d
   const lines = logTexts(events);
   assert.equal(lines.length, 20_000, "every line reaches the trace");
   assert.equal(lines[19_999], "line 20000 of a service that talks a lot");
+  const logs = await redis.client(1);
+  assert.equal(await logs.xlen("logs:app:svc:info"), 20_000, "every line reaches Redis");
   const warnings = events.filter((e) => e.cat === "warning").map((e) => String(e.name));
   assert.ok(
     warnings.some((w) => /stdout is not read fast enough/.test(w)),

@@ -46,6 +46,8 @@ export class Echo {
   readonly #onFirstDrop?: (drops: EchoDrops) => void;
   #queue: Uint8Array[] = [];
   #queued = 0;
+  /** Bytes of `#queue[0]` already written. */
+  #headWritten = 0;
   #writing: Promise<void> | undefined;
   #broken: unknown;
   #closed = false;
@@ -92,7 +94,7 @@ export class Echo {
 
   /**
    * Stop taking chunks and wait until the queue is written or `timeoutMs` passed; what is
-   * still queued then is counted as dropped (a write under way may still complete).
+   * still unwritten then is counted as dropped (a write under way may still complete).
    * Returns every drop of this echo.
    */
   async close(timeoutMs: number): Promise<Readonly<EchoDrops>> {
@@ -104,9 +106,11 @@ export class Echo {
       clearTimeout(timer);
     }
     const left = this.#queue;
+    if (left.length > 0) left[0] = left[0].subarray(this.#headWritten);
     this.#queue = [];
     this.#queued = 0;
-    for (const chunk of left) this.#drop(chunk);
+    this.#headWritten = 0;
+    for (const chunk of left) if (chunk.length > 0) this.#drop(chunk);
     return this.drops;
   }
 
@@ -122,15 +126,15 @@ export class Echo {
     try {
       while (this.#queue.length > 0) {
         const chunk = this.#queue[0];
-        let written = 0;
-        while (written < chunk.length) {
-          written += await this.#target.write(chunk.subarray(written));
+        this.#headWritten = 0;
+        while (this.#headWritten < chunk.length) {
+          const n = await this.#target.write(chunk.subarray(this.#headWritten));
+          if (this.#queue[0] !== chunk) return; // close() took the queue meanwhile
+          this.#headWritten += n;
         }
-        // close() may have taken the queue meanwhile: only remove what was written.
-        if (this.#queue[0] === chunk) {
-          this.#queue.shift();
-          this.#queued -= chunk.length;
-        }
+        this.#queue.shift();
+        this.#queued -= chunk.length;
+        this.#headWritten = 0;
       }
     } catch (error) {
       this.#broken = error;

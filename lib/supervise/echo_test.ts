@@ -41,6 +41,17 @@ Deno.test("Echo returns at once behind a stuck writer, drops what exceeds the bo
   assert.deepEqual(firsts, [4]);
 });
 
+Deno.test("Echo counts only the unwritten rest of a chunk a stuck writer took in part", async () => {
+  let calls = 0;
+  const echo = new Echo({
+    write: () => calls++ === 0 ? Promise.resolve(2) : new Promise<number>(() => {}),
+  });
+  echo.write(bytes("a\nb\nc\n"));
+  echo.write(bytes("d\n"));
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.deepEqual(await echo.close(20), { chunks: 2, bytes: 6, lines: 3 });
+});
+
 Deno.test("Echo takes a chunk larger than the bound when nothing is queued", async () => {
   const out: Uint8Array[] = [];
   const echo = new Echo({ write: (chunk) => Promise.resolve(out.push(chunk) && chunk.length) }, {
