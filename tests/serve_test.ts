@@ -187,6 +187,87 @@ Deno.test("wrapp serve refuses escaping trace ids and bad lines, keeps the conne
   );
 });
 
+Deno.test("wrapp serve: EMIT_TEF over an existing file keeps its permission bits; a new file is 0644 less the umask", async () => {
+  await using root = await tempDir();
+  await using daemon = await startServe(root.path);
+  const privateTarget = join(root.path, "private.json");
+  const sharedTarget = join(root.path, "shared.json");
+  const newTarget = join(root.path, "new.json");
+  await Deno.writeTextFile(privateTarget, "old", { mode: 0o600 });
+  await Deno.writeTextFile(sharedTarget, "old");
+  await Deno.chmod(sharedTarget, 0o664); // beyond the umask: kept exactly
+  const lines = [
+    "OPEN modes",
+    instant(1, 0),
+    `EMIT_TEF ${privateTarget}`,
+    `EMIT_TEF ${sharedTarget}`,
+    `EMIT_TEF ${newTarget}`,
+  ];
+  await send(daemon.socket, lines.join("\n") + "\n");
+  await waitFor(
+    () => daemon.stderr().includes(`to "${newTarget}"`),
+    10_000,
+    "the three EMIT_TEF",
+  );
+  const mode = async (path: string) => (await Deno.stat(path)).mode! & 0o777;
+  assert.equal((await mode(privateTarget)).toString(8), "600");
+  assert.equal((await mode(sharedTarget)).toString(8), "664");
+  assert.equal((await mode(newTarget)).toString(8), (0o644 & ~Deno.umask()).toString(8));
+  for (const target of [privateTarget, sharedTarget, newTarget]) {
+    assert.equal(JSON.parse(await Deno.readTextFile(target)).length, 1);
+  }
+  daemon.child.kill("SIGTERM");
+  assert.equal(await daemon.exited, 0);
+});
+
+/** A field of /proc/<pid>/status in KiB (VmRSS, VmHWM). */
+async function statusKiB(pid: number, field: string): Promise<number> {
+  const text = await Deno.readTextFile(`/proc/${pid}/status`);
+  return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text)![1]);
+}
+
+Deno.test("wrapp serve: 100 clients with 1 MB unfinished lines are bounded across connections; the largest are cut and counted", async () => {
+  await using root = await tempDir();
+  await using daemon = await startServe(root.path);
+  const pid = daemon.child.pid;
+  // Warm up (a connection, a trace, an event) before the baseline.
+  await send(daemon.socket, `OPEN warm\n${instant(1, 0)}\n`);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const before = await statusKiB(pid, "VmHWM");
+  const unfinished = encoder.encode("x".repeat(1_000_000));
+  const conns = await Promise.all(
+    Array.from({ length: 100 }, () => Deno.connect({ transport: "unix", path: daemon.socket })),
+  );
+  await Promise.all(conns.map(async (conn, i) => {
+    await writeAll(conn as unknown as Deno.FsFile, encoder.encode(`OPEN big${i}\n`));
+    await writeAll(conn as unknown as Deno.FsFile, unfinished);
+  }));
+  // The kernel took every byte; let the daemon read the last of them (its RSS settles).
+  let last = -1;
+  for (let steady = 0, i = 0; steady < 3 && i < 50; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const rss = await statusKiB(pid, "VmRSS");
+    steady = rss === last ? steady + 1 : 0;
+    last = rss;
+  }
+  const grownMiB = ((await statusKiB(pid, "VmHWM")) - before) / 1024;
+  daemon.child.kill("SIGTERM");
+  assert.equal(await daemon.exited, 0);
+  for (const conn of conns) conn.close();
+  const stderr = daemon.stderr();
+  console.log(`peak RSS grew by ${grownMiB.toFixed(1)} MiB`);
+  // 100 MB were sent (held whole, the peak grew by ~108 MiB). Now at most 8 MiB of lines
+  // are held, plus 100 read buffers of 64 KiB and the cut lines until V8 collects them.
+  assert.ok(grownMiB < 70, `peak RSS grew by ${grownMiB.toFixed(1)} MiB\n${stderr}`);
+  assert.match(
+    stderr,
+    /cut its unfinished line after \d+ bytes \(the rest is skipped\): the unfinished lines of all connections held more than 8388608 bytes, this one the most/,
+  );
+  const cut = Number(/(\d+) unfinished lines cut to bound memory/.exec(stderr)?.[1]);
+  // At most 8 whole lines of 1 MB fit in 8 MiB.
+  assert.ok(cut >= 100 - 8, `${cut} lines cut\n${stderr}`);
+});
+
 Deno.test("wrapp serve: SIGTERM writes every event and pending EMIT_TEF_AT_EXIT traces, removes the socket, exits 0", async () => {
   await using root = await tempDir();
   await using daemon = await startServe(root.path);

@@ -37,7 +37,8 @@ export type RejectReason =
   | "unknown"
   | "trace_id"
   | "relative_path"
-  | "no_trace";
+  | "no_trace"
+  | "memory";
 
 /** Every {@linkcode RejectReason}, in a stable order for reports. */
 export const REJECT_REASONS: readonly RejectReason[] = [
@@ -50,6 +51,7 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   "trace_id",
   "relative_path",
   "no_trace",
+  "memory",
 ];
 
 /** One parsed client line. */
@@ -79,7 +81,9 @@ export type Frame =
   /** A whole line, without its `\n`. Valid only until the next `push`: parse it right away. */
   | { readonly line: Uint8Array }
   /** A line longer than the limit, dropped; its length in bytes (at least the limit + 1). */
-  | { readonly tooLong: number };
+  | { readonly tooLong: number }
+  /** A line dropped while unfinished by {@linkcode LineFramer.cut}; its length in bytes. */
+  | { readonly cut: number };
 
 const _NL = 0x0a;
 
@@ -95,6 +99,8 @@ export class LineFramer {
   #held = 0;
   /** Bytes of an over-long line seen so far; -1 while not skipping. */
   #skipped = -1;
+  /** The line being skipped was cut, not too long. */
+  #cut = false;
 
   /** Create a framer; lines longer than `maxLineBytes` (without the `\n`) are dropped. */
   constructor(maxLineBytes: number) {
@@ -144,10 +150,30 @@ export class LineFramer {
     return this.#skipped >= 0 ? this.#skipped : this.#held;
   }
 
+  /** Bytes of an unfinished line held in memory. */
+  get heldBytes(): number {
+    return this.#held;
+  }
+
+  /**
+   * Drop the unfinished line held now (a caller bounding memory across framers): its
+   * bytes are freed, the rest of it is skipped, and its end gives a `{ cut }` frame.
+   * Returns the bytes freed.
+   */
+  cut(): number {
+    const freed = this.#held;
+    if (freed === 0) return 0;
+    this.#skipped = freed;
+    this.#cut = true;
+    this.#parts = [];
+    this.#held = 0;
+    return freed;
+  }
+
   #take(): Frame {
     let frame: Frame;
     if (this.#skipped >= 0) {
-      frame = { tooLong: this.#skipped };
+      frame = this.#cut ? { cut: this.#skipped } : { tooLong: this.#skipped };
     } else if (this.#parts.length === 1) {
       frame = { line: this.#parts[0] };
     } else {
@@ -162,6 +188,7 @@ export class LineFramer {
     this.#parts = [];
     this.#held = 0;
     this.#skipped = -1;
+    this.#cut = false;
     return frame;
   }
 }
@@ -170,6 +197,14 @@ const _strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }
 
 /** Parse one frame from {@linkcode LineFramer}; `maxLineBytes` is only used in the message. */
 export function parseFrame(frame: Frame, maxLineBytes: number): Message {
+  if ("cut" in frame) {
+    return {
+      type: "invalid",
+      reason: "memory",
+      message:
+        `line of ${frame.cut} bytes cut while unfinished: the unfinished lines of all connections held too much memory`,
+    };
+  }
   if ("tooLong" in frame) {
     return {
       type: "invalid",

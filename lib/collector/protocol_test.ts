@@ -5,7 +5,13 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 function framesText(frames: Frame[]): Array<string | number> {
-  return frames.map((frame) => "line" in frame ? decoder.decode(frame.line) : frame.tooLong);
+  return frames.map((frame) =>
+    "line" in frame
+      ? decoder.decode(frame.line)
+      : "tooLong" in frame
+      ? frame.tooLong
+      : `cut ${frame.cut}`
+  );
 }
 
 Deno.test("LineFramer joins a line split across chunks and keeps empty lines", () => {
@@ -37,6 +43,27 @@ Deno.test("LineFramer drops an over-long line without holding it, and goes on af
   framer.push(encoder.encode("z".repeat(9)));
   assert.deepEqual(framesText(framer.end()), [9]);
   assert.throws(() => new LineFramer(0), RangeError);
+});
+
+Deno.test("LineFramer.cut() frees an unfinished line, skips its rest and reports it at its end", () => {
+  const framer = new LineFramer(100);
+  assert.deepEqual(framesText(framer.push(encoder.encode("a\n0123456789"))), ["a"]);
+  assert.equal(framer.heldBytes, 10);
+  assert.equal(framer.cut(), 10);
+  assert.equal(framer.heldBytes, 0);
+  assert.equal(framer.pendingBytes, 10);
+  assert.equal(framer.cut(), 0, "nothing held any more");
+  assert.deepEqual(framesText(framer.push(encoder.encode("abc\nnext\n"))), ["cut 13", "next"]);
+  // Cut off by the end of the stream too.
+  framer.push(encoder.encode("xyz"));
+  framer.cut();
+  assert.deepEqual(framesText(framer.end()), ["cut 3"]);
+  assert.deepEqual(parseFrame({ cut: 13 }, 100), {
+    type: "invalid",
+    reason: "memory",
+    message:
+      "line of 13 bytes cut while unfinished: the unfinished lines of all connections held too much memory",
+  });
 });
 
 Deno.test("parseMessage() reads the tldrs commands, trimming like tldrs", () => {

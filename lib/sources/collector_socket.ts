@@ -10,6 +10,8 @@
  * - `EMIT_TEF <path>`: as soon as the events this client (and every other) sent before it
  *   are written, the trace is assembled into array-form JSON at `<path>`, like tldrs does
  *   right away in a background thread. Atomic: a temporary file renamed over the target.
+ *   An existing target keeps its permission bits (a 0600 file stays 0600); a new one is
+ *   0644 less the umask.
  * - `EMIT_TEF_AT_EXIT <path>`: remembered for the trace; the trace is assembled there when
  *   its last client disconnects (tldrs's "when all clients for trace exited"), or when the
  *   daemon stops while clients are still connected. The root process of the OCaml `trace`
@@ -20,6 +22,11 @@
  *
  * A line that is not valid (see the protocol) is counted by reason and logged — the first
  * few per connection, then only counted — and the connection goes on.
+ *
+ * Memory: each connection holds at most one unfinished line of `maxLineBytes`, and all
+ * connections together at most `maxPendingBytes`. Past that, the connection holding the
+ * most has its unfinished line cut: freed at once, the rest of it skipped, counted
+ * (`cut`), logged, and rejected as `memory` when it ends.
  *
  * For other sinks (Redis), pass `onEvent`: it sees every accepted event with its trace id.
  *
@@ -62,6 +69,11 @@ export interface CollectorOptions {
   dir: string;
   /** Longest line accepted, in bytes; longer lines are dropped and counted. Default 1 MiB. */
   maxLineBytes?: number;
+  /**
+   * Most bytes of unfinished lines held across all connections; past it the largest is
+   * cut. Default 8 MiB, or twice `maxLineBytes` when that is more.
+   */
+  maxPendingBytes?: number;
   /** Longest time an event waits before it is written, in ms. Default 5. */
   flushDelayMs?: number;
   /** Rejected lines logged per connection before the rest are only counted. Default 10. */
@@ -99,6 +111,10 @@ export interface CollectorStats {
   emitErrors: number;
   /** `onEvent` calls that threw. */
   callbackErrors: number;
+  /** Unfinished lines cut because all connections together held `maxPendingBytes`. */
+  cut: number;
+  /** Bytes of unfinished lines held now, across connections. */
+  pendingBytes: number;
 }
 
 /** Why the collector stopped: `DIE`, `DIE_WHEN_IDLE`, a signal name, or what the caller passed. */
@@ -117,6 +133,9 @@ interface _Trace {
 interface _Client {
   readonly number: number;
   readonly conn: Deno.UnixConn;
+  readonly framer: LineFramer;
+  /** `framer.heldBytes` as last added to the collector's total. */
+  held: number;
   trace?: _Trace;
   /** Why the last OPEN was refused, for the message of the events that follow it. */
   refusedOpen?: number;
@@ -132,6 +151,9 @@ interface _Client {
 }
 
 const _DEFAULT_MAX_LINE_BYTES = 1 << 20;
+const _DEFAULT_MAX_PENDING_BYTES = 8 << 20;
+/** Cuts logged one by one before the rest are only counted. */
+const _LOGGED_CUTS = 10;
 const _READ_BUFFER_BYTES = 64 << 10;
 /**
  * When stopping, a client is hung up once it has sent nothing for two periods of this
@@ -152,6 +174,8 @@ export class CollectorServer {
 
   readonly #socket: ExclusiveSocket;
   readonly #maxLineBytes: number;
+  readonly #maxPendingBytes: number;
+  #pendingBytes = 0;
   readonly #flushDelayMs: number;
   readonly #maxLoggedRejects: number;
   readonly #onEvent?: (event: CollectedEvent) => void;
@@ -173,6 +197,8 @@ export class CollectorServer {
     this.socketPath = socket.path;
     this.dir = options.dir;
     this.#maxLineBytes = options.maxLineBytes ?? _DEFAULT_MAX_LINE_BYTES;
+    this.#maxPendingBytes = options.maxPendingBytes ??
+      Math.max(_DEFAULT_MAX_PENDING_BYTES, 2 * this.#maxLineBytes);
     this.#flushDelayMs = options.flushDelayMs ?? 5;
     this.#maxLoggedRejects = options.maxLoggedRejects ?? 10;
     this.#onEvent = options.onEvent;
@@ -192,6 +218,8 @@ export class CollectorServer {
       emitted: 0,
       emitErrors: 0,
       callbackErrors: 0,
+      cut: 0,
+      pendingBytes: 0,
     };
     this.stopped = new Promise((resolve) => this.#resolveStopped = resolve);
   }
@@ -205,6 +233,10 @@ export class CollectorServer {
     const maxLineBytes = options.maxLineBytes ?? _DEFAULT_MAX_LINE_BYTES;
     if (!Number.isSafeInteger(maxLineBytes) || maxLineBytes < 1) {
       throw new RangeError(`Invalid maxLineBytes "${maxLineBytes}": expected a positive integer`);
+    }
+    const maxPending = options.maxPendingBytes;
+    if (maxPending !== undefined && (!Number.isSafeInteger(maxPending) || maxPending < 1)) {
+      throw new RangeError(`Invalid maxPendingBytes "${maxPending}": expected a positive integer`);
     }
     await _checkWritableDir(options.dir);
     const socket = await listenExclusive(options.socketPath);
@@ -243,6 +275,7 @@ export class CollectorServer {
       written: this.#stats.written + written,
       dropped: this.#stats.dropped + dropped,
       connected: this.#clients.size,
+      pendingBytes: this.#pendingBytes,
     };
   }
 
@@ -306,6 +339,8 @@ export class CollectorServer {
       const client: _Client = {
         number: this.#nextClient++,
         conn,
+        framer: new LineFramer(this.#maxLineBytes),
+        held: 0,
         line: 0,
         events: 0,
         rejected: 0,
@@ -322,7 +357,7 @@ export class CollectorServer {
   }
 
   async #serve(client: _Client): Promise<void> {
-    const framer = new LineFramer(this.#maxLineBytes);
+    const framer = client.framer;
     const buffer = new Uint8Array(_READ_BUFFER_BYTES);
     try {
       while (!client.done) {
@@ -341,7 +376,9 @@ export class CollectorServer {
           break;
         }
         client.idleStrikes = 0;
-        for (const frame of framer.push(buffer.subarray(0, n))) {
+        const frames = framer.push(buffer.subarray(0, n));
+        this.#account(client);
+        for (const frame of frames) {
           this.#handle(client, frame);
           if (client.done) break;
         }
@@ -358,6 +395,8 @@ export class CollectorServer {
         );
       }
     } finally {
+      this.#pendingBytes -= client.held;
+      client.held = 0;
       clearTimeout(client.drainTimer);
       _close(client.conn);
       const who = this.#who(client);
@@ -371,6 +410,31 @@ export class CollectorServer {
       if (this.#dieWhenIdle && this.#clients.size === 0 && !this.#stopping) {
         this.#log("No client left after DIE_WHEN_IDLE: stopping");
         void this.stop("DIE_WHEN_IDLE");
+      }
+    }
+  }
+
+  /** Take the client's held bytes into the total; past the bound, cut the largest holders. */
+  #account(client: _Client): void {
+    const held = client.framer.heldBytes;
+    this.#pendingBytes += held - client.held;
+    client.held = held;
+    while (this.#pendingBytes > this.#maxPendingBytes) {
+      let largest = client;
+      for (const other of this.#clients) if (other.held > largest.held) largest = other;
+      const freed = largest.framer.cut();
+      this.#pendingBytes -= freed;
+      largest.held = 0;
+      if (freed === 0) break; // cannot happen while the total is positive; never spin
+      const cuts = ++this.#stats.cut;
+      if (cuts <= _LOGGED_CUTS) {
+        this.#log(
+          `${
+            this.#who(largest)
+          }: cut its unfinished line after ${freed} bytes (the rest is skipped): the unfinished lines of all connections held more than ${this.#maxPendingBytes} bytes, this one the most${
+            cuts === _LOGGED_CUTS ? "; further cuts are counted, not logged" : ""
+          }`,
+        );
       }
     }
   }
@@ -530,7 +594,7 @@ export class CollectorServer {
     try {
       const result = await trace.writer.exclusive(async () => {
         await _touch(trace.path);
-        return await assembleTrace(trace.path, target);
+        return await assembleTrace(trace.path, target, { mode: await _existingMode(target) });
       });
       this.#stats.emitted++;
       this.#log(
@@ -564,6 +628,9 @@ export function formatCollectorStats(stats: CollectorStats): string {
     }`,
   ];
   if (stats.dropped > 0) parts.push(`${_plural(stats.dropped, "event")} lost to write errors`);
+  if (stats.cut > 0) {
+    parts.push(`${_plural(stats.cut, "unfinished line")} cut to bound memory`);
+  }
   if (stats.emitted > 0) parts.push(`${_plural(stats.emitted, "trace.json file")} written`);
   if (stats.emitErrors > 0) parts.push(`${_plural(stats.emitErrors, "EMIT_TEF")} failed`);
   return parts.join(", ");
@@ -578,6 +645,16 @@ function _close(conn: Deno.Conn): void {
     conn.close();
   } catch {
     // Already closed.
+  }
+}
+
+/** The permission bits of the regular file at `path`, or undefined when there is none. */
+async function _existingMode(path: string): Promise<number | undefined> {
+  try {
+    const info = await Deno.stat(path);
+    return info.isFile && info.mode !== null ? info.mode & 0o777 : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -183,6 +183,7 @@ Deno.test("CollectorServer counts and logs a bad line and keeps the connection",
         trace_id: 0,
         relative_path: 0,
         no_trace: 0,
+        memory: 0,
       },
     );
     assert.deepEqual(await readLines(join(dir, "t.jsonl")), [slice(1, 0), slice(1, 1)]);
@@ -453,4 +454,44 @@ Deno.test("CollectorServer.stop() keeps what connected clients already sent, the
     );
     await assert.rejects(Deno.lstat(socket), Deno.errors.NotFound);
   });
+});
+
+Deno.test("CollectorServer bounds unfinished lines across connections: past maxPendingBytes the largest is cut, counted and logged", async () => {
+  await withCollector(async ({ server, socket, dir, logs }) => {
+    const conns: Deno.UnixConn[] = [];
+    // One after the other, so they are clients 1, 2 and 3.
+    for (let i = 1; i <= 3; i++) {
+      conns.push(await Deno.connect({ transport: "unix", path: socket }));
+      await until(() => server.stats().connections === i, `client ${i}`);
+    }
+    const write = (i: number, text: string) =>
+      writeAll(conns[i] as unknown as Deno.FsFile, encoder.encode(text));
+    await write(0, `OPEN a\n${slice(1, 0)}\n` + "x".repeat(300));
+    await until(() => server.stats().pendingBytes === 300, "300 bytes held");
+    await write(1, "OPEN b\n" + "y".repeat(500));
+    await until(() => server.stats().pendingBytes === 800, "800 bytes held");
+    assert.equal(server.stats().cut, 0);
+    // 800 + 400 > 1000: the largest (client 2, 500 bytes) is cut.
+    await write(2, "OPEN c\n" + "z".repeat(400));
+    await until(() => server.stats().cut === 1, "a cut");
+    assert.equal(server.stats().pendingBytes, 700);
+    assert.ok(
+      logs.includes(
+        'client 2 (trace "b"): cut its unfinished line after 500 bytes (the rest is skipped): the unfinished lines of all connections held more than 1000 bytes, this one the most',
+      ),
+      logs.join("\n"),
+    );
+    // The rest of the cut line is skipped; the next line of that client counts again.
+    await write(1, "y".repeat(2000) + `\n${slice(2, 0)}\n`);
+    // Client 1 finishes its line: it is kept whole.
+    await write(0, `x\n`);
+    for (const conn of conns) conn.close();
+    await settle(server, 3);
+    const stats = server.stats();
+    assert.equal(stats.pendingBytes, 0);
+    assert.equal(stats.rejected.memory, 1);
+    assert.equal(stats.rejected.unknown, 2); // "xxx…x" and "zzz…z" were kept whole (and are no command)
+    assert.deepEqual(await readLines(join(dir, "b.jsonl")), [slice(2, 0)]);
+    assert.match(formatCollectorStats(stats), /, 1 unfinished line cut to bound memory$/);
+  }, { maxLineBytes: 4096, maxPendingBytes: 1000 });
 });

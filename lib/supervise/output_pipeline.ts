@@ -131,7 +131,8 @@ export async function pumpOutput(
   readable: ReadableStream<Uint8Array>,
   pipeline: OutputPipeline,
   options: {
-    echo?: { write(chunk: Uint8Array): Promise<void> };
+    /** Takes each chunk without waiting for it to be written (an `Echo` queues it): a stuck reader of wrapp's output must not stall the service. */
+    echo?: { write(chunk: Uint8Array): void };
     stop?: AbortSignal;
     /** Called after each chunk; a returned promise is awaited (a sink asks the producer to wait). */
     backpressure?: () => Promise<void> | undefined;
@@ -144,9 +145,8 @@ export async function pumpOutput(
     while (true) {
       const { done, value } = await reader.read();
       if (done) break;
-      // Frame first: the events then carry the time the bytes arrived, not the time the echo finished.
       pipeline.push(value);
-      if (options.echo) await options.echo.write(value);
+      options.echo?.write(value);
       const wait = options.backpressure?.();
       if (wait) await wait;
     }

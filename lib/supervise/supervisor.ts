@@ -14,12 +14,12 @@ import { TraceEventFileSink } from "../sinks/trace_event_file.ts";
 import type { RedisPool } from "../sinks/redis_pool.ts";
 import type { RedisControl } from "../sources/redis_control.ts";
 import { newRunId, prepareRunDir } from "../tef/run_dir.ts";
-import { MarkerExtractor } from "../transforms/extract_markers.ts";
+import { DEFAULT_MAX_MARKER_NAMES, MarkerExtractor } from "../transforms/extract_markers.ts";
 import { type RunningChild, spawnChild } from "../sources/child_process.ts";
 import { HOLD_BEFORE_EXEC, waitUntilStopped } from "../sources/spawn_stopped.ts";
 import { VERSION } from "../version.ts";
 import { type LongTimer, setLongTimeout } from "../long_timeout.ts";
-import { type ByteWriter, Echo } from "./echo.ts";
+import { type ByteWriter, Echo, type EchoDrops } from "./echo.ts";
 import { LinePrefixWriter } from "./line_prefix_writer.ts";
 import { OutputPipeline, pumpOutput } from "./output_pipeline.ts";
 import { RestartPolicy } from "./restart_policy.ts";
@@ -47,8 +47,14 @@ export interface SupervisorOptions {
   stderr?: ByteWriter;
   /** Extra sinks besides the configured ones (tests pass a MemorySink). */
   extraSinks?: Sink[];
-  /** How long to keep reading output after the child exited, for grandchildren holding the pipes, ms. Default 2000. */
+  /**
+   * How long to keep reading output after the child exited, for grandchildren holding the
+   * pipes, ms; what is left of its process group then is ended (SIGTERM, SIGKILL after
+   * `stop_grace`). Default 2000.
+   */
   drainMs?: number;
+  /** Longest wait for a stuck reader of wrapp's stdout/stderr at exit, ms; the rest of the echo is dropped. Default 2000. */
+  echoFlushMs?: number;
   /** Install listeners for the signals wrapp forwards. Default `true`; a group of services has one set for all, calling {@linkcode Supervisor.forward}. */
   handleSignals?: boolean;
   /** Write this before every echoed line and every notice (`"robot | "`), for services sharing one journal. Default: none, output echoed as it comes. */
@@ -86,7 +92,11 @@ export class Supervisor {
   readonly #config: Config;
   readonly #options: SupervisorOptions;
   readonly #debug: DebugLog;
-  readonly #stderr: ByteWriter;
+  // Echo and notices never wait for their reader (see Echo); they live across restarts so
+  // the output of consecutive runs stays in order.
+  readonly #echoTargets: ByteWriter[];
+  readonly #stdoutEcho: Echo;
+  readonly #stderrEcho: Echo;
   readonly runId: string = newRunId();
   #router: Router | undefined;
   #child: RunningChild | undefined;
@@ -109,8 +119,19 @@ export class Supervisor {
     this.#config = config;
     this.#options = options;
     this.#debug = options.debug ?? silentDebug;
-    const stderr = options.stderr ?? Deno.stderr;
-    this.#stderr = options.echoPrefix ? new LinePrefixWriter(stderr, options.echoPrefix) : stderr;
+    // Services sharing one journal: every echoed line and notice names its service.
+    const prefixed = (target: ByteWriter) =>
+      options.echoPrefix ? new LinePrefixWriter(target, options.echoPrefix) : target;
+    this.#echoTargets = [
+      prefixed(options.stdout ?? Deno.stdout),
+      prefixed(options.stderr ?? Deno.stderr),
+    ];
+    this.#stdoutEcho = new Echo(this.#echoTargets[0], {
+      onFirstDrop: () => this.#echoFallsBehind("stdout"),
+    });
+    this.#stderrEcho = new Echo(this.#echoTargets[1], {
+      onFirstDrop: () => this.#echoFallsBehind("stderr"),
+    });
   }
 
   /** The pid of the running child, if any. */
@@ -125,6 +146,23 @@ export class Supervisor {
 
   /** Run the service, restarting it by policy, until it ends for good or is stopped. */
   async run(): Promise<RunResult> {
+    try {
+      return await this.#run();
+    } finally {
+      // Also when it failed: the notices queued so far are written before wrapp exits
+      // (unless the reader of stderr is stuck).
+      const flushMs = this.#options.echoFlushMs ?? 2000;
+      await this.#stdoutEcho.close(flushMs);
+      const drops = await this.#stderrEcho.close(flushMs);
+      if (drops.chunks > 0) this.#debug(`stderr echo: ${JSON.stringify(drops)}`);
+      // A last line without its newline, held back to be prefixed whole.
+      for (const target of this.#echoTargets) {
+        if (target instanceof LinePrefixWriter) await target.flush();
+      }
+    }
+  }
+
+  async #run(): Promise<RunResult> {
     const { app } = this.#config;
     // Before anything starts: [debug] without gdbserver is an error, not a run without it.
     const gdbserver = this.#config.debug ? await findGdbserver() : undefined;
@@ -138,7 +176,20 @@ export class Supervisor {
     const router = this.#router = new Router(sinks, { debug: this.#debug });
     // The go layout's consumers read DB 2 as the Go wrapp wrote it: its marker grammar.
     const grammar = this.#config.redis?.layout === "go" ? "go" : "wrapp";
-    const markers = this.#config.output.markers ? new MarkerExtractor({ grammar }) : undefined;
+    const markers = this.#config.output.markers
+      ? new MarkerExtractor({
+        grammar,
+        onFirstForget: () => {
+          const message =
+            `more than ${DEFAULT_MAX_MARKER_NAMES} distinct marker names: the running totals of the least recently used are forgotten (such a counter starts again from 1)`;
+          this.#status("warning", message, {
+            run: this.runId,
+            max_marker_names: DEFAULT_MAX_MARKER_NAMES,
+          });
+          void this.#notice(message);
+        },
+      })
+      : undefined;
     const policy = new RestartPolicy(this.#config.restart);
     const handlers = this.#options.handleSignals === false ? [] : this.#installSignalHandlers();
     const control = await this.#startControl();
@@ -153,6 +204,7 @@ export class Supervisor {
 
     let exit: ExitStatus = { code: 0 };
     let exitCode = 0;
+    const flushMs = this.#options.echoFlushMs ?? 2000;
     try {
       while (true) {
         if (this.#stopping) break; // stopped before it started (a group's SIGTERM during setup)
@@ -203,6 +255,14 @@ export class Supervisor {
       // The handlers stay until the sinks are closed: a second SIGTERM during the last
       // delivery (bounded, see RedisSink.close) must not kill wrapp and lose the exit code.
       this.#finishing = true;
+      this.#reportEchoDrops("stdout", await this.#stdoutEcho.close(flushMs));
+      this.#reportEchoDrops("stderr", this.#stderrEcho.drops);
+      if (markers?.forgotten) {
+        this.#status("info", `${markers.forgotten} marker totals were forgotten to bound memory`, {
+          run: this.runId,
+          forgotten_marker_totals: markers.forgotten,
+        });
+      }
       await control?.close();
       if (!this.#options.crashWatcher) await (await crashWatcher)?.stop();
       this.#killTimer?.clear();
@@ -306,6 +366,81 @@ export class Supervisor {
       members = await processGroupMembers(child.pid);
     }
     if (members.length > 0) this.#debug(`process group ${child.pid} still has ${members}`);
+  }
+
+  /**
+   * The main process has exited. Read what the rest of its process group still writes
+   * for up to `drainMs`; then end whatever of the group still runs — SIGTERM, SIGKILL
+   * after `stop_grace` — so a supervisor leaves nothing behind (systemd's
+   * KillMode=control-group), reading until it is gone. Output of a process that left the
+   * group (setsid) is no longer read after that.
+   */
+  async #drainGroup(
+    child: RunningChild,
+    pumps: Promise<unknown>,
+    stopReading: AbortController,
+  ): Promise<void> {
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const until = (ms: number) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      return Promise.race([
+        pumps.then(() => true),
+        new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms)),
+      ]).finally(() => clearTimeout(timer));
+    };
+    const drainMs = this.#options.drainMs ?? 2000;
+    const deadline = performance.now() + drainMs;
+    let pipesClosed = await until(drainMs);
+    let members = await processGroupMembers(child.pid);
+    // The pipes closed, but some of the group may still be ending on its own.
+    while (members.length > 0 && performance.now() < deadline) {
+      await pause(100);
+      members = await processGroupMembers(child.pid);
+    }
+    if (members.length > 0) {
+      const { streamName, stopGraceMs } = this.#config.app;
+      const fields = {
+        run: this.runId,
+        pid: child.pid,
+        pids: members.join(" "),
+        drain_ms: drainMs,
+      };
+      const what = `${streamName} (pid ${child.pid}) exited, but ${members.length} process${
+        members.length === 1 ? "" : "es"
+      } of its group (${members.join(", ")}) still ran ${drainMs} ms later`;
+      this.#debugSession?.beforeSignal("SIGTERM");
+      child.signalGroup("SIGTERM");
+      const graceEnd = performance.now() + stopGraceMs;
+      while (members.length > 0 && performance.now() < graceEnd) {
+        await pause(50);
+        members = await processGroupMembers(child.pid);
+      }
+      if (members.length === 0) {
+        this.#status("warning", `${what}: sent SIGTERM to the group`, {
+          ...fields,
+          signal: "SIGTERM",
+        });
+      } else {
+        child.signalGroup("SIGKILL");
+        this.#status(
+          "warning",
+          `${what}: sent SIGTERM to the group, then SIGKILL after ${stopGraceMs} ms`,
+          { ...fields, signal: "SIGKILL", grace_ms: stopGraceMs },
+        );
+        const killEnd = performance.now() + 5000;
+        while (members.length > 0 && performance.now() < killEnd) {
+          await pause(50);
+          members = await processGroupMembers(child.pid);
+        }
+      }
+      // What they wrote before they died is still in the pipes.
+      pipesClosed = await until(200);
+    }
+    if (!pipesClosed) {
+      this.#debug(`pid ${child.pid}: a process outside its group holds its output; stop reading`);
+      stopReading.abort();
+      await pumps;
+    }
   }
 
   async #openSinks(): Promise<{ sinks: Sink[]; traceSink?: TraceEventFileSink }> {
@@ -459,10 +594,7 @@ export class Supervisor {
     const pipelines = (["stdout", "stderr"] as const).map((stream) =>
       new OutputPipeline(stream, { output, target: router, markers: context.markers })
     );
-    const prefix = this.#options.echoPrefix;
-    const targets = [this.#options.stdout ?? Deno.stdout, this.#options.stderr ?? Deno.stderr]
-      .map((target) => prefix ? new LinePrefixWriter(target, prefix) : target);
-    const echoes = output.echo ? targets.map((target) => new Echo(target)) : [undefined, undefined];
+    const echoes = output.echo ? [this.#stdoutEcho, this.#stderrEcho] : [undefined, undefined];
     const stopReading = new AbortController();
     const backpressure = () => router.waitForCapacity();
     const pumps = Promise.all(
@@ -485,11 +617,7 @@ export class Supervisor {
     await (await memprof)?.stop(describeExit(exit)); // emits the final snapshot
     this.#debug(`pid ${child.pid} ended with ${describeExit(exit)}`);
     if (this.#killTimer !== undefined) await this.#reapGroup(child);
-    // A grandchild may keep the pipes open; read what it still writes for a moment, then stop.
-    const drain = setTimeout(() => stopReading.abort(), this.#options.drainMs ?? 2000);
-    await pumps;
-    for (const target of targets) if (target instanceof LinePrefixWriter) await target.flush();
-    clearTimeout(drain);
+    await this.#drainGroup(child, pumps, stopReading);
     this.#killTimer?.clear();
     this.#killTimer = undefined;
     this.#child = undefined;
@@ -604,7 +732,7 @@ export class Supervisor {
     const event = crashEvent(report);
     this.#router?.emit(event);
     // The summary starts with "wrapp: " already.
-    await this.#stderr.write(new TextEncoder().encode(`${event.summary}\n`));
+    this.#stderrEcho.write(new TextEncoder().encode(`${event.summary}\n`));
   }
 
   /** Follow the Redis control stream, when Redis is configured and reachable. */
@@ -698,7 +826,32 @@ export class Supervisor {
     this.#router?.emit({ kind: "status", phase, message, fields, time: now() });
   }
 
-  #notice(text: string): Promise<number> {
-    return this.#stderr.write(new TextEncoder().encode(`wrapp: ${text}\n`));
+  /** A line for the operator on stderr; queued like the echo, so it never waits for a stuck reader. */
+  #notice(text: string): Promise<void> {
+    this.#stderrEcho.write(new TextEncoder().encode(`wrapp: ${text}\n`));
+    return Promise.resolve();
+  }
+
+  /** The first echoed chunk of `stream` was dropped: say so once, while it happens. */
+  #echoFallsBehind(stream: "stdout" | "stderr"): void {
+    const message =
+      `wrapp's ${stream} is not read fast enough (a stuck pipe?): its echo of the service's output is dropped while it is behind; every sink still gets every line`;
+    this.#status("warning", message, { run: this.runId, echo: stream });
+    if (stream === "stdout") void this.#notice(message);
+  }
+
+  /** How much of the echo of `stream` was lost, once at the end. */
+  #reportEchoDrops(stream: "stdout" | "stderr", drops: Readonly<EchoDrops>): void {
+    if (drops.chunks === 0) return;
+    const message =
+      `the echo to wrapp's ${stream} dropped ${drops.bytes} bytes (about ${drops.lines} lines) its reader did not take; the sinks have them`;
+    this.#status("warning", message, {
+      run: this.runId,
+      echo: stream,
+      dropped_bytes: drops.bytes,
+      dropped_lines: drops.lines,
+      dropped_chunks: drops.chunks,
+    });
+    if (stream === "stdout") void this.#notice(message);
   }
 }

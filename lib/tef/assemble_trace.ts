@@ -46,13 +46,25 @@ const _NEWLINE = 0x0a;
  * is how Perfetto recognises a JSON trace, and is never empty: with no valid event it
  * holds {@linkcode EMPTY_TRACE_EVENT}. Throws the underlying `Deno.errors.*` error when a
  * file cannot be read or written; `tracePath` is then left as it was.
+ *
+ * The file is created 0644 less the umask, or with exactly `options.mode` — set before
+ * any event is written, so a file meant to be private is never readable by others.
  */
-export async function assembleTrace(jsonlPath: string, tracePath: string): Promise<AssembleResult> {
+export async function assembleTrace(
+  jsonlPath: string,
+  tracePath: string,
+  options: { mode?: number } = {},
+): Promise<AssembleResult> {
   const input = await Deno.open(jsonlPath, { read: true });
   const tempPath = _tempPathBeside(tracePath);
   let output: Deno.FsFile | undefined;
   try {
-    output = await Deno.open(tempPath, { write: true, createNew: true, mode: 0o644 });
+    output = await Deno.open(tempPath, {
+      write: true,
+      createNew: true,
+      mode: options.mode === undefined ? 0o644 : options.mode & 0o600,
+    });
+    if (options.mode !== undefined) await Deno.chmod(tempPath, options.mode);
     const writer = new _BatchWriter(output);
     const result: AssembleResult = { events: 0, skipped: 0 };
     const take = async (line: string) => {

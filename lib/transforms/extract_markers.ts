@@ -27,6 +27,20 @@ export interface MarkerOptions {
   grammar?: MarkerGrammar;
 }
 
+/** Options of {@linkcode MarkerExtractor}. */
+export interface MarkerExtractorOptions extends MarkerOptions {
+  /**
+   * Most names whose running total is remembered (at least 2); the least recently used are
+   * forgotten beyond. Default {@linkcode DEFAULT_MAX_MARKER_NAMES}.
+   */
+  maxNames?: number;
+  /** Called once, when totals are forgotten for the first time, with how many. */
+  onFirstForget?: (count: number) => void;
+}
+
+/** The default {@linkcode MarkerExtractorOptions.maxNames}: a few MiB at most. */
+export const DEFAULT_MAX_MARKER_NAMES = 10_000;
+
 /** One marker found in a text: `value` is absent for a `{{name}}` increment. */
 export interface Marker {
   /** The counter or value name. */
@@ -210,16 +224,47 @@ export function parseMarkerNumber(value: string): number | undefined {
  * The extractor keeps the last {@linkcode MARKER_CARRY_CHARS} characters of each stream's
  * unfinished line for that, which holds any marker of wrapp's grammar; a Go-grammar
  * marker longer than that (a name of thousands of characters) is not seen across a cut.
+ *
+ * Memory is bounded: at most `maxNames` totals are kept (a service that puts ids in its
+ * marker names would otherwise grow it forever). Past that, the totals of the least
+ * recently used names are forgotten and counted ({@linkcode MarkerExtractor.forgotten});
+ * a name used among the last `maxNames / 2` distinct names is always kept. Should a
+ * forgotten name come back, its counter starts again from 1. Every marker still becomes
+ * a metric event.
  */
 export class MarkerExtractor {
-  readonly #totals = new Map<string, number>();
+  // Two generations instead of a strict LRU: a name used in `#recent` stays; when
+  // `#recent` is full, `#old` (names unused for a whole generation) is forgotten at once.
+  // Re-inserting a key on each use (the usual Map LRU) costs V8 a hash chain of deleted
+  // entries: 300,000 names took 50 s instead of 1.
+  #recent = new Map<string, number>();
+  #old = new Map<string, number>();
   readonly #options: Required<MarkerOptions>;
+  readonly #generation: number;
+  readonly #onFirstForget?: (count: number) => void;
+  #forgotten = 0;
   // Per stream: the end of the line being split, while its next part is to come.
   readonly #carry = new Map<LogEvent["stream"], string>();
 
   /** An extractor of markers in `options.grammar` (default `"wrapp"`). */
-  constructor(options: MarkerOptions = {}) {
+  constructor(options: MarkerExtractorOptions = {}) {
     this.#options = { grammar: options.grammar ?? "wrapp" };
+    const maxNames = options.maxNames ?? DEFAULT_MAX_MARKER_NAMES;
+    if (!Number.isSafeInteger(maxNames) || maxNames < 2) {
+      throw new RangeError(`Invalid maxNames "${maxNames}": expected an integer of at least 2`);
+    }
+    this.#generation = Math.floor(maxNames / 2);
+    this.#onFirstForget = options.onFirstForget;
+  }
+
+  /** Totals forgotten so far because more than `maxNames` names were in use. */
+  get forgotten(): number {
+    return this.#forgotten;
+  }
+
+  /** How many names have a total remembered now. */
+  get names(): number {
+    return this.#recent.size + this.#old.size;
   }
 
   /** The metric events for the markers in `event.text`, in order; the event is not modified. */
@@ -230,8 +275,8 @@ export class MarkerExtractor {
     const metrics: MetricEvent[] = [];
     for (const { name, value } of [...markers ?? [], ...findMarkers(event.text, this.#options)]) {
       if (value === undefined) {
-        const total = (this.#totals.get(name) ?? 0) + 1;
-        this.#totals.set(name, total);
+        const total = this.total(name) + 1;
+        this.#remember(name, total);
         metrics.push({
           kind: "metric",
           time: event.time,
@@ -252,10 +297,10 @@ export class MarkerExtractor {
           value,
         } as const;
         if (numeric === undefined) {
-          this.#totals.delete(name);
+          this.#remember(name, 0); // no total: the next increment gives 1
           metrics.push(base);
         } else {
-          this.#totals.set(name, numeric);
+          this.#remember(name, numeric);
           metrics.push({ ...base, numeric });
         }
       }
@@ -284,8 +329,20 @@ export class MarkerExtractor {
     return found;
   }
 
-  /** The running total of counter `name` (0 when it was never incremented). */
+  #remember(name: string, total: number): void {
+    if (!this.#recent.has(name)) this.#old.delete(name); // each name leaves #old once
+    this.#recent.set(name, total);
+    if (this.#recent.size < this.#generation) return;
+    const count = this.#old.size;
+    this.#old = this.#recent;
+    this.#recent = new Map();
+    if (count === 0) return;
+    if (this.#forgotten === 0) this.#onFirstForget?.(count);
+    this.#forgotten += count;
+  }
+
+  /** The running total of counter `name` (0 when it was never incremented, or forgotten). */
   total(name: string): number {
-    return this.#totals.get(name) ?? 0;
+    return this.#recent.get(name) ?? this.#old.get(name) ?? 0;
   }
 }

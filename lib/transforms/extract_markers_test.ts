@@ -288,4 +288,37 @@ Deno.test("MarkerExtractor does not count a marker twice when a line's parts are
   const extractor = new MarkerExtractor();
   const metrics = events.flatMap((event) => extractor.extract(event));
   assert.deepEqual(metrics.map((m) => m.name), ["a", "b"]);
+
+Deno.test("MarkerExtractor remembers at most maxNames totals, forgetting the least recently used and counting it", () => {
+  const reports: number[] = [];
+  const markers = new MarkerExtractor({ maxNames: 4, onFirstForget: (n) => reports.push(n) });
+  markers.extract(line("{{a}} {{b}} {{c}}"));
+  assert.equal(markers.forgotten, 0);
+  const metrics = markers.extract(line("{{a}} {{e:5}}")); // b is the least recently used
+  // Every marker is still a metric event.
+  assert.deepEqual(metrics.map((m) => [m.name, m.numeric]), [["a", 2], ["e", 5]]);
+  assert.ok(markers.names <= 4);
+  assert.equal(markers.forgotten, 1);
+  assert.deepEqual(reports, [1]); // reported once, at the first
+  assert.equal(markers.total("a"), 2);
+  assert.equal(markers.total("b"), 0);
+  assert.equal(markers.total("c"), 1);
+  assert.equal(markers.total("e"), 5);
+  // A forgotten counter starts again.
+  assert.equal(markers.extract(line("{{b}}"))[0].numeric, 1);
+  assert.throws(() => new MarkerExtractor({ maxNames: 1 }), RangeError);
+});
+
+Deno.test("MarkerExtractor: 300,000 distinct names keep the default bound of remembered totals", () => {
+  let reported = 0;
+  const markers = new MarkerExtractor({ onFirstForget: () => reported++ });
+  const started = performance.now();
+  for (let i = 0; i < 300_000; i++) markers.extract(line(`request {{req_${i}}} done {{ok}}`));
+  const ms = performance.now() - started;
+  assert.ok(markers.names <= 10_000, `${markers.names} names remembered`);
+  assert.equal(markers.forgotten + markers.names, 300_001);
+  assert.equal(reported, 1);
+  assert.equal(markers.total("ok"), 300_000, "a name in use all along is never forgotten");
+  // Linear: about a second on a Jetson; a quadratic structure takes tens of seconds.
+  assert.ok(ms < 15_000, `${ms} ms`);
 });
