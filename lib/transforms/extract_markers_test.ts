@@ -288,6 +288,7 @@ Deno.test("MarkerExtractor does not count a marker twice when a line's parts are
   const extractor = new MarkerExtractor();
   const metrics = events.flatMap((event) => extractor.extract(event));
   assert.deepEqual(metrics.map((m) => m.name), ["a", "b"]);
+});
 
 Deno.test("MarkerExtractor remembers at most maxNames totals, forgetting the least recently used and counting it", () => {
   const reports: number[] = [];
