@@ -1,0 +1,256 @@
+/**
+ * The sequence numbers of a service's events and which of them only memory holds, kept in
+ * a small file so that a wrapp killed with `kill -9` cannot lose events silently.
+ *
+ * Every event the Redis sink accepts gets the next number ({@linkcode DeliveryLedger.next}),
+ * continuing across restarts of wrapp. While an event waits in the sink's memory queue it is
+ * "held"; it is released once Redis acknowledged it, it is in the spool, or its drop was
+ * counted. The file `<spool dir>/ledger` holds the highest number given and the held ranges:
+ *
+ * ```
+ * wrapp delivery ledger 1
+ * accepted 121068
+ * held 99292-121068
+ * ```
+ *
+ * It is rewritten in place (one `pwrite`, no fsync) on every change, so after a `kill -9`
+ * the page cache has the state of the moment of the kill: the held ranges are exactly the
+ * events that died with the process. It is fsynced at most every `syncIntervalMs` (500 ms)
+ * and only after a change: an idle ledger arms no timer. The next wrapp reads it in
+ * {@linkcode DeliveryLedger.open}, reports {@linkcode DeliveryLedger.lost} and continues
+ * numbering after `accepted`.
+ *
+ * @module
+ */
+
+import { describeCause, SinkError } from "../errors.ts";
+
+/** An inclusive range of sequence numbers, `[first, last]`. */
+export type SeqRange = readonly [first: number, last: number];
+
+/** Options of {@linkcode DeliveryLedger.open}. */
+export interface DeliveryLedgerOptions {
+  /** Longest time between a change and its fsync, in ms. Default 500. */
+  syncIntervalMs?: number;
+}
+
+/** The file name of the ledger inside the spool folder. */
+export const LEDGER_FILE = "ledger";
+
+const _HEADER = "wrapp delivery ledger 1";
+
+/** See the module documentation. */
+export class DeliveryLedger {
+  /** The ledger file; undefined for a ledger that only numbers (no spool folder). */
+  readonly path: string | undefined;
+  /** Ranges the previous process still held when it ended: events it lost. */
+  readonly lost: readonly SeqRange[];
+  /** Why the previous ledger could not be read, if it could not (numbering restarts). */
+  readonly unreadable: string | undefined;
+
+  #accepted: number;
+  #held: [number, number][] = [];
+  #file: Deno.FsFile | undefined;
+  #written = 0;
+  #syncTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #syncIntervalMs: number;
+  readonly #encoder = new TextEncoder();
+
+  private constructor(
+    path: string | undefined,
+    file: Deno.FsFile | undefined,
+    previous: { accepted: number; held: SeqRange[]; unreadable?: string },
+    options: DeliveryLedgerOptions,
+  ) {
+    this.path = path;
+    this.#file = file;
+    this.#accepted = previous.accepted;
+    this.lost = previous.held;
+    this.unreadable = previous.unreadable;
+    this.#syncIntervalMs = options.syncIntervalMs ?? 500;
+  }
+
+  /**
+   * Open (or create) the ledger in folder `dir`, read what the previous process left and
+   * write a fresh state (its losses are now this process's to report). Without `dir`, a
+   * ledger that numbers from 1 and keeps nothing. Throws {@linkcode SinkError} when the
+   * file cannot be opened or written.
+   */
+  static open(dir: string | undefined, options: DeliveryLedgerOptions = {}): DeliveryLedger {
+    if (dir === undefined) return new DeliveryLedger(undefined, undefined, _EMPTY, options);
+    const path = `${dir}/${LEDGER_FILE}`;
+    let previous: { accepted: number; held: SeqRange[]; unreadable?: string } = _EMPTY;
+    try {
+      previous = parseLedger(Deno.readTextFileSync(path));
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) {
+        previous = { ..._EMPTY, unreadable: describeCause(error) };
+      }
+    }
+    let file: Deno.FsFile;
+    try {
+      file = Deno.openSync(path, { read: true, write: true, create: true, mode: 0o600 });
+    } catch (error) {
+      throw new SinkError(`Cannot open delivery ledger "${path}": ${describeCause(error)}`, {
+        cause: error,
+      });
+    }
+    const ledger = new DeliveryLedger(path, file, previous, options);
+    ledger.#write();
+    return ledger;
+  }
+
+  /** The highest sequence number given so far (by this process or an earlier one). */
+  get accepted(): number {
+    return this.#accepted;
+  }
+
+  /** How many events are held (only in memory) now. */
+  get heldCount(): number {
+    let count = 0;
+    for (const [first, last] of this.#held) count += last - first + 1;
+    return count;
+  }
+
+  /** The held ranges now, oldest first. */
+  get held(): readonly SeqRange[] {
+    return this.#held.map(([first, last]) => [first, last] as const);
+  }
+
+  /** Reserve `count` new numbers and return the first; not held (see {@linkcode hold}). */
+  next(count = 1): number {
+    const first = this.#accepted + 1;
+    this.#accepted += count;
+    if (count > 0) this.#write();
+    return first;
+  }
+
+  /** Reserve `count` new numbers, held in memory from now on; returns the first. */
+  nextHeld(count: number): number {
+    const first = this.#accepted + 1;
+    this.#accepted += count;
+    if (count > 0) {
+      const tail = this.#held.at(-1);
+      if (tail !== undefined && tail[1] === first - 1) tail[1] = this.#accepted;
+      else this.#held.push([first, this.#accepted]);
+      this.#write();
+    }
+    return first;
+  }
+
+  /**
+   * Release the numbers `seqs` (ascending, as a batch leaves the memory queue): they are in
+   * Redis, in the spool, or counted as dropped. Numbers not held are ignored.
+   */
+  release(seqs: Iterable<number | undefined>): void {
+    let changed = false;
+    let first = -1;
+    let last = -2;
+    for (const seq of seqs) {
+      if (seq === undefined) continue;
+      if (seq === last + 1) {
+        last = seq;
+        continue;
+      }
+      if (first >= 0) changed = this.#releaseRange(first, last) || changed;
+      first = last = seq;
+    }
+    if (first >= 0) changed = this.#releaseRange(first, last) || changed;
+    if (changed) this.#write();
+  }
+
+  /** Write the state, fsync it and close the file. Idempotent. */
+  async close(): Promise<void> {
+    const file = this.#file;
+    if (file === undefined) return;
+    this.#write();
+    clearTimeout(this.#syncTimer);
+    this.#syncTimer = undefined;
+    this.#file = undefined;
+    try {
+      await file.syncData();
+    } catch { /* nothing left to do about it: the state is in the page cache */ }
+    file.close();
+  }
+
+  #releaseRange(from: number, to: number): boolean {
+    const held = this.#held;
+    let changed = false;
+    for (let i = 0; i < held.length; i++) {
+      const range = held[i];
+      if (range[1] < from) continue;
+      if (range[0] > to) break;
+      changed = true;
+      if (from <= range[0] && to >= range[1]) {
+        held.splice(i--, 1);
+      } else if (from <= range[0]) {
+        range[0] = to + 1;
+      } else if (to >= range[1]) {
+        range[1] = from - 1;
+      } else {
+        held.splice(i + 1, 0, [to + 1, range[1]]);
+        range[1] = from - 1;
+        break;
+      }
+    }
+    return changed;
+  }
+
+  /** Rewrite the file in place (page cache only), and arm one fsync if none is pending. */
+  #write(): void {
+    const file = this.#file;
+    if (file === undefined) return;
+    let text = `${_HEADER}\naccepted ${this.#accepted}\nheld ${formatRanges(this.#held)}\n`;
+    // Pad over a longer previous state instead of truncating: one syscall less per change.
+    if (text.length < this.#written) text += " ".repeat(this.#written - text.length);
+    this.#written = text.length;
+    const bytes = this.#encoder.encode(text);
+    try {
+      file.seekSync(0, Deno.SeekMode.Start);
+      let done = 0;
+      while (done < bytes.length) done += file.writeSync(bytes.subarray(done));
+    } catch {
+      return; // a full or failing disk: the spool reports it; numbering goes on in memory
+    }
+    if (this.#syncTimer === undefined) {
+      this.#syncTimer = setTimeout(() => {
+        this.#syncTimer = undefined;
+        this.#file?.syncData().catch(() => {});
+      }, this.#syncIntervalMs);
+      Deno.unrefTimer(this.#syncTimer);
+    }
+  }
+}
+
+const _EMPTY = { accepted: 0, held: [] as SeqRange[] };
+
+/** `12-15,20-20` for `[[12, 15], [20, 20]]`; `-` for none. */
+export function formatRanges(ranges: readonly SeqRange[]): string {
+  if (ranges.length === 0) return "-";
+  return ranges.map(([first, last]) => `${first}-${last}`).join(",");
+}
+
+/** How many numbers `ranges` cover. */
+export function countRanges(ranges: readonly SeqRange[]): number {
+  let count = 0;
+  for (const [first, last] of ranges) count += last - first + 1;
+  return count;
+}
+
+/**
+ * Parse the text of a ledger file (trailing padding allowed). Throws `SyntaxError` when it
+ * is not one.
+ */
+export function parseLedger(text: string): { accepted: number; held: SeqRange[] } {
+  const lines = text.trimEnd().split("\n").map((line) => line.trim());
+  const accepted = /^accepted (\d+)$/.exec(lines[1] ?? "");
+  const held = /^held (-|\d+-\d+(?:,\d+-\d+)*)$/.exec(lines[2] ?? "");
+  if (lines[0] !== _HEADER || !accepted || !held) {
+    throw new SyntaxError(`not a delivery ledger: ${JSON.stringify(text.slice(0, 80))}`);
+  }
+  const ranges: SeqRange[] = held[1] === "-" ? [] : held[1].split(",").map((part) => {
+    const [first, last] = part.split("-").map(Number);
+    return [first, last] as const;
+  });
+  return { accepted: Number(accepted[1]), held: ranges };
+}
