@@ -5,12 +5,14 @@
  * Every event the Redis sink accepts gets the next number ({@linkcode DeliveryLedger.next}),
  * continuing across restarts of wrapp. While an event waits in the sink's memory queue it is
  * "held"; it is released once Redis acknowledged it, it is in the spool, or its drop was
- * counted. The file `<spool dir>/ledger` holds the highest number given and the held ranges:
+ * counted. The file `<spool dir>/ledger` holds the highest number given, the held ranges
+ * and the range of the batch being sent (held until Redis acknowledges it):
  *
  * ```
  * wrapp delivery ledger 1
  * accepted 121068
  * held 99292-121068
+ * sending 99292-101291
  * ```
  *
  * It is rewritten in place (one `pwrite`, no fsync) on every change, so after a `kill -9`
@@ -45,11 +47,17 @@ export class DeliveryLedger {
   readonly path: string | undefined;
   /** Ranges the previous process still held when it ended: events it lost. */
   readonly lost: readonly SeqRange[];
+  /**
+   * Of {@linkcode lost}, the range of the batch it was sending: Redis may have written
+   * some of these after all (a reply that never came back), or none.
+   */
+  readonly lostSending: SeqRange | undefined;
   /** Why the previous ledger could not be read, if it could not (numbering restarts). */
   readonly unreadable: string | undefined;
 
   #accepted: number;
   #held: [number, number][] = [];
+  #sending: SeqRange | undefined;
   #file: Deno.FsFile | undefined;
   #written = 0;
   #syncTimer: ReturnType<typeof setTimeout> | undefined;
@@ -59,13 +67,14 @@ export class DeliveryLedger {
   private constructor(
     path: string | undefined,
     file: Deno.FsFile | undefined,
-    previous: { accepted: number; held: SeqRange[]; unreadable?: string },
+    previous: _State & { unreadable?: string },
     options: DeliveryLedgerOptions,
   ) {
     this.path = path;
     this.#file = file;
     this.#accepted = previous.accepted;
     this.lost = previous.held;
+    this.lostSending = previous.sending && _intersect(previous.sending, previous.held);
     this.unreadable = previous.unreadable;
     this.#syncIntervalMs = options.syncIntervalMs ?? 500;
   }
@@ -79,7 +88,7 @@ export class DeliveryLedger {
   static open(dir: string | undefined, options: DeliveryLedgerOptions = {}): DeliveryLedger {
     if (dir === undefined) return new DeliveryLedger(undefined, undefined, _EMPTY, options);
     const path = `${dir}/${LEDGER_FILE}`;
-    let previous: { accepted: number; held: SeqRange[]; unreadable?: string } = _EMPTY;
+    let previous: _State & { unreadable?: string } = _EMPTY;
     try {
       previous = parseLedger(Deno.readTextFileSync(path));
     } catch (error) {
@@ -159,6 +168,16 @@ export class DeliveryLedger {
     if (changed) this.#write();
   }
 
+  /**
+   * Note the held numbers from `first` to `last` as the batch being sent now, or none
+   * (`undefined`) once its replies are in.
+   */
+  sending(range: SeqRange | undefined): void {
+    if (range === undefined && this.#sending === undefined) return;
+    this.#sending = range;
+    this.#write();
+  }
+
   /** Write the state, fsync it and close the file. Idempotent. */
   async close(): Promise<void> {
     const file = this.#file;
@@ -200,7 +219,8 @@ export class DeliveryLedger {
   #write(): void {
     const file = this.#file;
     if (file === undefined) return;
-    let text = `${_HEADER}\naccepted ${this.#accepted}\nheld ${formatRanges(this.#held)}\n`;
+    let text = `${_HEADER}\naccepted ${this.#accepted}\nheld ${formatRanges(this.#held)}\n` +
+      `sending ${this.#sending ? formatRanges([this.#sending]) : "-"}\n`;
     // Pad over a longer previous state instead of truncating: one syscall less per change.
     if (text.length < this.#written) text += " ".repeat(this.#written - text.length);
     this.#written = text.length;
@@ -222,7 +242,27 @@ export class DeliveryLedger {
   }
 }
 
-const _EMPTY = { accepted: 0, held: [] as SeqRange[] };
+interface _State {
+  accepted: number;
+  held: SeqRange[];
+  sending?: SeqRange;
+}
+
+const _EMPTY: _State = { accepted: 0, held: [] };
+
+/** The part of `range` that `ranges` cover, as one range from its first to its last number. */
+function _intersect(range: SeqRange, ranges: readonly SeqRange[]): SeqRange | undefined {
+  let first = Infinity;
+  let last = -Infinity;
+  for (const [a, b] of ranges) {
+    const from = Math.max(a, range[0]);
+    const to = Math.min(b, range[1]);
+    if (from > to) continue;
+    first = Math.min(first, from);
+    last = Math.max(last, to);
+  }
+  return first <= last ? [first, last] : undefined;
+}
 
 /** `12-15,20-20` for `[[12, 15], [20, 20]]`; `-` for none. */
 export function formatRanges(ranges: readonly SeqRange[]): string {
@@ -241,7 +281,9 @@ export function countRanges(ranges: readonly SeqRange[]): number {
  * Parse the text of a ledger file (trailing padding allowed). Throws `SyntaxError` when it
  * is not one.
  */
-export function parseLedger(text: string): { accepted: number; held: SeqRange[] } {
+export function parseLedger(
+  text: string,
+): { accepted: number; held: SeqRange[]; sending?: SeqRange } {
   const lines = text.trimEnd().split("\n").map((line) => line.trim());
   const accepted = /^accepted (\d+)$/.exec(lines[1] ?? "");
   const held = /^held (-|\d+-\d+(?:,\d+-\d+)*)$/.exec(lines[2] ?? "");
@@ -252,5 +294,11 @@ export function parseLedger(text: string): { accepted: number; held: SeqRange[] 
     const [first, last] = part.split("-").map(Number);
     return [first, last] as const;
   });
-  return { accepted: Number(accepted[1]), held: ranges };
+  // Absent in a ledger written before it existed; "-" when nothing was being sent.
+  const sending = /^sending (\d+)-(\d+)$/.exec(lines[3] ?? "");
+  return {
+    accepted: Number(accepted[1]),
+    held: ranges,
+    ...(sending ? { sending: [Number(sending[1]), Number(sending[2])] as const } : {}),
+  };
 }

@@ -82,3 +82,23 @@ Deno.test("DeliveryLedger without a folder numbers from 1 and writes nothing", a
   assert.deepEqual(ledger.path, undefined);
   await ledger.close();
 });
+
+Deno.test("DeliveryLedger: the batch being sent at the end is reported as possibly delivered", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const killed = DeliveryLedger.open(dir);
+    killed.nextHeld(100);
+    killed.sending([1, 40]);
+    killed.release(Array.from({ length: 10 }, (_, i) => i + 1)); // acknowledged early by a retry path
+    const next = DeliveryLedger.open(dir);
+    assert.deepEqual(next.lost, [[11, 100]]);
+    assert.deepEqual(next.lostSending, [11, 40]);
+    next.sending([101, 101]);
+    next.sending(undefined);
+    const third = DeliveryLedger.open(dir);
+    assert.equal(third.lostSending, undefined);
+    await Promise.all([killed.close(), next.close(), third.close()]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

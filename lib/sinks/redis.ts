@@ -554,14 +554,24 @@ export class RedisSink implements Sink {
     const lost = countRanges(ledger.lost);
     this.#lostBefore = lost;
     const ranges = formatRanges(ledger.lost);
+    const sending = ledger.lostSending;
+    const maybe = sending ? countRanges([sending]) : 0;
     this.#status(
       "warning",
-      `The previous wrapp of "${this.#options.streamName}" ended before ${lost} events reached Redis or the spool: they are lost (seq ${ranges})`,
+      `The previous wrapp of "${this.#options.streamName}" ended before ${lost} events reached Redis or the spool: they are lost (seq ${ranges})` +
+        (sending
+          ? `; of these, the ${maybe} of seq ${
+            formatRanges([sending])
+          } were being sent and may be in Redis after all`
+          : ""),
       {
         lost,
         lost_seq: ranges,
         lost_first: ledger.lost[0][0],
         lost_last: ledger.lost.at(-1)![1],
+        ...(sending
+          ? { maybe_delivered: maybe, maybe_delivered_seq: formatRanges([sending]) }
+          : {}),
       },
     );
   }
@@ -721,8 +731,12 @@ export class RedisSink implements Sink {
           continue;
         }
         this.#inflight = next;
+        if (next.source === "memory") {
+          this.#ledger.sending([next.batch[0].seq ?? 0, next.batch.at(-1)!.seq ?? 0]);
+        }
         const { done, failure } = await this.#send(next.batch);
         this.#inflight = undefined;
+        if (next.source === "memory") this.#ledger.sending(undefined);
         if (next.source === "spool") this.#spool!.ack(done);
         else this.#release(done === next.batch.length ? next.batch : next.batch.slice(0, done));
         if (failure === undefined) {
@@ -734,7 +748,10 @@ export class RedisSink implements Sink {
         }
       } catch (error) {
         // Not expected (a spool read failing, a bug): count, keep the events, wait, go on.
-        if (this.#inflight?.source === "memory") this.#memory.unshift(this.#inflight.batch);
+        if (this.#inflight?.source === "memory") {
+          this.#memory.unshift(this.#inflight.batch);
+          this.#ledger.sending(undefined);
+        }
         this.#inflight = undefined;
         this.#stats.errors++;
         this.#debugLog(`writer: ${error}`);
