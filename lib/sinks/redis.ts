@@ -9,7 +9,8 @@
  * | 5 | `wrapp:<name>:state` | hash updated on `start`/`restart`/`exit` status events and every health tick |
  *
  * Every stream entry has `message`, `ts` (ms since the epoch, when wrapp read the line),
- * `run`, `pid` and `host`; status entries add `phase` and their fields, log entries
+ * `run`, `pid`, `host` and `seq` (the event's sequence number for the service, continued
+ * across restarts of wrapp); status entries add `phase` and their fields, log entries
  * `part`/`last`, `lines` and `unterminated` when set.
  *
  * Two entry layouts ({@linkcode RedisSinkOptions.layout}):
@@ -33,6 +34,11 @@
  * order holds across every switch. A spool left by a killed wrapp is sent first on the next
  * start. Events are dropped only when the spool is full (`drop_oldest`), and every drop is
  * counted in {@linkcode RedisSink.stats}.
+ *
+ * **A kill -9 is never silent.** What only the memory queue holds dies with the process.
+ * A {@linkcode DeliveryLedger} in the spool folder numbers every accepted event and notes
+ * which numbers are only in memory, on every change; the next sink on the same folder reports
+ * them as lost, with their count and `seq` ranges (a status event, so on stderr too).
  *
  * **At-least-once.** A batch is acknowledged command by command from the pipeline replies;
  * from the first command that failed on a connection error, the rest of the batch is sent
