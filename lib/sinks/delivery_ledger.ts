@@ -20,7 +20,9 @@
  * events that died with the process. It is fsynced at most every `syncIntervalMs` (500 ms)
  * and only after a change: an idle ledger arms no timer. The next wrapp reads it in
  * {@linkcode DeliveryLedger.open}, reports {@linkcode DeliveryLedger.lost} and continues
- * numbering after `accepted`.
+ * numbering after `accepted`. Until the event carrying that report is itself safe
+ * ({@linkcode DeliveryLedger.reportedAs}), the loss stays in the file as `unreported`, so a
+ * wrapp killed again before it could tell reports it once more, with its own losses.
  *
  * @module
  */
@@ -45,7 +47,10 @@ const _HEADER = "wrapp delivery ledger 1";
 export class DeliveryLedger {
   /** The ledger file; undefined for a ledger that only numbers (no spool folder). */
   readonly path: string | undefined;
-  /** Ranges the previous process still held when it ended: events it lost. */
+  /**
+   * Ranges the previous process still held when it ended (events it lost), with any loss
+   * it had not yet reported itself.
+   */
   readonly lost: readonly SeqRange[];
   /**
    * Of {@linkcode lost}, the range of the batch it was sending: Redis may have written
@@ -58,6 +63,8 @@ export class DeliveryLedger {
   #accepted: number;
   #held: [number, number][] = [];
   #sending: SeqRange | undefined;
+  #unreported: readonly SeqRange[];
+  #reportSeq: number | undefined;
   #file: Deno.FsFile | undefined;
   #written = 0;
   #syncTimer: ReturnType<typeof setTimeout> | undefined;
@@ -73,7 +80,8 @@ export class DeliveryLedger {
     this.path = path;
     this.#file = file;
     this.#accepted = previous.accepted;
-    this.lost = previous.held;
+    this.lost = _merge([...(previous.unreported ?? []), ...previous.held]);
+    this.#unreported = this.lost;
     this.lostSending = previous.sending && _intersect(previous.sending, previous.held);
     this.unreadable = previous.unreadable;
     this.#syncIntervalMs = options.syncIntervalMs ?? 500;
@@ -165,7 +173,20 @@ export class DeliveryLedger {
       first = last = seq;
     }
     if (first >= 0) changed = this.#releaseRange(first, last) || changed;
-    if (changed) this.#write();
+    if (this.#reportSeq !== undefined && changed && !this.#isHeld(this.#reportSeq)) {
+      this.#reported(); // writes
+    } else if (changed) {
+      this.#write();
+    }
+  }
+
+  /**
+   * {@linkcode lost} is told by the event numbered `seq`: once it is no longer held (in
+   * Redis, in the spool or counted), the loss is reported and leaves the file.
+   */
+  reportedAs(seq: number): void {
+    this.#reportSeq = seq;
+    if (!this.#isHeld(seq)) this.#reported();
   }
 
   /**
@@ -190,6 +211,16 @@ export class DeliveryLedger {
       await file.syncData();
     } catch { /* nothing left to do about it: the state is in the page cache */ }
     file.close();
+  }
+
+  #isHeld(seq: number): boolean {
+    return this.#held.some(([first, last]) => seq >= first && seq <= last);
+  }
+
+  #reported(): void {
+    this.#reportSeq = undefined;
+    this.#unreported = [];
+    this.#write();
   }
 
   #releaseRange(from: number, to: number): boolean {
@@ -220,7 +251,8 @@ export class DeliveryLedger {
     const file = this.#file;
     if (file === undefined) return;
     let text = `${_HEADER}\naccepted ${this.#accepted}\nheld ${formatRanges(this.#held)}\n` +
-      `sending ${this.#sending ? formatRanges([this.#sending]) : "-"}\n`;
+      `sending ${this.#sending ? formatRanges([this.#sending]) : "-"}\n` +
+      `unreported ${formatRanges(this.#unreported)}\n`;
     // Pad over a longer previous state instead of truncating: one syscall less per change.
     if (text.length < this.#written) text += " ".repeat(this.#written - text.length);
     this.#written = text.length;
@@ -246,6 +278,18 @@ interface _State {
   accepted: number;
   held: SeqRange[];
   sending?: SeqRange;
+  unreported?: SeqRange[];
+}
+
+/** `ranges` sorted, overlapping and adjacent ones joined. */
+function _merge(ranges: SeqRange[]): SeqRange[] {
+  const out: [number, number][] = [];
+  for (const [first, last] of [...ranges].sort((a, b) => a[0] - b[0])) {
+    const tail = out.at(-1);
+    if (tail !== undefined && first <= tail[1] + 1) tail[1] = Math.max(tail[1], last);
+    else out.push([first, last]);
+  }
+  return out;
 }
 
 const _EMPTY: _State = { accepted: 0, held: [] };
@@ -283,22 +327,38 @@ export function countRanges(ranges: readonly SeqRange[]): number {
  */
 export function parseLedger(
   text: string,
-): { accepted: number; held: SeqRange[]; sending?: SeqRange } {
+): { accepted: number; held: SeqRange[]; sending?: SeqRange; unreported?: SeqRange[] } {
   const lines = text.trimEnd().split("\n").map((line) => line.trim());
-  const accepted = /^accepted (\d+)$/.exec(lines[1] ?? "");
-  const held = /^held (-|\d+-\d+(?:,\d+-\d+)*)$/.exec(lines[2] ?? "");
-  if (lines[0] !== _HEADER || !accepted || !held) {
-    throw new SyntaxError(`not a delivery ledger: ${JSON.stringify(text.slice(0, 80))}`);
+  const values = new Map<string, string>();
+  for (const line of lines.slice(1)) {
+    const space = line.indexOf(" ");
+    if (space > 0) values.set(line.slice(0, space), line.slice(space + 1));
   }
-  const ranges: SeqRange[] = held[1] === "-" ? [] : held[1].split(",").map((part) => {
-    const [first, last] = part.split("-").map(Number);
-    return [first, last] as const;
-  });
-  // Absent in a ledger written before it existed; "-" when nothing was being sent.
-  const sending = /^sending (\d+)-(\d+)$/.exec(lines[3] ?? "");
-  return {
-    accepted: Number(accepted[1]),
-    held: ranges,
-    ...(sending ? { sending: [Number(sending[1]), Number(sending[2])] as const } : {}),
+  const ranges = (key: string): SeqRange[] | undefined => {
+    const value = values.get(key);
+    if (value === undefined || value === "-") return value === undefined ? undefined : [];
+    if (!/^\d+-\d+(?:,\d+-\d+)*$/.test(value)) throw _notLedger(text);
+    return value.split(",").map((part) => {
+      const [first, last] = part.split("-").map(Number);
+      return [first, last] as const;
+    });
   };
+  const accepted = values.get("accepted") ?? "";
+  const held = ranges("held");
+  if (lines[0] !== _HEADER || !/^\d+$/.test(accepted) || held === undefined) {
+    throw _notLedger(text);
+  }
+  // `sending` and `unreported` are absent from a ledger written before they existed.
+  const sending = ranges("sending")?.[0];
+  const unreported = ranges("unreported") ?? [];
+  return {
+    accepted: Number(accepted),
+    held,
+    ...(sending ? { sending } : {}),
+    ...(unreported.length > 0 ? { unreported } : {}),
+  };
+}
+
+function _notLedger(text: string): SyntaxError {
+  return new SyntaxError(`not a delivery ledger: ${JSON.stringify(text.slice(0, 80))}`);
 }

@@ -562,7 +562,7 @@ export class RedisSink implements Sink {
     const ranges = formatRanges(ledger.lost);
     const sending = ledger.lostSending;
     const maybe = sending ? countRanges([sending]) : 0;
-    this.#status(
+    const seq = this.#status(
       "warning",
       `The previous wrapp of "${this.#options.streamName}" ended before ${lost} events reached Redis or the spool: they are lost (seq ${ranges})` +
         (sending
@@ -580,6 +580,8 @@ export class RedisSink implements Sink {
           : {}),
       },
     );
+    // Until this report is safe, the loss stays in the ledger for the next wrapp to tell.
+    if (seq !== undefined) ledger.reportedAs(seq);
   }
 
   async #close(): Promise<void> {
@@ -672,7 +674,7 @@ export class RedisSink implements Sink {
     message: string,
     fields: StatusEvent["fields"],
     queue = true,
-  ): void {
+  ): number | undefined {
     const event: StatusEvent = {
       kind: "status",
       phase,
@@ -681,17 +683,19 @@ export class RedisSink implements Sink {
       time: now(),
     };
     this.#debugLog(event.message);
+    let record: SpooledEvent | undefined;
     if (queue) {
       this.#stats.received++;
       this.#accepted++;
-      const pid = this.#pid();
-      this.#enqueue([{ run: this.#options.runId, pid, event }]);
+      record = { run: this.#options.runId, pid: this.#pid(), event };
+      this.#enqueue([record]);
     }
     try {
       this.#options.onStatus?.(event);
     } catch (error) {
       this.#debugLog(`onStatus threw: ${error}`);
     }
+    return record?.seq;
   }
 
   /** Say that events were dropped: at most every 10 s, with the count since the last time. */
