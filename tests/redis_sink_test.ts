@@ -129,11 +129,18 @@ Deno.test("RedisSink writes stdout, stderr and status entries to their streams i
   ]);
   const base = { run: "run-1", pid: "4242", host: "testhost" };
   assert.deepEqual(await readStream(logsDb, "logs:app:svc:info"), [
-    { message: "out ü", ts: "1700000000200", ...base },
-    { message: "a\nb", ts: "1700000000202", ...base, lines: "2", unterminated: "time" },
+    { message: "out ü", ts: "1700000000200", ...base, seq: "2" },
+    {
+      message: "a\nb",
+      ts: "1700000000202",
+      ...base,
+      seq: "4",
+      lines: "2",
+      unterminated: "time",
+    },
   ]);
   assert.deepEqual(await readStream(logsDb, "logs:app:svc:error"), [
-    { message: "err", ts: "1700000000201", ...base, part: "2", last: "true" },
+    { message: "err", ts: "1700000000201", ...base, seq: "3", part: "2", last: "true" },
   ]);
   assert.deepEqual(await readStream(logsDb, "logs:app:svc:status"), [
     {
@@ -142,6 +149,7 @@ Deno.test("RedisSink writes stdout, stderr and status entries to their streams i
       run: "run-0",
       pid: "77",
       host: "testhost",
+      seq: "1",
       phase: "info",
       restarts: "2",
       ok: "true",

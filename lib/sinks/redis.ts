@@ -9,7 +9,8 @@
  * | 5 | `wrapp:<name>:state` | hash updated on `start`/`restart`/`exit` status events and every health tick |
  *
  * Every stream entry has `message`, `ts` (ms since the epoch, when wrapp read the line),
- * `run`, `pid` and `host`; status entries add `phase` and their fields, log entries
+ * `run`, `pid`, `host` and `seq` (the event's sequence number for the service, continued
+ * across restarts of wrapp); status entries add `phase` and their fields, log entries
  * `part`/`last`, `lines` and `unterminated` when set.
  *
  * Two entry layouts ({@linkcode RedisSinkOptions.layout}):
@@ -34,6 +35,11 @@
  * start. Events are dropped only when the spool is full (`drop_oldest`), and every drop is
  * counted in {@linkcode RedisSink.stats}.
  *
+ * **A kill -9 is never silent.** What only the memory queue holds dies with the process.
+ * A {@linkcode DeliveryLedger} in the spool folder numbers every accepted event and notes
+ * which numbers are only in memory, on every change; the next sink on the same folder reports
+ * them as lost, with their count and `seq` ranges (a status event, so on stderr too).
+ *
  * **At-least-once.** A batch is acknowledged command by command from the pipeline replies;
  * from the first command that failed on a connection error, the rest of the batch is sent
  * again later. So an entry whose reply was lost in a crash or disconnect can appear twice
@@ -56,6 +62,7 @@ import type { RedisLayout } from "../config/config.ts";
 import { goEndRun, goExitCode, goExitLine, goLineText, goNewRun } from "./go_layout.ts";
 import { DEFAULT_SPOOL_MAX_BYTES, DiskSpool, type SpoolPolicy } from "./disk_spool.ts";
 import { type LongTimer, setLongInterval } from "../long_timeout.ts";
+import { countRanges, DeliveryLedger, formatRanges } from "./delivery_ledger.ts";
 
 /** The three databases the sink writes, by role. */
 export interface RedisDbs {
@@ -115,6 +122,11 @@ export interface SpooledEvent {
   pid: number;
   /** The event. */
   event: Event;
+  /**
+   * Its sequence number for this service (`seq` in its entries), given when the sink
+   * accepted it; continues across restarts of wrapp (see ./delivery_ledger.ts).
+   */
+  seq?: number;
 }
 
 /** Options for {@linkcode RedisSink.connect}. */
@@ -200,6 +212,10 @@ export interface RedisSinkStats extends SinkStats {
   spoolBytes: number;
   /** Events found in the spool at start (left by a previous process); `sent` includes them, `received` does not. */
   recovered: number;
+  /** Events the previous process lost (killed while they were only in memory), reported at start. */
+  lostBefore: number;
+  /** The highest sequence number given to an event so far (continuing a previous process's). */
+  seq: number;
   /** Whether Redis is currently reachable. */
   connected: boolean;
 }
@@ -229,7 +245,7 @@ const _STATE_OF_PHASE: Partial<Record<StatusEvent["phase"], string>> = {
 // Where an XADD holds the values of run, pid and host.
 const _OVERRIDABLE = new Map([["run", 12], ["pid", 14], ["host", 16]]);
 // Status and crash fields that would shadow an entry's own fields are written as `field_<name>`.
-const _RESERVED = new Set(["message", "ts", "phase", "detail", "separator", "output"]);
+const _RESERVED = new Set(["message", "ts", "phase", "detail", "separator", "output", "seq"]);
 // Reply errors worth retrying later: Redis is starting, busy, full, read-only, or we are not let in.
 const _RETRYABLE_REPLY =
   /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|NOAUTH|WRONGPASS|NOPERM|OOM|MISCONF|NOREPLICAS)\b/;
@@ -271,12 +287,14 @@ export class RedisSink implements Sink {
   readonly #debugLog: DebugLog;
   readonly #encoders: EventEncoders<RedisEncoder>;
   readonly #spool: DiskSpool<SpooledEvent> | undefined;
+  readonly #ledger: DeliveryLedger;
   readonly #clients: Record<RedisDbRole, Redis>;
   readonly #memory = new _Queue<SpooledEvent>();
   #inflight: _Inflight | undefined;
   #stats = emptyStats();
   #ownDropped = 0;
   #recovered = 0;
+  #lostBefore = 0;
   #accepted = 0; // recovered + received: what flush() counts against sent + dropped
   #down = false;
   #downSince = 0;
@@ -298,7 +316,11 @@ export class RedisSink implements Sink {
   // Listeners on pooled connections, removed when this sink closes (the connection stays).
   readonly #detach: (() => void)[] = [];
 
-  private constructor(options: RedisSinkOptions, spool: DiskSpool<SpooledEvent> | undefined) {
+  private constructor(
+    options: RedisSinkOptions,
+    spool: DiskSpool<SpooledEvent> | undefined,
+    ledger: DeliveryLedger,
+  ) {
     this.#options = options;
     this.address = options.host.includes(":")
       ? `[${options.host}]:${options.port}`
@@ -317,6 +339,7 @@ export class RedisSink implements Sink {
       removeMarkers: options.removeMarkers,
     });
     this.#spool = spool;
+    this.#ledger = ledger;
     const dbs = { ...DEFAULT_REDIS_DBS, ...options.dbs };
     this.#clients = {
       logs: this.#client(dbs.logs),
@@ -341,7 +364,14 @@ export class RedisSink implements Sink {
         debug: options.debug && ((message) => options.debug!(`redis: ${message}`)),
       },
     );
-    const sink = new RedisSink(options, spool);
+    let ledger: DeliveryLedger;
+    try {
+      ledger = DeliveryLedger.open(options.spoolDir);
+    } catch (error) {
+      await spool?.close();
+      throw error;
+    }
+    const sink = new RedisSink(options, spool, ledger);
     await sink.#start();
     return sink;
   }
@@ -469,6 +499,8 @@ export class RedisSink implements Sink {
       spooled: this.#spool?.count ?? 0,
       spoolBytes: this.#spool?.bytes ?? 0,
       recovered: this.#recovered,
+      lostBefore: this.#lostBefore,
+      seq: this.#ledger.accepted,
       connected: !this.#down,
     };
   }
@@ -543,6 +575,7 @@ export class RedisSink implements Sink {
         { recovered: records, skipped_lines: partialLines },
       );
     }
+    this.#reportPreviousLoss();
     const connecting = Promise.allSettled(_DB_ROLES.map((db) => _connect(this.#clients[db])));
     await _timeout(connecting, this.#options.connectTimeoutMs ?? 5000, "").catch(() => {});
     if (!_DB_ROLES.every((db) => this.#clients[db].status === "ready")) {
@@ -554,6 +587,44 @@ export class RedisSink implements Sink {
     const interval = this.#options.healthIntervalMs ?? 60_000;
     // health_interval may be longer than setInterval can wait (it would PING every ms).
     this.#healthTimer = setLongInterval(() => this.#healthTick(), interval, { unref: true });
+  }
+
+  /** Say what the previous wrapp lost (it was killed with events only in memory), with the seq ranges. */
+  #reportPreviousLoss(): void {
+    const ledger = this.#ledger;
+    if (ledger.unreadable !== undefined) {
+      this.#status(
+        "warning",
+        `Cannot read delivery ledger "${ledger.path}": ${ledger.unreadable}; sequence numbers start again at 1`,
+        { error: ledger.unreadable },
+      );
+    }
+    if (ledger.lost.length === 0) return;
+    const lost = countRanges(ledger.lost);
+    this.#lostBefore = lost;
+    const ranges = formatRanges(ledger.lost);
+    const sending = ledger.lostSending;
+    const maybe = sending ? countRanges([sending]) : 0;
+    const seq = this.#status(
+      "warning",
+      `The previous wrapp of "${this.#options.streamName}" ended before ${lost} events reached Redis or the spool: they are lost (seq ${ranges})` +
+        (sending
+          ? `; of these, the ${maybe} of seq ${
+            formatRanges([sending])
+          } were being sent and may be in Redis after all`
+          : ""),
+      {
+        lost,
+        lost_seq: ranges,
+        lost_first: ledger.lost[0][0],
+        lost_last: ledger.lost.at(-1)![1],
+        ...(sending
+          ? { maybe_delivered: maybe, maybe_delivered_seq: formatRanges([sending]) }
+          : {}),
+      },
+    );
+    // Until this report is safe, the loss stays in the ledger for the next wrapp to tell.
+    if (seq !== undefined) ledger.reportedAs(seq);
   }
 
   async #close(): Promise<void> {
@@ -579,6 +650,7 @@ export class RedisSink implements Sink {
         this.#debugLog(String((error as Error).message));
       }
     }
+    this.#release(left); // spooled, or counted as dropped just below
     if (left.length > 0 && !kept) {
       this.#ownDropped += left.length;
       this.#status(
@@ -593,6 +665,7 @@ export class RedisSink implements Sink {
     await this.#spool?.close();
     for (const detach of this.#detach) detach();
     const pool = this.#options.pool;
+    await this.#ledger.close();
     await Promise.allSettled(_DB_ROLES.map(async (db) => {
       const client = this.#clients[db];
       if (pool) return await pool.release(client);
@@ -619,15 +692,23 @@ export class RedisSink implements Sink {
       spool &&
       (spool.count > 0 || this.#down || this.#memory.length + records.length > this.#memoryLimit)
     ) {
+      // In the spool (page cache at once) they survive a kill -9: numbered, not held.
+      let seq = this.#ledger.next(records.length);
+      for (const record of records) record.seq = seq++;
       // The spool only ever holds events newer than those in memory, so order holds.
       const dropped = spool.append(records);
       if (dropped > 0) this.#reportDrops(dropped);
       if (!this.#down) this.#kick(); // while down the writer backs off; new events must not hurry it
       return;
     }
+    // Only in memory: held in the ledger until they are in Redis, spooled or counted.
+    let seq = this.#ledger.nextHeld(records.length);
+    for (const record of records) record.seq = seq++;
     this.#memory.push(records);
     if (!spool && this.#policy === "drop_oldest" && this.#memory.length > this.#memoryLimit) {
-      const dropped = this.#memory.dropOldest(this.#memory.length - this.#memoryLimit);
+      const gone = this.#memory.take(this.#memory.length - this.#memoryLimit);
+      this.#release(gone);
+      const dropped = gone.length;
       this.#ownDropped += dropped;
       this.#reportDrops(dropped);
     }
@@ -640,7 +721,7 @@ export class RedisSink implements Sink {
     message: string,
     fields: StatusEvent["fields"],
     queue = true,
-  ): void {
+  ): number | undefined {
     const event: StatusEvent = {
       kind: "status",
       phase,
@@ -649,17 +730,19 @@ export class RedisSink implements Sink {
       time: now(),
     };
     this.#debugLog(event.message);
+    let record: SpooledEvent | undefined;
     if (queue) {
       this.#stats.received++;
       this.#accepted++;
-      const pid = this.#pid();
-      this.#enqueue([{ run: this.#options.runId, pid, event }]);
+      record = { run: this.#options.runId, pid: this.#pid(), event };
+      this.#enqueue([record]);
     }
     try {
       this.#options.onStatus?.(event);
     } catch (error) {
       this.#debugLog(`onStatus threw: ${error}`);
     }
+    return record?.seq;
   }
 
   /** Say that events were dropped: at most every 10 s, with the count since the last time. */
@@ -682,6 +765,11 @@ export class RedisSink implements Sink {
     this.#status("warning", message, { dropped, dropped_total: this.#dropped() });
   }
 
+  /** `records` left the memory queue for Redis, the spool or a counted drop: no longer held. */
+  #release(records: readonly SpooledEvent[]): void {
+    if (records.length > 0) this.#ledger.release(records.map((record) => record.seq));
+  }
+
   #dropped(): number {
     return this.#ownDropped +
       (this.#spool ? this.#spool.droppedRecords + this.#spool.skippedLines : 0);
@@ -700,9 +788,14 @@ export class RedisSink implements Sink {
           continue;
         }
         this.#inflight = next;
+        if (next.source === "memory") {
+          this.#ledger.sending([next.batch[0].seq ?? 0, next.batch.at(-1)!.seq ?? 0]);
+        }
         const { done, failure } = await this.#send(next.batch);
         this.#inflight = undefined;
+        if (next.source === "memory") this.#ledger.sending(undefined);
         if (next.source === "spool") this.#spool!.ack(done);
+        else this.#release(done === next.batch.length ? next.batch : next.batch.slice(0, done));
         if (failure === undefined) {
           if (this.#down) this.#markUp(done);
         } else {
@@ -712,7 +805,10 @@ export class RedisSink implements Sink {
         }
       } catch (error) {
         // Not expected (a spool read failing, a bug): count, keep the events, wait, go on.
-        if (this.#inflight?.source === "memory") this.#memory.unshift(this.#inflight.batch);
+        if (this.#inflight?.source === "memory") {
+          this.#memory.unshift(this.#inflight.batch);
+          this.#ledger.sending(undefined);
+        }
         this.#inflight = undefined;
         this.#stats.errors++;
         this.#debugLog(`writer: ${error}`);
@@ -848,6 +944,7 @@ export class RedisSink implements Sink {
       const waiting = this.#memory.takeAll();
       try {
         const dropped = this.#spool.prepend(waiting);
+        this.#release(waiting);
         if (dropped > 0) this.#reportDrops(dropped);
       } catch (error) {
         this.#memory.unshift(waiting); // the disk failed us: they wait in memory instead
@@ -1020,25 +1117,29 @@ export function redisEncoders(
     text: string,
     time: number,
     record: SpooledEvent,
-  ): [RedisDbRole, string, ...string[]] => [
-    "logs",
-    "XADD",
-    key,
-    "MAXLEN",
-    "~",
-    maxLen,
-    "*",
-    "message",
-    text,
-    "ts",
-    String(Math.floor(time)),
-    "run",
-    record.run,
-    "pid",
-    String(record.pid),
-    "host",
-    hostname,
-  ];
+  ): [RedisDbRole, string, ...string[]] => {
+    const op: [RedisDbRole, string, ...string[]] = [
+      "logs",
+      "XADD",
+      key,
+      "MAXLEN",
+      "~",
+      maxLen,
+      "*",
+      "message",
+      text,
+      "ts",
+      String(Math.floor(time)),
+      "run",
+      record.run,
+      "pid",
+      String(record.pid),
+      "host",
+      hostname,
+    ];
+    if (record.seq !== undefined) op.push("seq", String(record.seq));
+    return op;
+  };
   // The run, pid and host a status event names itself win over the record's (the exit of
   // a run is reported once the child is gone, when the record's pid is 0).
   const statusXadd = (key: string, text: string, event: StatusEvent, record: SpooledEvent) => {
@@ -1260,10 +1361,6 @@ class _Queue<T> {
 
   takeAll(): T[] {
     return this.take(this.#length);
-  }
-
-  dropOldest(n: number): number {
-    return this.take(n).length;
   }
 }
 
