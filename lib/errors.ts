@@ -60,6 +60,10 @@ export function describeCause(error: unknown): string {
   if (error instanceof Deno.errors.ConnectionRefused) return "connection refused";
   if (error instanceof Deno.errors.AlreadyExists) return "already exists";
   if (error instanceof Deno.errors.IsADirectory) return "is a directory";
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === "ENOSPC") return "no space left on device";
+  if (code === "EDQUOT") return "disk quota exceeded";
+  if (code === "EROFS") return "read-only file system";
   if (error instanceof Error) return error.message.replace(/[.\s]+$/, "");
   return String(error);
 }

@@ -44,10 +44,11 @@ export interface DiskSpoolOptions {
   /** Appended data is fsynced at most this long after it was written, in ms. Default 500. */
   fsyncIntervalMs?: number;
   /**
-   * When `maxBytes` is reached: `drop_oldest` (default) deletes the oldest segments and
-   * counts their records in {@linkcode DiskSpool.droppedRecords}; `block` keeps appending
-   * past the limit (a soft limit: the caller watches {@linkcode DiskSpool.full} and holds
-   * its producer back).
+   * When `maxBytes` is reached or the disk is full: `drop_oldest` (default) deletes the
+   * oldest segments and counts their records in {@linkcode DiskSpool.droppedRecords};
+   * `block` keeps appending past `maxBytes` (a soft limit: the caller watches
+   * {@linkcode DiskSpool.full} and holds its producer back) and, on a full disk, leaves
+   * what does not fit to the caller ({@linkcode DiskSpool.appendUntilFull}).
    */
   policy?: SpoolPolicy;
   /** Debug logger. Default: silent. */
@@ -117,7 +118,10 @@ export class DiskSpool<T> {
   #dirty = false;
   #dirDirty = false;
   #syncing: Promise<void> | undefined;
-  #closing: Promise<void>[] = [];
+  // Sealed segments closed before their data was fsynced: sync() reopens them for it.
+  // (Closing at once, not after an async fsync, lets a dropped segment give its disk space
+  // back before the next write: a full disk needs that.)
+  readonly #unsynced = new Set<_Segment<T>>();
   readonly #fsyncIntervalMs: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -125,6 +129,8 @@ export class DiskSpool<T> {
   #lowestId: number;
   #writeErrors = 0;
   #lastWriteError: string | undefined;
+  // Lowered once the disk fills up, so that a later drop_oldest gives back a small share.
+  #segmentLimit: number;
 
   private constructor(
     dir: string,
@@ -137,6 +143,7 @@ export class DiskSpool<T> {
     this.segmentBytes = options.segmentBytes ??
       Math.min(8 * 1024 * 1024, Math.max(4096, Math.floor(this.maxBytes / 16)));
     this.policy = options.policy ?? "drop_oldest";
+    this.#segmentLimit = this.segmentBytes;
     this.#debug = options.debug ?? silentDebug;
     this.recovery = recovery;
     this.#segments.push(...recovered);
@@ -221,40 +228,58 @@ export class DiskSpool<T> {
   /**
    * Append records after everything already spooled, synchronously (the bytes reach the
    * page cache now, the disk within `fsyncIntervalMs`). Returns how many records were
-   * dropped to stay under `maxBytes` (policy `drop_oldest`; these may be older records
-   * or, when nothing older can go, some of `records`) or because the write failed (disk
-   * full, I/O error: see {@linkcode DiskSpool.lastWriteError}). Never throws for I/O.
+   * dropped to stay under `maxBytes` or to make room on a full disk (policy
+   * `drop_oldest`; these are older records, or some of `records` when nothing older can
+   * go) or because the write failed otherwise (I/O error: see
+   * {@linkcode DiskSpool.lastWriteError}). Never throws for I/O.
    */
   append(records: readonly T[]): number {
     this.#assertOpen();
     const droppedBefore = this.#droppedRecords;
+    this.#appendLines(records, false);
+    return this.#droppedRecords - droppedBefore;
+  }
+
+  /**
+   * Append the leading records that the disk takes, for policy `block`: stops at the
+   * first failed write (disk full, I/O error: see {@linkcode DiskSpool.lastWriteError})
+   * and returns how many records were appended; the rest are neither written nor counted
+   * as dropped, the caller keeps them and tries again later. `maxBytes` is not enforced
+   * here (see {@linkcode DiskSpool.full}). Never throws for I/O, never leaves an empty
+   * segment file behind.
+   */
+  appendUntilFull(records: readonly T[]): number {
+    this.#assertOpen();
+    return this.#appendLines(records, true);
+  }
+
+  /** Append in chunks that end at segment boundaries; returns how many records were written. */
+  #appendLines(records: readonly T[], keepOnFailure: boolean): number {
+    let written = 0;
+    let failed = false;
     let lines = "";
     let lineCount = 0;
     let lineBytes = 0;
     const flushLines = () => {
-      if (lineCount > 0) {
-        try {
-          this.#writeTail(lines, lineCount);
-        } catch (error) {
-          this.#droppedRecords += lineCount;
-          this.#writeErrors++;
-          this.#lastWriteError = `Cannot write spool "${this.dir}": ${describeCause(error)}`;
-          this.#debug(`${this.#lastWriteError}; ${lineCount} records dropped`);
-        }
+      if (lineCount > 0 && !failed) {
+        if (this.#writeOrMakeRoom(lines, lineCount, keepOnFailure)) written += lineCount;
+        else failed = keepOnFailure;
       }
       lines = "";
       lineCount = 0;
       lineBytes = 0;
     };
     for (const record of records) {
+      if (failed) break;
       const line = JSON.stringify(record) + "\n";
       const size = _utf8Length(line);
       const tailBytes = (this.#tail?.bytes ?? 0) + lineBytes;
-      if (tailBytes > 0 && tailBytes + size > this.segmentBytes) {
+      if (tailBytes > 0 && tailBytes + size > this.#segmentLimit) {
         flushLines();
+        if (failed) break;
         this.#seal();
       }
-      if (this.policy === "drop_oldest" && !this.#makeRoom(lineBytes + size)) {
+      if (!keepOnFailure && this.policy === "drop_oldest" && !this.#makeRoom(lineBytes + size)) {
         // Nothing older is left to drop: this record goes.
         this.#droppedRecords++;
         continue;
@@ -264,7 +289,39 @@ export class DiskSpool<T> {
       lineBytes += size;
     }
     flushLines();
-    return this.#droppedRecords - droppedBefore;
+    return written;
+  }
+
+  /**
+   * Write lines to the tail. On a full disk with `drop_oldest` (and not `keep`), delete the
+   * oldest segments one by one until the lines fit. False when they were not written:
+   * counted as dropped unless `keep`.
+   */
+  #writeOrMakeRoom(lines: string, count: number, keep: boolean): boolean {
+    for (;;) {
+      try {
+        this.#writeTail(lines, count);
+        return true;
+      } catch (error) {
+        this.#writeErrors++;
+        this.#lastWriteError = `Cannot write spool "${this.dir}": ${describeCause(error)}`;
+        if (_isDiskFull(error)) {
+          // Later segments are a 16th of what fit, so that a drop gives back a small share.
+          this.#segmentLimit = Math.max(
+            4096,
+            Math.min(this.#segmentLimit, Math.floor(this.#bytes / 16)),
+          );
+          if (!keep && this.policy === "drop_oldest" && this.#dropOldestSegment()) continue;
+        }
+        if (!keep) {
+          this.#droppedRecords += count;
+          this.#debug(`${this.#lastWriteError}; ${count} records dropped`);
+        } else {
+          this.#debug(`${this.#lastWriteError}; ${count} records left to the caller`);
+        }
+        return false;
+      }
+    }
   }
 
   /**
@@ -302,17 +359,19 @@ export class DiskSpool<T> {
         cause: error,
       });
     }
-    this.#closing.push(file.syncData().finally(() => file.close()));
+    file.close();
     this.#dirDirty = true;
     this.#armSync();
-    this.#segments.unshift({
+    const segment: _Segment<T> = {
       id,
       path,
       bytes: bytes.length,
       count: records.length,
       acked: 0,
       reading: false,
-    });
+    };
+    this.#unsynced.add(segment);
+    this.#segments.unshift(segment);
     this.#count += records.length;
     this.#bytes += bytes.length;
     if (this.policy === "drop_oldest") this.#makeRoom(0);
@@ -368,9 +427,21 @@ export class DiskSpool<T> {
   sync(): Promise<void> {
     // One fsync at a time; a caller arriving during one waits for a fresh one.
     const run = async () => {
-      const closing = this.#closing;
-      this.#closing = [];
-      await Promise.all(closing);
+      const unsynced = [...this.#unsynced];
+      this.#unsynced.clear();
+      for (const segment of unsynced) {
+        if (!this.#segments.includes(segment)) continue; // deleted meanwhile
+        try {
+          const file = await Deno.open(segment.path, { read: true });
+          try {
+            await file.syncData();
+          } finally {
+            file.close();
+          }
+        } catch (error) {
+          if (!(error instanceof Deno.errors.NotFound)) throw error;
+        }
+      }
       if (this.#dirty && this.#tail?.file) {
         this.#dirty = false;
         await this.#tail.file.syncData();
@@ -430,17 +501,6 @@ export class DiskSpool<T> {
     }
   }
 
-  /** Fsync within fsyncIntervalMs of the first unsynced change; no timer while all is synced. */
-  #armSync(): void {
-    if (this.#timer !== undefined || this.#closed) return;
-    const timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.sync().catch((error) => this.#debug(`spool ${this.dir}: fsync failed: ${error}`));
-    }, this.#fsyncIntervalMs);
-    Deno.unrefTimer(timer); // a forgotten close() must not keep wrapp alive
-    this.#timer = timer;
-  }
-
   #assertOpen(): void {
     if (this.#closed) throw new Error(`Spool "${this.dir}" is closed`);
   }
@@ -454,16 +514,26 @@ export class DiskSpool<T> {
       this.#tail = { id, path, bytes: 0, count: 0, acked: 0, file, reading: false };
       this.#segments.push(this.#tail);
       this.#dirDirty = true;
+      this.#armSync();
     }
     const bytes = this.#encoder.encode(lines);
+    const tail = this.#tail;
     try {
-      _writeAll(this.#tail.file!, bytes);
+      _writeAll(tail.file!, bytes);
     } catch (error) {
-      // Cut a partial write so the segment still ends with a whole line, and start afresh.
+      if (tail.count === 0) {
+        // Nothing of it is worth keeping: no empty segment file stays behind.
+        this.#seal();
+        throw error;
+      }
+      // Cut a partial write so the segment still ends with a whole line, and retry on the
+      // same file later (a new segment per failed write would pile up empty files).
       try {
-        this.#tail.file!.truncateSync(this.#tail.bytes);
-      } catch { /* the reader will skip the partial line */ }
-      this.#seal();
+        tail.file!.truncateSync(tail.bytes);
+        tail.file!.seekSync(tail.bytes, Deno.SeekMode.Start);
+      } catch {
+        this.#seal(); // the reader will skip the partial line
+      }
       throw error;
     }
     this.#tail.bytes += bytes.length;
@@ -479,10 +549,14 @@ export class DiskSpool<T> {
     const tail = this.#tail;
     if (tail === undefined) return;
     this.#tail = undefined;
-    const file = tail.file!;
+    tail.file!.close();
     tail.file = undefined;
+    if (tail.count === 0) {
+      this.#remove(tail); // an empty segment (its only write failed): delete it
+    } else if (this.#dirty) {
+      this.#unsynced.add(tail);
+    }
     this.#dirty = false;
-    this.#closing.push(file.syncData().finally(() => file.close()));
     this.#armSync();
   }
 
@@ -492,16 +566,22 @@ export class DiskSpool<T> {
    */
   #makeRoom(extra: number): boolean {
     while (this.#bytes + extra > this.maxBytes) {
-      const victim = this.#segments.find((segment) => !segment.reading);
-      if (victim === undefined) return false;
-      const lost = victim.count - victim.acked;
-      this.#droppedRecords += lost;
-      this.#debug(
-        `spool ${this.dir}: full (${this.#bytes} bytes); dropped segment ${victim.id} with ${lost} records`,
-      );
-      if (victim === this.#tail) this.#seal();
-      this.#remove(victim);
+      if (!this.#dropOldestSegment()) return false;
     }
+    return true;
+  }
+
+  /** Delete the oldest segment no reader uses (possibly the tail), counting its records. False when there is none. */
+  #dropOldestSegment(): boolean {
+    const victim = this.#segments.find((segment) => !segment.reading);
+    if (victim === undefined) return false;
+    const lost = victim.count - victim.acked;
+    this.#droppedRecords += lost;
+    this.#debug(
+      `spool ${this.dir}: full (${this.#bytes} bytes); dropped segment ${victim.id} with ${lost} records`,
+    );
+    if (victim === this.#tail) this.#seal();
+    this.#remove(victim);
     return true;
   }
 
@@ -513,6 +593,7 @@ export class DiskSpool<T> {
     this.#count -= segment.count - segment.acked;
     this.#bytes -= segment.bytes;
     segment.records = undefined;
+    this.#unsynced.delete(segment);
     try {
       Deno.removeSync(segment.path);
     } catch (error) {
@@ -522,6 +603,17 @@ export class DiskSpool<T> {
     }
     this.#dirDirty = true;
     this.#armSync();
+  }
+
+  /** Fsync within fsyncIntervalMs of the first unsynced change; no timer while all is synced. */
+  #armSync(): void {
+    if (this.#timer !== undefined || this.#closed) return;
+    const timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.sync().catch((error) => this.#debug(`spool ${this.dir}: fsync failed: ${error}`));
+    }, this.#fsyncIntervalMs);
+    Deno.unrefTimer(timer); // a forgotten close() must not keep wrapp alive
+    this.#timer = timer;
   }
 
   /** Read and parse a sealed segment; lines that are not JSON are counted and left out. */
@@ -556,6 +648,12 @@ export class DiskSpool<T> {
     }
     segment.records = records;
   }
+}
+
+/** Whether a write failed because the file system has no room (ENOSPC, or a quota: EDQUOT). */
+function _isDiskFull(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return code === "ENOSPC" || code === "EDQUOT";
 }
 
 function _segmentPath(dir: string, id: number): string {

@@ -32,8 +32,12 @@
  * a {@linkcode DiskSpool} instead, in order; once Redis answers again, the queue is drained
  * oldest first — what waits in memory is always older than what waits in the spool, so
  * order holds across every switch. A spool left by a killed wrapp is sent first on the next
- * start. Events are dropped only when the spool is full (`drop_oldest`), and every drop is
- * counted in {@linkcode RedisSink.stats}.
+ * start. Events are dropped only when the spool or its disk is full (`drop_oldest`: the
+ * oldest segments go), and every drop is counted in {@linkcode RedisSink.stats} and reported
+ * in a status event that waits in memory, never in the full spool. With `block`, what a full
+ * disk does not take waits in memory while {@linkcode RedisSink.waitForCapacity} holds the
+ * output back. A spool on a full, read-only or failing disk at start leaves the sink with
+ * memory only, said in a status event.
  *
  * **A kill -9 is never silent.** What only the memory queue holds dies with the process.
  * A {@linkcode DeliveryLedger} in the spool folder numbers every accepted event and notes
@@ -231,11 +235,23 @@ export interface FlushReport {
 }
 
 interface _Inflight {
-  source: "memory" | "spool";
+  source: "memory" | "spool" | "overflow" | "notices";
+  /** With source `notices`: how many leading events are notices; the rest came from memory. */
+  notices?: number;
   batch: SpooledEvent[];
 }
 
 const _DB_ROLES: readonly RedisDbRole[] = ["logs", "values", "state"];
+// The sink's own status events wait in memory, never in the (maybe full) spool: at most this many.
+const _MAX_NOTICES = 1000;
+// Errors that make a spool folder unusable for now (full, read-only, failing disk) rather than misconfigured.
+const _DISK_FAULTS = new Set(["ENOSPC", "EDQUOT", "EROFS", "EIO"]);
+
+/** A full, read-only or failing disk (the error or its cause says so), not a refusal. */
+function _isDiskFault(error: unknown): boolean {
+  const code = ((error as Error).cause as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" && _DISK_FAULTS.has(code);
+}
 // Status phases that change the state hash, and the `status` they set.
 const _STATE_OF_PHASE: Partial<Record<StatusEvent["phase"], string>> = {
   start: "running",
@@ -288,8 +304,13 @@ export class RedisSink implements Sink {
   readonly #encoders: EventEncoders<RedisEncoder>;
   readonly #spool: DiskSpool<SpooledEvent> | undefined;
   readonly #ledger: DeliveryLedger;
+  readonly #spoolProblem: string | undefined;
   readonly #clients: Record<RedisDbRole, Redis>;
   readonly #memory = new _Queue<SpooledEvent>();
+  // Policy block, disk full: events newer than the spool that it could not take yet.
+  readonly #overflow = new _Queue<SpooledEvent>();
+  readonly #notices = new _Queue<SpooledEvent>();
+  #diskFullSince: number | undefined;
   #inflight: _Inflight | undefined;
   #stats = emptyStats();
   #ownDropped = 0;
@@ -320,8 +341,10 @@ export class RedisSink implements Sink {
     options: RedisSinkOptions,
     spool: DiskSpool<SpooledEvent> | undefined,
     ledger: DeliveryLedger,
+    spoolProblem?: string,
   ) {
     this.#options = options;
+    this.#spoolProblem = spoolProblem;
     this.address = options.host.includes(":")
       ? `[${options.host}]:${options.port}`
       : `${options.host}:${options.port}`;
@@ -351,27 +374,40 @@ export class RedisSink implements Sink {
   /**
    * Open the spool (replaying what a previous process left), connect the three
    * connections and start the writer. Redis being down is not an error: the sink starts
-   * in down mode, spools, and delivers once Redis answers. Throws `TypeError`/`RangeError`
-   * for bad options and {@linkcode SinkError} when the spool folder cannot be used.
+   * in down mode, spools, and delivers once Redis answers. A spool folder on a full,
+   * read-only or failing disk is not an error either: the sink goes on with memory only
+   * and says so in a status event. Throws `TypeError`/`RangeError` for bad options and
+   * {@linkcode SinkError} when the spool folder cannot be used otherwise (another wrapp
+   * holds it, permission denied).
    */
   static async connect(options: RedisSinkOptions): Promise<RedisSink> {
     _validate(options);
-    const spool = options.spoolDir === undefined ? undefined : await DiskSpool.open<SpooledEvent>(
-      options.spoolDir,
-      {
-        maxBytes: options.spoolMaxBytes ?? DEFAULT_SPOOL_MAX_BYTES,
-        policy: options.policy,
-        debug: options.debug && ((message) => options.debug!(`redis: ${message}`)),
-      },
-    );
+    let spool: DiskSpool<SpooledEvent> | undefined;
+    let spoolProblem: string | undefined;
+    if (options.spoolDir !== undefined) {
+      try {
+        spool = await DiskSpool.open<SpooledEvent>(options.spoolDir, {
+          maxBytes: options.spoolMaxBytes ?? DEFAULT_SPOOL_MAX_BYTES,
+          policy: options.policy,
+          debug: options.debug && ((message) => options.debug!(`redis: ${message}`)),
+        });
+      } catch (error) {
+        if (!_isDiskFault(error)) throw error;
+        spoolProblem = (error as Error).message;
+      }
+    }
     let ledger: DeliveryLedger;
     try {
-      ledger = DeliveryLedger.open(options.spoolDir);
+      ledger = DeliveryLedger.open(spoolProblem === undefined ? options.spoolDir : undefined);
     } catch (error) {
-      await spool?.close();
-      throw error;
+      if (!_isDiskFault(error)) {
+        await spool?.close();
+        throw error;
+      }
+      // A disk that takes no ledger: what a kill -9 loses then shows only as a seq gap.
+      ledger = DeliveryLedger.open(undefined);
     }
-    const sink = new RedisSink(options, spool, ledger);
+    const sink = new RedisSink(options, spool, ledger, spoolProblem);
     await sink.#start();
     return sink;
   }
@@ -429,7 +465,11 @@ export class RedisSink implements Sink {
         deadline = performance.now() + timeoutMs;
       }
       if (this.#down && this.#spool === undefined) return this.#report(false); // waiting in memory
-      if (this.#down && this.#memory.length === 0 && this.#inflight?.source !== "memory") {
+      if (
+        this.#down && this.#memory.length === 0 && this.#overflow.length === 0 &&
+        (this.#inflight === undefined || this.#inflight.source === "spool")
+      ) {
+        // The sink's own notices stay in memory (see #status); close() spools them.
         await this.#spool!.sync();
         return this.#report(true);
       }
@@ -447,12 +487,18 @@ export class RedisSink implements Sink {
   async waitForCapacity(): Promise<void> {
     while (this.#policy === "block" && !this.#closing && !this.hasCapacity) {
       await this.#waitProgress(1000);
+      this.#drainOverflow(); // the disk may have room again while Redis is still away
     }
   }
 
-  /** Whether the spool (or, without one, the memory queue) is below its limit. */
+  /**
+   * Whether the spool (or, without one, the memory queue) is below its limit and, with
+   * `block`, the disk took every event handed to the spool.
+   */
   get hasCapacity(): boolean {
-    return this.#spool ? !this.#spool.full : this.#memory.length < this.#memoryLimit;
+    return this.#spool
+      ? !this.#spool.full && this.#overflow.length === 0
+      : this.#memory.length < this.#memoryLimit;
   }
 
   /**
@@ -494,8 +540,8 @@ export class RedisSink implements Sink {
     return {
       ...this.#stats,
       dropped: this.#dropped(),
-      queued: this.#memory.length +
-        (this.#inflight?.source === "memory" ? this.#inflight.batch.length : 0),
+      queued: this.#memory.length + this.#overflow.length + this.#notices.length +
+        (this.#inflight && this.#inflight.source !== "spool" ? this.#inflight.batch.length : 0),
       spooled: this.#spool?.count ?? 0,
       spoolBytes: this.#spool?.bytes ?? 0,
       recovered: this.#recovered,
@@ -563,6 +609,17 @@ export class RedisSink implements Sink {
   }
 
   async #start(): Promise<void> {
+    if (this.#spoolProblem !== undefined) {
+      const limit = this.#policy === "block"
+        ? `up to ${this.#memoryLimit} events, then the service's output is held back`
+        : `up to ${this.#memoryLimit} events, then the oldest are dropped`;
+      this.#status(
+        "warning",
+        `${this.#spoolProblem}: events wait in memory only (${limit}); what waits is lost if wrapp is killed`,
+        { error: this.#spoolProblem, spool: "none" },
+        "memory",
+      );
+    }
     const spool = this.#spool;
     if (spool && (spool.count > 0 || spool.recovery.partialLines > 0)) {
       this.#recovered = spool.count + spool.recovery.partialLines;
@@ -640,7 +697,8 @@ export class RedisSink implements Sink {
     }
     this.#kick();
     await this.#loop;
-    const left = this.#memory.takeAll();
+    // What waits in memory is older than the spool, the overflow newer.
+    let left = [...this.#notices.takeAll(), ...this.#memory.takeAll()];
     let kept = false;
     if (left.length > 0 && this.#spool) {
       try {
@@ -650,7 +708,14 @@ export class RedisSink implements Sink {
         this.#debugLog(String((error as Error).message));
       }
     }
+    const overflow = this.#overflow.takeAll();
     this.#release(left); // spooled, or counted as dropped just below
+    if (overflow.length > 0) {
+      const written = this.#spool!.appendUntilFull(overflow);
+      left = kept ? overflow.slice(written) : [...left, ...overflow.slice(written)];
+      kept = left.length === 0;
+      this.#release(overflow); // the same
+    }
     if (left.length > 0 && !kept) {
       this.#ownDropped += left.length;
       this.#status(
@@ -690,12 +755,24 @@ export class RedisSink implements Sink {
     const spool = this.#spool;
     if (
       spool &&
-      (spool.count > 0 || this.#down || this.#memory.length + records.length > this.#memoryLimit)
+      (spool.count > 0 || this.#overflow.length > 0 || this.#down ||
+        this.#memory.length + records.length > this.#memoryLimit)
     ) {
+      // The spool only ever holds events newer than those in memory, so order holds.
+      if (this.#policy === "block") {
+        // Nothing is dropped: what the disk cannot take waits in memory, and
+        // waitForCapacity() holds the service's output back until there is room. Held in
+        // the ledger until the spool or Redis has them.
+        let held = this.#ledger.nextHeld(records.length);
+        for (const record of records) record.seq = held++;
+        this.#overflow.push(records);
+        this.#drainOverflow();
+        if (!this.#down) this.#kick();
+        return;
+      }
       // In the spool (page cache at once) they survive a kill -9: numbered, not held.
       let seq = this.#ledger.next(records.length);
       for (const record of records) record.seq = seq++;
-      // The spool only ever holds events newer than those in memory, so order holds.
       const dropped = spool.append(records);
       if (dropped > 0) this.#reportDrops(dropped);
       if (!this.#down) this.#kick(); // while down the writer backs off; new events must not hurry it
@@ -715,12 +792,50 @@ export class RedisSink implements Sink {
     if (!this.#down) this.#kick();
   }
 
-  /** Queue a status event of the sink's own, and tell `onStatus`. */
+  /**
+   * Policy `block`: move what waits in the overflow to the spool, as far as the disk takes
+   * it, and say once when the disk is full and when it has room again.
+   */
+  #drainOverflow(): void {
+    const spool = this.#spool;
+    if (spool === undefined || this.#overflow.length === 0 || this.#closed) return;
+    const waiting = this.#overflow.takeAll();
+    const written = spool.appendUntilFull(waiting);
+    this.#release(waiting.slice(0, written));
+    if (written < waiting.length) {
+      this.#overflow.unshift(waiting.slice(written));
+      if (this.#diskFullSince === undefined) {
+        this.#diskFullSince = now();
+        this.#status(
+          "warning",
+          `${spool.lastWriteError}: the service's output is held back until there is room (policy block)`,
+          { error: spool.lastWriteError ?? "", waiting: this.#overflow.length },
+          "memory",
+        );
+      }
+    } else if (this.#diskFullSince !== undefined) {
+      const heldMs = Math.round(now() - this.#diskFullSince);
+      this.#diskFullSince = undefined;
+      this.#status(
+        "info",
+        `Spool "${spool.dir}" has room again after ${(heldMs / 1000).toFixed(1)}s`,
+        { held_ms: heldMs },
+        "memory",
+      );
+    }
+  }
+
+  /**
+   * Queue a status event of the sink's own, and tell `onStatus`. `queue`: `true`, in line
+   * with the events; `"memory"`, ahead of them in a bounded memory queue that never goes to
+   * the spool (for what a full spool would drop or refuse: drop and disk reports); `false`,
+   * not at all.
+   */
   #status(
     phase: StatusEvent["phase"],
     message: string,
     fields: StatusEvent["fields"],
-    queue = true,
+    queue: boolean | "memory" = true,
   ): number | undefined {
     const event: StatusEvent = {
       kind: "status",
@@ -735,7 +850,15 @@ export class RedisSink implements Sink {
       this.#stats.received++;
       this.#accepted++;
       record = { run: this.#options.runId, pid: this.#pid(), event };
-      this.#enqueue([record]);
+      if (queue === true) {
+        this.#enqueue([record]);
+      } else {
+        this.#notices.push([record]);
+        if (this.#notices.length > _MAX_NOTICES) {
+          this.#ownDropped += this.#notices.take(this.#notices.length - _MAX_NOTICES).length;
+        }
+        if (!this.#down) this.#kick();
+      }
     }
     try {
       this.#options.onStatus?.(event);
@@ -746,10 +869,10 @@ export class RedisSink implements Sink {
   }
 
   /** Say that events were dropped: at most every 10 s, with the count since the last time. */
-  #reportDrops(count: number): void {
+  #reportDrops(count: number, force = false): void {
     this.#dropsUnreported += count;
     const time = now();
-    if (time - this.#dropsReportedAt < 10_000) return;
+    if (this.#dropsUnreported === 0 || (!force && time - this.#dropsReportedAt < 10_000)) return;
     this.#dropsReportedAt = time;
     const dropped = this.#dropsUnreported;
     this.#dropsUnreported = 0;
@@ -762,7 +885,8 @@ export class RedisSink implements Sink {
         (spool
           ? `spool "${spool.dir}" is full (${spool.maxBytes} bytes)`
           : `the memory queue is full (${this.#memoryLimit} events)`);
-    this.#status("warning", message, { dropped, dropped_total: this.#dropped() });
+    // In memory: the spool that is full, or failing, would drop or refuse the report itself.
+    this.#status("warning", message, { dropped, dropped_total: this.#dropped() }, "memory");
   }
 
   /** `records` left the memory queue for Redis, the spool or a counted drop: no longer held. */
@@ -794,21 +918,24 @@ export class RedisSink implements Sink {
         const { done, failure } = await this.#send(next.batch);
         this.#inflight = undefined;
         if (next.source === "memory") this.#ledger.sending(undefined);
-        if (next.source === "spool") this.#spool!.ack(done);
-        else this.#release(done === next.batch.length ? next.batch : next.batch.slice(0, done));
+        if (next.source === "spool") {
+          this.#spool!.ack(done);
+          this.#drainOverflow(); // delivered segments gave disk space back
+        } else {
+          this.#release(done === next.batch.length ? next.batch : next.batch.slice(0, done));
+        }
         if (failure === undefined) {
           if (this.#down) this.#markUp(done);
         } else {
           this.#stats.errors++;
-          if (next.source === "memory") this.#memory.unshift(next.batch.slice(done));
+          this.#giveBack(next, done);
           this.#markDown(failure);
         }
       } catch (error) {
         // Not expected (a spool read failing, a bug): count, keep the events, wait, go on.
-        if (this.#inflight?.source === "memory") {
-          this.#memory.unshift(this.#inflight.batch);
-          this.#ledger.sending(undefined);
-        }
+        const inflight = this.#inflight;
+        if (inflight) this.#giveBack(inflight, 0);
+        if (inflight?.source === "memory") this.#ledger.sending(undefined);
         this.#inflight = undefined;
         this.#stats.errors++;
         this.#debugLog(`writer: ${error}`);
@@ -818,7 +945,27 @@ export class RedisSink implements Sink {
     }
   }
 
+  /** Put the undelivered rest of a batch (from index `done`) back where it came from. */
+  #giveBack(inflight: _Inflight, done: number): void {
+    const rest = inflight.batch.slice(done);
+    if (inflight.source === "memory") this.#memory.unshift(rest);
+    else if (inflight.source === "overflow") this.#overflow.unshift(rest);
+    else if (inflight.source === "notices") {
+      const notices = Math.max(0, (inflight.notices ?? 0) - done);
+      this.#memory.unshift(rest.slice(notices));
+      this.#notices.unshift(rest.slice(0, notices));
+    }
+  }
+
   async #nextBatch(): Promise<_Inflight | undefined> {
+    // The sink's own notices first: they say what happened to the events that follow.
+    // Memory fills the rest of the batch: the first batch after an outage must make room there.
+    if (this.#notices.length > 0) {
+      const batch = this.#notices.take(this.#batchEvents);
+      const notices = batch.length;
+      for (const record of this.#memory.take(this.#batchEvents - notices)) batch.push(record);
+      return { source: "notices", batch, notices };
+    }
     if (this.#memory.length > 0) {
       return { source: "memory", batch: this.#memory.take(this.#batchEvents) };
     }
@@ -829,6 +976,9 @@ export class RedisSink implements Sink {
     // Nothing, or only unreadable lines (now counted) while memory may have filled meanwhile.
     if (this.#memory.length > 0) {
       return { source: "memory", batch: this.#memory.take(this.#batchEvents) };
+    }
+    if (this.#overflow.length > 0 && (this.#spool?.count ?? 0) === 0) {
+      return { source: "overflow", batch: this.#overflow.take(this.#batchEvents) };
     }
     return undefined;
   }
@@ -962,6 +1112,7 @@ export class RedisSink implements Sink {
     const downMs = Math.round(now() - this.#downSince);
     const waited = justSent + this.#memory.length + (this.#spool?.count ?? 0);
     const dropped = this.#dropped() - this.#droppedAtDown;
+    this.#reportDrops(0, true); // what the 10 s limit held back, so the total is known now
     this.#status(
       "warning",
       `Redis at "${this.address}" was unreachable for ${

@@ -32,6 +32,10 @@ export async function claimSpool(dir: string, procDir = "/proc"): Promise<Releas
       return _release(path, me);
     } catch (error) {
       if (!(error instanceof Deno.errors.AlreadyExists)) {
+        // A full disk can create the file and then refuse its contents: leave no empty owner file.
+        if ((await Deno.readTextFile(path).catch(() => undefined)) === "") {
+          await Deno.remove(path).catch(() => {});
+        }
         throw new SinkError(`Cannot claim spool "${dir}": ${describeCause(error)}`, {
           cause: error,
         });
