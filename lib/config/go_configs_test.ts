@@ -4,33 +4,19 @@
  */
 
 import assert from "node:assert/strict";
-import { ConfigError } from "../errors.ts";
+import { configErrorFrom, offline, tempDir as tempFolder } from "./_test_helpers.ts";
 import { CONFIG_SCHEMA, loadConfig, parseConfig, type ParseConfigOptions } from "./load_config.ts";
 
 /** Parse options that touch neither the filesystem nor the real environment. */
-const OFFLINE: ParseConfigOptions = {
-  file: "svc.json",
-  cwd: "/srv/robot",
-  checkExecutable: false,
-  env: (name) => ({ HOME: "/home/ada", PATH: "/usr/bin:/bin" } as Record<string, string>)[name],
-  uid: 1000,
-};
+const OFFLINE: ParseConfigOptions = offline("svc.json");
 
 /** The message of the ConfigError that parsing `text` throws. */
 function errorFrom(text: string, options: Partial<ParseConfigOptions> = {}): string {
-  try {
-    parseConfig(text, { ...OFFLINE, ...options });
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${error}`);
-    assert.equal(error.exitCode, 2);
-    return error.message;
-  }
-  assert.fail("expected a ConfigError, but the config was accepted");
+  return configErrorFrom(text, { ...OFFLINE, ...options });
 }
 
-async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
-  const path = await Deno.realPath(await Deno.makeTempDir({ prefix: "wrapp_go_config_" }));
-  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
+function tempDir(): Promise<{ path: string } & AsyncDisposable> {
+  return tempFolder("wrapp_go_config_");
 }
 
 /** `<parent>/<user>/password` holding `content`; returns the folder. */

@@ -1,36 +1,19 @@
 import assert from "node:assert/strict";
+import { configErrorFrom, fakeEnv, offline, tempDir as tempFolder } from "./_test_helpers.ts";
 import { ConfigError } from "../errors.ts";
 import type { Config } from "./config.ts";
 import { loadConfig, parseConfig, type ParseConfigOptions } from "./load_config.ts";
 
 /** Parse options that touch neither the filesystem nor the real environment. */
-const OFFLINE: ParseConfigOptions = {
-  file: "svc.toml",
-  cwd: "/srv/robot",
-  checkExecutable: false,
-  env: fakeEnv({ HOME: "/home/ada", PATH: "/usr/bin:/bin" }),
-  uid: 1000,
-};
-
-function fakeEnv(vars: Record<string, string>): (name: string) => string | undefined {
-  return (name) => vars[name];
-}
+const OFFLINE: ParseConfigOptions = offline("svc.toml");
 
 /** The message of the ConfigError that parsing `text` throws. */
 function errorFrom(text: string, options: Partial<ParseConfigOptions> = {}): string {
-  try {
-    parseConfig(text, { ...OFFLINE, ...options });
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${error}`);
-    assert.equal(error.exitCode, 2);
-    return error.message;
-  }
-  assert.fail("expected a ConfigError, but the config was accepted");
+  return configErrorFrom(text, { ...OFFLINE, ...options });
 }
 
-async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
-  const path = await Deno.realPath(await Deno.makeTempDir({ prefix: "wrapp_config_" }));
-  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
+function tempDir(): Promise<{ path: string } & AsyncDisposable> {
+  return tempFolder("wrapp_config_");
 }
 
 async function writeScript(path: string, mode = 0o755): Promise<void> {
