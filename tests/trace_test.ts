@@ -81,6 +81,18 @@ int main(void) {
   for (int i = 0; i < 21; i++) read(fds[0], &c, 1);
   return 0;
 }`,
+  /** rename: sleep 300 ms, rename itself "slow", sleep 300 ms, rename itself "done" and exit */
+  rename: `
+#include <sys/prctl.h>
+#include <time.h>
+int main(void) {
+  struct timespec ms300 = {0, 300000000};
+  nanosleep(&ms300, 0);
+  prctl(PR_SET_NAME, "slow");
+  nanosleep(&ms300, 0);
+  prctl(PR_SET_NAME, "done");
+  return 0;
+}`,
   /** waiter N: block reading stdin, then N sched_yield calls */
   waiter: `
 #include <sched.h>
@@ -346,6 +358,49 @@ traceTest(
       e.name.startsWith(".syscalls.trace.json")
     );
     assert.deepEqual(leftovers, []);
+  },
+);
+
+traceTest(
+  "wrapp trace follows thread renames: each slice and track bears the name its thread ran under",
+  async () => {
+    const { dir, bin } = await programs();
+    const tef = `${dir}/rename.trace.json`;
+    const result = await runWrapp([
+      "trace",
+      "--json",
+      "--per-thread",
+      "--slow",
+      "200ms",
+      "--tef",
+      tef,
+      "--",
+      bin.rename,
+    ]);
+    const summary = parseSummary(result.stdout, result.stderr);
+    const context = `\nsummary: ${result.stdout}\nstderr: ${result.stderr}`;
+    assert.equal(result.code, 0, result.stderr);
+    // Renamed after its last slow call: only the rename itself tells the final name.
+    const rows = row(summary, "clock_nanosleep") as { tid?: number; comm?: string | null }[];
+    assert.deepEqual(rows.map((r) => [r.tid, r.comm]), [[summary.pid, "done"]], context);
+
+    const text = await Deno.readTextFile(tef);
+    assert.deepEqual(checkTraceFileText(text), []);
+    const events: Record<string, unknown>[] = JSON.parse(text);
+    const slices = events.filter((e) =>
+      e.ph === "X" && e.name === "clock_nanosleep" && e.tid === summary.pid
+    );
+    // The name at exec (the file's), then the one it gave itself.
+    assert.deepEqual(
+      slices.map((e) => (e.args as { comm: string }).comm),
+      ["rename", "slow"],
+      context,
+    );
+    // Perfetto names a thread track by its last thread_name: the name of its latest slice.
+    const names = events.filter((e) =>
+      e.ph === "M" && e.name === "thread_name" && e.pid === summary.pid && e.tid === summary.pid
+    ).map((e) => (e.args as { name: string }).name);
+    assert.deepEqual(names, ["rename", "slow"]);
   },
 );
 

@@ -31,5 +31,6 @@ export const SYSCALLS_PROGRAM: BpfProgram = Object.freeze({
     "raw_syscalls:sys_exit",
     "sched:sched_process_fork",
     "sched:sched_process_exit",
+    "task:task_rename",
   ]),
 });

@@ -23,6 +23,7 @@ Deno.test("syscalls.bt attaches to tracepoints only, the ones listed for the pre
     "tracepoint:raw_syscalls:sys_exit",
     "tracepoint:sched:sched_process_exit",
     "tracepoint:sched:sched_process_fork",
+    "tracepoint:task:task_rename",
   ]);
   const tracepoints = probes.filter((p) => p.startsWith("tracepoint:")).map((p) =>
     p.slice("tracepoint:".length)

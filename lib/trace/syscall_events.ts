@@ -93,15 +93,20 @@ export interface SyscallTefTrack {
  * µs, and slices on one track must never overlap).
  *
  * - an anomaly is an `X` slice named after the syscall on its own thread's track
- *   (pid = the traced process, tid = the thread), preceded the first time by
- *   `thread_name` (and `process_name` for a main thread) metadata;
+ *   (pid = the traced process, tid = the thread), with the thread's name at that call in
+ *   `args.comm`, preceded by `thread_name` (and `process_name` for a main thread)
+ *   metadata the first time and whenever the thread was renamed since its previous
+ *   slice (exec, `prctl(PR_SET_NAME)`). Perfetto shows one name per thread track, the
+ *   last one given: so the track bears the name the thread had when its latest slice ran,
+ *   never a name it had only before or after its slices, and each slice keeps its own.
  * - an `interval` event becomes two counters on the traced process: `syscalls/s`
  *   (`calls`) and `syscall errors/s` (`errors`);
  * - the `total` event is an instant on `summaryTrack` with the top rows in its args.
  */
 export class SyscallTefEncoder {
   readonly #summaryTrack: SyscallTefTrack;
-  readonly #named = new Set<string>();
+  /** The name last given to each thread track, by `pid/tid`. */
+  readonly #named = new Map<string, string>();
   readonly #tracks = new SliceTracks();
 
   /** Put `total` summaries on `summaryTrack` (e.g. the trace sink's status track). */
@@ -109,12 +114,15 @@ export class SyscallTefEncoder {
     this.#summaryTrack = summaryTrack;
   }
 
-  /** TEF events for an anomaly: metadata the first time its thread appears, then an `X` slice. */
+  /**
+   * TEF events for an anomaly: metadata the first time its thread appears or when it
+   * runs under a new name, then an `X` slice.
+   */
   anomaly(event: AnomalyEvent): Record<string, unknown>[] {
     const out: Record<string, unknown>[] = [];
     const key = `${event.pid}/${event.tid}`;
-    if (!this.#named.has(key) && event.comm !== "") {
-      this.#named.add(key);
+    if (event.comm !== "" && this.#named.get(key) !== event.comm) {
+      this.#named.set(key, event.comm);
       if (event.tid === event.pid) {
         out.push({ ph: "M", pid: event.pid, name: "process_name", args: { name: event.comm } });
       }
@@ -129,6 +137,7 @@ export class SyscallTefEncoder {
     // Whole µs (see SliceTracks); the exact latency stays in args.latency_ns.
     const { ts, dur } = this.#tracks.place(key, tefMicroseconds(event.startTime), event.latencyNs);
     const args: Record<string, unknown> = {
+      comm: event.comm,
       latency_ns: event.latencyNs,
       z_score: event.zScore === null ? null : Math.round(event.zScore * 100) / 100,
       mean_ns: event.meanNs === null ? null : Math.round(event.meanNs),

@@ -63,6 +63,25 @@ Deno.test("SyscallTefEncoder puts anomalies as slices on their thread, named onc
   assert.equal(encoder.anomaly(anomaly({ startTime: T0 + 400 })).length, 1);
 });
 
+Deno.test("SyscallTefEncoder renames a thread's track when it runs under a new name", () => {
+  const encoder = new SyscallTefEncoder({ pid: 1, tid: 4 });
+  const before = encoder.anomaly(anomaly({ comm: "python3" }));
+  const after = encoder.anomaly(anomaly({ comm: "slow", startTime: T0 + 400 }));
+  const again = encoder.anomaly(anomaly({ comm: "slow", startTime: T0 + 800 }));
+  assert.deepEqual(after.map((e) => [e.ph, e.name, (e.args as { name?: string }).name]), [
+    ["M", "process_name", "slow"],
+    ["M", "thread_name", "slow"],
+    ["X", "read", undefined],
+  ]);
+  assert.equal(again.length, 1, "named once per name");
+  // Each slice keeps the name its thread had when it ran.
+  const comms = [before, after, again].map((events) =>
+    (events.find((e) => e.ph === "X")!.args as { comm: string }).comm
+  );
+  assert.deepEqual(comms, ["python3", "slow", "slow"]);
+  assert.deepEqual(checkPerfettoRules([...before, ...after, ...again]), []);
+});
+
 Deno.test("SyscallTefEncoder never lets two slices of one thread overlap", () => {
   const encoder = new SyscallTefEncoder({ pid: 1, tid: 4 });
   // The clock offset moved by 2 µs between the two conversions: the second would overlap.

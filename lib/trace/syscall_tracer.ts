@@ -92,7 +92,10 @@ export interface TraceSummary {
   totalNs: number;
   /** Rows, most total time first. */
   rows: SyscallRow[];
-  /** Thread names seen, by tid (from slow calls and /proc). */
+  /**
+   * Thread names by tid: the latest name each thread had (renames by exec or
+   * `prctl(PR_SET_NAME)` are followed), from slow calls and renames, else /proc.
+   */
   threads: Record<number, string>;
   /** Anomalies, at most {@linkcode MAX_SUMMARY_ANOMALIES}. */
   anomalies: AnomalyEvent[];
@@ -132,6 +135,52 @@ export function parseSlowCallLine(line: string): SlowCall | undefined {
   };
 }
 
+/** One `N` line: a thread renamed (exec, `prctl(PR_SET_NAME)`, a write to its `comm`). */
+export interface ThreadRename {
+  /** Process of the thread that did the rename. */
+  pid: number;
+  /** The renamed thread. */
+  tid: number;
+  /** CLOCK_MONOTONIC ns of the rename. */
+  ns: number;
+  /** Its new name. */
+  comm: string;
+}
+
+/** Parse an `N pid tid ns comm` line of `bpf/syscalls.bt`; undefined when malformed. */
+export function parseRenameLine(line: string): ThreadRename | undefined {
+  const match = /^N (\d+) (\d+) (\d+) (.*)$/.exec(line);
+  if (!match) return undefined;
+  return { pid: Number(match[1]), tid: Number(match[2]), ns: Number(match[3]), comm: match[4] };
+}
+
+/**
+ * The names a thread had over time, from renames and from the name each slow call saw:
+ * lines arrive per CPU, not in time order, so the latest by kernel time wins.
+ */
+export class ThreadNames {
+  readonly #latest = new Map<number, { ns: number; comm: string }>();
+
+  /** Thread `tid` was called `comm` at `ns` (CLOCK_MONOTONIC). */
+  saw(tid: number, ns: number, comm: string): void {
+    if (comm === "") return;
+    const known = this.#latest.get(tid);
+    if (!known || ns >= known.ns) this.#latest.set(tid, { ns, comm });
+  }
+
+  /** The latest name of `tid`, if known. */
+  latest(tid: number): string | undefined {
+    return this.#latest.get(tid)?.comm;
+  }
+
+  /** Every known thread's latest name, by tid. */
+  toRecord(): Record<number, string> {
+    const out: Record<number, string> = {};
+    for (const [tid, { comm }] of this.#latest) out[tid] = comm;
+    return out;
+  }
+}
+
 /** A running syscall trace. */
 export class SyscallTracer {
   /** Resolves when the traced process exits (its main thread). */
@@ -154,7 +203,7 @@ export class SyscallTracer {
   #final = false;
   #pending: SlowCall[] = [];
   #observedMax = new Map<string, number>();
-  #threads: Record<number, string> = {};
+  #threads = new ThreadNames();
   #anomalies: AnomalyEvent[] = [];
   #anomalyCount = 0;
   #stopping: Promise<TraceSummary> | undefined;
@@ -297,7 +346,7 @@ export class SyscallTracer {
       floorNs: this.#floorNs,
       ...totals,
       rows,
-      threads: { ...this.#threads },
+      threads: this.#threads.toRecord(),
       anomalies: this.#anomalies,
       anomalyCount: this.#anomalyCount,
       lostEvents: this.#sidecar.lostEvents,
@@ -327,6 +376,10 @@ export class SyscallTracer {
         const collected = this.#collecting;
         this.#collecting = undefined;
         if (collected) this.#onSnapshot(collected);
+      } else if (tag === "N") {
+        const rename = parseRenameLine(line);
+        if (rename) this.#threads.saw(rename.tid, rename.ns, rename.comm);
+        else this.#debug(`bad rename line ${JSON.stringify(line)}`);
       } else if (tag === "R") {
         this.#sampleClock(Number(line.split(" ")[1]));
       } else if (tag === "X") {
@@ -339,7 +392,8 @@ export class SyscallTracer {
   }
 
   #onSlowCall(call: SlowCall): void {
-    if (call.comm) this.#threads[call.tid] = call.comm;
+    // The name at the call's exit (an exec renames during its call).
+    this.#threads.saw(call.tid, call.startNs + call.latencyNs, call.comm);
     const key = `${this.#options.perThread ? call.tid : 0},${call.nr}`;
     this.#observedMax.set(key, Math.max(this.#observedMax.get(key) ?? 0, call.latencyNs));
     if (this.#options.filter && !this.#options.filter.has(call.nr)) return;
@@ -461,9 +515,11 @@ export class SyscallTracer {
   /** Names of threads in per-thread rows that no slow call named, from /proc while they live. */
   async #nameThreads(rows: readonly SyscallRow[]): Promise<void> {
     for (const row of rows) {
-      if (row.tid === undefined || this.#threads[row.tid] !== undefined) continue;
+      if (row.tid === undefined || this.#threads.latest(row.tid) !== undefined) continue;
       try {
-        this.#threads[row.tid] = (await Deno.readTextFile(`/proc/${row.tid}/comm`)).trim();
+        const comm = (await Deno.readTextFile(`/proc/${row.tid}/comm`)).trim();
+        // Read after every line: later than any rename seen.
+        this.#threads.saw(row.tid, Number.MAX_SAFE_INTEGER, comm);
       } catch {
         // The thread is gone.
       }

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import type { AnomalyEvent, SyscallEvent } from "./syscall_events.ts";
-import { parseSlowCallLine, SyscallTracer } from "./syscall_tracer.ts";
+import {
+  parseRenameLine,
+  parseSlowCallLine,
+  SyscallTracer,
+  ThreadNames,
+} from "./syscall_tracer.ts";
 import { latencyBucket } from "./latency_histogram.ts";
 
 Deno.test("parseSlowCallLine() reads S lines, thread names with spaces included", () => {
@@ -15,6 +20,28 @@ Deno.test("parseSlowCallLine() reads S lines, thread names with spaces included"
   });
   assert.equal(parseSlowCallLine("S 1 2 3"), undefined);
   assert.equal(parseSlowCallLine("M 5 0"), undefined);
+});
+
+Deno.test("parseRenameLine() reads N lines, names with spaces included", () => {
+  assert.deepEqual(parseRenameLine("N 100 101 5000 my app"), {
+    pid: 100,
+    tid: 101,
+    ns: 5000,
+    comm: "my app",
+  });
+  assert.equal(parseRenameLine("N 1 2"), undefined);
+  assert.equal(parseRenameLine("S 1 2 3 4 5 6 x"), undefined);
+});
+
+Deno.test("ThreadNames keeps each thread's latest name by kernel time, whatever the arrival order", () => {
+  const names = new ThreadNames();
+  names.saw(7, 200, "slow");
+  names.saw(7, 100, "python3"); // read late from another CPU's buffer
+  names.saw(8, 50, "sh");
+  names.saw(8, 60, "");
+  assert.equal(names.latest(7), "slow");
+  assert.equal(names.latest(9), undefined);
+  assert.deepEqual(names.toRecord(), { 7: "slow", 8: "sh" });
 });
 
 /** A bash stand-in for bpftrace that prints `first`, then `last` on SIGINT (or ignores SIGINT). */
@@ -121,6 +148,32 @@ Deno.test("SyscallTracer turns the program's output into interval events, anomal
   assert.equal(summary.complete, true);
   assert.equal(summary.floorNs, 1_000_000);
   assert.deepEqual(summary.threads, { 101: "worker" });
+});
+
+Deno.test("SyscallTracer follows thread renames: the summary names a thread by its latest name", async () => {
+  await using fake = await fakeBpftrace(
+    [
+      JSON.stringify({ type: "attached_probes", data: { probes: 7 } }),
+      printf("R 1000000000"),
+      printf("N 100 100 1000000100 python3"),
+      printf("S 100 100 230 1100000000 300000000 0 python3"),
+      // Renamed after its last slow call: only the N line tells.
+      printf("N 100 100 1500000000 slow"),
+      // A thread renamed by another (a write to /proc/100/task/102/comm).
+      printf("N 100 102 1600000000 worker 2"),
+      printf("X 2100000000 100"),
+    ],
+    [printf("M 2200000000 1"), latMap([[230, [300_000_000]]]), printf("m")],
+  );
+  const tracer = await SyscallTracer.start({
+    pid: 100,
+    bpftrace: fake.path,
+    program: fake.program,
+    arch: "x86_64",
+  });
+  await tracer.rootExited;
+  const summary = await tracer.stop();
+  assert.deepEqual(summary.threads, { 100: "slow", 102: "worker 2" });
 });
 
 Deno.test("a slow call read after the maps printed after it is judged against those maps", async () => {
