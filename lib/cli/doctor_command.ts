@@ -97,10 +97,12 @@ export interface DoctorCheck {
 export const TRACEPOINTS: Readonly<Record<string, string>> = {
   "raw_syscalls:sys_enter": "wrapp trace, wrapp record",
   "raw_syscalls:sys_exit": "wrapp trace, wrapp record",
+  "task:task_rename": "wrapp trace, wrapp record (thread names)",
   "sched:sched_process_fork": "wrapp trace, wrapp record, wrapp memprof",
   "kmem:mm_page_alloc": "wrapp memprof",
   "kmem:mm_page_free": "wrapp memprof",
   "signal:signal_generate": "eBPF crash backtraces",
+  "sched:sched_process_exec": "eBPF crash backtraces",
 };
 
 /** Default `[redis] spool_max_bytes`: the disk the spool may take. */

@@ -139,6 +139,8 @@ Deno.test("TRACEPOINTS lists the ones wrapp's programs attach to", () => {
       "kmem:mm_page_alloc",
       "kmem:mm_page_free",
       "signal:signal_generate",
+      "sched:sched_process_exec",
+      "task:task_rename",
     ]
   ) assert.ok(name in TRACEPOINTS, name);
 });
