@@ -67,7 +67,8 @@ Deno.test("setLongInterval() beyond the segment length repeats at the whole peri
   timer.clear();
   await sleep(150);
   assert.equal(times.length, 2, "fired after clear()");
-  assert.ok(times[0] >= 59 && times[1] - times[0] >= 59, `${times}`);
+  // Anchored to the start, not to a late firing: the nth comes n whole periods after it.
+  assert.ok(times[0] >= 59 && times[1] >= 119, `${times}`);
 });
 
 Deno.test("setLongInterval() of 1000 h fires nothing soon (setInterval would every ms)", async () => {

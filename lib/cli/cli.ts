@@ -13,7 +13,7 @@ import { parseFlags } from "./parse_flags.ts";
 
 // Every command is imported when it runs, not before: `wrapp run` on a robot must not load
 // (nor keep in memory) the TUI, React, the memprof page or the recorder. Literal specifiers
-// keep them in the module graph, so `deno compile` embeds them. run_command_test.ts checks.
+// keep them in the module graph, so `deno compile` embeds them. tests/run_imports_test.ts checks.
 
 /** What the CLI needs from its environment. */
 export interface CliContext {

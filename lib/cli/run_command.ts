@@ -4,7 +4,7 @@
  * The CLI imports this module only for `run`, and it imports nothing a running service
  * does not need (no TUI, memprof page or recorder): what it reaches statically is what a
  * supervised service pays in memory and start-up time on the robot.
- * `run_command_test.ts` holds that line.
+ * `tests/run_imports_test.ts` holds that line.
  *
  * @module
  */

@@ -311,15 +311,19 @@ Deno.test("MarkerExtractor remembers at most maxNames totals, forgetting the lea
 });
 
 Deno.test("MarkerExtractor: 300,000 distinct names keep the default bound of remembered totals", () => {
+  // Under qemu (the aarch64 lane sets WRAPP_TEST_EMULATED), ~40x slower: fewer names.
+  const emulated = Deno.env.get("WRAPP_TEST_EMULATED") === "1";
+  const count = emulated ? 60_000 : 300_000;
   let reported = 0;
   const markers = new MarkerExtractor({ onFirstForget: () => reported++ });
   const started = performance.now();
-  for (let i = 0; i < 300_000; i++) markers.extract(line(`request {{req_${i}}} done {{ok}}`));
+  for (let i = 0; i < count; i++) markers.extract(line(`request {{req_${i}}} done {{ok}}`));
   const ms = performance.now() - started;
   assert.ok(markers.names <= 10_000, `${markers.names} names remembered`);
-  assert.equal(markers.forgotten + markers.names, 300_001);
+  assert.equal(markers.forgotten + markers.names, count + 1);
   assert.equal(reported, 1);
-  assert.equal(markers.total("ok"), 300_000, "a name in use all along is never forgotten");
-  // Linear: about a second on a Jetson; a quadratic structure takes tens of seconds.
-  assert.ok(ms < 15_000, `${ms} ms`);
+  assert.equal(markers.total("ok"), count, "a name in use all along is never forgotten");
+  // Linear: about a second on a Jetson; a quadratic structure takes tens of seconds
+  // natively (300,000 names), minutes under qemu (60,000).
+  assert.ok(ms < (emulated ? 60_000 : 15_000), `${ms} ms`);
 });

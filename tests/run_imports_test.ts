@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 // `deno info --json` reports, dynamic `import()` edges left out) and name what must not be
 // in it.
 
-const ROOT = new URL("../../", import.meta.url);
+const ROOT = new URL("../", import.meta.url);
 
 interface _Graph {
   roots: string[];
