@@ -64,7 +64,9 @@ export async function readProcessMemory(
   procDir = "/proc",
 ): Promise<ProcessMemory | undefined> {
   try {
-    return parseSmapsRollup(await Deno.readTextFile(`${procDir}/${pid}/smaps_rollup`));
+    const text = await Deno.readTextFile(`${procDir}/${pid}/smaps_rollup`);
+    // Empty once the process has released its memory on the way out: no sample, not zeros.
+    return /^Rss:/m.test(text) ? parseSmapsRollup(text) : undefined;
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) return undefined;
   }

@@ -43,3 +43,15 @@ Deno.test("readProcessMemory() reads this process and nothing for a missing one"
   assert.equal(await readProcessMemory(999_999_999), undefined);
   assert.ok([4, 16, 64].includes(await kernelPageSizeKb()));
 });
+
+Deno.test("readProcessMemory() gives no sample for a process that has released its memory", async () => {
+  // An exiting process (or a kernel thread) has an empty smaps_rollup: not a sample of zeros.
+  const proc = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${proc}/42`);
+    await Deno.writeTextFile(`${proc}/42/smaps_rollup`, "");
+    assert.equal(await readProcessMemory(42, proc), undefined);
+  } finally {
+    await Deno.remove(proc, { recursive: true });
+  }
+});
