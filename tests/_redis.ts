@@ -184,3 +184,49 @@ async function _answersPing(port: number): Promise<boolean> {
     conn?.close();
   }
 }
+
+/** What {@linkcode writeRedisConfig} writes. */
+export interface RedisServiceConfig {
+  executable: string;
+  args?: string[];
+  /** `stream_name`. Default `"svc"`. */
+  name?: string;
+  /** The Redis port (a closed one for an unreachable Redis). */
+  port: number;
+  /** `[redis] layout`; the default (`go`) when absent. */
+  layout?: "go" | "wrapp";
+  /** More lines for `[app]`. */
+  appExtra?: string;
+  /** More lines for `[redis]`. */
+  extra?: string;
+}
+
+/** `<dir>/svc.toml` streaming the service into Redis, spool in `<dir>/spool`, echo and local trace off. */
+export async function writeRedisConfig(dir: string, app: RedisServiceConfig): Promise<string> {
+  const path = `${dir}/svc.toml`;
+  await Deno.writeTextFile(
+    path,
+    [
+      "[app]",
+      `executable = ${JSON.stringify(app.executable)}`,
+      `args = ${JSON.stringify(app.args ?? [])}`,
+      `stream_name = ${JSON.stringify(app.name ?? "svc")}`,
+      app.appExtra ?? "",
+      "[output]",
+      "echo = false",
+      "[redis]",
+      `port = ${app.port}`,
+      `spool_dir = ${JSON.stringify(`${dir}/spool`)}`,
+      app.layout ? `layout = "${app.layout}"` : "",
+      app.extra ?? "",
+      "",
+    ].join("\n"),
+  );
+  return path;
+}
+
+/** The `message` of every entry of stream `key`, in order. */
+export async function streamMessages(client: Redis, key: string): Promise<string[]> {
+  const entries = await client.xrange(key, "-", "+");
+  return entries.map(([, fields]) => fields[fields.indexOf("message") + 1]);
+}

@@ -5,7 +5,6 @@
  */
 
 import assert from "node:assert/strict";
-import type { Redis } from "ioredis";
 import {
   logTexts,
   readLatestTrace,
@@ -16,41 +15,24 @@ import {
   writeConfig,
   writeScript,
 } from "./_helpers.ts";
-import { type RedisServer, startRedis } from "./_redis.ts";
+import {
+  type RedisServer,
+  startRedis,
+  streamMessages as messages,
+  writeRedisConfig,
+} from "./_redis.ts";
 import { parseStatGroup } from "../lib/supervise/process_group.ts";
 
 const isRoot = Deno.uid() === 0;
 const CI = Deno.env.get("CI") === "true";
 
-/** A config streaming `executable` into `redis` in our layout (its status texts), echo off, local trace off. */
-async function redisConfig(
+/** A config streaming `executable` into `redis` in our layout (its status texts); `extra` goes in [app]. */
+function redisConfig(
   dir: string,
   app: { executable: string; args?: string[]; port: number; extra?: string },
 ): Promise<string> {
-  const path = `${dir}/svc.toml`;
-  await Deno.writeTextFile(
-    path,
-    [
-      "[app]",
-      `executable = ${JSON.stringify(app.executable)}`,
-      `args = ${JSON.stringify(app.args ?? [])}`,
-      'stream_name = "svc"',
-      app.extra ?? "",
-      "[output]",
-      "echo = false",
-      "[redis]",
-      `port = ${app.port}`,
-      `spool_dir = ${JSON.stringify(`${dir}/spool`)}`,
-      'layout = "wrapp"',
-      "",
-    ].join("\n"),
-  );
-  return path;
-}
-
-async function messages(client: Redis, key: string): Promise<string[]> {
-  const entries = await client.xrange(key, "-", "+");
-  return entries.map(([, fields]) => fields[fields.indexOf("message") + 1]);
+  const { extra, ...rest } = app;
+  return writeRedisConfig(dir, { ...rest, appExtra: extra, layout: "wrapp" });
 }
 
 /** Resolves with wrapp's exit code and how long it took from `since`; SIGKILLs it after `limitMs` (a hang). */

@@ -15,45 +15,13 @@ import {
   waitFor,
   writeScript,
 } from "./_helpers.ts";
-import { freePort, type RedisServer, startRedis } from "./_redis.ts";
-
-/** A config streaming `executable` into `redis` (or an unreachable port), echo off, local trace off; layout `go` unless given. */
-async function redisConfig(
-  dir: string,
-  app: {
-    executable: string;
-    args?: string[];
-    name?: string;
-    port: number;
-    layout?: "go" | "wrapp";
-    extra?: string;
-  },
-): Promise<string> {
-  const path = `${dir}/svc.toml`;
-  await Deno.writeTextFile(
-    path,
-    [
-      "[app]",
-      `executable = ${JSON.stringify(app.executable)}`,
-      `args = ${JSON.stringify(app.args ?? [])}`,
-      `stream_name = ${JSON.stringify(app.name ?? "svc")}`,
-      "[output]",
-      "echo = false",
-      "[redis]",
-      `port = ${app.port}`,
-      `spool_dir = ${JSON.stringify(`${dir}/spool`)}`,
-      app.layout ? `layout = "${app.layout}"` : "",
-      app.extra ?? "",
-      "",
-    ].join("\n"),
-  );
-  return path;
-}
-
-async function messages(client: Redis, key: string): Promise<string[]> {
-  const entries = await client.xrange(key, "-", "+");
-  return entries.map(([, fields]) => fields[fields.indexOf("message") + 1]);
-}
+import {
+  freePort,
+  type RedisServer,
+  startRedis,
+  streamMessages as messages,
+  writeRedisConfig as redisConfig,
+} from "./_redis.ts";
 
 /** The go layout's run separators (the Go wrapp's, local time). */
 const NEW_RUN = /^\{\{__NEW_RUN_\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d\}\}$/;

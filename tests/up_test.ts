@@ -5,9 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import type { Redis } from "ioredis";
 import { logTexts, readLatestTrace, runWrapp, spawnWrapp, tempDir, waitFor } from "./_helpers.ts";
-import { startRedis } from "./_redis.ts";
+import { startRedis, streamMessages as messages } from "./_redis.ts";
 
 const isRoot = Deno.uid() === 0;
 
@@ -47,11 +46,6 @@ async function script(dir: string, name: string, body: string): Promise<string> 
   await Deno.writeTextFile(path, `#!/bin/bash\n${body}\n`, { mode: 0o755 });
   await Deno.chmod(path, 0o755);
   return path;
-}
-
-async function messages(client: Redis, key: string): Promise<string[]> {
-  const entries = await client.xrange(key, "-", "+");
-  return entries.map(([, fields]) => fields[fields.indexOf("message") + 1]);
 }
 
 /** Collect a stream's text as it arrives. */
