@@ -185,16 +185,70 @@ grep -E '^(CapEff|CapPrm|CapBnd|CapInh):' /proc/$$/status`,
   },
 });
 
-Deno.test("wrapp run refuses [app] user without root, before starting", {
-  ignore: isRoot,
-}, async () => {
+Deno.test("wrapp run refuses [app] user without root, before starting", async () => {
   await using dir = await tempDir();
-  const config = await writeConfig(dir.path, { executable: "true" });
-  await Deno.writeTextFile(
+  const config = `${dir.path}/svc.toml`;
+  await Deno.writeTextFile(config, '[app]\nexecutable = "true"\nuser = "root"\n');
+  const result = isRoot ? await runWrappAsNobody(dir.path, ["run", config]) : await runWrapp([
+    "run",
     config,
-    (await Deno.readTextFile(config)).replace("[app]\n", '[app]\nuser = "root"\n'),
-  );
-  const result = await runWrapp(["run", config]);
-  assert.equal(result.code, 77);
+  ]);
+  assert.equal(result.code, 77, result.stderr);
   assert.match(result.stderr, /Cannot run the service as user "root": switching users needs root/);
 });
+
+/**
+ * Runs wrapp as "nobody" from root: nobody may read neither this clone nor root's Deno
+ * cache, so both are copied where it can (offline: `--cached-only`).
+ */
+async function runWrappAsNobody(dir: string, args: string[]) {
+  const source = `${dir}/src`;
+  const denoDir = `${dir}/deno`;
+  const home = `${dir}/home`;
+  await Deno.mkdir(home, { mode: 0o777 });
+  await Deno.chmod(home, 0o777);
+  const files = await command("git", ["ls-files", "-z"]);
+  await command("cp", ["--parents", "-t", source, ...files.split("\0").filter((f) => f)], {
+    mkdir: source,
+  });
+  const info = JSON.parse(await command(Deno.execPath(), ["info", "--json"]));
+  await command("cp", ["-r", `${info.npmCache}`, `${denoDir}/npm`], { mkdir: denoDir });
+  await command("chmod", ["-R", "a+rX", dir]);
+  const output = await new Deno.Command("setpriv", {
+    args: [
+      "--reuid=65534",
+      "--regid=65534",
+      "--clear-groups",
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--cached-only",
+      "main.ts",
+      ...args,
+    ],
+    cwd: source,
+    env: { DENO_DIR: denoDir, HOME: home, NO_COLOR: "1" },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** Runs a set-up command and returns its stdout; throws with its stderr if it fails. */
+async function command(name: string, args: string[], options: { mkdir?: string } = {}) {
+  if (options.mkdir) await Deno.mkdir(options.mkdir, { recursive: true });
+  const output = await new Deno.Command(name, { args, stdout: "piped", stderr: "piped" }).output();
+  const decoder = new TextDecoder();
+  if (!output.success) {
+    throw new Error(
+      `${name} ${args.slice(0, 3).join(" ")} failed: ${decoder.decode(output.stderr)}`,
+    );
+  }
+  return decoder.decode(output.stdout);
+}

@@ -10,6 +10,7 @@
  */
 
 import { PrivilegeError } from "../errors.ts";
+import { findExecutable } from "../find_executable.ts";
 
 /** A passwd entry. */
 export interface UserAccount {
@@ -33,7 +34,9 @@ export interface UserSwitch {
 }
 
 async function _getent(database: "passwd" | "group", key: string): Promise<string[] | undefined> {
-  const output = await new Deno.Command("getent", {
+  // Resolved here, not by spawn: a wrapp started with an empty environment has no PATH.
+  const getent = await findExecutable("getent") ?? "getent";
+  const output = await new Deno.Command(getent, {
     args: [database, key],
     stdout: "piped",
     stderr: "null",
