@@ -23,9 +23,8 @@ Usage:
   wrapp <svc.toml>                   same as "wrapp run <svc.toml>"
   wrapp up <dir> [--debug]           supervise every service in dir/*.toml, *.json at once
   wrapp run <a.toml> <b.toml>…       the same with files (each line echoed as "name | …")
-  wrapp ps [--json]                  every service on this machine: state, uptime, restarts,
-                                     last exit, lines/s, CPU and RSS (like "pm2 ls")
-  wrapp ps --redis URL               the same for a fleet, from the state hashes in Redis
+  wrapp ps [--json] [--redis URL]    every service here (or in Redis) like "pm2 ls": state,
+                                     uptime, restarts, last exit, lines/s, CPU, RSS
   wrapp check <svc.toml>             validate a config and print the effective config
   wrapp check <dir|a.toml b.toml…>   the same for every config, as "wrapp up" would
   wrapp logs <name> [-f] [-s STREAM] read a service's Redis streams back; -f follows

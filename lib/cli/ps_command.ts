@@ -18,12 +18,11 @@ import { parseDurationFlag } from "./parse_duration.ts";
 import { parseFlags } from "./parse_flags.ts";
 
 /** `wrapp ps --help`. */
-export const PS_HELP =
-  `Usage: wrapp ps [--json] [--sample DURATION] [--timeout DURATION] [--runtime-dir DIR]
+export const PS_HELP = `Usage: wrapp ps [--json] [--sample D] [--timeout D] [--runtime-dir DIR]
        wrapp ps --redis URL [--db N] [--json]
 
-List every service supervised on this machine — by "wrapp run svc.toml" (one wrapp
-each) or "wrapp up DIR" / "wrapp run a.toml b.toml" (many services in one wrapp) — with:
+List every service supervised on this machine, by "wrapp run svc.toml" (one wrapp
+each) or by "wrapp up DIR" / "wrapp run a.toml b.toml" (many services in one wrapp):
 
   NAME       the service's stream_name
   WRAPP      the pid of the wrapp supervising it (services of one "wrapp up" share it)
@@ -39,6 +38,9 @@ each) or "wrapp up DIR" / "wrapp run a.toml b.toml" (many services in one wrapp)
              of one core (200% = two cores busy), as top shows it
   RSS        resident memory of its whole process tree now (shared pages are counted in
              each process, as ps and pm2 count them)
+  STATUS     the supervisor's status text, shown when one has it
+
+A wrapp that does not answer is named under the table with its command line.
 
 Each wrapp listens on a unix socket in its runtime folder: /run/wrapp for root, else
 $XDG_RUNTIME_DIR/wrapp (or /run/user/<uid>/wrapp, or /tmp/wrapp-<uid>), one socket per
@@ -54,14 +56,16 @@ RSS are not in Redis.
 
 Options:
       --json             print an array of services as JSON (snake_case keys, null for
-                         what is not known; uptime_ms, lines_per_s, cpu_percent, rss_bytes)
+                         what is not known: uptime_ms, lines_per_s, cpu_percent,
+                         rss_bytes…)
       --sample DURATION  sampling window for LINES/S and CPU (default 1s; 0 for one
                          look, without them)
       --timeout DURATION how long each wrapp may take to answer (default 1s)
       --runtime-dir DIR  look only at the sockets in DIR (also $WRAPP_RUNTIME_DIR,
                          which wrapp run and wrapp up use to place theirs)
-      --redis URL        read the state hashes of this Redis: redis://[user:password@]host:port
-                         or rediss:// (password also from $WRAPP_REDIS_PASSWORD)
+      --redis URL        read the state hashes of this Redis:
+                         redis://[user:password@]host:port or rediss:// (the password
+                         also from $WRAPP_REDIS_PASSWORD)
       --db N             the database of the state hashes ([redis] db_state; default 5)
   -h, --help             show this help
 
