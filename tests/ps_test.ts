@@ -1,5 +1,5 @@
 /**
- * `wrapp ps` against real wrapps: one `wrapp run` and one `wrapp up` of two services at
+ * `wrapp ps` against real wrapps: one `wrapp run` and one `wrapp up` of three services at
  * once (each test in its own runtime folder, so the wrapps of tests running beside it
  * are not seen), a crash-restart, a stopped wrapp that does not answer, a socket left by
  * a killed wrapp, `--json`, and `--redis` against a real redis-server.
@@ -95,7 +95,7 @@ async function stopAll(wrapps: Deno.ChildProcess[]): Promise<void> {
   await Promise.all(wrapps.map((wrapp) => wrapp.output()));
 }
 
-Deno.test("wrapp ps lists a wrapp run and a wrapp up of two services: pids, restarts, last exit, lines/s, CPU, RSS", async () => {
+Deno.test("wrapp ps lists a wrapp run and a wrapp up side by side: pids, restarts, last exit, an exited service, lines/s, CPU, RSS", async () => {
   await using dir = await tempDir();
   const run = `${dir.path}/run`;
   const env = { WRAPP_RUNTIME_DIR: run };
@@ -109,6 +109,8 @@ Deno.test("wrapp ps lists a wrapp run and a wrapp up of two services: pids, rest
   await Deno.mkdir(`${dir.path}/up`);
   await config(`${dir.path}/up`, "busy", busy);
   await config(`${dir.path}/up`, "crasher", await crasherScript(dir.path));
+  // Ends for good at once (exit 0, policy on-failure) while the others of its wrapp run.
+  await config(`${dir.path}/up`, "done", await writeScript(dir.path, "done.sh", "echo done"));
   const wrapps = [
     spawnWrapp(["run", await config(dir.path, "chatty", chatty)], { env }),
     spawnWrapp(["up", `${dir.path}/up`], { env }),
@@ -118,21 +120,28 @@ Deno.test("wrapp ps lists a wrapp run and a wrapp up of two services: pids, rest
     await waitFor(
       async () => {
         services = await psJson(["--runtime-dir", run, "--sample", "0"]);
-        return services.length === 3 &&
-          services.every((s) => s.state === "running" && s.pid !== null) &&
-          services.find((s) => s.name === "crasher")?.restarts === 1;
+        return services.length === 4 &&
+          services.filter((s) => s.state === "running" && s.pid !== null).length === 3 &&
+          services.find((s) => s.name === "crasher")?.restarts === 1 &&
+          services.find((s) => s.name === "done")?.state === "exited";
       },
       60_000,
-      "three running services, the crasher restarted once",
+      "three running services, the crasher restarted once, one exited",
     );
 
     services = await psJson(["--runtime-dir", run, "--sample", "1s"]);
-    assert.deepEqual(services.map((s) => s.name), ["busy", "chatty", "crasher"]);
-    const [busyRow, chattyRow, crasherRow] = services;
+    assert.deepEqual(services.map((s) => s.name), ["busy", "chatty", "crasher", "done"]);
+    const [busyRow, chattyRow, crasherRow, doneRow] = services;
+    assert.deepEqual(
+      [doneRow.state, doneRow.wrapp_pid, doneRow.pid, doneRow.restarts, doneRow.last_exit?.code],
+      ["exited", wrapps[1].pid, null, 0, 0],
+    );
+    assert.equal(doneRow.lines, 1);
+    assert.equal(doneRow.cpu_percent, null);
     assert.equal(chattyRow.wrapp_pid, wrapps[0].pid);
     assert.equal(busyRow.wrapp_pid, wrapps[1].pid, "the services of wrapp up share one wrapp");
     assert.equal(crasherRow.wrapp_pid, wrapps[1].pid);
-    for (const service of services) {
+    for (const service of [busyRow, chattyRow, crasherRow]) {
       assert.equal(service.state, "running", service.name!);
       // The pid is the service's own process, a child of its wrapp.
       const stat = await Deno.readTextFile(`/proc/${service.pid}/stat`);
@@ -159,14 +168,17 @@ Deno.test("wrapp ps lists a wrapp run and a wrapp up of two services: pids, rest
       lines[0],
       /^NAME +WRAPP +PID +STATE +UPTIME +RESTARTS +LAST EXIT +LINES\/S +CPU +RSS$/,
     );
-    assert.equal(lines.length, 4, table.stdout);
+    assert.equal(lines.length, 5, table.stdout);
     assert.match(
       lines[3],
       /^crasher +\d+ +\d+ +running +\d+s +1 +SIGSEGV \d+s ago +\S+ +\S+% +\S+ [KM]iB$/,
     );
+    assert.match(lines[4], /^done +\d+ +- +exited +- +0 +exit 0 \d+s ago +0 +- +-$/);
     // Aligned: every row's STATE starts under the header's.
     const at = lines[0].indexOf("STATE");
-    for (const line of lines.slice(1)) assert.match(line.slice(at), /^running /, table.stdout);
+    for (const line of lines.slice(1)) {
+      assert.match(line.slice(at), /^(running|exited) /, table.stdout);
+    }
   } finally {
     await stopAll(wrapps);
   }
