@@ -40,6 +40,7 @@ const FLAG_COMMANDS: Record<string, () => Promise<FlagCommand>> = {
   record: async () => (await import("./record_command.ts")).recordCommand,
   doctor: async () => (await import("./doctor_command.ts")).doctorCommand,
   up: async () => (await import("./up_command.ts")).upCommand,
+  ps: async () => (await import("./ps_command.ts")).psCommand,
 };
 
 const COMMANDS = ["run", "check", "logs", "help", ...Object.keys(FLAG_COMMANDS)];

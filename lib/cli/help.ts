@@ -11,6 +11,7 @@ import { MEMPROF_HELP } from "./memprof_command.ts";
 import { DOCTOR_HELP } from "./doctor_command.ts";
 import { RECORD_HELP } from "./record_command.ts";
 import { UP_HELP } from "./up_command.ts";
+import { PS_HELP } from "./ps_command.ts";
 import { CLEAR_HELP, GET_TEF_HELP, LIST_HELP, SERVE_HELP } from "./serve_command.ts";
 
 /** `wrapp --help`. */
@@ -22,6 +23,8 @@ Usage:
   wrapp <svc.toml>                   same as "wrapp run <svc.toml>"
   wrapp up <dir> [--debug]           supervise every service in dir/*.toml, *.json at once
   wrapp run <a.toml> <b.toml>…       the same with files (each line echoed as "name | …")
+  wrapp ps [--json] [--redis URL]    every service here (or in Redis) like "pm2 ls": state,
+                                     uptime, restarts, last exit, lines/s, CPU, RSS
   wrapp check <svc.toml>             validate a config and print the effective config
   wrapp check <dir|a.toml b.toml…>   the same for every config, as "wrapp up" would
   wrapp logs <name> [-f] [-s STREAM] read a service's Redis streams back; -f follows
@@ -54,6 +57,7 @@ Examples:
   wrapp run examples/hello.toml
   wrapp check /etc/wrapp/robot.toml
   wrapp up /etc/wrapp/
+  sudo wrapp ps
   sudo wrapp run /etc/wrapp/robot.toml --debug
 
 Exit codes: the service's own exit code, or 128+signal when a signal ended it;
@@ -113,6 +117,7 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
   run: RUN_HELP,
   check: CHECK_HELP,
   up: UP_HELP,
+  ps: PS_HELP,
   logs: LOGS_HELP,
   trace: TRACE_HELP,
   memprof: MEMPROF_HELP,

@@ -11,14 +11,16 @@
 
 import type { DebugLog } from "../debug.ts";
 import { loadConfig } from "../config/load_config.ts";
-import { runService } from "../supervise/supervisor.ts";
+import { Supervisor } from "../supervise/supervisor.ts";
+import { serveStatus } from "../supervise/status_socket.ts";
 
 /** Supervise the service `file` describes; resolves to wrapp's exit code. */
 export async function runCommand(file: string, options: { debug: DebugLog }): Promise<number> {
   const { debug } = options;
   const config = await loadConfig(file);
   debug(`config ${config.file}: ${JSON.stringify({ ...config, redis: undefined })}`);
-  const result = await runService(config, { debug });
+  const supervisor = new Supervisor(config, { debug });
+  const result = await serveStatus([supervisor], () => supervisor.run(), { debug });
   debug(`exit code ${result.exitCode}`);
   return result.exitCode;
 }

@@ -12,7 +12,8 @@ import { formatConfig } from "../config/format_config.ts";
 import { type DebugLog, stderrDebug } from "../debug.ts";
 import { ConfigError, describeCause, UsageError, WrappError } from "../errors.ts";
 import { checkGroupConflicts, ServiceGroup } from "../supervise/service_group.ts";
-import { runService } from "../supervise/supervisor.ts";
+import { Supervisor } from "../supervise/supervisor.ts";
+import { serveStatus } from "../supervise/status_socket.ts";
 import { parseFlags } from "./parse_flags.ts";
 
 /** `wrapp up --help`. */
@@ -95,11 +96,13 @@ export async function runConfigs(paths: readonly string[], debug: DebugLog): Pro
   }
   if (configs.length === 1) {
     // One service: exactly "wrapp run svc.toml".
-    const result = await runService(configs[0], { debug });
+    const supervisor = new Supervisor(configs[0], { debug });
+    const result = await serveStatus([supervisor], () => supervisor.run(), { debug });
     debug(`exit code ${result.exitCode}`);
     return result.exitCode;
   }
-  const result = await new ServiceGroup(configs, { debug }).run();
+  const group = new ServiceGroup(configs, { debug });
+  const result = await serveStatus(group.supervisors, () => group.run(), { debug });
   debug(
     `exit code ${result.exitCode} (${
       result.ends.map((e) => `${e.name} ${e.exitCode}`).join(", ")

@@ -1312,9 +1312,9 @@ export function redisEncoders(
       op.push(_RESERVED.has(name) ? `field_${name}` : name, String(value));
     }
   };
-  const stateOf = (event: StatusEvent, record: SpooledEvent): RedisCommand | undefined => {
+  const stateOf = (event: StatusEvent, record: SpooledEvent): RedisCommand[] => {
     const status = _STATE_OF_PHASE[event.phase];
-    if (status === undefined) return undefined;
+    if (status === undefined) return [];
     const fields = event.fields;
     const state: [RedisDbRole, string, ...string[]] = [
       "state",
@@ -1337,7 +1337,12 @@ export function redisEncoders(
     for (const name of ["restarts", "exit_code", "signal"]) {
       if (fields[name] !== undefined) state.push(name, String(fields[name]));
     }
-    return state;
+    if (event.phase !== "exit") return [state];
+    // The latest run's end alone (`wrapp ps --redis` shows it): when, and not a former
+    // run's exit code beside this run's signal, or the other way round.
+    state.push("exited", String(Math.floor(event.time)));
+    const other = fields.signal !== undefined ? "exit_code" : "signal";
+    return [["state", "HDEL", keys.state, other], state];
   };
   return {
     log: (event) => (record) => {
@@ -1380,8 +1385,7 @@ export function redisEncoders(
         addFields(op, event);
         ops.push(op);
       }
-      const state = stateOf(event, record);
-      if (state !== undefined) ops.push(state);
+      ops.push(...stateOf(event, record));
       return ops;
     },
     metric: (event) => () => [

@@ -29,6 +29,7 @@ import { EbpfCrashWatcher } from "../crash/ebpf_backtrace.ts";
 import { type CoreLimitPlan, coreLimitPrefix, readCoreLimit } from "../crash/core_limit.ts";
 import { currentUserName, planUserSwitch, type UserSwitch } from "./run_as_user.ts";
 import { processGroupMembers } from "./process_group.ts";
+import type { LastExit, ServiceSnapshot } from "./service_snapshot.ts";
 import {
   describeExit,
   type ExitStatus,
@@ -113,6 +114,12 @@ export class Supervisor {
   #debugSession: ServiceDebug | undefined;
   #holdingForDebugger = false;
   #signalAfterHold: Deno.Signal | undefined;
+  // For `wrapp ps` (snapshot()): read only when asked, kept on paths that run anyway.
+  #runStartedAt: number | undefined;
+  #lastExit: LastExit | undefined;
+  #pipelines: readonly OutputPipeline[] = [];
+  #linesBefore = 0;
+  #ended = false;
 
   /** A supervisor for `config`. Nothing starts before {@linkcode Supervisor.run}. */
   constructor(config: Config, options: SupervisorOptions = {}) {
@@ -142,6 +149,36 @@ export class Supervisor {
   /** How many times the service was restarted so far. */
   get restarts(): number {
     return this.#restarts;
+  }
+
+  /** The service as `wrapp ps` shows it: state, pid, current run, restarts, last exit, lines. */
+  snapshot(): ServiceSnapshot {
+    // The child until its output is read; the run is over from its exit.
+    const child = this.#lastExit && this.#lastExit.at >= (this.#runStartedAt ?? 0)
+      ? undefined
+      : this.#child;
+    let lines = this.#linesBefore;
+    for (const pipeline of this.#pipelines) lines += pipeline.lines;
+    const state = this.#ended
+      ? "exited"
+      : child
+      ? (this.#stopping || this.#restartRequested || this.#killTimer !== undefined
+        ? "stopping"
+        : "running")
+      : this.#lastExit
+      ? "restarting"
+      : "starting";
+    return {
+      name: this.#config.app.streamName,
+      config: this.#config.file,
+      state,
+      ...(child ? { pid: child.pid, startedAt: Math.round(this.#runStartedAt ?? 0) } : {}),
+      restarts: this.#restarts,
+      ...(this.#lastExit
+        ? { lastExit: { ...this.#lastExit, at: Math.round(this.#lastExit.at) } }
+        : {}),
+      lines,
+    };
   }
 
   /** Run the service, restarting it by policy, until it ends for good or is stopped. */
@@ -252,6 +289,7 @@ export class Supervisor {
         if (this.#stopping) break;
       }
     } finally {
+      this.#ended = true;
       // The handlers stay until the sinks are closed: a second SIGTERM during the last
       // delivery (bounded, see RedisSink.close) must not kill wrapp and lose the exit code.
       this.#finishing = true;
@@ -540,6 +578,7 @@ export class Supervisor {
     this.#child = child;
     this.#lastPid = child.pid;
     const startedAt = now();
+    this.#runStartedAt = startedAt;
     this.#debug(`started pid ${child.pid}`);
     this.#status("start", `started ${app.streamName} (pid ${child.pid})`, {
       run: this.runId,
@@ -594,6 +633,7 @@ export class Supervisor {
     const pipelines = (["stdout", "stderr"] as const).map((stream) =>
       new OutputPipeline(stream, { output, target: router, markers: context.markers })
     );
+    this.#pipelines = pipelines;
     const echoes = output.echo ? [this.#stdoutEcho, this.#stderrEcho] : [undefined, undefined];
     const stopReading = new AbortController();
     const backpressure = () => router.waitForCapacity();
@@ -609,6 +649,10 @@ export class Supervisor {
 
     const exit = await child.status;
     const endedAt = now();
+    this.#lastExit = {
+      ...(exit.signal !== undefined ? { signal: exit.signal } : { code: exit.code ?? 0 }),
+      at: endedAt,
+    };
     await this.#debugSession?.stop(); // gdbserver goes with the service
     this.#debugSession = undefined;
     const serviceTracer = await tracer;
@@ -621,6 +665,8 @@ export class Supervisor {
     this.#killTimer?.clear();
     this.#killTimer = undefined;
     this.#child = undefined;
+    this.#linesBefore += pipelines[0].lines + pipelines[1].lines;
+    this.#pipelines = [];
     for (const echo of echoes) {
       if (echo?.broken) this.#debug(`echo stopped: ${echo.broken}`);
     }
