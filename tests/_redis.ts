@@ -146,9 +146,15 @@ async function _launch(args: string[], port: number): Promise<_Process> {
   })
     .spawn();
   const decoder = new TextDecoder();
+  // A PING can be answered by another test's server that took the port first (this server
+  // then fails to bind): only this server's own "Ready" line says it listens.
+  let ready = false;
   const collect = async (stream: ReadableStream<Uint8Array>) => {
     let text = "";
-    for await (const chunk of stream) text = (text + decoder.decode(chunk)).slice(-8192);
+    for await (const chunk of stream) {
+      text = (text + decoder.decode(chunk)).slice(-8192);
+      ready ||= text.includes("Ready to accept connections");
+    }
     return text;
   };
   const output = Promise.all([collect(child.stdout), collect(child.stderr)]).then(([a, b]) =>
@@ -158,7 +164,7 @@ async function _launch(args: string[], port: number): Promise<_Process> {
   let exited = false;
   child.status.then(() => exited = true);
   while (!exited && Date.now() < deadline) {
-    if (await _answersPing(port)) return { child, output };
+    if (ready && !exited && await _answersPing(port)) return { child, output };
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   if (!exited) child.kill("SIGKILL");

@@ -589,7 +589,7 @@ export class Supervisor {
       version: VERSION,
       cwd: app.cwd,
       restarts: this.#restarts,
-    });
+    }, startedAt); // the run's slice starts when the run did, so start + duration is its exit
 
     let held = false;
     if (hold) {
@@ -868,8 +868,13 @@ export class Supervisor {
     });
   }
 
-  #status(phase: StatusEvent["phase"], message: string, fields: StatusEvent["fields"]): void {
-    this.#router?.emit({ kind: "status", phase, message, fields, time: now() });
+  #status(
+    phase: StatusEvent["phase"],
+    message: string,
+    fields: StatusEvent["fields"],
+    time = now(),
+  ): void {
+    this.#router?.emit({ kind: "status", phase, message, fields, time });
   }
 
   /** A line for the operator on stderr; queued like the echo, so it never waits for a stuck reader. */
