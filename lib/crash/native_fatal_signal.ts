@@ -49,8 +49,8 @@ export interface NativeFatalSignalOptions {
   tracefs?: ReadTracepointOptions["tracefs"];
 }
 
-/** Most pids and threads watched at once. */
-const _MAX_PIDS = 8192;
+/** Most pids and threads watched at once (bpftrace's default map size). */
+const _MAX_PIDS = 4096;
 /** Ring buffer size: room for ~120 signal records (a power of two, whole pages). */
 const _RING_BYTES = 64 * 1024;
 
@@ -93,10 +93,18 @@ export class NativeFatalSignalSource {
    * a verifier refusal with its log, a tracepoint missing from tracefs); nothing is left
    * open then.
    */
-  static async load(options: NativeFatalSignalOptions): Promise<NativeFatalSignalSource> {
+  static load(options: NativeFatalSignalOptions): Promise<NativeFatalSignalSource> {
+    try {
+      return Promise.resolve(NativeFatalSignalSource.#load(options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  static #load(options: NativeFatalSignalOptions): NativeFatalSignalSource {
     const formats = new Map<string, TracepointFormat>();
     for (const tracepoint of FATAL_SIGNAL_TRACEPOINTS) {
-      formats.set(tracepoint, await readTracepointFormat(tracepoint, { tracefs: options.tracefs }));
+      formats.set(tracepoint, readTracepointFormat(tracepoint, { tracefs: options.tracefs }));
     }
     const layout = fatalSignalLayout(formats);
     const c = libc();
@@ -149,6 +157,22 @@ export class NativeFatalSignalSource {
     }
   }
 
+  /**
+   * Load the programs and close them at once: why they cannot load, or `undefined` when
+   * they can (`wrapp doctor`).
+   */
+  static async probe(
+    options: Pick<NativeFatalSignalOptions, "tracefs"> = {},
+  ): Promise<string | undefined> {
+    try {
+      const source = await NativeFatalSignalSource.load({ onEvent: () => {}, ...options });
+      await source.close();
+      return undefined;
+    } catch (error) {
+      return describeCause(error);
+    }
+  }
+
   /** The file descriptors it holds (maps, programs, perf events, epoll, eventfd). */
   get fds(): readonly number[] {
     return this.#fds;
@@ -198,7 +222,9 @@ export class NativeFatalSignalSource {
     } finally {
       this.#closed = true;
       this.#ring.unmap();
-      for (const fd of [...this.#fds].reverse()) closeFd(fd);
+      // Detaching a program waits for an RCU grace period: close them all at once, off
+      // the event loop.
+      await Promise.all([...this.#fds].reverse().map((fd) => libc().closeAsync(fd)));
     }
   }
 

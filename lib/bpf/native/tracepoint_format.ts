@@ -70,14 +70,15 @@ export interface ReadTracepointOptions {
 }
 
 /**
- * Read the id and format of `category:name` from the first tracefs that has it. Throws
- * an `Error` naming the places looked in when none has it (tracefs not mounted, or a
- * kernel without the tracepoint).
+ * Read the id and format of `category:name` from the first tracefs that has it (small
+ * files in memory: read synchronously, so a busy event loop does not delay the watcher).
+ * Throws an `Error` naming the places looked in when none has it (tracefs not mounted, or
+ * a kernel without the tracepoint).
  */
-export async function readTracepointFormat(
+export function readTracepointFormat(
   tracepoint: string,
   options: ReadTracepointOptions = {},
-): Promise<TracepointFormat> {
+): TracepointFormat {
   const [category, name] = tracepoint.split(":");
   if (!category || !name) throw new RangeError(`Invalid tracepoint "${tracepoint}"`);
   const tried: string[] = [];
@@ -85,10 +86,8 @@ export async function readTracepointFormat(
     const base = `${dir}/events/${category}/${name}`;
     let idText: string, formatText: string;
     try {
-      [idText, formatText] = await Promise.all([
-        Deno.readTextFile(`${base}/id`),
-        Deno.readTextFile(`${base}/format`),
-      ]);
+      idText = Deno.readTextFileSync(`${base}/id`);
+      formatText = Deno.readTextFileSync(`${base}/format`);
     } catch {
       tried.push(base);
       continue;
