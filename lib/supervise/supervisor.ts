@@ -193,13 +193,17 @@ export class Supervisor {
     const policy = new RestartPolicy(this.#config.restart);
     const handlers = this.#options.handleSignals === false ? [] : this.#installSignalHandlers();
     const control = await this.#startControl();
-    // One watcher for every run, so a restart waits for no bpftrace: it adopts each start
-    // of the service when wrapp resumes it (root only; otherwise it only says why not).
+    // One watcher for every run, so a restart waits for no program to load: it watches each
+    // start of the service when wrapp resumes it (root only; otherwise it only says why not).
     // Under [debug] gdb sees every signal first; the watcher's stop at exec would be in its way.
     const crashWatcher = this.#config.crash.enabled && this.#config.crash.ebpfBacktrace &&
         !this.#config.debug
       ? this.#options.crashWatcher ??
-        EbpfCrashWatcher.start({ supervisorPid: Deno.pid, debug: this.#debug })
+        EbpfCrashWatcher.start({
+          supervisorPid: Deno.pid,
+          debug: this.#debug,
+          notice: (text) => void this.#notice(text),
+        })
       : undefined;
 
     let exit: ExitStatus = { code: 0 };
@@ -581,8 +585,10 @@ export class Supervisor {
         })
       );
     if (hold) {
-      // The SIGCONT is what the crash watcher adopts: it must be running by then.
-      await Promise.all([crashWatcher, tracer, memprof]);
+      // The crash watcher must be running by then: it watches the pid from here (bpftrace
+      // adopts it at the SIGCONT).
+      const [watcher] = await Promise.all([crashWatcher, tracer, memprof]);
+      watcher?.watch(child.pid);
       if (held && context.gdbserver) {
         this.#debugSession = await this.#holdForDebugger(child, context.gdbserver);
       } else {
