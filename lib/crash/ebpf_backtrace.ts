@@ -2,32 +2,32 @@
  * A backtrace without a core: eBPF programs record the raw user stack of the thread a
  * fatal signal is generated for (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP,
  * SIGSYS), while it is still alive. By default wrapp loads them itself
- * (`lib/crash/native_fatal_signal.ts`: no bpftrace process, ready in milliseconds);
- * when that fails (no CAP_BPF, an old kernel, a verifier refusal) it runs
- * `bpf/fatal_signal.bt` with bpftrace instead and says why in a one-line notice. wrapp symbolizes the
- * addresses itself from the service's `/proc/<pid>/maps` and the ELF symbols of the mapped
- * files: bpftrace could not, since the process is gone by the time it prints.
+ * (`lib/crash/native_fatal_signal.ts`: no bpftrace process, ready in milliseconds); when
+ * that fails (no CAP_BPF, an old kernel, a verifier refusal) it runs `bpf/fatal_signal.bt`
+ * with bpftrace instead and says why in a one-line notice. wrapp symbolizes the addresses
+ * itself from the service's `/proc/<pid>/maps` and the ELF symbols of the mapped files:
+ * the process is gone by the time the record is read.
  *
  * The maps must be read while the process lives, and a program may crash at its first
  * instruction: a watched process that execs is stopped by the programs before the new
- * program runs, and the watcher reads its maps and resumes it (SIGCONT) when it sees the exec. It
- * reads them again a little later (the dynamic loader maps the libraries), every
+ * program runs, and the watcher reads its maps and resumes it (SIGCONT) when it sees the
+ * exec. It reads them again a little later (the dynamic loader maps the libraries), every
  * `refreshMs`, and at the signal itself; when the process is gone (or exiting, with no
  * mappings left) the last copy is used.
  *
- * Started with `supervisorPid`, one watcher serves every run of a supervised service:
- * the supervisor holds each start before its exec and calls
- * {@linkcode EbpfCrashWatcher.watch} with its pid before resuming it (bpftrace adopts
- * the processes the supervisor resumes with SIGCONT instead).
+ * Started with `supervisorPid`, one watcher serves every run of a supervised service: the
+ * supervisor holds each start before its exec and calls {@linkcode EbpfCrashWatcher.watch}
+ * with its pid before resuming it (bpftrace adopts the processes the supervisor resumes
+ * with SIGCONT instead).
  *
- * It needs root and tracefs (and bpftrace for the fallback). Without them {@linkcode EbpfCrashWatcher.start}
- * still returns a watcher, whose fallback only says why there is no eBPF backtrace
- * (`no eBPF backtrace: wrapp is not root (run it with sudo)`), which the report lists
- * among its problems.
+ * It needs root and tracefs (and bpftrace for the fallback). Without them
+ * {@linkcode EbpfCrashWatcher.start} still returns a watcher, whose fallback only says why
+ * there is no eBPF backtrace (`no eBPF backtrace: wrapp is not root (run it with sudo)`),
+ * which the report lists among its problems.
  *
  * ```ts ignore
  * const watcher = await EbpfCrashWatcher.start({ supervisorPid: Deno.pid });
- * // … hold the child before its exec, then watcher.watch(child.pid); child.kill("SIGCONT") …
+ * // … hold the child before its exec, watcher.watch(child.pid), then child.kill("SIGCONT") …
  * // … the child dies from SIGSEGV …
  * const report = await captureCrash(info, { fallback: watcher.fallback() });
  * await watcher.stop();
@@ -61,15 +61,15 @@ export interface EbpfCrashWatcherOptions {
   /** A process to watch from the start (its children and threads are followed). */
   pid?: number;
   /**
-   * A supervisor (wrapp itself, `Deno.pid`): every process it resumes with SIGCONT from
-   * then on is watched, with its children and threads. The supervisor holds each start of
-   * the service just before its exec and resumes it once the watcher runs, so one watcher
-   * serves every restart.
+   * A supervisor (wrapp itself, `Deno.pid`): it holds each start of the service just
+   * before its exec, gives its pid to {@linkcode EbpfCrashWatcher.watch} and resumes it,
+   * so one watcher serves every restart (bpftrace instead watches every process the
+   * supervisor resumes with SIGCONT), with its children and threads.
    */
   supervisorPid?: number;
   /** Which programs watch. Default `$WRAPP_CRASH_WATCHER`, else `"auto"`. */
   engine?: CrashWatcherEngine;
-  /** Called once with a one-line notice when the native programs cannot load and bpftrace is used instead. */
+  /** Called with a one-line notice when the native programs cannot load and bpftrace is tried instead. */
   notice?: (text: string) => void;
   /** bpftrace binary, a path or a name in PATH. Default `$WRAPP_BPFTRACE`, else `"bpftrace"`. */
   bpftrace?: string;
