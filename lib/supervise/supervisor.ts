@@ -515,7 +515,7 @@ export class Supervisor {
     this.#debug(`command: ${JSON.stringify(command)} in ${app.cwd} as ${context.runUser}`);
     // With eBPF views of the service, it waits just before its exec until they are
     // attached (about a second for bpftrace): its first syscalls and pages are seen too,
-    // and the crash watcher adopts it when it is resumed. [debug] takes it from there to
+    // and the crash watcher watches it from its exec. [debug] takes it from there to
     // its first instruction for gdbserver.
     const { crashWatcher } = context;
     const hold = ((this.#config.trace !== undefined || this.#config.memprof !== undefined ||
