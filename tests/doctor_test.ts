@@ -17,6 +17,7 @@ const ALL_CHECKS = [
   "debugfs",
   "tracepoints",
   "btf",
+  "crash eBPF",
   "gdb",
   "gdbserver",
   "core dumps",

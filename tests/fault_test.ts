@@ -134,8 +134,10 @@ Deno.test("SIGTERM, twice, to wrapp while Redis is down: the service's code, no 
   await redis.stop();
   const since = performance.now();
   wrapp.kill("SIGTERM");
-  // A second SIGTERM while wrapp delivers its last events does not cut that short.
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // A second SIGTERM while wrapp winds down (the service's end, its last events) does not
+  // cut that short. Soon after the first: wrapp is done within ~200 ms once Redis refuses
+  // connections (300 ms used to fall in the bpftrace crash watcher's stop, now gone).
+  await new Promise((resolve) => setTimeout(resolve, 50));
   wrapp.kill("SIGTERM");
   const result = await exitWithin(wrapp, since, 30_000);
   assert.ok(!result.hung, `wrapp hung after SIGTERM:\n${result.stderr}`);

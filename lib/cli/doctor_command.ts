@@ -28,6 +28,8 @@ import {
 import { basename, dirname } from "node:path";
 import { defaultStateDir } from "../config/state_dir.ts";
 import { findProgram } from "../crash/find_program.ts";
+import { type CrashWatcherEngine, crashWatcherEngine } from "../crash/ebpf_backtrace.ts";
+import { NativeFatalSignalSource } from "../crash/native_fatal_signal.ts";
 
 /** Oldest kernel wrapp's eBPF programs run on (bpftrace's own minimum). */
 export const MIN_KERNEL_VERSION: readonly [number, number] = [4, 9];
@@ -44,8 +46,9 @@ changes no setting. Run it with sudo to see everything (tracefs is root's).
 Checks: root, the kernel (${MIN_KERNEL_VERSION.join(".")} or newer for eBPF), bpftrace (${
   MIN_BPFTRACE_VERSION.join(".")
 } or newer), tracefs,
-debugfs, the tracepoints wrapp attaches to, BTF (informational), gdb, gdbserver (and
-whether the kernel lets it attach), core dumps (core_pattern, RLIMIT_CORE), setpriv and
+debugfs, the tracepoints wrapp attaches to, BTF (informational), crash eBPF (are
+wrapp's own eBPF programs accepted: loaded and closed at once; else bpftrace is used),
+gdb, gdbserver (and whether the kernel lets it attach), core dumps (core_pattern, RLIMIT_CORE), setpriv and
 prlimit (util-linux), c++filt (binutils), free disk where the Redis spool goes, and Redis
 when --config or --redis names one.
 
@@ -209,6 +212,17 @@ export function machineChecks(
           debugfsResult(mounts, report.tracefs),
         );
         return results;
+      },
+    },
+    {
+      names: ["crash eBPF"],
+      run: async () => {
+        const root = Deno.uid() === 0;
+        const engine = crashWatcherEngine();
+        const nativeFailure = root && engine !== "bpftrace"
+          ? await NativeFatalSignalSource.probe()
+          : undefined;
+        return [crashWatcherResult({ root, engine, nativeFailure })];
       },
     },
     {
@@ -454,6 +468,45 @@ export function bpfResults(
   return results;
 }
 
+/**
+ * The crash watcher line: which programs will record crash stacks, the native ones
+ * (loaded by wrapp, no bpftrace process) or bpftrace, and why.
+ */
+export function crashWatcherResult(
+  probe: { root: boolean; engine: CrashWatcherEngine; nativeFailure?: string },
+): CheckResult {
+  const check = "crash eBPF";
+  if (!probe.root) {
+    return {
+      check,
+      status: "warning",
+      message: "not root: no eBPF crash backtraces (cores and gdb still work)",
+      fix: "run wrapp as root",
+    };
+  }
+  if (probe.engine === "bpftrace") {
+    return {
+      check,
+      status: "ok",
+      message:
+        "bpftrace, as $WRAPP_CRASH_WATCHER asks (about 100 MiB and 1 s of start-up per wrapp)",
+    };
+  }
+  if (probe.nativeFailure === undefined) {
+    return { check, status: "ok", message: "native eBPF programs loaded by wrapp (no bpftrace)" };
+  }
+  return {
+    check,
+    status: probe.engine === "native" ? "missing" : "warning",
+    message: `the native programs cannot load: ${probe.nativeFailure}; ${
+      probe.engine === "native"
+        ? "no eBPF crash backtraces ($WRAPP_CRASH_WATCHER=native)"
+        : "bpftrace will be used (about 100 MiB and 1 s more per wrapp)"
+    }`,
+    fix: "Linux 5.8 or newer (BPF ring buffer) and CAP_BPF, CAP_PERFMON (or CAP_SYS_ADMIN)",
+  };
+}
+
 /** The kernel line: its release, and whether it is recent enough for eBPF. */
 export function kernelResult(release: string, arch: string = Deno.build.arch): CheckResult {
   const version = parseKernelRelease(release);
@@ -599,6 +652,7 @@ export function neededChecks(config: Config | undefined): (check: string) => boo
     debugfs: ebpf,
     tracepoints: ebpf,
     btf: false,
+    "crash eBPF": config.crash.enabled && config.crash.ebpfBacktrace,
     gdb: config.crash.enabled,
     gdbserver: config.debug !== undefined,
     "core dumps": config.crash.enabled,

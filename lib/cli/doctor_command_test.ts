@@ -4,6 +4,7 @@ import {
   bpfResults,
   type CheckResult,
   coreDumpResult,
+  crashWatcherResult,
   debugfsResult,
   diskResult,
   DOCTOR_HELP,
@@ -443,4 +444,29 @@ Deno.test("neededChecks(): gdbserver counts only for a config with [debug] enabl
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("crashWatcherResult(): native when its programs load, else bpftrace with the reason", () => {
+  assert.deepEqual(crashWatcherResult({ root: true, engine: "auto" }), {
+    check: "crash eBPF",
+    status: "ok",
+    message: "native eBPF programs loaded by wrapp (no bpftrace)",
+  });
+  const failed = crashWatcherResult({
+    root: true,
+    engine: "auto",
+    nativeFailure: "bpf(BPF_MAP_CREATE) failed: EPERM (operation not permitted)",
+  });
+  assert.equal(failed.status, "warning");
+  assert.equal(
+    failed.message,
+    "the native programs cannot load: bpf(BPF_MAP_CREATE) failed: EPERM (operation not permitted); bpftrace will be used (about 100 MiB and 1 s more per wrapp)",
+  );
+  assert.match(failed.fix ?? "", /CAP_BPF/);
+  assert.equal(
+    crashWatcherResult({ root: true, engine: "native", nativeFailure: "ENOSYS" }).status,
+    "missing",
+  );
+  assert.match(crashWatcherResult({ root: true, engine: "bpftrace" }).message, /^bpftrace, as/);
+  assert.equal(crashWatcherResult({ root: false, engine: "auto" }).status, "warning");
 });

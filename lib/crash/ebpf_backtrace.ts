@@ -1,28 +1,33 @@
 /**
- * A backtrace without a core: `bpf/fatal_signal.bt` runs beside the service and records
- * the raw user stack of the thread a fatal signal is generated for (SIGSEGV, SIGBUS,
- * SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS), while it is still alive. wrapp symbolizes the
- * addresses itself from the service's `/proc/<pid>/maps` and the ELF symbols of the mapped
- * files: bpftrace could not, since the process is gone by the time it prints.
+ * A backtrace without a core: eBPF programs record the raw user stack of the thread a
+ * fatal signal is generated for (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP,
+ * SIGSYS), while it is still alive. By default wrapp loads them itself
+ * (`lib/crash/native_fatal_signal.ts`: no bpftrace process, ready in milliseconds); when
+ * that fails (no CAP_BPF, an old kernel, a verifier refusal) it runs `bpf/fatal_signal.bt`
+ * with bpftrace instead and says why in a one-line notice. wrapp symbolizes the addresses
+ * itself from the service's `/proc/<pid>/maps` and the ELF symbols of the mapped files:
+ * the process is gone by the time the record is read.
  *
  * The maps must be read while the process lives, and a program may crash at its first
- * instruction: a watched process that execs is stopped by bpftrace before the new program
- * runs, and the watcher reads its maps and resumes it (SIGCONT) when it sees the exec. It
- * reads them again a little later (the dynamic loader maps the libraries), every
+ * instruction: a watched process that execs is stopped by the programs before the new
+ * program runs, and the watcher reads its maps and resumes it (SIGCONT) when it sees the
+ * exec. It reads them again a little later (the dynamic loader maps the libraries), every
  * `refreshMs`, and at the signal itself; when the process is gone (or exiting, with no
  * mappings left) the last copy is used.
  *
  * Started with `supervisorPid`, one watcher serves every run of a supervised service: the
- * processes the supervisor resumes with SIGCONT (its held starts) are adopted.
+ * supervisor holds each start before its exec and calls {@linkcode EbpfCrashWatcher.watch}
+ * with its pid before resuming it (bpftrace adopts the processes the supervisor resumes
+ * with SIGCONT instead).
  *
- * It needs root, bpftrace and tracefs. Without them {@linkcode EbpfCrashWatcher.start}
- * still returns a watcher, whose fallback only says why there is no eBPF backtrace
- * (`no eBPF backtrace: wrapp is not root (run it with sudo)`), which the report lists
- * among its problems.
+ * It needs root and tracefs (and bpftrace for the fallback). Without them
+ * {@linkcode EbpfCrashWatcher.start} still returns a watcher, whose fallback only says why
+ * there is no eBPF backtrace (`no eBPF backtrace: wrapp is not root (run it with sudo)`),
+ * which the report lists among its problems.
  *
  * ```ts ignore
  * const watcher = await EbpfCrashWatcher.start({ supervisorPid: Deno.pid });
- * // … hold the child before its exec, then child.kill("SIGCONT") …
+ * // … hold the child before its exec, watcher.watch(child.pid), then child.kill("SIGCONT") …
  * // … the child dies from SIGSEGV …
  * const report = await captureCrash(info, { fallback: watcher.fallback() });
  * await watcher.stop();
@@ -39,28 +44,40 @@ import { parseStackKey } from "../memprof/mem_map.ts";
 import { Demangler } from "../memprof/demangle.ts";
 import { type ResolvedFrame, Symbolizer } from "../memprof/symbolizer.ts";
 import { BpftraceSidecar } from "../sources/bpftrace.ts";
+import type { FatalSignalEvent } from "./fatal_signal_bpf.ts";
+import { NativeFatalSignalSource } from "./native_fatal_signal.ts";
 import { SIGNAL_NUMBERS } from "../supervise/signals.ts";
 import type { CrashFallback, CrashFrame, CrashInfo, CrashThread } from "./crash_report.ts";
 import { FATAL_SIGNAL_NUMBERS, FATAL_SIGNAL_PROGRAM } from "./fatal_signal_program.ts";
+
+/**
+ * Which programs watch: `native` (wrapp loads them itself), `bpftrace`
+ * (`bpf/fatal_signal.bt`), or `auto`: native, else bpftrace.
+ */
+export type CrashWatcherEngine = "auto" | "native" | "bpftrace";
 
 /** Options for {@linkcode EbpfCrashWatcher.start}: `pid`, `supervisorPid`, or both. */
 export interface EbpfCrashWatcherOptions {
   /** A process to watch from the start (its children and threads are followed). */
   pid?: number;
   /**
-   * A supervisor (wrapp itself, `Deno.pid`): every process it resumes with SIGCONT from
-   * then on is watched, with its children and threads. The supervisor holds each start of
-   * the service just before its exec and resumes it once the watcher runs, so one watcher
-   * serves every restart.
+   * A supervisor (wrapp itself, `Deno.pid`): it holds each start of the service just
+   * before its exec, gives its pid to {@linkcode EbpfCrashWatcher.watch} and resumes it,
+   * so one watcher serves every restart (bpftrace instead watches every process the
+   * supervisor resumes with SIGCONT), with its children and threads.
    */
   supervisorPid?: number;
+  /** Which programs watch. Default `$WRAPP_CRASH_WATCHER`, else `"auto"`. */
+  engine?: CrashWatcherEngine;
+  /** Called with a one-line notice when the native programs cannot load and bpftrace is tried instead. */
+  notice?: (text: string) => void;
   /** bpftrace binary, a path or a name in PATH. Default `$WRAPP_BPFTRACE`, else `"bpftrace"`. */
   bpftrace?: string;
   /** Debug logger. Default: silent. */
   debug?: DebugLog;
   /** How often to re-read the maps of the watched processes while they run, ms. Default 1000; 0: never. */
   refreshMs?: number;
-  /** How long the fallback waits for the signal's record to arrive from bpftrace, ms. Default 2000. */
+  /** How long the fallback waits for the signal's record to arrive, ms. Default 2000. */
   waitMs?: number;
   /** How long compiling and attaching the program may take, ms. Default 60000. */
   startTimeoutMs?: number;
@@ -70,7 +87,7 @@ export interface EbpfCrashWatcherOptions {
   preflight?: PreflightOptions;
 }
 
-/** One fatal signal bpftrace saw, with the stack of its thread. */
+/** One fatal signal the programs saw, with the stack of its thread. */
 export interface FatalSignalRecord {
   /** The process (thread group). */
   pid: number;
@@ -149,12 +166,21 @@ const _KEEP_AFTER_EXIT_MS = 10_000;
 /** How many fatal signal records are kept (a service crashing in a loop). */
 const _MAX_RECORDS = 64;
 
-/** Watches a service for fatal signals with bpftrace; see the module documentation. */
+/** The engine `$WRAPP_CRASH_WATCHER` asks for (`native`, `bpftrace`), else `auto`. */
+export function crashWatcherEngine(
+  value: string | undefined = Deno.env.get("WRAPP_CRASH_WATCHER"),
+): CrashWatcherEngine {
+  return value === "native" || value === "bpftrace" ? value : "auto";
+}
+
+/** Watches a service for fatal signals with eBPF; see the module documentation. */
 export class EbpfCrashWatcher {
   /** The pid watched from the start, if any. */
   readonly pid: number | undefined;
   #unavailable: string | undefined;
   #sidecar: BpftraceSidecar | undefined;
+  #native: NativeFatalSignalSource | undefined;
+  #nativeFailure: string | undefined;
   readonly #debug: DebugLog;
   readonly #procDir: string;
   readonly #waitMs: number;
@@ -191,6 +217,66 @@ export class EbpfCrashWatcher {
     const what = options.pid !== undefined
       ? `pid ${options.pid}`
       : `the children of pid ${options.supervisorPid}`;
+    const engine = options.engine ?? crashWatcherEngine();
+    const root = (options.preflight?.uid ?? Deno.uid()) === 0;
+    let nativeFailure: string | undefined;
+    if (engine !== "bpftrace" && root) {
+      // The watcher exists before the programs are attached, so no record is lost.
+      const watcher = new EbpfCrashWatcher(options);
+      const load = async (tracefs?: readonly string[]) => {
+        try {
+          watcher.#native = await NativeFatalSignalSource.load({
+            onEvent: (event) => watcher.#onNative(event),
+            debug,
+            tracefs,
+          });
+          nativeFailure = undefined;
+        } catch (error) {
+          nativeFailure = describeCause(error);
+        }
+      };
+      await load();
+      if (nativeFailure?.startsWith("Cannot read the tracepoint")) {
+        // tracefs is not mounted: the preflight mounts it (root), then try again.
+        const check = await preflight({
+          tracepoints: FATAL_SIGNAL_PROGRAM.tracepoints,
+          ...options.preflight,
+        });
+        if (check.tracefs) await load([check.tracefs]);
+      }
+      if (watcher.#native) {
+        debug(`crash watcher: native eBPF programs attached for ${what}`);
+        if (options.pid !== undefined) {
+          watcher.#symbolizers.set(options.pid, watcher.#newSymbolizer(options.pid));
+          void watcher.#refresh(options.pid);
+          watcher.#native.watch(options.pid);
+        }
+        watcher.#startRefresh(options.refreshMs);
+        return watcher;
+      }
+      debug(`crash watcher: the native eBPF programs cannot load: ${nativeFailure}`);
+      if (engine === "native") {
+        return new EbpfCrashWatcher(
+          options,
+          `the native eBPF programs cannot load: ${nativeFailure}`,
+        );
+      }
+    }
+    if (nativeFailure !== undefined) {
+      options.notice?.(
+        `the native crash watcher cannot load (${nativeFailure}); using bpftrace instead`,
+      );
+    }
+    const watcher = await EbpfCrashWatcher.#startBpftrace(options, what);
+    watcher.#nativeFailure = nativeFailure;
+    return watcher;
+  }
+
+  static async #startBpftrace(
+    options: EbpfCrashWatcherOptions,
+    what: string,
+  ): Promise<EbpfCrashWatcher> {
+    const debug = options.debug ?? silentDebug;
     const check = await preflight({
       bpftrace: options.bpftrace,
       tracepoints: FATAL_SIGNAL_PROGRAM.tracepoints,
@@ -232,12 +318,7 @@ export class EbpfCrashWatcher {
       return watcher;
     }
     watcher.#sidecar = sidecar;
-    const refreshMs = options.refreshMs ?? 1000;
-    if (refreshMs > 0 && !watcher.#stopped) {
-      watcher.#interval = setInterval(() => {
-        for (const pid of watcher.#symbolizers.keys()) void watcher.#refresh(pid);
-      }, refreshMs);
-    }
+    watcher.#startRefresh(options.refreshMs);
     void sidecar.exited.then((exit) => {
       if (!exit.requested) {
         debug(`bpftrace (crash backtraces) ended by itself${sidecar.describeFailure()}`);
@@ -246,14 +327,37 @@ export class EbpfCrashWatcher {
     return watcher;
   }
 
-  /** Why there is no eBPF backtrace, when bpftrace does not run: `wrapp is not root (run it with sudo)`. */
+  /** Why there is no eBPF backtrace, when no programs run: `wrapp is not root (run it with sudo)`. */
   get unavailable(): string | undefined {
     return this.#unavailable;
   }
 
-  /** Whether bpftrace runs (or ran) for this watcher. */
+  /** Whether programs run (or ran) for this watcher. */
   get active(): boolean {
-    return this.#sidecar !== undefined;
+    return this.#sidecar !== undefined || this.#native !== undefined;
+  }
+
+  /** What watches: `native` (no bpftrace process), `bpftrace`, or `undefined` when nothing does. */
+  get engine(): "native" | "bpftrace" | undefined {
+    return this.#native ? "native" : this.#sidecar ? "bpftrace" : undefined;
+  }
+
+  /** Why the native programs could not load, when they were tried and bpftrace is used. */
+  get nativeFailure(): string | undefined {
+    return this.#nativeFailure;
+  }
+
+  /**
+   * Watch `pid` (a service start held before its exec) and what it starts, from now on.
+   * The bpftrace watcher adopts the processes its supervisor resumes instead: a no-op there.
+   */
+  watch(pid: number): void {
+    if (this.#stopped || !this.#native) return;
+    try {
+      this.#native.watch(pid);
+    } catch (error) {
+      this.#debug(`crash watcher: cannot watch pid ${pid}: ${describeCause(error)}`);
+    }
   }
 
   /** The fatal signals seen so far, oldest first (the last 64). */
@@ -295,19 +399,21 @@ export class EbpfCrashWatcher {
         record = this.#find(info.pid, number);
       }
       if (record === undefined) {
-        const lost = this.#sidecar!.lostEvents;
+        const lost = this.#sidecar?.lostEvents ?? 0;
         return {
           source: "ebpf",
           threads: [],
-          note: `no eBPF backtrace: bpftrace saw no fatal signal for pid ${info.pid}${
-            lost > 0 ? ` (${lost} events lost)` : ""
-          }`,
+          note: `no eBPF backtrace: ${
+            this.#native ? "the eBPF programs" : "bpftrace"
+          } saw no fatal signal for pid ${info.pid}${lost > 0 ? ` (${lost} events lost)` : ""}`,
         };
       }
       const frames = await record.frames;
       const thread: CrashThread = { number: 1, lwp: record.tid, crashed: true, frames };
       const note = frames.length === 0
-        ? "no eBPF backtrace: bpftrace recorded an empty user stack"
+        ? `no eBPF backtrace: ${
+          this.#native ? "the eBPF programs" : "bpftrace"
+        } recorded an empty user stack`
         : frames.every((f) => f.function === "??")
         ? "the eBPF stack could not be symbolized (the process died before wrapp could read its maps, or its files have no symbols)"
         : undefined;
@@ -318,8 +424,9 @@ export class EbpfCrashWatcher {
   }
 
   /**
-   * Stop bpftrace and the maps refreshes, and resume any process still stopped at its
-   * exec. Records and the fallback stay usable. Idempotent.
+   * Stop the programs (closing every fd of the native ones) and the maps refreshes, and
+   * resume any process still stopped at its exec. Records and the fallback stay usable.
+   * Idempotent.
    */
   async stop(): Promise<void> {
     this.#stopped = true;
@@ -328,7 +435,15 @@ export class EbpfCrashWatcher {
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
     this.#arrived.resolve();
-    await this.#sidecar?.stop();
+    await Promise.all([this.#sidecar?.stop(), this.#native?.close()]);
+  }
+
+  #startRefresh(refreshMs = 1000): void {
+    if (refreshMs > 0 && !this.#stopped) {
+      this.#interval = setInterval(() => {
+        for (const pid of this.#symbolizers.keys()) void this.#refresh(pid);
+      }, refreshMs);
+    }
   }
 
   #find(pid: number, signal: number): FatalSignalRecord | undefined {
@@ -348,26 +463,41 @@ export class EbpfCrashWatcher {
       const line = this.#pending;
       this.#pending = undefined;
       if (line === undefined || typeof message.data !== "string") return;
-      const addresses = parseStackKey(message.data);
-      this.#debug(
-        `fatal signal ${line.signal} for pid ${line.pid} tid ${line.tid}: ${addresses.length} frames`,
-      );
-      this.#records.push({
-        pid: line.pid,
-        tid: line.tid,
-        signal: line.signal,
-        result: line.result,
-        addresses,
-        frames: this.#symbolize(line.pid, addresses),
-      });
-      if (this.#records.length > _MAX_RECORDS) this.#records.shift();
-      const arrived = this.#arrived;
-      this.#arrived = Promise.withResolvers<void>();
-      arrived.resolve();
+      this.#onSignal(line, parseStackKey(message.data));
     }
   }
 
-  /** The process exec'd and bpftrace stopped it: read its new maps, then let it run. */
+  #onNative(event: FatalSignalEvent): void {
+    const { line } = event;
+    if (line.kind === "exec") this.#onExec(line.pid);
+    else if (line.kind === "exit") this.#onExit(line.pid);
+    else if (line.kind === "signal") {
+      if (event.stackError !== undefined) {
+        this.#debug(`bpf_get_stack failed for pid ${line.pid}: error ${event.stackError}`);
+      }
+      this.#onSignal(line, event.addresses ?? []);
+    }
+  }
+
+  #onSignal(line: Extract<FatalSignalLine, { kind: "signal" }>, addresses: number[]): void {
+    this.#debug(
+      `fatal signal ${line.signal} for pid ${line.pid} tid ${line.tid}: ${addresses.length} frames`,
+    );
+    this.#records.push({
+      pid: line.pid,
+      tid: line.tid,
+      signal: line.signal,
+      result: line.result,
+      addresses,
+      frames: this.#symbolize(line.pid, addresses),
+    });
+    if (this.#records.length > _MAX_RECORDS) this.#records.shift();
+    const arrived = this.#arrived;
+    this.#arrived = Promise.withResolvers<void>();
+    arrived.resolve();
+  }
+
+  /** The process exec'd and the programs stopped it: read its new maps, then let it run. */
   #onExec(pid: number): void {
     if (this.#stopped) {
       this.#resume(pid);

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { captureCrash } from "./crash_report.ts";
-import { crashFrames, EbpfCrashWatcher, parseFatalSignalLine } from "./ebpf_backtrace.ts";
+import {
+  crashFrames,
+  crashWatcherEngine,
+  EbpfCrashWatcher,
+  parseFatalSignalLine,
+} from "./ebpf_backtrace.ts";
 import { FATAL_SIGNAL_NUMBERS, FATAL_SIGNAL_PROGRAM } from "./fatal_signal_program.ts";
 
 const info = {
@@ -95,6 +100,7 @@ Deno.test("a watcher needs a pid or a supervisor pid", async () => {
 Deno.test("a missing bpftrace is named in the note", async () => {
   const watcher = await EbpfCrashWatcher.start({
     pid: 4242,
+    engine: "bpftrace",
     bpftrace: "/nonexistent/bpftrace",
     preflight: { uid: 0, mountTracefs: false },
   });
@@ -105,6 +111,13 @@ Deno.test("a missing bpftrace is named in the note", async () => {
     /^no eBPF backtrace: .*bpftrace is not at "\/nonexistent\/bpftrace"/,
   );
   await watcher.stop();
+});
+
+Deno.test("crashWatcherEngine() reads $WRAPP_CRASH_WATCHER: native, bpftrace, else auto", () => {
+  assert.equal(crashWatcherEngine("native"), "native");
+  assert.equal(crashWatcherEngine("bpftrace"), "bpftrace");
+  assert.equal(crashWatcherEngine(undefined), "auto");
+  assert.equal(crashWatcherEngine("llvm"), "auto");
 });
 
 Deno.test("crashFrames ends a stack that loops outside any file (no frame pointers)", () => {

@@ -113,7 +113,7 @@ export class ServiceGroup {
     this.#configs = configs;
     this.#options = options;
     this.#debug = options.debug ?? silentDebug;
-    // One bpftrace for all, started by run(): each would otherwise adopt every service wrapp resumes.
+    // One watcher for all, started by run(): one set of programs serves every service.
     this.#wantsWatcher = configs.some((c) => c.crash.enabled && c.crash.ebpfBacktrace && !c.debug);
     // A single service echoes as "wrapp run" does; several say whose line it is.
     const prefixed = configs.length > 1;
@@ -146,7 +146,14 @@ export class ServiceGroup {
   async run(): Promise<GroupResult> {
     const handlers = this.#options.handleSignals === false ? [] : this.#installSignalHandlers();
     const watcher = this.#wantsWatcher
-      ? EbpfCrashWatcher.start({ supervisorPid: Deno.pid, debug: this.#debug })
+      ? EbpfCrashWatcher.start({
+        supervisorPid: Deno.pid,
+        debug: this.#debug,
+        notice: (text) =>
+          void (this.#options.stderr ?? Deno.stderr).write(
+            new TextEncoder().encode(`wrapp: ${text}\n`),
+          ),
+      })
       : undefined;
     if (watcher) this.#crashWatcher.resolve(watcher);
     const ends: ServiceEnd[] = [];

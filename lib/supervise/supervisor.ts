@@ -230,13 +230,17 @@ export class Supervisor {
     const policy = new RestartPolicy(this.#config.restart);
     const handlers = this.#options.handleSignals === false ? [] : this.#installSignalHandlers();
     const control = await this.#startControl();
-    // One watcher for every run, so a restart waits for no bpftrace: it adopts each start
-    // of the service when wrapp resumes it (root only; otherwise it only says why not).
+    // One watcher for every run, so a restart waits for no program to load: it watches each
+    // start of the service when wrapp resumes it (root only; otherwise it only says why not).
     // Under [debug] gdb sees every signal first; the watcher's stop at exec would be in its way.
     const crashWatcher = this.#config.crash.enabled && this.#config.crash.ebpfBacktrace &&
         !this.#config.debug
       ? this.#options.crashWatcher ??
-        EbpfCrashWatcher.start({ supervisorPid: Deno.pid, debug: this.#debug })
+        EbpfCrashWatcher.start({
+          supervisorPid: Deno.pid,
+          debug: this.#debug,
+          notice: (text) => void this.#notice(text),
+        })
       : undefined;
 
     let exit: ExitStatus = { code: 0 };
@@ -549,7 +553,7 @@ export class Supervisor {
     this.#debug(`command: ${JSON.stringify(command)} in ${app.cwd} as ${context.runUser}`);
     // With eBPF views of the service, it waits just before its exec until they are
     // attached (about a second for bpftrace): its first syscalls and pages are seen too,
-    // and the crash watcher adopts it when it is resumed. [debug] takes it from there to
+    // and the crash watcher watches it from its exec. [debug] takes it from there to
     // its first instruction for gdbserver.
     const { crashWatcher } = context;
     const hold = ((this.#config.trace !== undefined || this.#config.memprof !== undefined ||
@@ -620,8 +624,10 @@ export class Supervisor {
         })
       );
     if (hold) {
-      // The SIGCONT is what the crash watcher adopts: it must be running by then.
-      await Promise.all([crashWatcher, tracer, memprof]);
+      // The crash watcher must be running by then: it watches the pid from here (bpftrace
+      // adopts it at the SIGCONT).
+      const [watcher] = await Promise.all([crashWatcher, tracer, memprof]);
+      watcher?.watch(child.pid);
       if (held && context.gdbserver) {
         this.#debugSession = await this.#holdForDebugger(child, context.gdbserver);
       } else {

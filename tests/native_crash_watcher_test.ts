@@ -1,0 +1,152 @@
+/**
+ * The native crash watcher's programs in the real kernel: loaded through the bpf()
+ * syscall with no bpftrace, they follow a watched process into its children, stop it at
+ * exec, and record the user stack of a fault; every fd goes when it is closed.
+ *
+ * Needs root (CAP_BPF): under CI it fails when not root; elsewhere it is skipped.
+ */
+
+import assert from "node:assert/strict";
+import { NativeFatalSignalSource } from "../lib/crash/native_fatal_signal.ts";
+import type { FatalSignalEvent } from "../lib/crash/fatal_signal_bpf.ts";
+import { spawnStopped } from "../lib/sources/spawn_stopped.ts";
+import { tempDir } from "./_helpers.ts";
+
+const isRoot = Deno.uid() === 0;
+const ignore = !isRoot && Deno.env.get("CI") !== "true";
+
+const SEGV_C = `#include <stdio.h>
+__attribute__((noinline)) void crash_here(int *p) { *p = 42; }
+__attribute__((noinline)) void level_one(int *p) { crash_here(p); }
+int main(void) { level_one(NULL); return 0; }
+`;
+
+async function compile(dir: string, source: string): Promise<string> {
+  await Deno.writeTextFile(`${dir}/segv.c`, source);
+  const gcc = await new Deno.Command("gcc", {
+    args: ["-g", "-O0", "-fno-omit-frame-pointer", "-o", `${dir}/segv`, `${dir}/segv.c`],
+    stderr: "piped",
+  }).output();
+  assert.equal(gcc.code, 0, new TextDecoder().decode(gcc.stderr));
+  return `${dir}/segv`;
+}
+
+/** The fds of this process that belong to eBPF, perf or epoll (what the watcher opens). */
+function bpfFds(): string[] {
+  const found: string[] = [];
+  for (const entry of Deno.readDirSync("/proc/self/fd")) {
+    try {
+      const target = Deno.readLinkSync(`/proc/self/fd/${entry.name}`);
+      if (/bpf|perf_event|eventpoll|eventfd/.test(target)) found.push(target);
+    } catch { /* the fd of readDir itself */ }
+  }
+  return found;
+}
+
+function pidOf(event: FatalSignalEvent): number {
+  return "pid" in event.line ? event.line.pid : -1;
+}
+
+/** Collect the watcher's events; `until` resolves once one matches. */
+function collector() {
+  const events: FatalSignalEvent[] = [];
+  const waiters: Array<[(e: FatalSignalEvent) => boolean, () => void]> = [];
+  const onEvent = (event: FatalSignalEvent) => {
+    events.push(event);
+    for (const [match, resolve] of waiters) if (match(event)) resolve();
+  };
+  const until = (match: (e: FatalSignalEvent) => boolean, ms = 5000) =>
+    new Promise<void>((resolve, reject) => {
+      if (events.some(match)) return resolve();
+      const timer = setTimeout(
+        () => reject(new Error(`no such event: ${JSON.stringify(events)}`)),
+        ms,
+      );
+      waiters.push([match, () => {
+        clearTimeout(timer);
+        resolve();
+      }]);
+    });
+  return { events, onEvent, until };
+}
+
+Deno.test({
+  name:
+    "the native watcher follows a watched shell into its crashing child, stops it at exec and records its stack",
+  ignore,
+  async fn() {
+    assert.ok(isRoot, "loading eBPF programs needs root (CI runs as root)");
+    await using dir = await tempDir();
+    const exe = await compile(dir.path, SEGV_C);
+    const before = bpfFds();
+    const { events, onEvent, until } = collector();
+    const source = await NativeFatalSignalSource.load({ onEvent });
+    try {
+      // 2 maps, 4 programs, 4 perf events, epoll, eventfd.
+      assert.equal(source.fds.length, 12, `fds ${source.fds}`);
+      assert.equal(bpfFds().length, before.length + 12, bpfFds().join(" "));
+      // The shell forks the program (no exec of its own: it is already running).
+      const child = await spawnStopped("/bin/sh", ["-c", `${exe}; echo done`], {
+        output: "null",
+      });
+      source.watch(child.pid);
+      child.resume();
+      // The shell's own exec (it is the held `sh -c 'kill -STOP $$ && exec "$@"'`).
+      await until((e) => e.line.kind === "exec" && pidOf(e) === child.pid);
+      Deno.kill(child.pid, "SIGCONT");
+      await until((e) => e.line.kind === "exec" && pidOf(e) !== child.pid);
+      const execs = events.filter((e) => e.line.kind === "exec").map((e) => pidOf(e));
+      const grandchild = execs.find((pid) => pid !== child.pid)!;
+      // Stopped by the program itself before its first instruction.
+      const state = await Deno.readTextFile(`/proc/${grandchild}/stat`);
+      assert.equal(state.slice(state.lastIndexOf(")") + 2)[0], "T", state);
+      Deno.kill(grandchild, "SIGCONT");
+      await until((e) => e.line.kind === "signal");
+      await child.status;
+      await until((e) => e.line.kind === "exit" && pidOf(e) === child.pid);
+      const signal = events.find((e) => e.line.kind === "signal")!;
+      assert.deepEqual(signal.line, {
+        kind: "signal",
+        pid: grandchild,
+        tid: grandchild,
+        signal: 11,
+        result: 0,
+      });
+      // crash_here, level_one, main, then libc's start code: frame pointers all the way.
+      assert.ok(signal.addresses!.length >= 3, `${signal.addresses}`);
+      assert.ok(events.some((e) => e.line.kind === "exit" && pidOf(e) === grandchild));
+    } finally {
+      await source.close();
+    }
+    assert.deepEqual(bpfFds(), before, "every map, program and perf event fd is closed");
+  },
+});
+
+Deno.test({
+  name:
+    "the native watcher records nothing for an unwatched process, nor for a SIGSEGV sent by another",
+  ignore,
+  async fn() {
+    assert.ok(isRoot, "loading eBPF programs needs root (CI runs as root)");
+    await using dir = await tempDir();
+    const exe = await compile(dir.path, SEGV_C);
+    const { events, onEvent } = collector();
+    const source = await NativeFatalSignalSource.load({ onEvent });
+    try {
+      const unwatched = await new Deno.Command(exe, { stdout: "null", stderr: "null" }).output();
+      assert.equal(unwatched.signal, "SIGSEGV");
+      const sleeper = await spawnStopped("sleep", ["30"], { output: "null" });
+      source.watch(sleeper.pid);
+      sleeper.resume();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      Deno.kill(sleeper.pid, "SIGCONT"); // stopped at its exec
+      sleeper.kill("SIGSEGV");
+      assert.equal((await sleeper.status).signal, "SIGSEGV");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.deepEqual(events.map((e) => e.line.kind), ["exec", "exit"]);
+      assert.equal(source.unwatch(sleeper.pid), false, "its exit removed it");
+    } finally {
+      await source.close();
+    }
+  },
+});
