@@ -121,6 +121,11 @@ export class ServiceWatchdog {
     return this.#ready;
   }
 
+  /** Datagrams read from the socket so far. */
+  get received(): number {
+    return this.#socket?.received ?? 0;
+  }
+
   /** Whether a deadline is armed now (for tests and `wrapp ps`). */
   get armed(): { watchdog: boolean; silence: boolean } {
     return { watchdog: this.#pings.running, silence: this.#silence.running };
