@@ -275,11 +275,12 @@ function _place(frames: readonly StackFrame[], count: number): string {
   return `; stuck${inside} at ${shown.join(" ← ")}`;
 }
 
-/** `pthread_mutex_lock()` for glibc's `___pthread_mutex_lock`, `??` frames by address. */
+/** `pthread_mutex_lock()` for glibc's `___pthread_mutex_lock`, `pause()` for `__libc_pause`, `??` frames by address. */
 function _frameName(frame: StackFrame): string {
   if (frame.function === "??") return frame.address ?? "??";
   if (frame.function.startsWith("<")) return frame.function;
-  return `${frame.function.replace(/^__GI_/, "").replace(/^_+(?=[a-z])/, "")}()`;
+  const name = frame.function.replace(/^__GI_/, "").replace(/^_+(?=[a-z])/, "");
+  return `${name.replace(/^libc_(?=[a-z])/, "")}()`;
 }
 
 function _duration(ms: number): string {

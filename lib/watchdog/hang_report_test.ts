@@ -66,6 +66,13 @@ Deno.test("formatHangSummary() names where the main thread is stuck, past the C 
     formatHangSummary(report({ statusText: "serving" })),
     'wrapp: svc (pid 2563) hung: no WATCHDOG=1 within the 2 s timeout; stuck in pthread_mutex_lock() at stuck_here() ← main(); its last status was "serving"; report in the crash stream',
   );
+  const paused = parseThreads(
+    "#0  0x00007f0f in __libc_pause () at ../sysdeps/unix/sysv/linux/pause.c:29\n#1  0x0000555 in quiet_here () at silent.c:6\n",
+  );
+  assert.match(
+    formatHangSummary(report({ threads: paused })),
+    /; stuck in pause\(\) at quiet_here\(\);/,
+  );
   assert.equal(
     formatHangSummary(report({ threads: [], source: "none" })),
     "wrapp: svc (pid 2563) hung: no WATCHDOG=1 within the 2 s timeout; report in the crash stream",
