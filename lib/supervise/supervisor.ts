@@ -181,9 +181,10 @@ export class Supervisor {
       ? await coreLimitPrefix()
       : undefined;
     if (corePlan?.warning) await this.#notice(corePlan.warning);
+    // Before the sinks: a socket that cannot be made stops wrapp before anything is open.
+    const watchdog = this.#watchdog = await this.#openWatchdog(userSwitch);
     const { sinks, traceSink } = await this.#openSinks();
     const router = this.#router = new Router(sinks, { debug: this.#debug });
-    const watchdog = this.#watchdog = await this.#openWatchdog(userSwitch);
     // The go layout's consumers read DB 2 as the Go wrapp wrote it: its marker grammar.
     const grammar = this.#config.redis?.layout === "go" ? "go" : "wrapp";
     const markers = this.#config.output.markers
