@@ -362,3 +362,44 @@ socket = "${dir.path}/notify.sock"
     assert.equal(status.filter((e) => e.fields.phase === "start").length, 2);
   },
 });
+
+Deno.test({
+  name: "a service run as another user (nobody) notifies wrapp through a socket it owns",
+  ignore,
+  async fn() {
+    prerequisites();
+    await using dir = await tempDir();
+    await Deno.chmod(dir.path, 0o755); // nobody runs the program and reaches the socket in here
+    const exe = await compile(dir.path, "deadlock", DEADLOCK_C);
+    const config = `${dir.path}/svc.toml`;
+    await Deno.writeTextFile(
+      config,
+      `[app]
+executable = "${exe}"
+stream_name = "wd-nobody"
+user = "nobody"
+stop_grace = "2s"
+[output]
+echo = false
+[crash]
+ebpf_backtrace = false
+[local]
+dir = "${dir.path}/traces"
+[watchdog]
+timeout = "1s"
+socket = "${dir.path}/run/notify.sock"
+`,
+    );
+    const result = await exitOf(spawnWrapp(["run", config]));
+    assert.equal(result.code, 143, result.stderr);
+    // "serving" came from the service, as nobody, through the socket.
+    assert.match(
+      result.stderr,
+      /^wrapp: wd-nobody \(pid \d+\) hung: no WATCHDOG=1 within the 1 s timeout; stuck in pthread_mutex_lock\(\) at stuck_here\(\) ← main\(\); its last status was "serving"; report in the crash stream$/m,
+    );
+    const trace = await readLatestTrace(`${dir.path}/traces`);
+    const lines = trace.filter((e) => e.cat === "stdout").map((e) => e.args?.text);
+    assert.ok(lines.includes("WATCHDOG_USEC=1000000, WATCHDOG_PID is mine: yes"), String(lines));
+    await assert.rejects(Deno.lstat(`${dir.path}/run/notify.sock`), Deno.errors.NotFound);
+  },
+});
