@@ -66,6 +66,21 @@ const PACKAGE_LIMITS: Record<string, number> = {
  */
 const V8_FLAGS: string[] = ["--max-semi-space-size=8"];
 
+/**
+ * Unstable Deno features the binary needs, and what for: deno compile takes them from
+ * deno.json's "unstable" into the binary's metadata.
+ */
+const UNSTABLE: Record<string, string> = {
+  net: "Deno.listenDatagram, the [watchdog] notify socket",
+};
+
+/** The unstable features in the metadata deno compile wrote into `binary` (JSON text in it). */
+async function _unstableFeatures(binary: string): Promise<string[]> {
+  const text = new TextDecoder("latin1").decode(await Deno.readFile(binary));
+  const match = /"unstable_config":\{[^{}]*"features":(\[[^\]]*\])/.exec(text);
+  return match ? JSON.parse(match[1]) : [];
+}
+
 const _NOT_RUNTIME = /(\.d\.[cm]?ts|\.js\.flow|\.map|\.md)$/i;
 
 /** Paths under the npm cache of the files no run of wrapp reads. */
@@ -205,6 +220,12 @@ async function _check(): Promise<number> {
     const { files, totalBytes } = _parseTree(text);
     const byPackage = _packageSizes(files);
     const problems: string[] = [];
+    const features = await _unstableFeatures(`${dir}/wrapp`);
+    for (const [feature, what] of Object.entries(UNSTABLE)) {
+      if (!features.includes(feature)) {
+        problems.push(`the unstable feature "${feature}" (${what}) is not on in the binary`);
+      }
+    }
     if (totalBytes > BUDGET_MIB * MiB) {
       problems.push(
         `the embedded files take ${_format(totalBytes)}, over the ${BUDGET_MIB} MiB budget`,
@@ -242,6 +263,7 @@ async function _check(): Promise<number> {
       const file = files.find((file) => file.path === path);
       console.log(`  ${file ? "embedded" : "MISSING "}  ${path}`);
     }
+    console.log(`  unstable  ${features.join(", ") || "none"}`);
     if (problems.length > 0) {
       console.log(`\n${text}`);
       for (const problem of problems) console.log(`compile check: ${problem}`);

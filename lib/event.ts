@@ -10,6 +10,7 @@
 
 import type { CrashEvent } from "./crash/crash_report.ts";
 import type { AnomalyEvent, SyscallEvent } from "./trace/syscall_events.ts";
+import type { HangEvent } from "./watchdog/hang_report.ts";
 
 /** Which output of the child a line came from. */
 export type OutputStream = "stdout" | "stderr";
@@ -78,6 +79,9 @@ export interface TefEvent extends EventBase {
 /** A crash report: the service died from a core-dumping signal (defined beside its report). */
 export type { CrashEvent };
 
+/** A hang report: the watchdog fired and gdb took the live service's backtraces (defined beside its report). */
+export type { HangEvent };
+
 /**
  * Syscall statistics of a traced process tree, per interval or in total, and one syscall
  * far slower than usual (`wrapp trace`; defined beside their TEF encoding).
@@ -91,6 +95,7 @@ export type Event =
   | MetricEvent
   | TefEvent
   | CrashEvent
+  | HangEvent
   | SyscallEvent
   | AnomalyEvent;
 

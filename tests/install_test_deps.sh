@@ -4,9 +4,10 @@
 # names the exact command to run and fails, so a newcomer never has to read .ci/run.
 set -euo pipefail
 
+# systemd: only for systemd-notify, which tests/watchdog_test.ts runs as a service would.
 packages=(
   bash coreutils util-linux procps gcc libc6-dev redis-server redis-tools bpftrace
-  gdb gdbserver strace binutils chromium linux-libc-dev-arm64-cross python3 socat tmux
+  gdb gdbserver strace binutils systemd chromium linux-libc-dev-arm64-cross python3 socat tmux
   qemu-user-static libc6-arm64-cross libgcc-s1-arm64-cross nginx-light wrk postgresql curl
 )
 

@@ -227,14 +227,20 @@ export function machineChecks(
     },
     {
       names: ["gdb"],
-      run: async () => [
-        await programResult({
+      run: async () => {
+        const found = await programResult({
           check: "gdb",
           program: config?.crash.gdb ?? "gdb",
-          feature: "crash backtraces from cores",
+          feature: config?.watchdog
+            ? "crash backtraces from cores, and [watchdog]'s backtraces of a hung service"
+            : "crash backtraces from cores",
           fix: "apt-get install gdb",
-        }),
-      ],
+        });
+        // [watchdog] attaches gdb to the live service: the kernel must let it.
+        if (!config?.watchdog) return [found];
+        const scope = await readPtraceScope();
+        return [attachResult(found, ptraceScopeProblem(scope, Deno.uid() === 0, "gdb"))];
+      },
     },
     {
       names: ["gdbserver"],
@@ -637,7 +643,7 @@ export function formatBytes(bytes: number): string {
 /**
  * Which checks count for the exit code: every one without a config; with one, those of
  * the features it uses (root for [app] user, [trace], [memprof]; the eBPF checks for
- * [trace] and [memprof]; gdb and core dumps for [crash]; setpriv for [app] user;
+ * [trace] and [memprof]; gdb and core dumps for [crash], gdb for [watchdog]; setpriv for [app] user;
  * prlimit for [crash] core_dumps; disk and redis for [redis]; gdbserver for [debug]).
  */
 export function neededChecks(config: Config | undefined): (check: string) => boolean {
@@ -653,7 +659,7 @@ export function neededChecks(config: Config | undefined): (check: string) => boo
     tracepoints: ebpf,
     btf: false,
     "crash eBPF": config.crash.enabled && config.crash.ebpfBacktrace,
-    gdb: config.crash.enabled,
+    gdb: config.crash.enabled || config.watchdog !== undefined,
     gdbserver: config.debug !== undefined,
     "core dumps": config.crash.enabled,
     setpriv: user,
@@ -707,9 +713,17 @@ export function coreDumpResult(check: CoreDumpCheck): CheckResult {
  * kernel would not let gdbserver attach to the service (`ptraceProblem`).
  */
 export function gdbserverResult(found: CheckResult, ptraceProblem?: string): CheckResult {
+  return attachResult({ ...found, check: "gdbserver" }, ptraceProblem);
+}
+
+/**
+ * A debugger's line (`found` from {@linkcode programResult}: gdb for [watchdog], gdbserver
+ * for [debug]) made a problem when the kernel would not let it attach to the service.
+ */
+export function attachResult(found: CheckResult, ptraceProblem?: string): CheckResult {
   if (found.status !== "ok" || ptraceProblem === undefined) return found;
   return {
-    check: "gdbserver",
+    check: found.check,
     status: "missing",
     message: `${found.message}, but ${ptraceProblem}`,
     fix: /is 3/.test(ptraceProblem)

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { PreflightReport } from "../bpf/preflight.ts";
 import {
+  attachResult,
   bpfResults,
   type CheckResult,
   coreDumpResult,
@@ -22,6 +23,7 @@ import {
 } from "./doctor_command.ts";
 import { loadConfig } from "../config/load_config.ts";
 import { UsageError } from "../errors.ts";
+import { ptraceScopeProblem } from "../crash/doctor_checks.ts";
 
 const READY: PreflightReport = {
   root: true,
@@ -469,4 +471,33 @@ Deno.test("crashWatcherResult(): native when its programs load, else bpftrace wi
   );
   assert.match(crashWatcherResult({ root: true, engine: "bpftrace" }).message, /^bpftrace, as/);
   assert.equal(crashWatcherResult({ root: false, engine: "auto" }).status, "warning");
+});
+
+Deno.test("neededChecks(): [watchdog] needs gdb even with [crash] off", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/watched.toml`;
+    await Deno.writeTextFile(
+      path,
+      `[app]\nexecutable = "/bin/true"\n[crash]\nenabled = false\n[watchdog]\ntimeout = "30s"\nsocket = "${dir}/n.sock"\n`,
+    );
+    assert.equal(neededChecks(await loadConfig(path))("gdb"), true);
+    await Deno.writeTextFile(path, `[app]\nexecutable = "/bin/true"\n[crash]\nenabled = false\n`);
+    assert.equal(neededChecks(await loadConfig(path))("gdb"), false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("attachResult(): gdb found but not allowed to attach to the service is a problem", () => {
+  const found: CheckResult = { check: "gdb", status: "ok", message: "/usr/bin/gdb" };
+  assert.deepEqual(attachResult(found, undefined), found);
+  const problem = attachResult(found, ptraceScopeProblem(1, false, "gdb"));
+  assert.equal(problem.check, "gdb");
+  assert.equal(problem.status, "missing");
+  assert.equal(
+    problem.message,
+    "/usr/bin/gdb, but kernel.yama.ptrace_scope is 1: only root may attach gdb to the service",
+  );
+  assert.equal(problem.fix, "run wrapp as root, or sysctl -w kernel.yama.ptrace_scope=0");
 });

@@ -181,6 +181,23 @@ export interface DebugConfig {
   port: number;
 }
 
+/**
+ * `[watchdog]`: the systemd notify protocol (`NOTIFY_SOCKET`) and hang detection. On a
+ * hang, gdb takes every thread's backtrace of the live service, the report goes to every
+ * sink, and the service is stopped (SIGTERM, SIGKILL after `stop_grace`) and restarted
+ * under `[restart]`.
+ */
+export interface WatchdogConfig {
+  /** Listen on the notify socket and watch when the section is present. Default `true`. */
+  enabled: boolean;
+  /** Systemd's WatchdogSec: once the service sent `READY=1` (or a first `WATCHDOG=1`), a `WATCHDOG=1` must come at least this often, ms. Default: none. */
+  timeoutMs?: number;
+  /** For services that cannot notify: hung when no output line came for this long, ms. Default: none. */
+  silenceMs?: number;
+  /** Absolute path of the notify socket. Default `/run/wrapp/<name>/notify.sock` for root, else under `$XDG_RUNTIME_DIR`, else the state folder. */
+  socket: string;
+}
+
 /** A fully validated configuration. */
 export interface Config {
   /** Absolute path of the file it came from (or `"<embedded>"`). */
@@ -198,4 +215,6 @@ export interface Config {
   redis?: RedisConfig;
   /** Present when the file has a `[debug]` section with `enabled = true`. */
   debug?: DebugConfig;
+  /** Present when the file has a `[watchdog]` section with `enabled = true`. */
+  watchdog?: WatchdogConfig;
 }

@@ -233,3 +233,18 @@ Deno.test("formatConfig() output loads back the same whatever the source of the 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("formatConfig() prints [watchdog] with its socket resolved, and it loads back the same", () => {
+  const config = parseConfig(
+    '[app]\nexecutable = "/bin/true"\n[watchdog]\ntimeout = "30s"\nsocket = "run/n.sock"\n',
+    OFFLINE,
+  );
+  const text = formatConfig(config);
+  assert.ok(
+    text.endsWith(
+      '[watchdog]\nenabled = true\ntimeout = "30s"\n# silence: not set\nsocket = "/srv/robot/run/n.sock"',
+    ),
+    text,
+  );
+  assert.deepEqual(parseConfig(text, OFFLINE).watchdog, config.watchdog);
+});

@@ -31,10 +31,11 @@ import type {
   RedisConfig,
   RestartConfig,
   TraceConfig,
+  WatchdogConfig,
 } from "./config.ts";
 import { didYouMean } from "./did_you_mean.ts";
 import { parseRedisUrl, redisUrlProblem } from "./redis_url.ts";
-import { defaultStateDir } from "./state_dir.ts";
+import { defaultRuntimeDir, defaultStateDir } from "./state_dir.ts";
 import { JsonSyntaxError, parseJsonDocument } from "./json_document.ts";
 import { tomlPositions } from "./toml_positions.ts";
 import { lookupGroupId, lookupUser } from "../supervise/run_as_user.ts";
@@ -173,7 +174,8 @@ export type SectionName =
   | "trace"
   | "memprof"
   | "redis"
-  | "debug";
+  | "debug"
+  | "watchdog";
 
 /** What a `stream_name` may be: it becomes Redis keys and folder names. */
 export const STREAM_NAME_PATTERN: RegExp = /^(?!\.\.?$)[A-Za-z0-9_.-]+$/;
@@ -320,6 +322,15 @@ export const CONFIG_SCHEMA: { readonly [section in SectionName]: SectionSpec } =
       port: { kind: "integer", default: 2345, min: 1, max: 65535 },
     },
   },
+  watchdog: {
+    optional: true,
+    fields: {
+      enabled: { kind: "boolean", default: true },
+      timeout: { kind: "duration", min: 1 },
+      silence: { kind: "duration", min: 1 },
+      socket: { kind: "string", singleLine: true },
+    },
+  },
 };
 
 /** The {@linkcode Config} property a key becomes: camelCase, with `Ms` appended for durations. */
@@ -396,6 +407,8 @@ const _DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 
 // Linux's limits on a file name and a whole path, in bytes (NAME_MAX, PATH_MAX - 1).
 const _NAME_MAX = 255;
 const _PATH_MAX = 4095;
+// A unix socket's path: sun_path is 108 bytes with its NUL.
+const _SOCKET_PATH_MAX = 107;
 
 /** `text` cut to 60 characters for a message. */
 function _shorten(text: string): string {
@@ -567,6 +580,7 @@ class _Parser {
     const trace = sections.trace as unknown as TraceConfig | undefined;
     const memprof = sections.memprof as unknown as MemprofConfig | undefined;
     const debug = sections.debug as unknown as DebugConfig | undefined;
+    const watchdog = sections.watchdog && this.#watchdog(sections.watchdog, streamName);
     const redis = rawRedis && this.#redis(rawRedis, streamName);
     if (check && redis) {
       this.#checkFolder(redis.spoolDir, "the Redis spool folder", streamName, {
@@ -586,6 +600,7 @@ class _Parser {
     if (trace?.enabled) config.trace = trace;
     if (memprof?.enabled) config.memprof = memprof;
     if (debug?.enabled) config.debug = debug;
+    if (watchdog?.enabled) config.watchdog = watchdog;
     return config;
   }
 
@@ -644,9 +659,10 @@ class _Parser {
   /** Check every section against the schema; the values are in Config units, defaults applied. */
   #sections(
     document: Record<string, unknown>,
-  ): Record<Exclude<SectionName, "redis" | "debug">, _Values> & {
+  ): Record<Exclude<SectionName, "redis" | "debug" | "watchdog">, _Values> & {
     redis?: _Values;
     debug?: _Values;
+    watchdog?: _Values;
   } {
     const names = Object.keys(CONFIG_SCHEMA) as SectionName[];
     const found: Partial<Record<SectionName, _Values>> = {};
@@ -682,7 +698,7 @@ class _Parser {
       if (spec.required) throw this.#error(`missing required section [${section}]`);
       if (!spec.optional) found[section] = this.#section(section, {});
     }
-    return found as Record<Exclude<SectionName, "redis" | "debug">, _Values>;
+    return found as Record<Exclude<SectionName, "redis" | "debug" | "watchdog">, _Values>;
   }
 
   #section(section: SectionName, table: Record<string, unknown>): _Values {
@@ -979,6 +995,39 @@ class _Parser {
       spoolMaxBytes: raw.spoolMaxBytes as number,
       policy: raw.policy as RedisConfig["policy"],
       layout: raw.layout as RedisConfig["layout"],
+    };
+  }
+
+  /** `[watchdog]` after its keys are checked: the socket's path resolved, and short enough for a socket. */
+  #watchdog(raw: _Values, streamName: string): WatchdogConfig {
+    let socket: string;
+    if (raw.socket !== undefined) socket = resolve(this.#folder, raw.socket as string);
+    else {
+      const uid = this.#options.uid === undefined ? Deno.uid() : this.#options.uid;
+      const dir = defaultRuntimeDir(streamName, { env: (name) => this.#env(name), uid });
+      if (dir === undefined) {
+        throw this.#error(
+          `cannot choose a folder for the notify socket: set "socket" in [watchdog], or $XDG_RUNTIME_DIR or $HOME`,
+          ["watchdog"],
+        );
+      }
+      socket = join(dir, "notify.sock");
+    }
+    const bytes = new TextEncoder().encode(socket).length;
+    if (bytes > _SOCKET_PATH_MAX) {
+      throw this.#error(
+        `the notify socket "${
+          _shorten(socket)
+        }" is ${bytes} bytes long, more than the ${_SOCKET_PATH_MAX} a unix socket's path may have; set a shorter "socket" in [watchdog]`,
+        ["watchdog", "socket"],
+        ["watchdog"],
+      );
+    }
+    return {
+      enabled: raw.enabled as boolean,
+      ...(raw.timeoutMs === undefined ? {} : { timeoutMs: raw.timeoutMs as number }),
+      ...(raw.silenceMs === undefined ? {} : { silenceMs: raw.silenceMs as number }),
+      socket,
     };
   }
 

@@ -22,3 +22,18 @@ export function defaultStateDir(
   if (home && isAbsolute(home)) return join(home, ".local/state/wrapp", name);
   return undefined;
 }
+
+/**
+ * Where a service's sockets go, like systemd's RuntimeDirectory: `/run/wrapp/<name>` for
+ * root; else `$XDG_RUNTIME_DIR/wrapp/<name>`; else its state folder
+ * ({@linkcode defaultStateDir}).
+ */
+export function defaultRuntimeDir(
+  name: string,
+  options: { env: (name: string) => string | undefined; uid: number | null },
+): string | undefined {
+  if (options.uid === 0) return join("/run/wrapp", name);
+  const runtime = options.env("XDG_RUNTIME_DIR");
+  if (runtime && isAbsolute(runtime)) return join(runtime, "wrapp", name);
+  return defaultStateDir(name, options);
+}

@@ -298,15 +298,19 @@ export async function readPtraceScope(procRoot = "/proc"): Promise<number | unde
 }
 
 /**
- * Why gdbserver could not attach to the service under Yama's `scope`, or `undefined` when
- * it can. gdbserver is the service's sibling (both are wrapp's children), not its
- * ancestor, so scope 1 already needs CAP_SYS_PTRACE (root).
+ * Why gdbserver (or `tool`: gdb for [watchdog]) could not attach to the service under
+ * Yama's `scope`, or `undefined` when it can. The debugger is the service's sibling (both
+ * are wrapp's children), not its ancestor, so scope 1 already needs CAP_SYS_PTRACE (root).
  */
-export function ptraceScopeProblem(scope: number | undefined, root: boolean): string | undefined {
+export function ptraceScopeProblem(
+  scope: number | undefined,
+  root: boolean,
+  tool = "gdbserver",
+): string | undefined {
   if (scope === undefined || scope <= 0) return undefined;
   if (scope >= 3) {
-    return "kernel.yama.ptrace_scope is 3: no process may attach to another, not even root's gdbserver";
+    return `kernel.yama.ptrace_scope is 3: no process may attach to another, not even root's ${tool}`;
   }
   if (root) return undefined;
-  return `kernel.yama.ptrace_scope is ${scope}: only root may attach gdbserver to the service`;
+  return `kernel.yama.ptrace_scope is ${scope}: only root may attach ${tool} to the service`;
 }

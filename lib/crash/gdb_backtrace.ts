@@ -134,11 +134,51 @@ export function gdbArguments(executable: string, core: string): string[] {
  * cannot be started (`Cannot run "gdb": no such file or directory`); a gdb that fails
  * or times out yields a result with its warnings and `timedOut`.
  */
-export async function runGdb(
+export function runGdb(
   executable: string,
   core: string,
   options: RunGdbOptions = {},
 ): Promise<GdbBacktrace> {
+  return _runGdb(gdbArguments(executable, core), options);
+}
+
+/**
+ * The gdb arguments that attach to the live process `pid` and print every thread's
+ * backtrace (`gdb -p PID -batch -ex "thread apply all bt"`); gdb detaches when it is done,
+ * leaving the process as it found it.
+ */
+export function gdbAttachArguments(pid: number): string[] {
+  const mark = (section: _Section) => ["-ex", `echo \\n${_MARK}${section}@@\\n`];
+  return [
+    "-batch",
+    "-nx",
+    "-iex",
+    "set debuginfod enabled off",
+    "-ex",
+    "set pagination off",
+    "-ex",
+    "set width 0",
+    ...mark("threads"),
+    "-ex",
+    "thread",
+    "-ex",
+    "thread apply all bt",
+    ...mark("end"),
+    "-p",
+    String(pid),
+  ];
+}
+
+/**
+ * Attach gdb to the running process `pid`, take every thread's backtrace and detach: where
+ * a hung process is stuck. Throws like {@linkcode runGdb}; a gdb that may not attach
+ * (`ptrace: Operation not permitted`) yields no threads and says so in `warnings`.
+ */
+export function attachGdb(pid: number, options: RunGdbOptions = {}): Promise<GdbBacktrace> {
+  return _runGdb(gdbAttachArguments(pid), options);
+}
+
+async function _runGdb(args: string[], options: RunGdbOptions): Promise<GdbBacktrace> {
   const gdb = options.gdb ?? "gdb";
   const timeoutMs = options.timeoutMs ?? 30_000;
   const maxOutput = options.maxOutputBytes ?? 16 << 20;
@@ -150,7 +190,7 @@ export async function runGdb(
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(program, {
-      args: gdbArguments(executable, core),
+      args,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

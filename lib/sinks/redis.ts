@@ -6,7 +6,7 @@
  * | 1 | `logs:app:<name>:info` / `:error` | stdout / stderr `log` events (`XADD … MAXLEN ~ <maxLen>`) |
  * | 1 | `logs:app:<name>:status` | `status` events |
  * | 2 | `wrapp:<name>:<key>` | `metric` events: `INCR` for `{{key}}`, `SET` for `{{key:value}}` |
- * | 5 | `wrapp:<name>:state` | hash updated on `start`/`restart`/`exit` status events and every health tick |
+ * | 5 | `wrapp:<name>:state` | hash updated on `start`/`restart`/`exit` status events and every health tick; `status_text` from a status event carrying one (the service's `STATUS=`) |
  *
  * Every stream entry has `message`, `ts` (ms since the epoch, when wrapp read the line),
  * `run`, `pid`, `host` and `seq` (the event's sequence number for the service, continued
@@ -58,6 +58,7 @@ import { Redis, type RedisOptions } from "ioredis";
 import { describeRedisError } from "./redis_connection.ts";
 import type { RedisPool } from "./redis_pool.ts";
 import { crashStreamFields } from "../crash/crash_report.ts";
+import { hangStreamFields } from "../watchdog/hang_report.ts";
 import { encodeEvent, type Event, type EventEncoders, now, type StatusEvent } from "../event.ts";
 import { type DebugLog, silentDebug } from "../debug.ts";
 import { VERSION } from "../version.ts";
@@ -1385,6 +1386,11 @@ export function redisEncoders(
         addFields(op, event);
         ops.push(op);
       }
+      // The service's own STATUS= text (systemd notify), for `wrapp ps`; a new run starts without.
+      const statusText = event.fields.status_text;
+      if (statusText !== undefined) {
+        ops.push(["state", "HSET", keys.state, "status_text", String(statusText)]);
+      } else if (event.phase === "start") ops.push(["state", "HDEL", keys.state, "status_text"]);
       ops.push(...stateOf(event, record));
       return ops;
     },
@@ -1396,6 +1402,14 @@ export function redisEncoders(
     crash: (event) => (record) => {
       const op = xadd(keys.crash, event.summary, event.time, record);
       for (const [name, value] of Object.entries(crashStreamFields(event))) {
+        op.push(_RESERVED.has(name) ? `field_${name}` : name, value);
+      }
+      return [op];
+    },
+    // Hangs go where crashes go, told apart by kind = hang.
+    hang: (event) => (record) => {
+      const op = xadd(keys.crash, event.summary, event.time, record);
+      for (const [name, value] of Object.entries(hangStreamFields(event))) {
         op.push(_RESERVED.has(name) ? `field_${name}` : name, value);
       }
       return [op];

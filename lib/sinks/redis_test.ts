@@ -181,3 +181,28 @@ Deno.test("redisEncoders() renames status fields that would shadow an entry's ow
   );
   assert.equal(fields.message, start.message);
 });
+
+Deno.test("redisEncoders(): a STATUS= text sets status_text in the state hash, a new run clears it", () => {
+  const status: StatusEvent = {
+    kind: "status",
+    phase: "info",
+    message: "svc status: serving",
+    fields: { run: "run-1", pid: 7, notify: "STATUS", status_text: "serving" },
+    time: TIME,
+  };
+  const commands = encode(status);
+  assert.deepEqual(entries(commands).map(([key, fields]) => [key, fields.status_text]), [
+    ["logs:app:svc:status", "serving"],
+  ]);
+  assert.deepEqual(commands.at(-1), ["state", "HSET", "wrapp:svc:state", "status_text", "serving"]);
+  for (const layout of ["wrapp", "go"] as const) {
+    const started = encode(start, { layout });
+    assert.deepEqual(
+      started.filter(([db]) => db === "state").map((
+        [, command, , ...fields],
+      ) => [command, fields[0]]),
+      [["HDEL", "status_text"], ["HSET", "pid"]],
+      layout,
+    );
+  }
+});

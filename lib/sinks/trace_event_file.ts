@@ -25,6 +25,7 @@ import { join } from "node:path";
 import { encodeEvent, type Event, type EventEncoders, now } from "../event.ts";
 import { describeCause, SinkError } from "../errors.ts";
 import { crashTraceEvent } from "../crash/crash_report.ts";
+import { hangTraceEvent } from "../watchdog/hang_report.ts";
 import { SyscallTefEncoder } from "../trace/syscall_events.ts";
 import { type AssembleResult, assembleTrace, writeAll } from "../tef/assemble_trace.ts";
 import { emptyStats, type Sink, type SinkStats } from "./sink.ts";
@@ -142,6 +143,11 @@ export class TraceEventFileSink implements Sink {
       crash: (event) =>
         JSON.stringify({
           ...crashTraceEvent(event, { pid: this.#pid, tid: TRACE_TRACKS.crash }),
+          ts: _us(event.time),
+        }) + "\n",
+      hang: (event) =>
+        JSON.stringify({
+          ...hangTraceEvent(event, { pid: this.#pid, tid: TRACE_TRACKS.crash }),
           ts: _us(event.time),
         }) + "\n",
       // Already TEF: written as it came, one line.

@@ -30,14 +30,24 @@ export class OutputPipeline {
   readonly #joiner: MultilineJoiner;
   readonly #markers: MarkerExtractor | undefined;
   readonly #target: EventTarget;
+  readonly #onLines: (() => void) | undefined;
   #lines = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #armedFor: number | undefined;
 
-  /** Frame `stream` with `output` settings; `markers` is shared by stdout and stderr so counters add up. */
+  /**
+   * Frame `stream` with `output` settings; `markers` is shared by stdout and stderr so
+   * counters add up; `onLines` is called after every chunk that completed a line (the
+   * watchdog's `silence`).
+   */
   constructor(
     stream: OutputStream,
-    options: { output: OutputConfig; target: EventTarget; markers?: MarkerExtractor },
+    options: {
+      output: OutputConfig;
+      target: EventTarget;
+      markers?: MarkerExtractor;
+      onLines?: () => void;
+    },
   ) {
     this.stream = stream;
     const { output } = options;
@@ -51,6 +61,7 @@ export class OutputPipeline {
     });
     this.#markers = options.markers;
     this.#target = options.target;
+    this.#onLines = options.onLines;
   }
 
   /** Source lines seen so far. */
@@ -63,6 +74,7 @@ export class OutputPipeline {
     const lines = this.#splitter.push(chunk);
     if (lines.length === 0) return;
     this.#lines += lines.length;
+    this.#onLines?.();
     const time = now();
     const events: Event[] = [];
     for (const line of lines) this.#collect(this.#joiner.push(line, time), events);

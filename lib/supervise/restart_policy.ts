@@ -27,11 +27,21 @@ export class RestartPolicy {
     this.#nextDelayMs = config.delayMs;
   }
 
-  /** Decide after a run that ended with `exit` at time `now` (ms) after `uptimeMs`. */
-  decide(exit: ExitStatus, uptimeMs: number, now: number): RestartDecision {
+  /**
+   * Decide after a run that ended with `exit` at time `now` (ms) after `uptimeMs`. A run
+   * the watchdog stopped (`hung` says why) failed, whatever its exit.
+   */
+  decide(
+    exit: ExitStatus,
+    uptimeMs: number,
+    now: number,
+    options: { hung?: string } = {},
+  ): RestartDecision {
     const { policy } = this.#config;
-    const failed = exit.signal !== undefined || exit.code !== 0;
-    const how = describeExit(exit);
+    const failed = options.hung !== undefined || exit.signal !== undefined || exit.code !== 0;
+    const how = options.hung !== undefined
+      ? `${describeExit(exit)}, stopped by the watchdog (${options.hung})`
+      : describeExit(exit);
     if (policy === "never") {
       return {
         action: "exit",

@@ -67,3 +67,13 @@ Deno.test("RestartPolicy gives up after max_restarts within the window, and forg
   // Once the window has slid past the first restarts, restarting is allowed again.
   assert.equal(policy.decide({ code: 1 }, 5, 1500).action, "restart");
 });
+
+Deno.test("RestartPolicy counts a run the watchdog stopped as a failure, whatever its exit", () => {
+  const policy = new RestartPolicy(config());
+  const decision = policy.decide({ code: 0 }, 5000, 10_000, { hung: "no WATCHDOG=1 for 2 s" });
+  assert.equal(decision.action, "restart");
+  assert.match(
+    decision.reason,
+    /^ended with exit code 0, stopped by the watchdog \(no WATCHDOG=1 for 2 s\) after 5 s/,
+  );
+});

@@ -30,6 +30,7 @@ import { type CoreLimitPlan, coreLimitPrefix, readCoreLimit } from "../crash/cor
 import { currentUserName, planUserSwitch, type UserSwitch } from "./run_as_user.ts";
 import { processGroupMembers } from "./process_group.ts";
 import type { LastExit, ServiceSnapshot } from "./service_snapshot.ts";
+import type { HangAlarm, NotifyNews, ServiceWatchdog } from "../watchdog/service_watchdog.ts";
 import {
   describeExit,
   type ExitStatus,
@@ -120,6 +121,9 @@ export class Supervisor {
   #pipelines: readonly OutputPipeline[] = [];
   #linesBefore = 0;
   #ended = false;
+  #watchdog: ServiceWatchdog | undefined;
+  // Why the watchdog stopped the current run, once it did.
+  #hung: string | undefined;
 
   /** A supervisor for `config`. Nothing starts before {@linkcode Supervisor.run}. */
   constructor(config: Config, options: SupervisorOptions = {}) {
@@ -178,7 +182,13 @@ export class Supervisor {
         ? { lastExit: { ...this.#lastExit, at: Math.round(this.#lastExit.at) } }
         : {}),
       lines,
+      ...(this.statusText !== undefined ? { status: this.statusText } : {}),
     };
+  }
+
+  /** The last `STATUS=` the service sent through its notify socket (`[watchdog]`), if any. */
+  get statusText(): string | undefined {
+    return this.#watchdog?.statusText;
   }
 
   /** Run the service, restarting it by policy, until it ends for good or is stopped. */
@@ -209,6 +219,8 @@ export class Supervisor {
       ? await coreLimitPrefix()
       : undefined;
     if (corePlan?.warning) await this.#notice(corePlan.warning);
+    // Before the sinks: a socket that cannot be made stops wrapp before anything is open.
+    const watchdog = this.#watchdog = await this.#openWatchdog(userSwitch);
     const { sinks, traceSink } = await this.#openSinks();
     const router = this.#router = new Router(sinks, { debug: this.#debug });
     // The go layout's consumers read DB 2 as the Go wrapp wrote it: its marker grammar.
@@ -260,6 +272,7 @@ export class Supervisor {
         });
         exit = run.exit;
         exitCode = shellExitCode(exit);
+        if (run.hung !== undefined && exitCode === 0) exitCode = 1; // a hang is a failure
         if (this.#stopping) break;
         const uptimeMs = run.endedAt - startedAt;
         if (this.#restartRequested) {
@@ -272,7 +285,7 @@ export class Supervisor {
           );
           continue;
         }
-        const decision = policy.decide(exit, uptimeMs, run.endedAt);
+        const decision = policy.decide(exit, uptimeMs, run.endedAt, { hung: run.hung });
         if (decision.action === "exit") {
           this.#debug(`not restarting: ${decision.reason}`);
           if (decision.gaveUp) {
@@ -306,6 +319,7 @@ export class Supervisor {
         });
       }
       await control?.close();
+      await watchdog?.close();
       if (!this.#options.crashWatcher) await (await crashWatcher)?.stop();
       this.#killTimer?.clear();
       await router.close();
@@ -327,6 +341,7 @@ export class Supervisor {
   /** Stop for good: forward `signal` (default SIGTERM) to the service, SIGKILL after the grace period, no restart. */
   stop(signal: Deno.Signal = "SIGTERM"): void {
     this.#stopping = true;
+    this.#watchdog?.halt();
     this.#wake?.();
     this.signal(signal);
   }
@@ -353,6 +368,8 @@ export class Supervisor {
       this.#debug(`${signal} waits until gdbserver holds pid ${child.pid}`);
       return true;
     }
+    // Stopping it is no hang.
+    if (STOP_SIGNALS.includes(signal)) this.#watchdog?.halt();
     // Queued while the service is held: it acts on it as soon as gdbserver lets it go.
     const delivered = child.signalGroup(signal);
     this.#debug(`sent ${signal} to process group ${child.pid}: ${delivered}`);
@@ -546,8 +563,10 @@ export class Supervisor {
       gdbserver?: string;
       crashWatcher?: Promise<EbpfCrashWatcher>;
     },
-  ): Promise<{ exit: ExitStatus; endedAt: number }> {
+  ): Promise<{ exit: ExitStatus; endedAt: number; hung?: string }> {
     const { app, output } = this.#config;
+    const watchdog = this.#watchdog;
+    this.#hung = undefined;
     const router = this.#router!;
     const command = [app.resolvedExecutable, ...app.args];
     this.#debug(`command: ${JSON.stringify(command)} in ${app.cwd} as ${context.runUser}`);
@@ -564,12 +583,13 @@ export class Supervisor {
         executable: app.resolvedExecutable,
         args: app.args,
         cwd: app.cwd,
-        env: { ...app.env, ...context.userSwitch?.env },
+        env: { ...app.env, ...context.userSwitch?.env, ...watchdog?.env() },
         clearEnv: !app.inheritEnv,
         // prlimit outermost: it keeps the pid and execs setpriv, which execs the service.
         prefix: [
           ...context.corePlan?.prefix ?? [],
           ...context.userSwitch?.prefix ?? [],
+          ...watchdog?.prefix() ?? [],
           ...(hold ? HOLD_BEFORE_EXEC : []),
         ],
       });
@@ -636,8 +656,11 @@ export class Supervisor {
       }
     }
 
+    // Its deadlines count from now, when it runs (no longer held for the tracers).
+    watchdog?.begin(child.pid);
+    const onLines = watchdog && (() => watchdog.sawOutput());
     const pipelines = (["stdout", "stderr"] as const).map((stream) =>
-      new OutputPipeline(stream, { output, target: router, markers: context.markers })
+      new OutputPipeline(stream, { output, target: router, markers: context.markers, onLines })
     );
     this.#pipelines = pipelines;
     const echoes = output.echo ? [this.#stdoutEcho, this.#stderrEcho] : [undefined, undefined];
@@ -659,6 +682,7 @@ export class Supervisor {
       ...(exit.signal !== undefined ? { signal: exit.signal } : { code: exit.code ?? 0 }),
       at: endedAt,
     };
+    watchdog?.end();
     await this.#debugSession?.stop(); // gdbserver goes with the service
     this.#debugSession = undefined;
     const serviceTracer = await tracer;
@@ -678,6 +702,8 @@ export class Supervisor {
     }
 
     const durationMs = Math.round(endedAt - startedAt);
+    // Set by #onHang while this run went on (the type checker still sees the reset above).
+    const hung = this.#hung as string | undefined;
     this.#status(
       "exit",
       `${app.streamName} ended with ${describeExit(exit)} after ${durationMs} ms`,
@@ -689,6 +715,7 @@ export class Supervisor {
         duration_ms: durationMs,
         stdout_lines: pipelines[0].lines,
         stderr_lines: pipelines[1].lines,
+        ...(hung !== undefined ? { stopped_by: "watchdog", watchdog: hung } : {}),
       },
     );
     if (this.#config.crash.enabled && isCrashSignal(exit.signal)) {
@@ -698,7 +725,106 @@ export class Supervisor {
         watcher: await crashWatcher,
       });
     }
-    return { exit, endedAt };
+    return { exit, endedAt, hung };
+  }
+
+  /** `[watchdog]`: bind the notify socket (owned by the service's user) before the first start. */
+  async #openWatchdog(userSwitch: UserSwitch | undefined): Promise<ServiceWatchdog | undefined> {
+    const config = this.#config.watchdog;
+    if (!config) return undefined;
+    const { ServiceWatchdog } = await import("../watchdog/service_watchdog.ts");
+    const watchdog = await ServiceWatchdog.open(config, {
+      owner: userSwitch ? { uid: userSwitch.account.uid, gid: userSwitch.gid } : undefined,
+      onHang: (alarm) => void this.#onHang(alarm),
+      onNews: (news) => this.#notifyNews(news),
+      debug: this.#debug,
+    });
+    this.#debug(`notify socket ${watchdog.socketPath}`);
+    return watchdog;
+  }
+
+  /** What the service said on its notify socket, as status events (STATUS= also lands in the state hash). */
+  #notifyNews(news: NotifyNews): void {
+    const name = this.#config.app.streamName;
+    const fields = { run: this.runId, pid: news.pid };
+    switch (news.kind) {
+      case "ready":
+        this.#status("info", `${name} is ready (READY=1)`, { ...fields, notify: "READY=1" });
+        break;
+      case "status":
+        this.#status("info", `${name} status: ${news.text}`, {
+          ...fields,
+          notify: "STATUS",
+          status_text: news.text,
+        });
+        break;
+      case "stopping":
+        this.#status("info", `${name} is stopping (STOPPING=1)`, {
+          ...fields,
+          notify: "STOPPING=1",
+        });
+        break;
+      case "reloading":
+        this.#status("info", `${name} is reloading (RELOADING=1)`, {
+          ...fields,
+          notify: "RELOADING=1",
+        });
+        break;
+      case "timeout":
+        this.#status(
+          "info",
+          news.timeoutMs === undefined
+            ? `${name} turned its watchdog off (WATCHDOG_USEC=0)`
+            : `${name} set its watchdog timeout to ${news.timeoutMs} ms (WATCHDOG_USEC)`,
+          { ...fields, notify: "WATCHDOG_USEC", watchdog_timeout_ms: news.timeoutMs ?? 0 },
+        );
+        break;
+    }
+  }
+
+  /**
+   * The watchdog fired: take every thread's backtrace of the live service with gdb, send
+   * the report to every sink and a summary to stderr, then stop the service like a stop
+   * (SIGTERM, SIGKILL after stop_grace) so [restart] decides what comes next.
+   */
+  async #onHang(alarm: HangAlarm): Promise<void> {
+    const child = this.#child;
+    if (!child || child.pid !== alarm.pid || this.#stopping) return;
+    const { app, crash } = this.#config;
+    const { captureHang, describeHang, hangEvent } = await import("../watchdog/hang_report.ts");
+    const info = {
+      service: app.streamName,
+      pid: alarm.pid,
+      executable: app.resolvedExecutable,
+      reason: alarm.reason,
+      ...(alarm.limitMs !== undefined ? { limitMs: alarm.limitMs } : {}),
+      silentMs: alarm.silentMs,
+      ...(this.#watchdog?.statusText !== undefined
+        ? { statusText: this.#watchdog.statusText }
+        : {}),
+      time: now(),
+    };
+    const detail = describeHang(info);
+    this.#hung = detail;
+    this.#status(
+      "warning",
+      `${app.streamName} (pid ${alarm.pid}) hung: ${detail}; taking its backtraces with gdb`,
+      {
+        run: this.runId,
+        pid: alarm.pid,
+        watchdog: alarm.reason,
+      },
+    );
+    const report = await captureHang(info, {
+      gdb: { gdb: crash.gdb, timeoutMs: crash.gdbTimeoutMs },
+      debug: this.#debug,
+    });
+    const event = hangEvent(report);
+    this.#router?.emit(event);
+    this.#stderrEcho.write(new TextEncoder().encode(`${event.summary}\n`));
+    if (this.#child !== child) return; // it ended meanwhile
+    this.signal("SIGTERM");
+    child.signalGroup("SIGCONT"); // a stopped process acts on SIGTERM only once it runs
   }
 
   /**
