@@ -29,6 +29,7 @@ import { EbpfCrashWatcher } from "../crash/ebpf_backtrace.ts";
 import { type CoreLimitPlan, coreLimitPrefix, readCoreLimit } from "../crash/core_limit.ts";
 import { currentUserName, planUserSwitch, type UserSwitch } from "./run_as_user.ts";
 import { processGroupMembers } from "./process_group.ts";
+import { MetricsSampler, peakFields } from "./metrics_sampler.ts";
 import {
   describeExit,
   type ExitStatus,
@@ -591,6 +592,15 @@ export class Supervisor {
       }
     }
 
+    // Only while it runs: stopped at its exit, started again with the next run.
+    const { metrics } = this.#config;
+    const sampler = metrics.enabled
+      ? MetricsSampler.start(child.pid, {
+        everyMs: metrics.everyMs,
+        emit: (events) => router.emitAll(events),
+      })
+      : undefined;
+
     const pipelines = (["stdout", "stderr"] as const).map((stream) =>
       new OutputPipeline(stream, { output, target: router, markers: context.markers })
     );
@@ -609,6 +619,7 @@ export class Supervisor {
 
     const exit = await child.status;
     const endedAt = now();
+    const peaks = sampler?.stop();
     await this.#debugSession?.stop(); // gdbserver goes with the service
     this.#debugSession = undefined;
     const serviceTracer = await tracer;
@@ -637,6 +648,7 @@ export class Supervisor {
         duration_ms: durationMs,
         stdout_lines: pipelines[0].lines,
         stderr_lines: pipelines[1].lines,
+        ...(peaks ? peakFields(peaks) : {}),
       },
     );
     if (this.#config.crash.enabled && isCrashSignal(exit.signal)) {
