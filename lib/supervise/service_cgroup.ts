@@ -48,7 +48,7 @@ export interface CgroupLayout {
 export interface LimitsPlan {
   /** `cgroup`: by the kernel; `rss`: wrapp stops the service over memory_max; `none`: not at all. */
   method: "cgroup" | "rss" | "none";
-  /** Why this method, in words (for `wrapp doctor --config` and the start notice). */
+  /** Why this method, in words (for `wrapp doctor --config` and the start notice): "wrapp is not root (…)". */
   reason: string;
   /** Where the cgroup goes, for `cgroup`. */
   layout?: CgroupLayout;
@@ -156,11 +156,7 @@ export function planLimits(limits: LimitsConfig, options: PlanLimitsOptions = {}
   if (limits.memoryMaxBytes === undefined) {
     return { method: "none", reason: problem, unenforced: cpu };
   }
-  return {
-    method: "rss",
-    reason: `${problem}: wrapp stops the service when its RSS goes over memory_max`,
-    ...(cpu ? { unenforced: cpu } : {}),
-  };
+  return { method: "rss", reason: problem, ...(cpu ? { unenforced: cpu } : {}) };
 }
 
 /**

@@ -30,6 +30,8 @@ import { type CoreLimitPlan, coreLimitPrefix, readCoreLimit } from "../crash/cor
 import { currentUserName, planUserSwitch, type UserSwitch } from "./run_as_user.ts";
 import { processGroupMembers } from "./process_group.ts";
 import { MetricsSampler, peakFields } from "./metrics_sampler.ts";
+import { type LimitsPlan, planLimits, ServiceCgroup } from "./service_cgroup.ts";
+import { describeSize } from "../config/parse_size.ts";
 import {
   describeExit,
   type ExitStatus,
@@ -191,6 +193,7 @@ export class Supervisor {
         },
       })
       : undefined;
+    const limits = this.#config.limits && this.#announceLimits(planLimits(this.#config.limits));
     const policy = new RestartPolicy(this.#config.restart);
     const handlers = this.#options.handleSignals === false ? [] : this.#installSignalHandlers();
     const control = await this.#startControl();
@@ -217,6 +220,7 @@ export class Supervisor {
           corePlan,
           gdbserver,
           crashWatcher,
+          limits,
         });
         exit = run.exit;
         exitCode = shellExitCode(exit);
@@ -504,6 +508,7 @@ export class Supervisor {
       corePlan?: CoreLimitPlan;
       gdbserver?: string;
       crashWatcher?: Promise<EbpfCrashWatcher>;
+      limits?: LimitsPlan;
     },
   ): Promise<{ exit: ExitStatus; endedAt: number }> {
     const { app, output } = this.#config;
@@ -515,8 +520,11 @@ export class Supervisor {
     // and the crash watcher adopts it when it is resumed. [debug] takes it from there to
     // its first instruction for gdbserver.
     const { crashWatcher } = context;
+    // A cgroup takes it in while it is held, so none of its code runs outside the limits.
     const hold = ((this.#config.trace !== undefined || this.#config.memprof !== undefined ||
-      crashWatcher !== undefined) && Deno.uid() === 0) || context.gdbserver !== undefined;
+      crashWatcher !== undefined) && Deno.uid() === 0) ||
+      context.gdbserver !== undefined ||
+      context.limits?.method === "cgroup";
     let child: RunningChild;
     try {
       child = spawnChild({
@@ -559,6 +567,7 @@ export class Supervisor {
       void child.status.then(() => exited = true);
       held = await waitUntilStopped(child.pid, () => exited, 10_000);
     }
+    const limited = this.#limitRun(child.pid, held, context.limits);
 
     // The sidecars' code (tracer, memprof page) is loaded only for a service that has them.
     const trace = this.#config.trace;
@@ -594,10 +603,31 @@ export class Supervisor {
 
     // Only while it runs: stopped at its exit, started again with the next run.
     const { metrics } = this.#config;
-    const sampler = metrics.enabled
+    const rssLimit = limited.rssLimit;
+    let overLimit = false;
+    const sampler = metrics.enabled || rssLimit !== undefined
       ? MetricsSampler.start(child.pid, {
         everyMs: metrics.everyMs,
-        emit: (events) => router.emitAll(events),
+        emit: metrics.enabled ? (events) => router.emitAll(events) : undefined,
+        onSample: rssLimit === undefined ? undefined : (sample) => {
+          // Like PM2's max_memory_restart: stop it; [restart] decides what comes next.
+          if (overLimit || sample.rssBytes <= rssLimit) return;
+          overLimit = true;
+          const peak = Math.max(sample.rssBytes, sampler?.peaks.rssBytes ?? 0);
+          const message = `Stopped by wrapp: RSS ${describeSize(sample.rssBytes)} over memory_max ${
+            describeSize(rssLimit)
+          } (peak ${describeSize(peak)})`;
+          this.#status("warning", message, {
+            run: this.runId,
+            pid: child.pid,
+            limit: "memory_max",
+            memory_max_bytes: rssLimit,
+            rss_bytes: sample.rssBytes,
+            peak_bytes: peak,
+          });
+          void this.#notice(message);
+          this.signal("SIGTERM");
+        },
       })
       : undefined;
 
@@ -620,6 +650,8 @@ export class Supervisor {
     const exit = await child.status;
     const endedAt = now();
     const peaks = sampler?.stop();
+    const limitFields = this.#reportOom(limited.cgroup, exit, peaks?.rssBytes) ??
+      (overLimit ? { limit_exceeded: "memory_max" } : {});
     await this.#debugSession?.stop(); // gdbserver goes with the service
     this.#debugSession = undefined;
     const serviceTracer = await tracer;
@@ -632,6 +664,11 @@ export class Supervisor {
     this.#killTimer?.clear();
     this.#killTimer = undefined;
     this.#child = undefined;
+    const leftover = await limited.cgroup?.remove();
+    if (leftover) {
+      this.#status("warning", leftover, { run: this.runId, pid: child.pid });
+      void this.#notice(leftover);
+    }
     for (const echo of echoes) {
       if (echo?.broken) this.#debug(`echo stopped: ${echo.broken}`);
     }
@@ -648,7 +685,8 @@ export class Supervisor {
         duration_ms: durationMs,
         stdout_lines: pipelines[0].lines,
         stderr_lines: pipelines[1].lines,
-        ...(peaks ? peakFields(peaks) : {}),
+        ...(peaks && metrics.enabled ? peakFields(peaks) : {}),
+        ...limitFields,
       },
     );
     if (this.#config.crash.enabled && isCrashSignal(exit.signal)) {
@@ -713,6 +751,101 @@ export class Supervisor {
       [`${intro}. Connect with:`, ...steps.map((s) => `  ${s}`)].join("\nwrapp: "),
     );
     return session;
+  }
+
+  /** Say how `[limits]` will be enforced (and what will not be), once per `wrapp run`. */
+  #announceLimits(plan: LimitsPlan): LimitsPlan {
+    const { memoryMaxBytes, cpuMaxPercent } = this.#config.limits ?? {};
+    const what = [
+      ...(memoryMaxBytes !== undefined ? [`memory_max ${describeSize(memoryMaxBytes)}`] : []),
+      ...(cpuMaxPercent !== undefined ? [`cpu_max ${cpuMaxPercent}%`] : []),
+    ].join(", ");
+    const how = plan.method === "cgroup"
+      ? "enforced by the kernel in a cgroup of the service's own"
+      : plan.method === "rss"
+      ? `memory_max checked against the RSS every ${this.#config.metrics.everyMs} ms`
+      : "not enforced";
+    const message = `limits ${what}: ${how}, because ${plan.reason}`;
+    this.#status(plan.method === "none" ? "warning" : "info", message, {
+      run: this.runId,
+      limits_method: plan.method,
+    });
+    void this.#notice(message);
+    if (plan.unenforced && plan.method !== "none") {
+      this.#status("warning", plan.unenforced, { run: this.runId });
+      void this.#notice(plan.unenforced);
+    }
+    return plan;
+  }
+
+  /**
+   * Put the held child in a cgroup with the limits, when the plan says so. When that fails
+   * (or the child was not held), this run falls back to watching the RSS, and says why.
+   */
+  #limitRun(
+    pid: number,
+    held: boolean,
+    plan: LimitsPlan | undefined,
+  ): { cgroup?: ServiceCgroup; rssLimit?: number } {
+    const limits = this.#config.limits;
+    if (!plan || !limits || plan.method === "none") return {};
+    if (plan.method === "rss") return { rssLimit: limits.memoryMaxBytes };
+    if (!held) return {}; // it ended before its exec: there is nothing to limit
+    let cgroup: ServiceCgroup | undefined;
+    try {
+      cgroup = ServiceCgroup.create(plan.layout!, this.#config.app.streamName, limits);
+      cgroup.addProcess(pid);
+      this.#debug(`pid ${pid} in cgroup ${cgroup.folders.join(", ")}`);
+      return { cgroup };
+    } catch (error) {
+      void cgroup?.remove(0);
+      const fallback = limits.memoryMaxBytes === undefined
+        ? ""
+        : ": wrapp watches its RSS against memory_max instead";
+      const message = `${
+        (error as Error).message
+      }; this run of ${this.#config.app.streamName} is not in a cgroup${fallback}`;
+      this.#status("warning", message, { run: this.runId, pid });
+      void this.#notice(message);
+      return { rssLimit: limits.memoryMaxBytes };
+    }
+  }
+
+  /**
+   * After a run in a cgroup: when the kernel's OOM killer killed any of it, a status
+   * entry that says so with the peak; returns the fields for the exit status.
+   */
+  #reportOom(
+    cgroup: ServiceCgroup | undefined,
+    exit: ExitStatus,
+    peakRss: number | undefined,
+  ): Record<string, string | number> | undefined {
+    const limit = this.#config.limits?.memoryMaxBytes;
+    if (!cgroup || limit === undefined) return undefined;
+    const { oomKills, peakBytes } = cgroup.outcome();
+    const fields: Record<string, string | number> = peakBytes === undefined
+      ? {}
+      : { memory_peak_bytes: peakBytes };
+    if (oomKills === 0) return fields;
+    const peak = peakBytes ?? (peakRss || undefined);
+    const what = `memory_max ${describeSize(limit)} reached (${
+      peak === undefined ? "peak not measured" : `peak ${describeSize(peak)}`
+    })`;
+    const { streamName } = this.#config.app;
+    const message = exit.signal === "SIGKILL"
+      ? `Killed by the kernel's OOM killer: ${what}`
+      : `The kernel's OOM killer killed ${oomKills} process${
+        oomKills === 1 ? "" : "es"
+      } of ${streamName}: ${what}`;
+    this.#status("warning", message, {
+      run: this.runId,
+      limit: "memory_max",
+      memory_max_bytes: limit,
+      oom_kills: oomKills,
+      ...(peak === undefined ? {} : { peak_bytes: peak }),
+    });
+    void this.#notice(message);
+    return { ...fields, limit_exceeded: "memory_max", oom_kills: oomKills };
   }
 
   /** Find the core, run gdb, and send the crash report to every sink and a summary to stderr. */
