@@ -13,9 +13,14 @@
  *
  * One timer, re-armed after each sample, runs from {@linkcode MetricsSampler.start} to
  * {@linkcode MetricsSampler.stop}: only while the service runs, never while it is stopped
- * or waits to restart. A value is emitted when it differs from the previous sample's (a
- * counter track and a Redis value both hold the last one), so an idle service costs one
- * /proc read per interval and nothing downstream.
+ * or waits to restart. The first sample comes 1 s after the start (or `every`, if
+ * shorter), so a short run has one too; then one every `every`.
+ *
+ * A value is emitted when it changed (a counter track and a Redis value both hold the last
+ * one); a memory value when it moved by at least {@linkcode MEMORY_STEP_BYTES} or 1 % from
+ * the value last emitted — the PSS of an idle process moves by a few kB whenever another
+ * process maps the same libraries, and each emission wakes every sink. So an idle service
+ * costs one /proc read per interval and nothing downstream.
  *
  * @module
  */
@@ -74,6 +79,12 @@ export interface MetricsSamplerOptions {
   procDir?: string;
 }
 
+/** A memory value is emitted again when it moved by at least this, or 1 %, from the value last emitted. */
+export const MEMORY_STEP_BYTES = 256 * 1024;
+
+/** The first sample comes this long after the start, at most, ms. */
+export const FIRST_SAMPLE_MS = 1000;
+
 /** The metric names and the sample fields they come from. */
 export const METRIC_NAMES = Object.freeze(
   {
@@ -110,7 +121,7 @@ export class MetricsSampler {
   static start(pid: number, options: MetricsSamplerOptions): MetricsSampler {
     const baseline = readTreeUsage(pid, { procDir: options.procDir });
     const sampler = new MetricsSampler(pid, options, baseline);
-    sampler.#arm();
+    sampler.#arm(Math.min(FIRST_SAMPLE_MS, options.everyMs));
     return sampler;
   }
 
@@ -156,13 +167,13 @@ export class MetricsSampler {
     return sample;
   }
 
-  #arm(): void {
+  #arm(ms: number): void {
     if (this.#stopped) return;
     this.#timer = setLongTimeout(() => {
       this.#timer = undefined;
       this.sample();
-      this.#arm();
-    }, this.#options.everyMs);
+      this.#arm(this.#options.everyMs);
+    }, ms);
   }
 
   #record(sample: MetricsSample): void {
@@ -183,7 +194,7 @@ export class MetricsSampler {
     const events: MetricEvent[] = [];
     for (const [name, field] of Object.entries(METRIC_NAMES)) {
       const value = sample[field];
-      if (value === undefined || this.#emitted.get(name) === value) continue;
+      if (value === undefined || !_changed(name, this.#emitted.get(name), value)) continue;
       this.#emitted.set(name, value);
       events.push({
         kind: "metric",
@@ -196,6 +207,13 @@ export class MetricsSampler {
     }
     if (events.length > 0) emit(events);
   }
+}
+
+/** Whether `value` is worth emitting after `last` (see the module documentation). */
+function _changed(name: string, last: number | undefined, value: number): boolean {
+  if (last === undefined) return true;
+  if (!name.endsWith("_bytes")) return value !== last;
+  return Math.abs(value - last) >= Math.max(MEMORY_STEP_BYTES, last / 100);
 }
 
 /** The fields the exit status event gets from a run's peaks: `peak_rss_bytes`, … (none without a sample). */

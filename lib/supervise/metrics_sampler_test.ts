@@ -63,10 +63,18 @@ Deno.test("MetricsSampler emits the values that changed, as metric events with o
       // Nothing changed: nothing emitted.
       sampler.sample();
       assert.equal(batches.length, 2);
+      // Memory that moved by less than 256 KiB (and 1 %) is not worth waking the sinks for…
+      await _writeProcess(procDir, 42, { ticks: 110, threads: 3, rssKb: 2048, pssKb: 700, fds: 3 });
+      sampler.sample();
+      assert.equal(batches.length, 2);
+      // …but it adds up from the value last emitted.
+      await _writeProcess(procDir, 42, { ticks: 110, threads: 3, rssKb: 2048, pssKb: 800, fds: 3 });
+      sampler.sample();
+      assert.deepEqual(batches[2].map((e) => [e.name, e.numeric]), [["pss_bytes", 800 * 1024]]);
       assert.deepEqual(peakFields(sampler.stop()), {
         peak_cpu_pct: first.cpuPct,
         peak_rss_bytes: 2048 * 1024,
-        peak_pss_bytes: 512 * 1024,
+        peak_pss_bytes: 800 * 1024,
         peak_threads: 3,
         peak_fds: 3,
       });
