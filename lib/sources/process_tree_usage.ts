@@ -211,9 +211,30 @@ function _scanTree(rootPid: number, procDir: string): number[] {
   return pids;
 }
 
+const _buffer = new Uint8Array(16384);
+const _decoder = new TextDecoder();
+
+/**
+ * The text of a small /proc file, or undefined when it cannot be read. One open and read
+ * into a shared buffer: a third of `readTextFileSync`'s cost, which first asks the size
+ * (0 for /proc files) and then reads in growing chunks — still used for a file larger
+ * than the buffer (a children file of thousands of pids).
+ */
 function _read(path: string): string | undefined {
+  let length = 0;
   try {
-    return Deno.readTextFileSync(path);
+    const file = Deno.openSync(path);
+    try {
+      let n: number | null;
+      while (length < _buffer.length && (n = file.readSync(_buffer.subarray(length))) !== null) {
+        length += n;
+      }
+    } finally {
+      file.close();
+    }
+    return length < _buffer.length
+      ? _decoder.decode(_buffer.subarray(0, length))
+      : Deno.readTextFileSync(path);
   } catch {
     return undefined;
   }

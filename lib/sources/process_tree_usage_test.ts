@@ -176,3 +176,16 @@ Deno.test("readTreeUsage() reads this very process from the real /proc", () => {
   assert.ok(tree.threads >= 1);
   assert.ok((tree.fds ?? 0) >= 3);
 });
+
+Deno.test("processTreePids() reads a children file larger than its read buffer", async () => {
+  const procDir = await Deno.makeTempDir({ prefix: "wrapp-proc-" });
+  try {
+    await Deno.mkdir(`${procDir}/10/task/10`, { recursive: true });
+    await Deno.writeTextFile(`${procDir}/10/stat`, _stat(10, "many", 1, [0, 0, 0, 0], 1));
+    const children = Array.from({ length: 5000 }, (_, i) => 100_000 + i);
+    await Deno.writeTextFile(`${procDir}/10/task/10/children`, children.join(" ") + " ");
+    assert.deepEqual(processTreePids(10, { procDir }), [10, ...children]);
+  } finally {
+    await Deno.remove(procDir, { recursive: true });
+  }
+});
