@@ -790,7 +790,8 @@ export class Supervisor {
     const limits = this.#config.limits;
     if (!plan || !limits || plan.method === "none") return {};
     if (plan.method === "rss") return { rssLimit: limits.memoryMaxBytes };
-    if (!held) return {}; // it ended before its exec: there is nothing to limit
+    // It ended before its exec (nothing to limit), or never stopped: watch its RSS then.
+    if (!held) return { rssLimit: limits.memoryMaxBytes };
     let cgroup: ServiceCgroup | undefined;
     try {
       cgroup = ServiceCgroup.create(plan.layout!, this.#config.app.streamName, limits);
