@@ -133,7 +133,10 @@ Deno.test("without cgroups, wrapp stops a service whose RSS goes over memory_max
   const events = await readLatestTrace(`${dir.path}/traces`);
   const stops = _statuses(events).filter((s) => s.startsWith("Stopped by wrapp"));
   assert.equal(stops.length, 2, _statuses(events).join("\n"));
-  assert.match(stops[0], /^Stopped by wrapp: RSS [\d.]+ MiB over memory_max 64 MiB \(peak [\d.]+ MiB\)$/);
+  assert.match(
+    stops[0],
+    /^Stopped by wrapp: RSS [\d.]+ MiB over memory_max 64 MiB \(peak [\d.]+ MiB\)$/,
+  );
   assert.ok(_statuses(events).some((s) => s.startsWith("restarting svc in 200 ms (attempt 1)")));
   for (const end of _runEnds(events)) {
     assert.equal(end.signal, "SIGTERM", JSON.stringify(end));
@@ -158,4 +161,55 @@ Deno.test("wrapp doctor --config says how [limits] will be enforced, and why", a
     /^memory_max: wrapp stops the service when its RSS goes over it, because /,
   );
   assert.match(limits.message, /cpu_max needs a cgroup/);
+});
+
+Deno.test({
+  name: "as root, cpu_max holds a spinning service to its quota in its cgroup",
+  ignore: !isRoot && !CI,
+  fn: async () => {
+    assert.ok(isRoot, "cgroups need root (CI runs as root)");
+    await using dir = await tempDir();
+    const spin = `import sys, time
+open(sys.argv[1], "w").write(open("/proc/self/cgroup").read())
+t = time.time()
+while time.time() - t < 4:
+    pass
+`;
+    await Deno.writeTextFile(
+      `${dir.path}/svc.toml`,
+      [
+        "[app]",
+        'executable = "python3"',
+        `args = ["-c", ${JSON.stringify(spin)}, "${dir.path}/cgroup.txt"]`,
+        'stream_name = "svc"',
+        "[local]",
+        `dir = "${dir.path}/traces"`,
+        "[output]",
+        "echo = false",
+        "[crash]",
+        "ebpf_backtrace = false",
+        "[metrics]",
+        'every = "1s"',
+        "[limits]",
+        'cpu_max = "20%"',
+        "",
+      ].join("\n"),
+    );
+    const result = await runWrapp(["run", `${dir.path}/svc.toml`]);
+    assert.equal(result.code, 0, result.stderr);
+    // In a cgroup of its own for the cpu controller (v1: "N:cpu…:/…/wrapp/svc"; v2: "0::/wrapp/svc").
+    const cgroups = await Deno.readTextFile(`${dir.path}/cgroup.txt`);
+    assert.match(cgroups, /^(\d+:[^:]*\bcpu\b[^:]*|0:):.*\/wrapp\/svc$/m);
+    const events = await readLatestTrace(`${dir.path}/traces`);
+    const cpu = events.filter((e) => e.ph === "C" && e.name === "cpu_pct").map((e) =>
+      Number(e.args?.value)
+    );
+    assert.ok(cpu.length >= 2, `cpu_pct counters: ${cpu}`);
+    // 20 ms of every 100 ms period (unlimited, it would take a whole core): a sample over
+    // about 1 s of a busy machine may be off by a few periods, their mean may not.
+    assert.ok(cpu.every((v) => v <= 40), `cpu_pct counters: ${cpu}`);
+    const mean = cpu.reduce((a, b) => a + b, 0) / cpu.length;
+    assert.ok(mean <= 25, `mean ${mean} of cpu_pct counters ${cpu}`);
+    assert.ok(cpu.some((v) => v >= 5), `cpu_pct counters: ${cpu}`);
+  },
 });
