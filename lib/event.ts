@@ -48,7 +48,10 @@ export interface StatusEvent extends EventBase {
   readonly fields: Readonly<Record<string, string | number | boolean>>;
 }
 
-/** A `{{name}}` or `{{name:value}}` marker found in the service's output. */
+/**
+ * A `{{name}}` or `{{name:value}}` marker found in the service's output, or a value wrapp
+ * measured itself (`cpu_pct`, `rss_bytes`… of the metrics sampler, op `set`, no `stream`).
+ */
 export interface MetricEvent extends EventBase {
   readonly kind: "metric";
   readonly name: string;
@@ -58,8 +61,8 @@ export interface MetricEvent extends EventBase {
   readonly value: string;
   /** Counter total after an increment, or the value as a number when it is numeric. */
   readonly numeric?: number;
-  /** Which output the marker appeared in. */
-  readonly stream: OutputStream;
+  /** Which output the marker appeared in; absent for a value wrapp measured. */
+  readonly stream?: OutputStream;
 }
 
 /**

@@ -51,6 +51,9 @@ stream_name = "svc"
 ${options.extra ?? ""}
 [output]
 echo = false
+# DB 2 is compared key by key: without the metrics sampler's keys (tests/metrics_test.ts).
+[metrics]
+enabled = false
 [redis]
 port = ${port}
 spool_dir = ${JSON.stringify(`${dir}/spool`)}

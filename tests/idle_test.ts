@@ -16,6 +16,8 @@
  *   10 s, the former timers 220-250; the bound 20 also catches a single 500 ms poll.
  *
  * `[crash] ebpf_backtrace = false`: the bpftrace watcher of a root wrapp is not part of this.
+ * The `[metrics]` sampler stays on (the default): its timer fires every 5 s, and an idle
+ * service's values do not change, so it sends nothing; it must fit in these bounds.
  */
 
 import assert from "node:assert/strict";

@@ -11,7 +11,9 @@
 import { describeCause, UsageError } from "../errors.ts";
 import { parseFlags } from "./parse_flags.ts";
 import { loadConfig } from "../config/load_config.ts";
-import type { Config } from "../config/config.ts";
+import type { Config, LimitsConfig } from "../config/config.ts";
+import { type LimitsPlan, planLimits } from "../supervise/service_cgroup.ts";
+import { describeSize } from "../config/parse_size.ts";
 import { parseRedisUrl, type RedisEndpoint, redisUrlProblem } from "../config/redis_url.ts";
 import { MIN_BPFTRACE_VERSION, preflight, type PreflightReport } from "../bpf/preflight.ts";
 import {
@@ -49,8 +51,9 @@ Checks: root, the kernel (${MIN_KERNEL_VERSION.join(".")} or newer for eBPF), bp
 debugfs, the tracepoints wrapp attaches to, BTF (informational), crash eBPF (are
 wrapp's own eBPF programs accepted: loaded and closed at once; else bpftrace is used),
 gdb, gdbserver (and whether the kernel lets it attach), core dumps (core_pattern, RLIMIT_CORE), setpriv and
-prlimit (util-linux), c++filt (binutils), free disk where the Redis spool goes, and Redis
-when --config or --redis names one.
+prlimit (util-linux), c++filt (binutils), free disk where the Redis spool goes, Redis
+when --config or --redis names one, and how the --config service's [limits] will be
+enforced (its own cgroup, or wrapp watching its RSS) and why.
 
 Options:
   -c, --config FILE    check for this service config: its gdb, [crash] core_dumps, its
@@ -316,6 +319,13 @@ export function machineChecks(
           }];
         }
       },
+    });
+  }
+  const limits = config?.limits;
+  if (limits) {
+    checks.push({
+      names: ["limits"],
+      run: () => Promise.resolve([limitsResult(planLimits(limits), limits)]),
     });
   }
   if (redis) {
@@ -667,8 +677,46 @@ export function neededChecks(config: Config | undefined): (check: string) => boo
     "c++filt": config.memprof !== undefined,
     disk: config.redis !== undefined || config.local.enabled,
     redis: config.redis !== undefined,
+    limits: config.limits !== undefined,
   };
   return (check) => needed[check] ?? true;
+}
+
+/** The `[limits]` line: how the limits will be enforced, and why. */
+export function limitsResult(plan: LimitsPlan, limits: LimitsConfig): CheckResult {
+  const what = [
+    ...(limits.memoryMaxBytes !== undefined
+      ? [`memory_max ${describeSize(limits.memoryMaxBytes)}`]
+      : []),
+    ...(limits.cpuMaxPercent !== undefined ? [`cpu_max ${limits.cpuMaxPercent}%`] : []),
+  ].join(", ");
+  const fix =
+    "run wrapp as root where cgroups are mounted writable, for limits the kernel enforces";
+  switch (plan.method) {
+    case "cgroup":
+      return {
+        check: "limits",
+        status: "ok",
+        message: `${what} in a cgroup of the service's own, because ${plan.reason}`,
+      };
+    case "rss":
+      return {
+        check: "limits",
+        status: "warning",
+        message:
+          `memory_max: wrapp stops the service when its RSS goes over it, because ${plan.reason}${
+            plan.unenforced ? `; ${plan.unenforced}` : ""
+          }`,
+        fix,
+      };
+    case "none":
+      return {
+        check: "limits",
+        status: "warning",
+        message: plan.unenforced ?? `${what} not enforced: ${plan.reason}`,
+        fix,
+      };
+  }
 }
 
 /** The core-dump line from {@linkcode checkCoreDumps}'s verdict. */

@@ -121,6 +121,22 @@ export interface MemprofConfig {
   allPages: boolean;
 }
 
+/** `[metrics]`: resource usage of the service's process tree, sampled from /proc. */
+export interface MetricsConfig {
+  /** Sample while the service runs. Default `true`. */
+  enabled: boolean;
+  /** Time between samples, ms. Default 5000. */
+  everyMs: number;
+}
+
+/** `[limits]`: what the service may use, like systemd's `MemoryMax=` and `CPUQuota=`. */
+export interface LimitsConfig {
+  /** Most memory of the service, bytes: a cgroup's limit (OOM kill), else wrapp restarts it over this RSS. Default: none. */
+  memoryMaxBytes?: number;
+  /** Most CPU time, percent of one core (200 = two cores); enforced only in a cgroup. Default: none. */
+  cpuMaxPercent?: number;
+}
+
 /** `[redis]`: the Redis Streams sink (layout compatible with the original wrapp). */
 export interface RedisConfig {
   /** Redis server host name or address (from `host` or `url`). Default `"127.0.0.1"`. */
@@ -207,6 +223,9 @@ export interface Config {
   local: LocalConfig;
   restart: RestartConfig;
   crash: CrashConfig;
+  metrics: MetricsConfig;
+  /** Present when the file has a `[limits]` section. */
+  limits?: LimitsConfig;
   /** Present when the file has an enabled `[trace]` section. */
   trace?: TraceConfig;
   /** Present when the file has a `[memprof]` section with `enabled = true`. */

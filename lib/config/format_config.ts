@@ -6,6 +6,7 @@
 
 import type { Config, RedisConfig } from "./config.ts";
 import { CONFIG_SCHEMA, fieldProperty, type FieldSpec } from "./load_config.ts";
+import { formatSize } from "./parse_size.ts";
 
 /** What `wrapp check` prints instead of a secret such as the Redis password. */
 export const SECRET_MASK = "********";
@@ -106,6 +107,10 @@ function _value(field: FieldSpec, value: unknown): string {
       return `[${(value as string[]).map(_string).join(", ")}]`;
     case "string_table":
       return "{}";
+    case "size":
+      return _string(formatSize(value as number));
+    case "percent":
+      return _string(`${value}%`);
     default:
       return String(value);
   }

@@ -55,7 +55,11 @@ core_dumps = false
 ebpf_backtrace = true
 core_timeout = "10s"
 gdb = "gdb"
-gdb_timeout = "30s"`,
+gdb_timeout = "30s"
+
+[metrics]
+enabled = true
+every = "5s"`,
   );
 });
 
@@ -140,7 +144,15 @@ port = 6380
 Deno.test("formatConfig() output parses as TOML with one table per section", () => {
   const config = parseConfig('[app]\nexecutable = "/bin/x"\n[redis]\npassword = "p"\n', OFFLINE);
   const document = parse(formatConfig(config)) as Record<string, Record<string, unknown>>;
-  assert.deepEqual(Object.keys(document), ["app", "output", "local", "restart", "crash", "redis"]);
+  assert.deepEqual(Object.keys(document), [
+    "app",
+    "output",
+    "local",
+    "restart",
+    "crash",
+    "metrics",
+    "redis",
+  ]);
   assert.equal(document.redis.password, "********");
 });
 
@@ -247,4 +259,16 @@ Deno.test("formatConfig() prints [watchdog] with its socket resolved, and it loa
     text,
   );
   assert.deepEqual(parseConfig(text, OFFLINE).watchdog, config.watchdog);
+});
+
+Deno.test("formatConfig() writes [limits] so that it loads back the same", () => {
+  const config = parseConfig(
+    '[app]\nexecutable = "/bin/x"\n[limits]\nmemory_max = "1.5G"\ncpu_max = "50%"\n',
+    OFFLINE,
+  );
+  const text = formatConfig(config);
+  assert.ok(text.includes('\n[limits]\nmemory_max = "1536M"\ncpu_max = "50%"'), text);
+  assert.deepEqual(parseConfig(text, OFFLINE).limits, config.limits);
+  const unset = formatConfig(parseConfig('[app]\nexecutable = "/bin/x"\n[limits]\n', OFFLINE));
+  assert.ok(unset.includes("\n[limits]\n# memory_max: not set\n# cpu_max: not set"), unset);
 });

@@ -25,8 +25,10 @@ import type {
   Config,
   CrashConfig,
   DebugConfig,
+  LimitsConfig,
   LocalConfig,
   MemprofConfig,
+  MetricsConfig,
   OutputConfig,
   RedisConfig,
   RestartConfig,
@@ -39,6 +41,7 @@ import { defaultRuntimeDir, defaultStateDir } from "./state_dir.ts";
 import { JsonSyntaxError, parseJsonDocument } from "./json_document.ts";
 import { tomlPositions } from "./toml_positions.ts";
 import { lookupGroupId, lookupUser } from "../supervise/run_as_user.ts";
+import { formatSize, parsePercent, parseSize } from "./parse_size.ts";
 
 /** Options of {@linkcode loadConfig}. */
 export interface LoadConfigOptions {
@@ -127,11 +130,17 @@ export type FieldKind =
   | "number"
   | "duration"
   | "string_array"
-  | "string_table";
+  | "string_table"
+  | "size"
+  | "percent";
 
 /** How one config key is checked and defaulted. */
 export interface FieldSpec {
-  /** Type of the value. A `duration` is seconds or a string like `"500ms"`, and becomes milliseconds. */
+  /**
+   * Type of the value. A `duration` is seconds or a string like `"500ms"`, and becomes
+   * milliseconds; a `size` is bytes or a string like `"512M"` (see ./parse_size.ts), and
+   * becomes bytes; a `percent` is a string like `"50%"`, and becomes the number.
+   */
   kind: FieldKind;
   /** The key must be present. Default `false`. */
   required?: boolean;
@@ -140,9 +149,9 @@ export interface FieldSpec {
    * Keys with neither a default nor `required` are optional, or computed by {@linkcode parseConfig}.
    */
   default?: unknown;
-  /** Smallest allowed integer, or duration in milliseconds. */
+  /** Smallest allowed integer, duration in milliseconds, size in bytes or percentage. */
   min?: number;
-  /** Largest allowed integer, or duration in milliseconds. */
+  /** Largest allowed integer, duration in milliseconds, size in bytes or percentage. */
   max?: number;
   /** Strings: the value must match this. Default: any non-empty string. */
   pattern?: RegExp;
@@ -173,6 +182,8 @@ export type SectionName =
   | "crash"
   | "trace"
   | "memprof"
+  | "metrics"
+  | "limits"
   | "redis"
   | "debug"
   | "watchdog";
@@ -276,6 +287,19 @@ export const CONFIG_SCHEMA: { readonly [section in SectionName]: SectionSpec } =
       all_pages: { kind: "boolean", default: false },
     },
   },
+  metrics: {
+    fields: {
+      enabled: { kind: "boolean", default: true },
+      every: { kind: "duration", default: 5000, min: 1000 },
+    },
+  },
+  limits: {
+    optional: true,
+    fields: {
+      memory_max: { kind: "size", min: 1024 * 1024 },
+      cpu_max: { kind: "percent", min: 1, max: 100_000 },
+    },
+  },
   redis: {
     optional: true,
     fields: {
@@ -333,10 +357,14 @@ export const CONFIG_SCHEMA: { readonly [section in SectionName]: SectionSpec } =
   },
 };
 
-/** The {@linkcode Config} property a key becomes: camelCase, with `Ms` appended for durations. */
+/**
+ * The {@linkcode Config} property a key becomes: camelCase, with `Ms` appended for
+ * durations, `Bytes` for sizes and `Percent` for percentages.
+ */
 export function fieldProperty(key: string, field: FieldSpec): string {
   const camel = key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-  return field.kind === "duration" ? `${camel}Ms` : camel;
+  const unit = { duration: "Ms", size: "Bytes", percent: "Percent" }[field.kind as string] ?? "";
+  return camel + unit;
 }
 
 /** The "must be …" text for a key: `an integer between 256 and 16777216`. */
@@ -367,6 +395,14 @@ export function describeField(field: FieldSpec): string {
       return "an array of strings";
     case "string_table":
       return "a table of strings";
+    case "size":
+      return `a size such as "512M", "1G" or a number of bytes${
+        field.min ? ` (at least ${formatSize(field.min)})` : ""
+      }`;
+    case "percent":
+      return `a percentage such as "50%" (${field.min ?? 0}% to ${
+        field.max ?? "any"
+      }%; above 100% is more than one core)`;
   }
 }
 
@@ -477,6 +513,14 @@ function _coerce(field: FieldSpec, value: unknown): unknown {
         : _INVALID;
     case "string_table":
       return _isTable(value) ? { ...value } : _INVALID;
+    case "size":
+    case "percent": {
+      const number = field.kind === "size" ? parseSize(value) : parsePercent(value);
+      if (number === undefined) return _INVALID;
+      if (field.min !== undefined && number < field.min) return _INVALID;
+      if (field.max !== undefined && number > field.max) return _INVALID;
+      return number;
+    }
   }
 }
 
@@ -581,6 +625,8 @@ class _Parser {
     const memprof = sections.memprof as unknown as MemprofConfig | undefined;
     const debug = sections.debug as unknown as DebugConfig | undefined;
     const watchdog = sections.watchdog && this.#watchdog(sections.watchdog, streamName);
+    const metrics = sections.metrics as unknown as MetricsConfig;
+    const limits = sections.limits as unknown as LimitsConfig | undefined;
     const redis = rawRedis && this.#redis(rawRedis, streamName);
     if (check && redis) {
       this.#checkFolder(redis.spoolDir, "the Redis spool folder", streamName, {
@@ -595,7 +641,9 @@ class _Parser {
       local,
       restart,
       crash,
+      metrics,
     };
+    if (limits) config.limits = limits;
     if (redis) config.redis = redis;
     if (trace?.enabled) config.trace = trace;
     if (memprof?.enabled) config.memprof = memprof;
@@ -659,10 +707,11 @@ class _Parser {
   /** Check every section against the schema; the values are in Config units, defaults applied. */
   #sections(
     document: Record<string, unknown>,
-  ): Record<Exclude<SectionName, "redis" | "debug" | "watchdog">, _Values> & {
+  ): Record<Exclude<SectionName, "redis" | "debug" | "watchdog" | "limits">, _Values> & {
     redis?: _Values;
     debug?: _Values;
     watchdog?: _Values;
+    limits?: _Values;
   } {
     const names = Object.keys(CONFIG_SCHEMA) as SectionName[];
     const found: Partial<Record<SectionName, _Values>> = {};
@@ -698,7 +747,10 @@ class _Parser {
       if (spec.required) throw this.#error(`missing required section [${section}]`);
       if (!spec.optional) found[section] = this.#section(section, {});
     }
-    return found as Record<Exclude<SectionName, "redis" | "debug" | "watchdog">, _Values>;
+    return found as Record<
+      Exclude<SectionName, "redis" | "debug" | "watchdog" | "limits">,
+      _Values
+    >;
   }
 
   #section(section: SectionName, table: Record<string, unknown>): _Values {

@@ -62,6 +62,7 @@ Deno.test("parseConfig() fills in every default for a config with only an execut
       gdb: "gdb",
       gdbTimeoutMs: 30_000,
     },
+    metrics: { enabled: true, everyMs: 5000 },
   };
   assert.deepEqual(config, expected);
 });
@@ -109,6 +110,14 @@ core_dumps = true
 core_timeout = "3s"
 gdb = "/opt/gdb/bin/gdb"
 gdb_timeout = "5s"
+
+[metrics]
+enabled = false
+every = "10s"
+
+[limits]
+memory_max = "512M"
+cpu_max = "150%"
 
 [redis]
 host = "10.0.0.2"
@@ -158,6 +167,8 @@ password = "hunter2"
       gdb: "/opt/gdb/bin/gdb",
       gdbTimeoutMs: 5000,
     },
+    metrics: { enabled: false, everyMs: 10_000 },
+    limits: { memoryMaxBytes: 512 * 1024 * 1024, cpuMaxPercent: 150 },
     redis: {
       host: "10.0.0.2",
       port: 6380,
@@ -286,8 +297,8 @@ Deno.test("parseConfig() reports an unknown section with a did-you-mean", () => 
     'Invalid config "svc.toml" at line 1, column 1: unknown section [ap] (did you mean [app]?)',
   );
   assert.equal(
-    errorFrom('[app]\nexecutable = "/bin/x"\n[metrics]\nport = 1\n'),
-    'Invalid config "svc.toml" at line 3, column 1: unknown section [metrics]',
+    errorFrom('[app]\nexecutable = "/bin/x"\n[prometheus]\nport = 1\n'),
+    'Invalid config "svc.toml" at line 3, column 1: unknown section [prometheus]',
   );
 });
 
@@ -870,4 +881,51 @@ Deno.test("parseConfig() refuses a [watchdog] socket path too long for a unix so
     ),
     /"timeout" in \[watchdog\] must be a positive duration/,
   );
+});
+
+Deno.test("parseConfig() reads [limits] sizes and percentages, and [metrics] can be turned off", () => {
+  const config = parseConfig(
+    '[app]\nexecutable = "/bin/x"\n[limits]\nmemory_max = "64MiB"\ncpu_max = "250%"\n[metrics]\nenabled = false\n',
+    OFFLINE,
+  );
+  assert.deepEqual(config.limits, { memoryMaxBytes: 64 * 1024 * 1024, cpuMaxPercent: 250 });
+  assert.deepEqual(config.metrics, { enabled: false, everyMs: 5000 });
+  const bytes = parseConfig(
+    '[app]\nexecutable = "/bin/x"\n[limits]\nmemory_max = 2097152\n',
+    OFFLINE,
+  );
+  assert.deepEqual(bytes.limits, { memoryMaxBytes: 2097152 });
+  assert.equal(parseConfig('[app]\nexecutable = "/bin/x"\n', OFFLINE).limits, undefined);
+});
+
+Deno.test("parseConfig() says what a [limits] value must be", () => {
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\n[limits]\nmemory_max = "lots"\n'),
+    'Invalid config "svc.toml" at line 4, column 1: "memory_max" in [limits] must be a size such as "512M", "1G" or a number of bytes (at least 1M), got "lots"',
+  );
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\n[limits]\nmemory_max = "100K"\n'),
+    'Invalid config "svc.toml" at line 4, column 1: "memory_max" in [limits] must be a size such as "512M", "1G" or a number of bytes (at least 1M), got "100K"',
+  );
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\n[limits]\ncpu_max = 50\n'),
+    'Invalid config "svc.toml" at line 4, column 1: "cpu_max" in [limits] must be a percentage such as "50%" (1% to 100000%; above 100% is more than one core), got 50',
+  );
+  assert.equal(
+    errorFrom('[app]\nexecutable = "/bin/x"\n[metrics]\nevery = "100ms"\n'),
+    'Invalid config "svc.toml" at line 4, column 1: "every" in [metrics] must be a positive duration (seconds, or a string such as "500ms", "10s" or "2m"), got "100ms"',
+  );
+});
+
+Deno.test("parseConfig() reads [limits] and [metrics] from a JSON config too", () => {
+  const config = parseConfig(
+    JSON.stringify({
+      app: { executable: "/bin/x" },
+      metrics: { every: "2s" },
+      limits: { memory_max: "1G" },
+    }),
+    offline("svc.json"),
+  );
+  assert.deepEqual(config.metrics, { enabled: true, everyMs: 2000 });
+  assert.deepEqual(config.limits, { memoryMaxBytes: 1024 ** 3 });
 });

@@ -31,6 +31,9 @@ import { currentUserName, planUserSwitch, type UserSwitch } from "./run_as_user.
 import { processGroupMembers } from "./process_group.ts";
 import type { LastExit, ServiceSnapshot } from "./service_snapshot.ts";
 import type { HangAlarm, NotifyNews, ServiceWatchdog } from "../watchdog/service_watchdog.ts";
+import { MetricsSampler, peakFields } from "./metrics_sampler.ts";
+import { type LimitsPlan, planLimits, ServiceCgroup } from "./service_cgroup.ts";
+import { describeSize } from "../config/parse_size.ts";
 import {
   describeExit,
   type ExitStatus,
@@ -239,6 +242,7 @@ export class Supervisor {
         },
       })
       : undefined;
+    const limits = this.#config.limits && this.#announceLimits(planLimits(this.#config.limits));
     const policy = new RestartPolicy(this.#config.restart);
     const handlers = this.#options.handleSignals === false ? [] : this.#installSignalHandlers();
     const control = await this.#startControl();
@@ -269,6 +273,7 @@ export class Supervisor {
           corePlan,
           gdbserver,
           crashWatcher,
+          limits,
         });
         exit = run.exit;
         exitCode = shellExitCode(exit);
@@ -562,6 +567,7 @@ export class Supervisor {
       corePlan?: CoreLimitPlan;
       gdbserver?: string;
       crashWatcher?: Promise<EbpfCrashWatcher>;
+      limits?: LimitsPlan;
     },
   ): Promise<{ exit: ExitStatus; endedAt: number; hung?: string }> {
     const { app, output } = this.#config;
@@ -575,8 +581,11 @@ export class Supervisor {
     // and the crash watcher watches it from its exec. [debug] takes it from there to
     // its first instruction for gdbserver.
     const { crashWatcher } = context;
+    // A cgroup takes it in while it is held, so none of its code runs outside the limits.
     const hold = ((this.#config.trace !== undefined || this.#config.memprof !== undefined ||
-      crashWatcher !== undefined) && Deno.uid() === 0) || context.gdbserver !== undefined;
+      crashWatcher !== undefined) && Deno.uid() === 0) ||
+      context.gdbserver !== undefined ||
+      context.limits?.method === "cgroup";
     let child: RunningChild;
     try {
       child = spawnChild({
@@ -621,6 +630,7 @@ export class Supervisor {
       void child.status.then(() => exited = true);
       held = await waitUntilStopped(child.pid, () => exited, 10_000);
     }
+    const limited = this.#limitRun(child.pid, held, context.limits);
 
     // The sidecars' code (tracer, memprof page) is loaded only for a service that has them.
     const trace = this.#config.trace;
@@ -659,6 +669,36 @@ export class Supervisor {
     // Its deadlines count from now, when it runs (no longer held for the tracers).
     watchdog?.begin(child.pid);
     const onLines = watchdog && (() => watchdog.sawOutput());
+    // Only while it runs: stopped at its exit, started again with the next run.
+    const { metrics } = this.#config;
+    const rssLimit = limited.rssLimit;
+    let overLimit = false;
+    const sampler = metrics.enabled || rssLimit !== undefined
+      ? MetricsSampler.start(child.pid, {
+        everyMs: metrics.everyMs,
+        emit: metrics.enabled ? (events) => router.emitAll(events) : undefined,
+        onSample: rssLimit === undefined ? undefined : (sample) => {
+          // Like PM2's max_memory_restart: stop it; [restart] decides what comes next.
+          if (overLimit || sample.rssBytes <= rssLimit) return;
+          overLimit = true;
+          const peak = Math.max(sample.rssBytes, sampler?.peaks.rssBytes ?? 0);
+          const message = `Stopped by wrapp: RSS ${describeSize(sample.rssBytes)} over memory_max ${
+            describeSize(rssLimit)
+          } (peak ${describeSize(peak)})`;
+          this.#status("warning", message, {
+            run: this.runId,
+            pid: child.pid,
+            limit: "memory_max",
+            memory_max_bytes: rssLimit,
+            rss_bytes: sample.rssBytes,
+            peak_bytes: peak,
+          });
+          void this.#notice(message);
+          this.signal("SIGTERM");
+        },
+      })
+      : undefined;
+
     const pipelines = (["stdout", "stderr"] as const).map((stream) =>
       new OutputPipeline(stream, { output, target: router, markers: context.markers, onLines })
     );
@@ -683,6 +723,9 @@ export class Supervisor {
       at: endedAt,
     };
     watchdog?.end();
+    const peaks = sampler?.stop();
+    const limitFields = this.#reportOom(limited.cgroup, exit, peaks?.rssBytes) ??
+      (overLimit ? { limit_exceeded: "memory_max" } : {});
     await this.#debugSession?.stop(); // gdbserver goes with the service
     this.#debugSession = undefined;
     const serviceTracer = await tracer;
@@ -697,6 +740,11 @@ export class Supervisor {
     this.#child = undefined;
     this.#linesBefore += pipelines[0].lines + pipelines[1].lines;
     this.#pipelines = [];
+    const leftover = await limited.cgroup?.remove();
+    if (leftover) {
+      this.#status("warning", leftover, { run: this.runId, pid: child.pid });
+      void this.#notice(leftover);
+    }
     for (const echo of echoes) {
       if (echo?.broken) this.#debug(`echo stopped: ${echo.broken}`);
     }
@@ -716,6 +764,8 @@ export class Supervisor {
         stdout_lines: pipelines[0].lines,
         stderr_lines: pipelines[1].lines,
         ...(hung !== undefined ? { stopped_by: "watchdog", watchdog: hung } : {}),
+        ...(peaks && metrics.enabled ? peakFields(peaks) : {}),
+        ...limitFields,
       },
     );
     if (this.#config.crash.enabled && isCrashSignal(exit.signal)) {
@@ -879,6 +929,102 @@ export class Supervisor {
       [`${intro}. Connect with:`, ...steps.map((s) => `  ${s}`)].join("\nwrapp: "),
     );
     return session;
+  }
+
+  /** Say how `[limits]` will be enforced (and what will not be), once per `wrapp run`. */
+  #announceLimits(plan: LimitsPlan): LimitsPlan {
+    const { memoryMaxBytes, cpuMaxPercent } = this.#config.limits ?? {};
+    const what = [
+      ...(memoryMaxBytes !== undefined ? [`memory_max ${describeSize(memoryMaxBytes)}`] : []),
+      ...(cpuMaxPercent !== undefined ? [`cpu_max ${cpuMaxPercent}%`] : []),
+    ].join(", ");
+    const how = plan.method === "cgroup"
+      ? "enforced by the kernel in a cgroup of the service's own"
+      : plan.method === "rss"
+      ? `memory_max checked against the RSS every ${this.#config.metrics.everyMs} ms`
+      : "not enforced";
+    const message = `limits ${what}: ${how}, because ${plan.reason}`;
+    this.#status(plan.method === "none" ? "warning" : "info", message, {
+      run: this.runId,
+      limits_method: plan.method,
+    });
+    void this.#notice(message);
+    if (plan.unenforced && plan.method !== "none") {
+      this.#status("warning", plan.unenforced, { run: this.runId });
+      void this.#notice(plan.unenforced);
+    }
+    return plan;
+  }
+
+  /**
+   * Put the held child in a cgroup with the limits, when the plan says so. When that fails
+   * (or the child was not held), this run falls back to watching the RSS, and says why.
+   */
+  #limitRun(
+    pid: number,
+    held: boolean,
+    plan: LimitsPlan | undefined,
+  ): { cgroup?: ServiceCgroup; rssLimit?: number } {
+    const limits = this.#config.limits;
+    if (!plan || !limits || plan.method === "none") return {};
+    if (plan.method === "rss") return { rssLimit: limits.memoryMaxBytes };
+    // It ended before its exec (nothing to limit), or never stopped: watch its RSS then.
+    if (!held) return { rssLimit: limits.memoryMaxBytes };
+    let cgroup: ServiceCgroup | undefined;
+    try {
+      cgroup = ServiceCgroup.create(plan.layout!, this.#config.app.streamName, limits);
+      cgroup.addProcess(pid);
+      this.#debug(`pid ${pid} in cgroup ${cgroup.folders.join(", ")}`);
+      return { cgroup };
+    } catch (error) {
+      void cgroup?.remove(0);
+      const fallback = limits.memoryMaxBytes === undefined
+        ? ""
+        : ": wrapp watches its RSS against memory_max instead";
+      const message = `${
+        (error as Error).message
+      }; this run of ${this.#config.app.streamName} is not in a cgroup${fallback}`;
+      this.#status("warning", message, { run: this.runId, pid });
+      void this.#notice(message);
+      return { rssLimit: limits.memoryMaxBytes };
+    }
+  }
+
+  /**
+   * After a run in a cgroup: when the kernel's OOM killer killed any of it, a status
+   * entry that says so with the peak; returns the fields for the exit status.
+   */
+  #reportOom(
+    cgroup: ServiceCgroup | undefined,
+    exit: ExitStatus,
+    peakRss: number | undefined,
+  ): Record<string, string | number> | undefined {
+    const limit = this.#config.limits?.memoryMaxBytes;
+    if (!cgroup || limit === undefined) return undefined;
+    const { oomKills, peakBytes } = cgroup.outcome();
+    const fields: Record<string, string | number> = peakBytes === undefined
+      ? {}
+      : { memory_peak_bytes: peakBytes };
+    if (oomKills === 0) return fields;
+    const peak = peakBytes ?? (peakRss || undefined);
+    const what = `memory_max ${describeSize(limit)} reached (${
+      peak === undefined ? "peak not measured" : `peak ${describeSize(peak)}`
+    })`;
+    const { streamName } = this.#config.app;
+    const message = exit.signal === "SIGKILL"
+      ? `Killed by the kernel's OOM killer: ${what}`
+      : `The kernel's OOM killer killed ${oomKills} process${
+        oomKills === 1 ? "" : "es"
+      } of ${streamName}: ${what}`;
+    this.#status("warning", message, {
+      run: this.runId,
+      limit: "memory_max",
+      memory_max_bytes: limit,
+      oom_kills: oomKills,
+      ...(peak === undefined ? {} : { peak_bytes: peak }),
+    });
+    void this.#notice(message);
+    return { ...fields, limit_exceeded: "memory_max", oom_kills: oomKills };
   }
 
   /** Find the core, run gdb, and send the crash report to every sink and a summary to stderr. */
