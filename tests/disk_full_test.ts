@@ -63,6 +63,9 @@ async function config(
       'stream_name = "svc"',
       "[output]",
       "echo = false",
+      // Lines and status only: resource samples would take seq numbers and drops of their own.
+      "[metrics]",
+      "enabled = false",
       "[redis]",
       `port = ${options.port}`,
       `spool_dir = ${JSON.stringify(options.spoolDir)}`,

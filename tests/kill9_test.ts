@@ -72,6 +72,9 @@ Deno.test("kill -9 of wrapp with a slow Redis: the next wrapp reports exactly th
       'stream_name = "svc"',
       "[output]",
       "echo = false",
+      // Lines and status only: resource samples would take seq numbers and drops of their own.
+      "[metrics]",
+      "enabled = false",
       "[redis]",
       `port = ${redis.port}`,
       `spool_dir = ${JSON.stringify(`${d}/spool`)}`,
