@@ -2,7 +2,7 @@
  * `wrapp ps --redis URL`: the services of a whole fleet, from the state hashes every
  * wrapp with a `[redis]` sink keeps in DB 5 (`wrapp:<name>:state`, see
  * ../sinks/redis.ts): pid, run, status, host, version, heartbeat, started, restarts,
- * exit_code or signal, exited.
+ * exit_code or signal, exited, and the service's own `status_text` (`[watchdog]`'s `STATUS=`).
  *
  * @module
  */
@@ -43,6 +43,7 @@ export function stateRow(name: string, hash: Readonly<Record<string, string>>, n
     };
   }
   if (heartbeat !== undefined) row.heartbeat = heartbeat;
+  if (hash.status_text) row.status = hash.status_text;
   return row;
 }
 

@@ -93,3 +93,9 @@ Deno.test("rowJson() prints snake_case keys, null for what is unknown, and the u
   assert.equal("status" in silent, false);
   assert.equal(rowJson({ name: "x", state: "running", status: "ok" }, NOW).status, "ok");
 });
+
+Deno.test("stateRow() shows the service's own STATUS= text from the hash", () => {
+  const row = stateRow("arm", { status: "running", status_text: "calibrating" }, 1000);
+  assert.equal(row.status, "calibrating");
+  assert.equal(stateRow("arm", { status: "running" }, 1000).status, undefined);
+});
