@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import type { Redis } from "ioredis";
+import type { RespClient } from "./resp_client.ts";
 import { RedisPool } from "./redis_pool.ts";
 
-/** A stand-in for an ioredis client: records quit and disconnect. */
-function fakeClient(calls: string[], name: string): Redis {
+/** A stand-in for a RespClient: records quit and disconnect. */
+function fakeClient(calls: string[], name: string): RespClient {
   return {
     status: "ready",
     on: () => {},
@@ -12,7 +12,7 @@ function fakeClient(calls: string[], name: string): Redis {
       return Promise.resolve("OK");
     },
     disconnect: () => calls.push(`disconnect ${name}`),
-  } as unknown as Redis;
+  } as unknown as RespClient;
 }
 
 Deno.test("RedisPool hands out one connection per server, user and database, closed after its last holder", async () => {

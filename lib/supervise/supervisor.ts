@@ -447,7 +447,7 @@ export class Supervisor {
     const { app, local, redis } = this.#config;
     const sinks: Sink[] = [...(this.#options.extraSinks ?? [])];
     if (redis) {
-      // Loaded only with [redis]: the Redis client and the Node APIs under it cost ~23 MiB.
+      // Loaded only with [redis]: the sink, its spool and the Redis client.
       const { RedisSink } = await import("../sinks/redis.ts");
       // Never throws for an unreachable Redis: the sink starts spooling and the service starts.
       const sink = await RedisSink.connect({
