@@ -57,7 +57,7 @@
 import { RespClient, type RespClientOptions } from "./resp_client.ts";
 import { describeRedisError } from "./redis_connection.ts";
 import type { RedisPool } from "./redis_pool.ts";
-import { crashStreamFields } from "../crash/crash_report.ts";
+import type { crashStreamFields } from "../crash/crash_report.ts";
 import { encodeEvent, type Event, type EventEncoders, now, type StatusEvent } from "../event.ts";
 import { type DebugLog, silentDebug } from "../debug.ts";
 import { VERSION } from "../version.ts";
@@ -67,6 +67,15 @@ import { goEndRun, goExitCode, goExitLine, goLineText, goNewRun } from "./go_lay
 import { DEFAULT_SPOOL_MAX_BYTES, DiskSpool, type SpoolPolicy } from "./disk_spool.ts";
 import { type LongTimer, setLongInterval } from "../long_timeout.ts";
 import { countRanges, DeliveryLedger, formatRanges } from "./delivery_ledger.ts";
+
+// Crash reports (with gdb, the core search and ELF reading under them) are loaded with the
+// first crash event to encode, not at every start.
+let _crashStreamFields: typeof crashStreamFields | undefined;
+
+/** Load what encodes crash events: {@linkcode redisEncoders} needs it before it encodes one. */
+export async function loadCrashEncoding(): Promise<void> {
+  _crashStreamFields ??= (await import("../crash/crash_report.ts")).crashStreamFields;
+}
 
 /** The three databases the sink writes, by role. */
 export interface RedisDbs {
@@ -988,6 +997,11 @@ export class RedisSink implements Sink {
     >();
     const firstOp = new Array<RedisDbRole>(batch.length);
     const rejected = new Map<number, unknown>();
+    if (
+      _crashStreamFields === undefined && batch.some((record) => record.event?.kind === "crash")
+    ) {
+      await loadCrashEncoding();
+    }
     for (let i = 0; i < batch.length; i++) {
       const record = batch[i];
       let ops: RedisCommand[];
@@ -1385,7 +1399,10 @@ export function redisEncoders(
     ],
     crash: (event) => (record) => {
       const op = xadd(keys.crash, event.summary, event.time, record);
-      for (const [name, value] of Object.entries(crashStreamFields(event))) {
+      if (_crashStreamFields === undefined) {
+        throw new Error("crash events cannot be encoded before loadCrashEncoding()");
+      }
+      for (const [name, value] of Object.entries(_crashStreamFields(event))) {
         op.push(_RESERVED.has(name) ? `field_${name}` : name, value);
       }
       return [op];
