@@ -734,12 +734,11 @@ export class RedisSink implements Sink {
     for (const detach of this.#detach) detach();
     const pool = this.#options.pool;
     await this.#ledger.close();
+    // No QUIT: every command sent has had its reply (that is what flushed means), so the
+    // connections are closed at once instead of after a round trip each.
     await Promise.allSettled(_DB_ROLES.map(async (db) => {
       const client = this.#clients[db];
       if (pool) return await pool.release(client);
-      try {
-        if (client.status === "ready") await _timeout(client.quit(), 1000, "");
-      } catch { /* disconnect below */ }
       client.disconnect();
     }));
     this.#closed = true;

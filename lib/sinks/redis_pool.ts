@@ -36,28 +36,19 @@ export class RedisPool {
     return entry.client;
   }
 
-  /** One holder lets go of `client`; after the last, it is closed (QUIT, at most `quitTimeoutMs`, then dropped). */
-  async release(client: RespClient, quitTimeoutMs = 1000): Promise<void> {
+  /**
+   * One holder lets go of `client`; after the last, it is closed at once (no QUIT round
+   * trip: its holders closed after their last replies).
+   */
+  release(client: RespClient): Promise<void> {
     for (const [id, entry] of this.#entries) {
       if (entry.client !== client) continue;
-      if (--entry.holders > 0) return;
+      if (--entry.holders > 0) break;
       this.#entries.delete(id);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      try {
-        if (client.status === "ready") {
-          await Promise.race([
-            client.quit(),
-            new Promise((resolve) => timer = setTimeout(resolve, quitTimeoutMs)),
-          ]);
-        }
-      } catch {
-        /* dropped below */
-      } finally {
-        clearTimeout(timer);
-      }
       client.disconnect();
-      return;
+      break;
     }
+    return Promise.resolve();
   }
 
   /** How many connections the pool holds. */
