@@ -805,8 +805,14 @@ function method(commit: string): string {
     `- Go: \`wrapp-go-toml cfg.toml\`; ours: \`deno run -A main.ts run cfg.toml\` (not compiled), the ` +
     `same [redis] host/port and [app] executable/args/user/stream_name; ours without \`password = ""\` ` +
     `(it refuses an empty password) and with its disk spool in a temporary folder; every other key ` +
-    `at its default (so ours echoes lines to its stdout, here /dev/null, and runs its bpftrace crash ` +
-    `watcher when root). Each run uses its own stream, capped by both at MAXLEN ~ 1000.`,
+    `at its default (so ours echoes lines to its stdout, here /dev/null, and ${
+      options.noWatcher
+        ? "with `--no-watcher` runs no bpftrace crash watcher: `[crash] ebpf_backtrace = false`"
+        : "runs its bpftrace crash watcher when root"
+    }). Each run uses its own stream, capped by both at MAXLEN ~ 1000.` +
+    (BEFORE
+      ? ` "before": \`deno run -A ${options.beforeDir}/main.ts run cfg.toml\`, the same config, in the same rounds.`
+      : ""),
     `- The tree: the wrapper's pid and its descendants (from /proc), except the service and what ` +
     `runs under it; bpftrace processes are the crash watcher. RSS/PSS: VmRSS and smaps_rollup Pss ` +
     `summed over the tree, mean of samples every 2 s; CPU %: utime+stime of the tree over the window.`,
