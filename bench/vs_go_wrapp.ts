@@ -46,6 +46,8 @@ const USAGE = `Usage: deno run -A bench/vs_go_wrapp.ts [options]
   --paced S        paced printer's measuring window, seconds (default 60)
   --idle S         idle measuring window, seconds (default 30)
   --services K     idle services at once (default 10)
+  --before DIR     also measure the wrapp in DIR (a checkout of an earlier commit), as a column
+  --no-watcher     ours with [crash] ebpf_backtrace = false throughout (no bpftrace crash watcher)
   --go DIR         folder holding wrapp-go-toml (default $WRAPP_GO_PEER_DIR, else ../shared/peers/go-wrapp)`;
 
 interface Options {
@@ -56,6 +58,8 @@ interface Options {
   idleSeconds: number;
   services: number;
   goDir?: string;
+  beforeDir?: string;
+  noWatcher: boolean;
 }
 
 function parseOptions(args: string[]): Options {
@@ -66,6 +70,7 @@ function parseOptions(args: string[]): Options {
     pacedSeconds: 60,
     idleSeconds: 30,
     services: 10,
+    noWatcher: args.includes("--no-watcher"),
   };
   if (args.includes("--quick")) {
     Object.assign(options, { n: 1, lines: 100_000, pacedSeconds: 5, idleSeconds: 5, services: 3 });
@@ -80,7 +85,7 @@ function parseOptions(args: string[]): Options {
   };
   for (let k = 0; k < args.length; k++) {
     const arg = args[k];
-    if (arg === "--quick") continue;
+    if (arg === "--quick" || arg === "--no-watcher") continue;
     if (arg === "--help" || arg === "-h") {
       console.log(USAGE);
       Deno.exit(0);
@@ -88,6 +93,8 @@ function parseOptions(args: string[]): Options {
     const value = args[++k];
     if (arg === "--go" && value) {
       options.goDir = value;
+    } else if (arg === "--before" && value) {
+      options.beforeDir = value;
     } else if (arg in numeric && Number(value) > 0) {
       (options[numeric[arg]] as number) = Number(value);
     } else {
@@ -143,7 +150,7 @@ interface App {
 
 /** One of the wrappers under test. */
 interface Side {
-  id: "go" | "ours" | "ours-no-watcher";
+  id: "go" | "before" | "ours" | "ours-no-watcher";
   /** The command line running `config`. */
   argv(config: string): string[];
   /** The config text for `app`. */
@@ -170,17 +177,25 @@ const GO: Side = {
 };
 // The same keys, but ours refuses `password = ""` (no password is the same thing), and its
 // disk spool (used only when Redis lags) goes to the temporary folder, not /var/lib/wrapp.
+// --no-watcher: ours without its bpftrace crash watcher in every workload.
+const noWatcher = options.noWatcher ? `\n[crash]\nebpf_backtrace = false\n` : "";
 const OURS: Side = {
   id: "ours",
   argv: (config) => [Deno.execPath(), "run", "-A", MAIN, "run", config],
   config: (app) =>
     `[redis]\nhost = "127.0.0.1"\nport = ${redis.port}\nspool_dir = ${
       JSON.stringify(`${dir}/spool/${app.name}`)
-    }\n\n${appSection(app)}`,
+    }\n\n${appSection(app)}${noWatcher}`,
 };
-const sides: Side[] = goPresent ? [GO, OURS] : [OURS];
+// --before DIR: the same config run by an earlier checkout, for before/after in one run.
+const BEFORE: Side | undefined = options.beforeDir === undefined ? undefined : {
+  id: "before",
+  argv: (config) => [Deno.execPath(), "run", "-A", `${options.beforeDir}/main.ts`, "run", config],
+  config: OURS.config,
+};
+const sides: Side[] = [...(goPresent ? [GO] : []), ...(BEFORE ? [BEFORE] : []), OURS];
 // The crash watcher (root only) weighs on start-up and exit: those are also measured without it.
-const OURS_NO_WATCHER: Side | undefined = Deno.uid() === 0
+const OURS_NO_WATCHER: Side | undefined = Deno.uid() === 0 && !options.noWatcher
   ? {
     id: "ours-no-watcher",
     argv: OURS.argv,
@@ -755,7 +770,9 @@ function rows(): Row[] {
 }
 
 function table(): string {
-  const out = ["| figure | Go wrapp | ours | ours ÷ Go |", "| --- | --: | --: | --: |"];
+  const out = BEFORE
+    ? ["| figure | Go wrapp | before | ours | ours ÷ Go |", "| --- | --: | --: | --: | --: |"]
+    : ["| figure | Go wrapp | ours | ours ÷ Go |", "| --- | --: | --: | --: |"];
   for (const row of rows()) {
     const values = figures.get(row.key);
     if (!values) continue;
@@ -766,7 +783,12 @@ function table(): string {
     const ratio = Number.isNaN(go) || Number.isNaN(ours) || go === 0
       ? "—"
       : `${(ours / go).toFixed(ours / go >= 10 ? 0 : ours / go >= 1 ? 1 : 2)}×`;
-    out.push(`| ${row.label} | ${cell(go)} | ${cell(ours)} | ${ratio} |`);
+    const before = !BEFORE
+      ? ""
+      : row.ours
+      ? " — |"
+      : ` ${cell(median(values.get("before") ?? []))} |`;
+    out.push(`| ${row.label} | ${cell(go)} |${before} ${cell(ours)} | ${ratio} |`);
   }
   return out.join("\n");
 }
@@ -783,8 +805,14 @@ function method(commit: string): string {
     `- Go: \`wrapp-go-toml cfg.toml\`; ours: \`deno run -A main.ts run cfg.toml\` (not compiled), the ` +
     `same [redis] host/port and [app] executable/args/user/stream_name; ours without \`password = ""\` ` +
     `(it refuses an empty password) and with its disk spool in a temporary folder; every other key ` +
-    `at its default (so ours echoes lines to its stdout, here /dev/null, and runs its bpftrace crash ` +
-    `watcher when root). Each run uses its own stream, capped by both at MAXLEN ~ 1000.`,
+    `at its default (so ours echoes lines to its stdout, here /dev/null, and ${
+      options.noWatcher
+        ? "with `--no-watcher` runs no bpftrace crash watcher: `[crash] ebpf_backtrace = false`"
+        : "runs its bpftrace crash watcher when root"
+    }). Each run uses its own stream, capped by both at MAXLEN ~ 1000.` +
+    (BEFORE
+      ? ` "before": \`deno run -A ${options.beforeDir}/main.ts run cfg.toml\`, the same config, in the same rounds.`
+      : ""),
     `- The tree: the wrapper's pid and its descendants (from /proc), except the service and what ` +
     `runs under it; bpftrace processes are the crash watcher. RSS/PSS: VmRSS and smaps_rollup Pss ` +
     `summed over the tree, mean of samples every 2 s; CPU %: utime+stime of the tree over the window.`,

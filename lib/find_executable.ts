@@ -5,7 +5,7 @@
  * @module
  */
 
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, resolve } from "./posix_path.ts";
 
 /** `PATH` used when the environment has none, as in glibc's `execvp`. */
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -46,3 +46,14 @@ Deno.test("Router refuses events after close", async () => {
   await router.close();
   assert.throws(() => router.emit(line("late")), /Router is closed/);
 });
+
+Deno.test("Router by default hands what one task emitted to the sinks as one batch, right after it", async () => {
+  const sink = new MemorySink();
+  const router = new Router([sink]);
+  for (let i = 0; i < 5; i++) router.emit(line(`line ${i}`));
+  assert.equal(sink.events.length, 0, "not before the emitting code is done");
+  await Promise.resolve();
+  assert.equal(sink.events.length, 5, "delivered in a microtask, no timer");
+  assert.equal(sink.stats().received, 5);
+  await router.close();
+});

@@ -70,6 +70,13 @@ function _forbidden(module: string): boolean {
     module === "lib/supervise/service_memprof.ts" ||
     module === "lib/sinks/redis.ts" ||
     module === "lib/sources/redis_control.ts" ||
+    // A crash, [debug], the crash watcher and the local trace load what they need when used.
+    module === "lib/crash/crash_report.ts" ||
+    module === "lib/crash/ebpf_backtrace.ts" ||
+    module === "lib/supervise/service_debug.ts" ||
+    module === "lib/sinks/trace_event_file.ts" ||
+    // Deno sets up its Node layer at the first node: import: 50-130 ms of every start.
+    module.startsWith("node:") ||
     // Other commands and their help texts.
     (/^lib\/cli\/\w+_command\.ts$/.test(module) && module !== "lib/cli/run_command.ts") ||
     module === "lib/cli/help.ts";
@@ -82,7 +89,7 @@ Deno.test("main.ts loads no command before it is dispatched", async () => {
   assert.ok(!graph.has("lib/cli/run_command.ts"), "run_command.ts is imported statically");
 });
 
-Deno.test("the run command's static imports reach no TUI, React, ink, memprof, record or playwright module", async () => {
+Deno.test("the run command's static imports reach no TUI, React, ink, memprof, record, playwright or node: module", async () => {
   const graph = await _staticGraph("lib/cli/run_command.ts");
   // The walk itself works: these are static imports of a run.
   for (const expected of ["lib/supervise/supervisor.ts", "lib/router.ts", "npm:smol-toml"]) {
@@ -91,7 +98,22 @@ Deno.test("the run command's static imports reach no TUI, React, ink, memprof, r
   assert.deepEqual([...graph].filter(_forbidden), []);
 });
 
-Deno.test("_forbidden() names the modules of the TUI, memprof, record, playwright and other commands", () => {
+Deno.test("what [redis] loads (the sink, the control stream) reaches no ioredis, node: module or crash report", async () => {
+  for (const entry of ["lib/sinks/redis.ts", "lib/sources/redis_control.ts"]) {
+    const graph = await _staticGraph(entry);
+    assert.ok(graph.has("lib/sinks/resp_client.ts"), `${entry}: ${[...graph].join(", ")}`);
+    assert.deepEqual(
+      [...graph].filter((module) =>
+        module === "npm:ioredis" || module.startsWith("node:") ||
+        module.startsWith("lib/crash/crash_report.ts")
+      ),
+      [],
+      entry,
+    );
+  }
+});
+
+Deno.test("_forbidden() names the modules of the TUI, memprof, record, playwright, crash reports, node: and other commands", () => {
   for (
     const module of [
       "npm:ink",
@@ -104,6 +126,8 @@ Deno.test("_forbidden() names the modules of the TUI, memprof, record, playwrigh
       "lib/memprof/http_server.ts",
       "lib/cli/trace_command.ts",
       "lib/cli/memprof_command.ts",
+      "lib/crash/crash_report.ts",
+      "node:path",
     ]
   ) assert.ok(_forbidden(module), module);
   assert.ok(!_forbidden("lib/cli/run_command.ts"));

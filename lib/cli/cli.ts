@@ -9,7 +9,6 @@ import { UsageError, WrappError } from "../errors.ts";
 import { type DebugLog, silentDebug, stderrDebug } from "../debug.ts";
 import { didYouMean } from "../config/did_you_mean.ts";
 import { VERSION } from "../version.ts";
-import { parseFlags } from "./parse_flags.ts";
 
 // Every command is imported when it runs, not before: `wrapp run` on a robot must not load
 // (nor keep in memory) the TUI, React, the memprof page or the recorder. Literal specifiers
@@ -77,7 +76,7 @@ export async function cli(args: readonly string[], context: CliContext = {}): Pr
     return await logsCommand(rest, { print, env, interrupted: _interrupted });
   }
   if (first === "run" || first === "check") {
-    const parsed = _parseCommandArgs(first, rest);
+    const parsed = await _parseCommandArgs(first, rest);
     if (parsed.help) {
       print((await _help()).COMMAND_HELP[first]);
       return 0;
@@ -115,16 +114,28 @@ function _unknownCommand(name: string): UsageError {
   );
 }
 
-function _parseCommandArgs(
+async function _parseCommandArgs(
   command: string,
   args: readonly string[],
-): { file: string; files: string[]; debug: boolean; help: boolean } {
+): Promise<{ file: string; files: string[]; debug: boolean; help: boolean }> {
   const options = {
     debug: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   } as const;
-  const parsed = parseFlags(command, args, options, Infinity);
-  const { values, positionals } = parsed;
+  // `wrapp run svc.toml [--debug]` is read here; anything else goes through parseFlags, whose
+  // node:util would cost every start of a service 50 ms or more.
+  const plain = args.every((arg) =>
+    !arg.startsWith("-") || arg === "--debug" || arg === "--help" || arg === "-h"
+  );
+  const { values, positionals } = plain
+    ? {
+      values: {
+        debug: args.includes("--debug"),
+        help: args.includes("--help") || args.includes("-h"),
+      },
+      positionals: args.filter((arg) => !arg.startsWith("-")),
+    }
+    : (await import("./parse_flags.ts")).parseFlags(command, args, options, Infinity);
   if (values.help) return { file: "", files: [], debug: false, help: true };
   if (positionals.length === 0) {
     throw new UsageError(`Missing config file: usage "wrapp ${command} <svc.toml>"`);

@@ -808,7 +808,7 @@ export async function redisResult(
   endpoint: RedisEndpoint,
   options: { db?: number; timeoutMs?: number; fix?: string } = {},
 ): Promise<CheckResult> {
-  // Loaded here so that a doctor without Redis does not load ioredis.
+  // Loaded here so that a doctor without Redis does not load the Redis client.
   const { connectRedis, describeRedisError, redisAddress } = await import(
     "../sinks/redis_connection.ts"
   );

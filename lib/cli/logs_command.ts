@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Redis } from "ioredis";
+import type { RespClient } from "../sinks/resp_client.ts";
 import { describeCause, UsageError } from "../errors.ts";
 import { loadConfig } from "../config/load_config.ts";
 import { STREAM_NAME_PATTERN } from "../config/load_config.ts";
@@ -91,7 +91,7 @@ export async function logsCommand(args: readonly string[], context: LogsContext)
 }
 
 async function _printLatest(
-  client: Redis,
+  client: RespClient,
   keys: string[],
   streamOf: Map<string, LogStream>,
   options: _LogsOptions,
@@ -114,7 +114,7 @@ async function _printLatest(
 }
 
 async function _follow(
-  client: Redis,
+  client: RespClient,
   keys: string[],
   lastIds: string[],
   streamOf: Map<string, LogStream>,

@@ -18,7 +18,7 @@
  */
 
 import { parse, TomlDate, TomlError } from "smol-toml";
-import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, resolve } from "../posix_path.ts";
 import { ConfigError, describeCause } from "../errors.ts";
 import type {
   AppConfig,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { isAbsolute, join } from "node:path";
+import { isAbsolute, join } from "../posix_path.ts";
 
 /**
  * `/var/lib/wrapp/<name>` for root; else `$XDG_STATE_HOME/wrapp/<name>`, falling back to

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Redis } from "ioredis";
+import type { RespClient } from "../sinks/resp_client.ts";
 import { type PsRow, STALE_AFTER_MS } from "./ps_row.ts";
 
 const _KEY = /^wrapp:(.+):state$/;
@@ -51,25 +51,34 @@ export function stateRow(name: string, hash: Readonly<Record<string, string>>, n
  * Every state hash in the database `client` is on, as rows sorted by name then host.
  * Keys are found with SCAN (never KEYS, which blocks a busy server).
  */
-export async function readStateRows(client: Redis, now: number): Promise<PsRow[]> {
+export async function readStateRows(client: RespClient, now: number): Promise<PsRow[]> {
   const keys = new Set<string>();
   let cursor = "0";
   do {
-    const [next, batch] = await client.scan(cursor, "MATCH", "wrapp:*:state", "COUNT", 1000);
+    const [next, batch] = await client.call(
+      "SCAN",
+      cursor,
+      "MATCH",
+      "wrapp:*:state",
+      "COUNT",
+      1000,
+    ) as [string, string[]];
     for (const key of batch) keys.add(key);
     cursor = next;
   } while (cursor !== "0");
   const names = [...keys].map((key) => [key, _KEY.exec(key)?.[1]] as const)
     .filter((pair): pair is readonly [string, string] => pair[1] !== undefined);
   const pipeline = client.pipeline();
-  for (const [key] of names) pipeline.hgetall(key);
+  for (const [key] of names) pipeline.call("HGETALL", [key]);
   const replies = names.length > 0 ? (await pipeline.exec()) ?? [] : [];
   const rows: PsRow[] = [];
   names.forEach(([, name], i) => {
     const [error, hash] = replies[i] ?? [null, undefined];
     // A key of another type under the same name (WRONGTYPE) is not ours: leave it out.
-    if (error || !hash || typeof hash !== "object") return;
-    rows.push(stateRow(name, hash as Record<string, string>, now));
+    if (error || !Array.isArray(hash)) return;
+    const fields: Record<string, string> = {};
+    for (let k = 0; k + 1 < hash.length; k += 2) fields[String(hash[k])] = String(hash[k + 1]);
+    rows.push(stateRow(name, fields, now));
   });
   return rows.sort((a, b) =>
     (a.name ?? "").localeCompare(b.name ?? "") || (a.host ?? "").localeCompare(b.host ?? "")

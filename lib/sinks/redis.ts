@@ -54,11 +54,11 @@
  * @module
  */
 
-import { Redis, type RedisOptions } from "ioredis";
+import { RespClient, type RespClientOptions } from "./resp_client.ts";
 import { describeRedisError } from "./redis_connection.ts";
 import type { RedisPool } from "./redis_pool.ts";
-import { crashStreamFields } from "../crash/crash_report.ts";
-import { hangStreamFields } from "../watchdog/hang_report.ts";
+import type { crashStreamFields } from "../crash/crash_report.ts";
+import type { hangStreamFields } from "../watchdog/hang_report.ts";
 import { encodeEvent, type Event, type EventEncoders, now, type StatusEvent } from "../event.ts";
 import { type DebugLog, silentDebug } from "../debug.ts";
 import { VERSION } from "../version.ts";
@@ -68,6 +68,17 @@ import { goEndRun, goExitCode, goExitLine, goLineText, goNewRun } from "./go_lay
 import { DEFAULT_SPOOL_MAX_BYTES, DiskSpool, type SpoolPolicy } from "./disk_spool.ts";
 import { type LongTimer, setLongInterval } from "../long_timeout.ts";
 import { countRanges, DeliveryLedger, formatRanges } from "./delivery_ledger.ts";
+
+// Crash and hang reports (with gdb, the core search and ELF reading under them) are loaded
+// with the first crash or hang event to encode, not at every start.
+let _crashStreamFields: typeof crashStreamFields | undefined;
+let _hangStreamFields: typeof hangStreamFields | undefined;
+
+/** Load what encodes crash and hang events: {@linkcode redisEncoders} needs it before it encodes one. */
+export async function loadCrashEncoding(): Promise<void> {
+  _crashStreamFields ??= (await import("../crash/crash_report.ts")).crashStreamFields;
+  _hangStreamFields ??= (await import("../watchdog/hang_report.ts")).hangStreamFields;
+}
 
 /** The three databases the sink writes, by role. */
 export interface RedisDbs {
@@ -271,7 +282,7 @@ const _RETRYABLE_REPLY =
  * Connect `client`, or, when another sink sharing it ({@linkcode RedisSinkOptions.pool})
  * already does, wait for that connection to be ready or fail.
  */
-function _connect(client: Redis): Promise<void> {
+function _connect(client: RespClient): Promise<void> {
   if (client.status === "wait" || client.status === "end") return client.connect();
   if (client.status === "ready") return Promise.resolve();
   return new Promise((resolve, reject) => {
@@ -306,7 +317,7 @@ export class RedisSink implements Sink {
   readonly #spool: DiskSpool<SpooledEvent> | undefined;
   readonly #ledger: DeliveryLedger;
   readonly #spoolProblem: string | undefined;
-  readonly #clients: Record<RedisDbRole, Redis>;
+  readonly #clients: Record<RedisDbRole, RespClient>;
   readonly #memory = new _Queue<SpooledEvent>();
   // Policy block, disk full: events newer than the spool that it could not take yet.
   readonly #overflow = new _Queue<SpooledEvent>();
@@ -554,25 +565,19 @@ export class RedisSink implements Sink {
 
   // ---- start and stop ----
 
-  #client(db: number): Redis {
-    const options: RedisOptions = {
+  #client(db: number): RespClient {
+    const options: RespClientOptions = {
       host: this.#options.host,
       port: this.#options.port,
       username: this.#options.username,
       password: this.#options.password,
       db,
-      tls: this.#options.tls ? {} : undefined,
+      tls: this.#options.tls,
       connectionName: this.#options.pool ? "wrapp" : `wrapp:${this.#options.streamName}`,
-      lazyConnect: true,
-      // Fail fast instead of queueing inside ioredis: the sink has its own queue and spool.
-      // With 0 retries ioredis rejects the commands awaiting replies as soon as the socket
-      // closes; with more, and no auto-resend, they would hang until a timeout.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
+      // The client queues nothing while disconnected (the sink has its own queue and
+      // spool), and fails the commands awaiting replies as soon as the socket closes.
       connectTimeout: this.#options.connectTimeoutMs ?? 5000,
-      // No ioredis commandTimeout: it arms a timer per command and cost 40% of the
-      // throughput (measured); #send() times whole pipelines instead.
+      // No timer per command: #send() times whole pipelines instead.
       // Reconnect forever: 100 ms, 200 ms, … capped at 5 s.
       retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times - 1, 10), 5000),
     };
@@ -580,9 +585,9 @@ export class RedisSink implements Sink {
     const client = pool
       ? pool.acquire(
         { ...this.#options, db },
-        () => new Redis(options),
+        () => new RespClient(options),
       )
-      : new Redis(options);
+      : new RespClient(options);
     const onError = (error: unknown) => {
       // After a refused AUTH the ready check fails with NOAUTH: the first reason is the useful one.
       if (
@@ -732,12 +737,11 @@ export class RedisSink implements Sink {
     for (const detach of this.#detach) detach();
     const pool = this.#options.pool;
     await this.#ledger.close();
+    // No QUIT: every command sent has had its reply (that is what flushed means), so the
+    // connections are closed at once instead of after a round trip each.
     await Promise.allSettled(_DB_ROLES.map(async (db) => {
       const client = this.#clients[db];
       if (pool) return await pool.release(client);
-      try {
-        if (client.status === "ready") await _timeout(client.quit(), 1000, "");
-      } catch { /* disconnect below */ }
       client.disconnect();
     }));
     this.#closed = true;
@@ -991,10 +995,16 @@ export class RedisSink implements Sink {
   async #send(batch: readonly SpooledEvent[]): Promise<{ done: number; failure?: unknown }> {
     const pipelines = new Map<
       RedisDbRole,
-      { pipeline: ReturnType<Redis["pipeline"]>; owners: number[] }
+      { pipeline: ReturnType<RespClient["pipeline"]>; owners: number[] }
     >();
     const firstOp = new Array<RedisDbRole>(batch.length);
     const rejected = new Map<number, unknown>();
+    if (
+      _hangStreamFields === undefined &&
+      batch.some((record) => record.event?.kind === "crash" || record.event?.kind === "hang")
+    ) {
+      await loadCrashEncoding();
+    }
     for (let i = 0; i < batch.length; i++) {
       const record = batch[i];
       let ops: RedisCommand[];
@@ -1025,7 +1035,7 @@ export class RedisSink implements Sink {
     let stuck: Error | undefined;
     const timeoutMs = this.#options.commandTimeoutMs ?? 10_000;
     const timer = setTimeout(() => {
-      // A hung Redis: reconnecting makes ioredis reject every command still waiting.
+      // A hung Redis: reconnecting rejects every command still waiting.
       stuck = new Error(`no reply within ${timeoutMs} ms`);
       for (const [db] of entries) this.#clients[db].disconnect(true);
     }, timeoutMs);
@@ -1401,7 +1411,10 @@ export function redisEncoders(
     ],
     crash: (event) => (record) => {
       const op = xadd(keys.crash, event.summary, event.time, record);
-      for (const [name, value] of Object.entries(crashStreamFields(event))) {
+      if (_crashStreamFields === undefined) {
+        throw new Error("crash events cannot be encoded before loadCrashEncoding()");
+      }
+      for (const [name, value] of Object.entries(_crashStreamFields(event))) {
         op.push(_RESERVED.has(name) ? `field_${name}` : name, value);
       }
       return [op];
@@ -1409,7 +1422,10 @@ export function redisEncoders(
     // Hangs go where crashes go, told apart by kind = hang.
     hang: (event) => (record) => {
       const op = xadd(keys.crash, event.summary, event.time, record);
-      for (const [name, value] of Object.entries(hangStreamFields(event))) {
+      if (_hangStreamFields === undefined) {
+        throw new Error("hang events cannot be encoded before loadCrashEncoding()");
+      }
+      for (const [name, value] of Object.entries(_hangStreamFields(event))) {
         op.push(_RESERVED.has(name) ? `field_${name}` : name, value);
       }
       return [op];

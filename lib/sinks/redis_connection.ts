@@ -1,11 +1,11 @@
 /**
  * Connecting to Redis outside the sink (the control stream, `wrapp logs`), and turning
- * ioredis errors into short reasons. Passwords never appear in what this returns.
+ * connection errors and error replies into short reasons. Passwords never appear in what this returns.
  *
  * @module
  */
 
-import { Redis } from "ioredis";
+import { RespClient } from "./resp_client.ts";
 import { describeCause, WrappError } from "../errors.ts";
 import type { RedisEndpoint } from "../config/redis_url.ts";
 
@@ -34,19 +34,17 @@ export class RedisConnectionError extends WrappError {
 export async function connectRedis(
   endpoint: RedisEndpoint,
   options: { db: number; name: string; connectTimeoutMs?: number },
-): Promise<Redis> {
+): Promise<RespClient> {
   let lastError: unknown;
-  const client = new Redis({
+  const client = new RespClient({
     host: endpoint.host,
     port: endpoint.port,
     username: endpoint.username,
     password: endpoint.password,
-    tls: endpoint.tls ? {} : undefined,
+    tls: endpoint.tls,
     db: options.db,
     connectionName: options.name,
-    lazyConnect: true,
     connectTimeout: options.connectTimeoutMs ?? 5000,
-    maxRetriesPerRequest: null,
     retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times - 1, 10), 5000),
   });
   client.on("error", (error: unknown) => {

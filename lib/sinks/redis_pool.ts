@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Redis } from "ioredis";
+import type { RespClient } from "./resp_client.ts";
 
 /** What makes two connections interchangeable. */
 export interface RedisPoolKey {
@@ -21,17 +21,14 @@ export interface RedisPoolKey {
 
 /** Connections counted by holder; see the module documentation. */
 export class RedisPool {
-  readonly #entries = new Map<string, { client: Redis; holders: number }>();
+  readonly #entries = new Map<string, { client: RespClient; holders: number }>();
 
   /** The connection for `key`, made by `create` (not yet connected) for its first holder. */
-  acquire(key: RedisPoolKey, create: () => Redis): Redis {
+  acquire(key: RedisPoolKey, create: () => RespClient): RespClient {
     const id = JSON.stringify([key.host, key.port, !!key.tls, key.username, key.password, key.db]);
     let entry = this.#entries.get(id);
     if (entry === undefined) {
       const client = create();
-      // Its holders listen for errors; this one keeps an error between holders (or after the
-      // last one) from being reported by ioredis as unhandled.
-      client.on("error", () => {});
       entry = { client, holders: 0 };
       this.#entries.set(id, entry);
     }
@@ -39,28 +36,19 @@ export class RedisPool {
     return entry.client;
   }
 
-  /** One holder lets go of `client`; after the last, it is closed (QUIT, at most `quitTimeoutMs`, then dropped). */
-  async release(client: Redis, quitTimeoutMs = 1000): Promise<void> {
+  /**
+   * One holder lets go of `client`; after the last, it is closed at once (no QUIT round
+   * trip: its holders closed after their last replies).
+   */
+  release(client: RespClient): Promise<void> {
     for (const [id, entry] of this.#entries) {
       if (entry.client !== client) continue;
-      if (--entry.holders > 0) return;
+      if (--entry.holders > 0) break;
       this.#entries.delete(id);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      try {
-        if (client.status === "ready") {
-          await Promise.race([
-            client.quit(),
-            new Promise((resolve) => timer = setTimeout(resolve, quitTimeoutMs)),
-          ]);
-        }
-      } catch {
-        /* dropped below */
-      } finally {
-        clearTimeout(timer);
-      }
       client.disconnect();
-      return;
+      break;
     }
+    return Promise.resolve();
   }
 
   /** How many connections the pool holds. */

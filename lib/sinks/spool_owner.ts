@@ -10,8 +10,7 @@
  * @module
  */
 
-import { basename, isAbsolute, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { basename, fileUrlToPath, isAbsolute, resolve } from "../posix_path.ts";
 import { describeCause, SinkError } from "../errors.ts";
 
 const _OWNER_FILE = "owner";
@@ -92,7 +91,7 @@ export async function isWrappProcess(pid: number, procDir = "/proc"): Promise<bo
     if (exe === mine && !/^deno/.test(basename(mine))) return true;
   }
   if (!Deno.mainModule.startsWith("file:")) return false;
-  const main = fileURLToPath(Deno.mainModule);
+  const main = fileUrlToPath(Deno.mainModule);
   if (args.includes(main)) return true;
   // `deno run main.ts` from the repository: relative to that process's working directory.
   if (!args.some((arg) => basename(arg) === basename(main) && !isAbsolute(arg))) return false;

@@ -21,7 +21,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "../posix_path.ts";
 import { encodeEvent, type Event, type EventEncoders, now } from "../event.ts";
 import { describeCause, SinkError } from "../errors.ts";
 import { crashTraceEvent } from "../crash/crash_report.ts";

@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { Redis } from "ioredis";
+import type { RespClient } from "../sinks/resp_client.ts";
 import { type DebugLog, silentDebug } from "../debug.ts";
 import { connectRedis, describeRedisError, type RedisEndpoint } from "../sinks/redis_connection.ts";
 import { parseSignalName } from "../supervise/signals.ts";
@@ -121,7 +121,7 @@ const _CLOSED: unique symbol = Symbol("closed");
 export class RedisControl {
   readonly #endpoint: RedisEndpoint;
   readonly #options: { db: number; key: string; name: string } & RedisControlHandlers;
-  #client: Redis | undefined;
+  #client: RespClient | undefined;
   #closed = false;
   #abandon: (() => void) | undefined;
   #wake: (() => void) | undefined;
@@ -160,9 +160,8 @@ export class RedisControl {
 
   /**
    * `promise`, or {@linkcode _CLOSED} as soon as {@linkcode RedisControl.close} is called.
-   * ioredis 5 never settles a command queued while it reconnects when disconnect() comes
-   * then (it cancels the reconnection, and with it the only path that rejects the queue):
-   * awaiting it would hang wrapp's exit for good.
+   * A blocking XREAD on a connection that is being reconnected may settle late: close()
+   * does not wait for it.
    */
   #unlessClosed<T>(promise: Promise<T>): Promise<T | typeof _CLOSED> {
     promise.catch(() => {}); // an abandoned command may still fail later: not unhandled

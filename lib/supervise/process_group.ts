@@ -21,14 +21,17 @@ export function parseStatGroup(text: string): { state: string; pgrp: number } | 
  * Pids of the processes in process group `pgid` that still run. Zombies are left out:
  * they are dead already, and one whose parent does not reap it would otherwise count
  * forever.
+ *
+ * Read synchronously: one async read per process took 60-150 ms on a busy 2-core machine
+ * (and every service's exit waits for it), the same reads in one go 7-11 ms.
  */
-export async function processGroupMembers(pgid: number, procDir = "/proc"): Promise<number[]> {
+export function processGroupMembers(pgid: number, procDir = "/proc"): Promise<number[]> {
   const members: number[] = [];
-  for await (const entry of Deno.readDir(procDir)) {
+  for (const entry of Deno.readDirSync(procDir)) {
     if (!/^\d+$/.test(entry.name)) continue;
     let text: string;
     try {
-      text = await Deno.readTextFile(`${procDir}/${entry.name}/stat`);
+      text = Deno.readTextFileSync(`${procDir}/${entry.name}/stat`);
     } catch {
       continue; // ended while we looked
     }
@@ -37,5 +40,5 @@ export async function processGroupMembers(pgid: number, procDir = "/proc"): Prom
       members.push(Number(entry.name));
     }
   }
-  return members;
+  return Promise.resolve(members);
 }

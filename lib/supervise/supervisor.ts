@@ -10,7 +10,7 @@ import { now, type StatusEvent } from "../event.ts";
 import { type DebugLog, silentDebug } from "../debug.ts";
 import { Router } from "../router.ts";
 import type { Sink } from "../sinks/sink.ts";
-import { TraceEventFileSink } from "../sinks/trace_event_file.ts";
+import type { TraceEventFileSink } from "../sinks/trace_event_file.ts";
 import type { RedisPool } from "../sinks/redis_pool.ts";
 import type { RedisControl } from "../sources/redis_control.ts";
 import { newRunId, prepareRunDir } from "../tef/run_dir.ts";
@@ -23,9 +23,10 @@ import { type ByteWriter, Echo, type EchoDrops } from "./echo.ts";
 import { LinePrefixWriter } from "./line_prefix_writer.ts";
 import { OutputPipeline, pumpOutput } from "./output_pipeline.ts";
 import { RestartPolicy } from "./restart_policy.ts";
-import { findGdbserver, ServiceDebug } from "./service_debug.ts";
-import { captureCrash, crashEvent, isCrashSignal } from "../crash/crash_report.ts";
-import { EbpfCrashWatcher } from "../crash/ebpf_backtrace.ts";
+// Loaded when needed (a crash, [debug], the crash watcher, the local trace): what a run
+// imports statically it pays for at every start and keeps in memory all day.
+import type { ServiceDebug } from "./service_debug.ts";
+import type { EbpfCrashWatcher } from "../crash/ebpf_backtrace.ts";
 import { type CoreLimitPlan, coreLimitPrefix, readCoreLimit } from "../crash/core_limit.ts";
 import { currentUserName, planUserSwitch, type UserSwitch } from "./run_as_user.ts";
 import { processGroupMembers } from "./process_group.ts";
@@ -215,7 +216,9 @@ export class Supervisor {
   async #run(): Promise<RunResult> {
     const { app } = this.#config;
     // Before anything starts: [debug] without gdbserver is an error, not a run without it.
-    const gdbserver = this.#config.debug ? await findGdbserver() : undefined;
+    const gdbserver = this.#config.debug
+      ? await (await import("./service_debug.ts")).findGdbserver()
+      : undefined;
     const userSwitch = await planUserSwitch(app);
     const runUser = userSwitch?.account.name ?? await currentUserName();
     const corePlan = this.#config.crash.enabled && this.#config.crash.coreDumps
@@ -252,11 +255,13 @@ export class Supervisor {
     const crashWatcher = this.#config.crash.enabled && this.#config.crash.ebpfBacktrace &&
         !this.#config.debug
       ? this.#options.crashWatcher ??
-        EbpfCrashWatcher.start({
-          supervisorPid: Deno.pid,
-          debug: this.#debug,
-          notice: (text) => void this.#notice(text),
-        })
+        import("../crash/ebpf_backtrace.ts").then(({ EbpfCrashWatcher }) =>
+          EbpfCrashWatcher.start({
+            supervisorPid: Deno.pid,
+            debug: this.#debug,
+            notice: (text) => void this.#notice(text),
+          })
+        )
       : undefined;
 
     let exit: ExitStatus = { code: 0 };
@@ -511,7 +516,7 @@ export class Supervisor {
     const { app, local, redis } = this.#config;
     const sinks: Sink[] = [...(this.#options.extraSinks ?? [])];
     if (redis) {
-      // Loaded only with [redis]: the Redis client and the Node APIs under it cost ~23 MiB.
+      // Loaded only with [redis]: the sink, its spool and the Redis client.
       const { RedisSink } = await import("../sinks/redis.ts");
       // Never throws for an unreachable Redis: the sink starts spooling and the service starts.
       const sink = await RedisSink.connect({
@@ -547,6 +552,7 @@ export class Supervisor {
     }
     if (!local.enabled) return { sinks };
     const runDir = await prepareRunDir(local.dir, this.runId, { keepRuns: local.keepRuns });
+    const { TraceEventFileSink } = await import("../sinks/trace_event_file.ts");
     const traceSink = await TraceEventFileSink.open({
       runDir,
       processName: app.streamName,
@@ -768,7 +774,10 @@ export class Supervisor {
         ...limitFields,
       },
     );
-    if (this.#config.crash.enabled && isCrashSignal(exit.signal)) {
+    if (
+      this.#config.crash.enabled && exit.signal !== undefined &&
+      (await import("../crash/crash_report.ts")).isCrashSignal(exit.signal)
+    ) {
       // Right away: the core is found by the pattern and limits in force at the crash.
       await this.#reportCrash(child.pid, exit.signal!, { startedAt, endedAt }, {
         ...context,
@@ -890,6 +899,7 @@ export class Supervisor {
     let session: ServiceDebug | undefined;
     this.#holdingForDebugger = true;
     try {
+      const { ServiceDebug } = await import("./service_debug.ts");
       session = await ServiceDebug.start(debug!, child.pid, {
         gdbserver,
         name: app.streamName,
@@ -1036,6 +1046,7 @@ export class Supervisor {
   ): Promise<void> {
     const { app, crash } = this.#config;
     this.#debug(`pid ${pid} died from ${signal}: capturing a crash report`);
+    const { captureCrash, crashEvent } = await import("../crash/crash_report.ts");
     const report = await captureCrash({
       pid,
       uid: context.userSwitch?.account.uid ?? Deno.uid() ?? undefined,

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "../posix_path.ts";
 import { describeCause, SinkError } from "../errors.ts";
 
 /** Options for {@linkcode prepareRunDir}. */

@@ -1,0 +1,547 @@
+/**
+ * A small Redis client (RESP2 over `Deno.connect` / `Deno.connectTls`): the few commands
+ * wrapp sends, pipelined, on one connection that reconnects by itself.
+ *
+ * wrapp used ioredis; loading it (and the Node compatibility layer under it) cost about
+ * 190 ms of every `wrapp run` start and about 25 MiB of resident memory for as long as the
+ * service ran. This client has the part of ioredis's surface wrapp used (`status`, the
+ * `ready`/`error`/`end` events, `connect`, `pipeline`, `call`, `quit`, `disconnect`), with
+ * ioredis's meaning, so the sink, the control stream, `wrapp logs` and `wrapp doctor` read
+ * the same. There is no offline queue: a command sent while the connection is not ready
+ * fails at once (the sink has its own queue and spool), and a connection that closes fails
+ * every command waiting for a reply.
+ *
+ * @module
+ */
+
+/** The connection's state, as ioredis names it. */
+export type RespStatus = "wait" | "connecting" | "ready" | "reconnecting" | "end";
+
+/** An error reply of Redis (`-ERR …`, `-WRONGTYPE …`): `name` is `ReplyError`, as in ioredis. */
+export class RespReplyError extends Error {
+  /** The error reply's text, e.g. `WRONGPASS invalid username-password pair`. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ReplyError";
+  }
+}
+
+/** A reply: a string, an integer, `null`, an array of replies, or an error inside an array. */
+export type RespReply = string | number | null | RespReply[] | RespReplyError;
+
+/** A command argument. Numbers are sent in decimal. */
+export type RespArg = string | number;
+
+/** Options of {@linkcode RespClient}. */
+export interface RespClientOptions {
+  /** Host name or address. */
+  host: string;
+  /** TCP port. */
+  port: number;
+  /** ACL user (Redis 6+); with `password`, `AUTH <username> <password>`. */
+  username?: string;
+  /** Password: `AUTH` before anything else. */
+  password?: string;
+  /** Connect with TLS. */
+  tls?: boolean;
+  /** Database selected on every (re)connection. Default 0. */
+  db?: number;
+  /** `CLIENT SETNAME`, as `CLIENT LIST` shows it. */
+  connectionName?: string;
+  /** Longest wait for the TCP (and TLS) connection, ms. Default 10000. */
+  connectTimeout?: number;
+  /**
+   * After the connection failed or was lost: how long to wait before the `times`-th
+   * attempt (1, 2, …), ms; `null` gives up (status `end`). Default: never reconnect.
+   */
+  retryStrategy?: (times: number) => number | null;
+}
+
+type Listener = (value?: unknown) => void;
+type Waiter = { resolve: (reply: RespReply) => void; reject: (error: Error) => void };
+
+const _encoder = new TextEncoder();
+const _decoder = new TextDecoder();
+const _INCOMPLETE: unique symbol = Symbol("incomplete");
+const _CR = 13;
+
+/** One connection to Redis; see the module documentation. */
+export class RespClient {
+  /** `wait` before the first connect(), `ready` once usable, `end` after disconnect() or giving up. */
+  status: RespStatus = "wait";
+  readonly #options: RespClientOptions;
+  readonly #listeners = new Map<string, Set<Listener>>();
+  #conn: Deno.Conn | undefined;
+  // Replies are matched to commands in order: the oldest waiter takes the next reply.
+  #waiters: Waiter[] = [];
+  #waiterHead = 0;
+  #writing: Promise<void> = Promise.resolve();
+  #buffer = new Uint8Array(0);
+  #offset = 0;
+  #attempts = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  // Bumped by every (re)connection and disconnect: a stale reader or handshake stands down.
+  #generation = 0;
+  #manualClose = false;
+
+  /** A client for `options`; nothing happens before {@linkcode RespClient.connect}. */
+  constructor(options: RespClientOptions) {
+    this.#options = options;
+  }
+
+  /** Listen for `ready` (connected and set up), `error` (with the error) or `end` (closed for good). */
+  on(event: "ready" | "error" | "end", listener: Listener): this {
+    let set = this.#listeners.get(event);
+    if (!set) this.#listeners.set(event, set = new Set());
+    set.add(listener);
+    return this;
+  }
+
+  /** Stop listening. */
+  off(event: "ready" | "error" | "end", listener: Listener): this {
+    this.#listeners.get(event)?.delete(listener);
+    return this;
+  }
+
+  /**
+   * Connect, authenticate, select the database and name the connection. Resolves when the
+   * client is `ready`; rejects with the first failure (then, with a `retryStrategy`, the
+   * client goes on trying by itself, as ioredis does).
+   */
+  connect(): Promise<void> {
+    if (this.status === "ready") return Promise.resolve();
+    if (this.status === "connecting" || this.status === "reconnecting") {
+      return Promise.reject(new Error("Redis is already connecting/connected"));
+    }
+    this.#manualClose = false;
+    this.#attempts = 0;
+    return this.#open();
+  }
+
+  /** Send one command; resolves with its reply, rejects with a {@linkcode RespReplyError} or a connection error. */
+  call(command: string, ...args: RespArg[]): Promise<RespReply> {
+    return new Promise((resolve, reject) => {
+      if (!this.#send(_encodeCommand(command, args), [{ resolve, reject }])) {
+        reject(_notWritable());
+      }
+    }).then((reply) => {
+      if (reply instanceof RespReplyError) throw reply;
+      return reply as RespReply;
+    });
+  }
+
+  /** `PING` → `"PONG"`. */
+  ping(): Promise<RespReply> {
+    return this.call("PING");
+  }
+
+  /** `HSET key field value …`. */
+  hset(key: string, ...fieldsAndValues: RespArg[]): Promise<RespReply> {
+    return this.call("HSET", key, ...fieldsAndValues);
+  }
+
+  /** `XREAD …`: `[[key, [[id, [field, value, …]], …]], …]`, or `null`. */
+  xread(...args: RespArg[]): Promise<[string, [string, string[]][]][] | null> {
+    return this.call("XREAD", ...args) as Promise<[string, [string, string[]][]][] | null>;
+  }
+
+  /** `XREVRANGE key end start [COUNT n]`: `[[id, [field, value, …]], …]`. */
+  xrevrange(key: string, ...args: RespArg[]): Promise<[string, string[]][]> {
+    return this.call("XREVRANGE", key, ...args) as Promise<[string, string[]][]>;
+  }
+
+  /** Commands sent together, in one write; see {@linkcode RespPipeline}. */
+  pipeline(): RespPipeline {
+    return new RespPipeline((bytes, waiters) => this.#send(bytes, waiters));
+  }
+
+  /** `QUIT`: waits for its reply, then closes for good (status `end`). */
+  async quit(): Promise<void> {
+    try {
+      if (this.status === "ready") await this.call("QUIT");
+    } finally {
+      this.disconnect();
+    }
+  }
+
+  /**
+   * Close at once: every command waiting for a reply fails. With `reconnect`, connect again
+   * right away (a hung server's commands are given up this way); else the client ends.
+   */
+  disconnect(reconnect = false): void {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#manualClose = !reconnect;
+    this.#generation++;
+    this.#closeConn();
+    this.#failWaiters(new Error("Connection is closed."));
+    if (reconnect) {
+      this.#attempts = 0;
+      this.#open().catch(() => {}); // failures go to the "error" listeners
+      return;
+    }
+    this.#setEnd();
+  }
+
+  // ---- connecting ----
+
+  async #open(): Promise<void> {
+    const generation = ++this.#generation;
+    this.status = this.#attempts > 0 ? "reconnecting" : "connecting";
+    const { host, port } = this.#options;
+    let conn: Deno.Conn | undefined;
+    try {
+      conn = await _withTimeout<Deno.Conn>(
+        this.#options.tls
+          ? Deno.connectTls({ hostname: host, port })
+          : Deno.connect({ hostname: host, port }),
+        this.#options.connectTimeout ?? 10_000,
+      );
+      if (generation !== this.#generation) {
+        conn.close(); // disconnect() came first
+        throw new Error("Connection is closed.");
+      }
+      if (!this.#options.tls) (conn as Deno.TcpConn).setNoDelay?.(true);
+      this.#conn = conn;
+      this.#buffer = new Uint8Array(0);
+      this.#offset = 0;
+      this.#writing = Promise.resolve();
+      void this.#read(conn, generation);
+      await this.#handshake();
+      if (generation !== this.#generation) throw new Error("Connection is closed.");
+    } catch (error) {
+      const failure = _connectionError(error);
+      if (generation === this.#generation) {
+        this.#generation++; // its reader stands down: this failure is told once, here
+        this.#closeConn();
+        this.#failWaiters(failure);
+        this.#emit("error", failure);
+        this.#scheduleRetry();
+      }
+      throw failure;
+    }
+    this.#attempts = 0;
+    this.status = "ready";
+    this.#emit("ready");
+  }
+
+  /** AUTH, CLIENT SETNAME and SELECT in one round trip; the first error reply fails it. */
+  async #handshake(): Promise<void> {
+    const { username, password, connectionName, db } = this.#options;
+    const commands: [string, RespArg[]][] = [];
+    if (password !== undefined) {
+      commands.push(["AUTH", username !== undefined ? [username, password] : [password]]);
+    }
+    if (connectionName) commands.push(["CLIENT", ["SETNAME", connectionName]]);
+    if (db) commands.push(["SELECT", [db]]);
+    if (commands.length === 0) return;
+    const pipeline = new RespPipeline((bytes, waiters) => this.#send(bytes, waiters, true));
+    for (const [command, args] of commands) pipeline.call(command, args);
+    const replies = await pipeline.exec();
+    for (const [k, [error]] of replies.entries()) {
+      if (error === null) continue;
+      // AUTH to a server without a password: ioredis goes on, and so does this.
+      if (
+        k === 0 && password !== undefined && /no password is set|without any password/i.test(
+          error.message,
+        )
+      ) continue;
+      throw error;
+    }
+  }
+
+  #scheduleRetry(): void {
+    const strategy = this.#options.retryStrategy;
+    const delay = this.#manualClose || !strategy ? null : strategy(++this.#attempts);
+    if (delay === null || delay === undefined) {
+      this.#setEnd();
+      return;
+    }
+    this.status = "reconnecting";
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#open().catch(() => {}); // told through the "error" listeners
+    }, delay);
+  }
+
+  #setEnd(): void {
+    if (this.status === "end") return;
+    this.status = "end";
+    this.#emit("end");
+  }
+
+  #closeConn(): void {
+    const conn = this.#conn;
+    this.#conn = undefined;
+    try {
+      conn?.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  /** The connection was lost (not by disconnect()): fail what waits, reconnect by strategy. */
+  #lost(generation: number, error: Error): void {
+    if (generation !== this.#generation) return;
+    this.#generation++;
+    this.#closeConn();
+    this.#failWaiters(error);
+    this.#emit("error", error);
+    this.#scheduleRetry();
+  }
+
+  #emit(event: string, value?: unknown): void {
+    for (const listener of [...this.#listeners.get(event) ?? []]) listener(value);
+  }
+
+  // ---- writing and reading ----
+
+  /** Queue `bytes` for writing and `waiters` for their replies; false when not connected. */
+  #send(bytes: Uint8Array, waiters: Waiter[], handshake = false): boolean {
+    const conn = this.#conn;
+    if (!conn || (this.status !== "ready" && !handshake)) return false;
+    for (const waiter of waiters) this.#waiters.push(waiter);
+    const generation = this.#generation;
+    this.#writing = this.#writing.then(async () => {
+      if (generation !== this.#generation) return;
+      try {
+        for (let written = 0; written < bytes.length;) {
+          written += await conn.write(bytes.subarray(written));
+        }
+      } catch (error) {
+        this.#lost(generation, _connectionError(error));
+      }
+    });
+    return true;
+  }
+
+  async #read(conn: Deno.Conn, generation: number): Promise<void> {
+    const chunk = new Uint8Array(64 * 1024);
+    try {
+      while (generation === this.#generation) {
+        const n = await conn.read(chunk);
+        if (n === null) break;
+        if (generation !== this.#generation) return;
+        this.#append(chunk.subarray(0, n));
+        this.#parseReplies();
+      }
+    } catch (error) {
+      this.#lost(generation, _connectionError(error));
+      return;
+    }
+    const closed = new Error("Connection is closed.");
+    (closed as { code?: string }).code = "ECONNRESET";
+    this.#lost(generation, closed);
+  }
+
+  #append(bytes: Uint8Array): void {
+    const left = this.#buffer.length - this.#offset;
+    if (left === 0) {
+      this.#buffer = bytes.slice();
+    } else {
+      const joined = new Uint8Array(left + bytes.length);
+      joined.set(this.#buffer.subarray(this.#offset));
+      joined.set(bytes, left);
+      this.#buffer = joined;
+    }
+    this.#offset = 0;
+  }
+
+  #parseReplies(): void {
+    while (this.#offset < this.#buffer.length) {
+      const parser = { buffer: this.#buffer, offset: this.#offset };
+      const reply = _parse(parser);
+      if (reply === _INCOMPLETE) return;
+      this.#offset = parser.offset;
+      const waiter = this.#waiters[this.#waiterHead];
+      if (waiter === undefined) continue; // a reply nobody waits for (cannot happen in RESP2)
+      this.#waiters[this.#waiterHead++] = undefined!;
+      if (this.#waiterHead >= 1024 && this.#waiterHead * 2 >= this.#waiters.length) {
+        this.#waiters = this.#waiters.slice(this.#waiterHead);
+        this.#waiterHead = 0;
+      }
+      waiter.resolve(reply);
+    }
+  }
+
+  #failWaiters(error: Error): void {
+    const waiters = this.#waiters.slice(this.#waiterHead);
+    this.#waiters = [];
+    this.#waiterHead = 0;
+    for (const waiter of waiters) waiter.reject(error);
+  }
+}
+
+/**
+ * Commands written together: `call()` each, then `exec()` resolves with one
+ * `[error, reply]` pair per command, in order (ioredis's shape). A command that could not
+ * be sent or whose connection closed has a connection error; an error reply a
+ * {@linkcode RespReplyError}.
+ */
+export class RespPipeline {
+  readonly #send: (bytes: Uint8Array, waiters: Waiter[]) => boolean;
+  #parts: string[] = [];
+  #count = 0;
+
+  /** A pipeline whose `exec()` hands its bytes and reply waiters to `send`. */
+  constructor(send: (bytes: Uint8Array, waiters: Waiter[]) => boolean) {
+    this.#send = send;
+  }
+
+  /** Add `command args…`. */
+  call(command: string, args: readonly RespArg[]): this {
+    this.#parts.push(_commandText(command, args));
+    this.#count++;
+    return this;
+  }
+
+  /** Send every command; see the class documentation. */
+  exec(): Promise<[Error | null, RespReply][]> {
+    const results: Promise<[Error | null, RespReply]>[] = [];
+    const waiters: Waiter[] = [];
+    for (let k = 0; k < this.#count; k++) {
+      results.push(
+        new Promise<RespReply>((resolve, reject) => waiters.push({ resolve, reject })).then(
+          (reply): [Error | null, RespReply] =>
+            reply instanceof RespReplyError ? [reply, null] : [null, reply],
+          (error: Error): [Error | null, RespReply] => [error, null],
+        ),
+      );
+    }
+    const bytes = _encoder.encode(this.#parts.join(""));
+    this.#parts = [];
+    if (!this.#send(bytes, waiters)) {
+      const error = _notWritable();
+      for (const waiter of waiters) waiter.reject(error);
+    }
+    return Promise.all(results);
+  }
+}
+
+// ---- the protocol ----
+
+/** `*<n>\r\n$<len>\r\n<arg>\r\n…` as a string (lengths in UTF-8 bytes), encoded once per write. */
+function _commandText(command: string, args: readonly RespArg[]): string {
+  let text = `*${args.length + 1}\r\n$${_utf8Length(command)}\r\n${command}\r\n`;
+  for (const arg of args) {
+    const value = typeof arg === "string" ? arg : String(arg);
+    text += `$${_utf8Length(value)}\r\n${value}\r\n`;
+  }
+  return text;
+}
+
+function _encodeCommand(command: string, args: readonly RespArg[]): Uint8Array {
+  return _encoder.encode(_commandText(command, args));
+}
+
+/** The UTF-8 length of `text` as TextEncoder writes it (a lone surrogate becomes U+FFFD, 3 bytes). */
+function _utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) continue;
+    if (code < 0x800) bytes += 1;
+    else if (code >= 0xd800 && code < 0xdc00) {
+      const next = i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
+      if (next >= 0xdc00 && next < 0xe000) {
+        bytes += 2; // a pair: 4 bytes for 2 code units
+        i++;
+      } else bytes += 2;
+    } else bytes += 2;
+  }
+  return bytes;
+}
+
+/** One reply from `state.buffer` at `state.offset`, advancing it; `_INCOMPLETE` if it is not all there. */
+function _parse(state: { buffer: Uint8Array; offset: number }): RespReply | typeof _INCOMPLETE {
+  const { buffer } = state;
+  const start = state.offset;
+  if (start >= buffer.length) return _INCOMPLETE;
+  const end = buffer.indexOf(_CR, start + 1);
+  if (end < 0 || end + 1 >= buffer.length) return _INCOMPLETE;
+  const type = buffer[start];
+  const line = () => _ascii(buffer, start + 1, end);
+  state.offset = end + 2;
+  switch (type) {
+    case 0x2b: // +
+      return line();
+    case 0x2d: // -
+      return new RespReplyError(_decoder.decode(buffer.subarray(start + 1, end)));
+    case 0x3a: // :
+      return Number(line());
+    case 0x24: { // $
+      const length = Number(line());
+      if (length < 0) return null;
+      const from = state.offset;
+      if (from + length + 2 > buffer.length) {
+        state.offset = start;
+        return _INCOMPLETE;
+      }
+      state.offset = from + length + 2;
+      return length < 48 ? _short(buffer, from, from + length) : _decoder.decode(
+        buffer.subarray(from, from + length),
+      );
+    }
+    case 0x2a: { // *
+      const count = Number(line());
+      if (count < 0) return null;
+      const items: RespReply[] = new Array(count);
+      for (let k = 0; k < count; k++) {
+        const item = _parse(state);
+        if (item === _INCOMPLETE) {
+          state.offset = start;
+          return _INCOMPLETE;
+        }
+        items[k] = item;
+      }
+      return items;
+    }
+    default:
+      throw new Error(`Unexpected reply from Redis (type byte ${type})`);
+  }
+}
+
+function _ascii(buffer: Uint8Array, from: number, to: number): string {
+  let text = "";
+  for (let i = from; i < to; i++) text += String.fromCharCode(buffer[i]);
+  return text;
+}
+
+/** A short bulk string: stream ids and counters are ASCII, decoded without TextDecoder. */
+function _short(buffer: Uint8Array, from: number, to: number): string {
+  for (let i = from; i < to; i++) {
+    if (buffer[i] >= 0x80) return _decoder.decode(buffer.subarray(from, to));
+  }
+  return _ascii(buffer, from, to);
+}
+
+function _notWritable(): Error {
+  return new Error("Stream isn't writeable and enableOfflineQueue options is false");
+}
+
+/** Deno's connection errors with the errno names the messages are chosen by. */
+function _connectionError(error: unknown): Error {
+  if (error instanceof RespReplyError) return error;
+  const failure = error instanceof Error ? error : new Error(String(error));
+  const withCode = failure as { code?: string };
+  if (withCode.code === undefined && /failed to lookup address/i.test(failure.message)) {
+    withCode.code = "ENOTFOUND";
+  }
+  return failure;
+}
+
+function _withTimeout<T extends Deno.Conn>(connecting: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    connecting,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        // The connection may still come: close it then.
+        connecting.then((conn) => conn.close(), () => {});
+        const error = new Error(`connect ETIMEDOUT`);
+        (error as { code?: string }).code = "ETIMEDOUT";
+        reject(error);
+      }, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,233 @@
+import assert from "node:assert/strict";
+import { RespClient, RespReplyError } from "./resp_client.ts";
+
+/**
+ * A stand-in server on a free port: records each command it receives (as its arguments)
+ * and answers with `answer(args)`, raw RESP; `null` answers nothing.
+ */
+function _fakeServer(answer: (args: string[]) => string | null) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const commands: string[][] = [];
+  const conns: Deno.Conn[] = [];
+  const serving = (async () => {
+    for await (const conn of listener) {
+      conns.push(conn);
+      void (async () => {
+        const decoder = new TextDecoder();
+        let text = "";
+        const chunk = new Uint8Array(65536);
+        try {
+          for (;;) {
+            const n = await conn.read(chunk);
+            if (n === null) return;
+            text += decoder.decode(chunk.subarray(0, n), { stream: true });
+            for (;;) {
+              const parsed = _parseCommand(text);
+              if (!parsed) break;
+              text = text.slice(parsed.used);
+              commands.push(parsed.args);
+              const reply = answer(parsed.args);
+              if (reply !== null) await conn.write(new TextEncoder().encode(reply));
+            }
+          }
+        } catch {
+          // closed by the test
+        }
+      })();
+    }
+  })().catch(() => {});
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    commands,
+    /** Drop every open connection, as a restarted server would. */
+    dropAll() {
+      for (const conn of conns.splice(0)) conn.close();
+    },
+    async close() {
+      listener.close();
+      this.dropAll();
+      await serving;
+    },
+  };
+}
+
+/** One `*n $len arg …` command from the start of `text` (lengths in characters: ASCII tests only). */
+function _parseCommand(text: string): { args: string[]; used: number } | undefined {
+  let at = 0;
+  const line = () => {
+    const end = text.indexOf("\r\n", at);
+    if (end < 0) return undefined;
+    const value = text.slice(at, end);
+    at = end + 2;
+    return value;
+  };
+  const head = line();
+  if (head === undefined) return undefined;
+  const count = Number(head.slice(1));
+  const args: string[] = [];
+  for (let k = 0; k < count; k++) {
+    const length = line();
+    if (length === undefined) return undefined;
+    const size = Number(length.slice(1));
+    if (text.length < at + size + 2) return undefined;
+    args.push(text.slice(at, at + size));
+    at += size + 2;
+  }
+  return { args, used: at };
+}
+
+const _OK = "+OK\r\n";
+
+Deno.test("RespClient authenticates, names the connection and selects the database in one round trip", async () => {
+  const server = _fakeServer(() => _OK);
+  const client = new RespClient({
+    host: "127.0.0.1",
+    port: server.port,
+    username: "cam",
+    password: "s3cret",
+    db: 5,
+    connectionName: "wrapp:robot",
+  });
+  try {
+    assert.equal(client.status, "wait");
+    let ready = 0;
+    client.on("ready", () => ready++);
+    await client.connect();
+    assert.equal(client.status, "ready");
+    assert.equal(ready, 1);
+    assert.deepEqual(server.commands, [
+      ["AUTH", "cam", "s3cret"],
+      ["CLIENT", "SETNAME", "wrapp:robot"],
+      ["SELECT", "5"],
+    ]);
+  } finally {
+    client.disconnect();
+    await server.close();
+  }
+  assert.equal(client.status, "end");
+});
+
+Deno.test("RespClient parses every reply type, split across reads, and counts UTF-8 bytes", async () => {
+  const replies: Record<string, string> = {
+    PING: "+PONG\r\n",
+    INCR: ":42\r\n",
+    GET: "$-1\r\n",
+    XADD: "$15\r\n1700000000000-0\r\n",
+    // A nested array with a non-ASCII bulk string, as XREAD answers.
+    XREAD:
+      "*1\r\n*2\r\n$1\r\nk\r\n*1\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$7\r\nmessage\r\n$5\r\nh\u00e9\u00e9\r\n",
+  };
+  const server = _fakeServer((args) => {
+    if (args[0] === "ECHO") return `$${new TextEncoder().encode(args[1]).length}\r\n${args[1]}\r\n`;
+    return replies[args[0]] ?? "-ERR unknown command\r\n";
+  });
+  const client = new RespClient({ host: "127.0.0.1", port: server.port });
+  try {
+    await client.connect();
+    assert.equal(await client.ping(), "PONG");
+    assert.equal(await client.call("INCR", "n"), 42);
+    assert.equal(await client.call("GET", "missing"), null);
+    assert.equal(await client.call("XADD", "k", "*", "message", "hi"), "1700000000000-0");
+    assert.deepEqual(await client.xread("STREAMS", "k", "0"), [["k", [["1-0", [
+      "message",
+      "h\u00e9\u00e9",
+    ]]]]]);
+    await assert.rejects(client.call("NOPE"), (error: Error) => {
+      assert.ok(error instanceof RespReplyError);
+      assert.equal(error.name, "ReplyError");
+      assert.equal(error.message, "ERR unknown command");
+      return true;
+    });
+    // The fake server counts characters: the byte length sent must match what it reads.
+    const text = "x".repeat(100_000);
+    assert.equal(await client.call("ECHO", text), text);
+  } finally {
+    client.disconnect();
+    await server.close();
+  }
+});
+
+Deno.test("RespClient pipeline answers [error, reply] per command, in order", async () => {
+  let n = 0;
+  const server = _fakeServer((args) =>
+    args[0] === "BAD" ? "-WRONGTYPE Operation against a key\r\n" : `:${++n}\r\n`
+  );
+  const client = new RespClient({ host: "127.0.0.1", port: server.port });
+  try {
+    await client.connect();
+    const pipeline = client.pipeline();
+    for (let k = 0; k < 1000; k++) pipeline.call(k === 500 ? "BAD" : "INCR", ["n"]);
+    const replies = await pipeline.exec();
+    assert.equal(replies.length, 1000);
+    assert.deepEqual(replies[0], [null, 1]);
+    assert.equal(replies[500][0]?.name, "ReplyError");
+    assert.deepEqual(replies[999], [null, 999]);
+  } finally {
+    client.disconnect();
+    await server.close();
+  }
+});
+
+Deno.test("RespClient fails waiting and new commands when the connection drops, then reconnects by its strategy", async () => {
+  const server = _fakeServer((args) => args[0] === "HANG" ? null : _OK);
+  const client = new RespClient({
+    host: "127.0.0.1",
+    port: server.port,
+    db: 2,
+    retryStrategy: () => 20,
+  });
+  const errors: string[] = [];
+  client.on("error", (error) => errors.push(String((error as Error).message)));
+  try {
+    await client.connect();
+    const hanging = client.pipeline().call("HANG", []).exec();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const readyAgain = new Promise<void>((resolve) => {
+      const onReady = () => {
+        client.off("ready", onReady);
+        resolve();
+      };
+      client.on("ready", onReady);
+    });
+    server.dropAll();
+    const [[error, reply]] = await hanging;
+    assert.ok(error instanceof Error && error.name !== "ReplyError", String(error));
+    assert.equal(reply, null);
+    assert.equal(errors.length, 1);
+    await readyAgain;
+    assert.equal(client.status, "ready");
+    assert.equal(await client.call("SET", "k", "v"), "OK");
+    // Every connection selected its database.
+    assert.equal(server.commands.filter(([name]) => name === "SELECT").length, 2);
+  } finally {
+    client.disconnect();
+    await server.close();
+  }
+});
+
+Deno.test("RespClient refuses commands while not connected and reports a refused connection with its code", async () => {
+  const server = _fakeServer(() => _OK);
+  const port = server.port;
+  await server.close();
+  const client = new RespClient({ host: "127.0.0.1", port });
+  await assert.rejects(client.ping(), /Stream isn't writeable/);
+  await assert.rejects(client.connect(), (error: Error & { code?: string }) => {
+    assert.equal(error.code, "ECONNREFUSED");
+    return true;
+  });
+  assert.equal(client.status, "end"); // no retry strategy: it gives up
+});
+
+Deno.test("RespClient disconnect() during a connect leaves nothing open", async () => {
+  const server = _fakeServer(() => null); // never answers the handshake
+  const client = new RespClient({ host: "127.0.0.1", port: server.port, db: 1 });
+  try {
+    const connecting = client.connect();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    client.disconnect();
+    await assert.rejects(connecting, /Connection is closed/);
+    assert.equal(client.status, "end");
+  } finally {
+    await server.close();
+  }
+});
