@@ -55,7 +55,12 @@
  */
 
 import { Redis, type RedisOptions } from "ioredis";
-import { describeRedisError } from "./redis_connection.ts";
+import {
+  describeConnectFailure,
+  describeEndpoint,
+  describeRedisError,
+  redisConnectOptions,
+} from "./redis_connection.ts";
 import type { RedisPool } from "./redis_pool.ts";
 import { crashStreamFields } from "../crash/crash_report.ts";
 import { encodeEvent, type Event, type EventEncoders, now, type StatusEvent } from "../event.ts";
@@ -145,6 +150,27 @@ export interface RedisSinkOptions {
   password?: string;
   /** Connect with TLS. Default false. */
   tls?: boolean;
+  /**
+   * Redis Sentinels (`"host:port"`) that name the master of `masterName`; `host` and `port`
+   * are then not used. Every reconnect asks them again, so writing goes on with the new
+   * master after a failover (events wait in the spool meanwhile). Default: none.
+   */
+  sentinels?: string[];
+  /** The master's name at the Sentinels. Required with `sentinels`. */
+  masterName?: string;
+  /** ACL user name for the Sentinels. Default: none. */
+  sentinelUsername?: string;
+  /** Password for the Sentinels. Never appears in any message. Default: none. */
+  sentinelPassword?: string;
+  /**
+   * Replicas that must acknowledge each batch (`WAIT <replicasAck> <replicasAckTimeoutMs>` at
+   * the end of every pipeline) before its events count as sent and leave the memory queue or
+   * the spool. A batch fewer replicas acknowledge is sent again later, as after a lost
+   * connection: duplicates are possible, a loss when the master dies is not. Default 0.
+   */
+  replicasAck?: number;
+  /** How long each `WAIT` waits for the replicas, in ms. Default 1000. */
+  replicasAckTimeoutMs?: number;
   /** The service name in the keys (`logs:app:<streamName>:info`). */
   streamName: string;
   /** Run id written in every entry. */
@@ -291,12 +317,17 @@ function _connect(client: Redis): Promise<void> {
 export class RedisSink implements Sink {
   /** `redis`. */
   readonly name = "redis";
-  /** `host:port` as shown in messages. */
+  /**
+   * `host:port` as shown in messages; with Sentinels,
+   * `master "mymaster" via Sentinel "10.0.0.2:26379", …`.
+   */
   readonly address: string;
   /** The keys written. */
   readonly keys: RedisKeys;
 
   readonly #options: RedisSinkOptions;
+  // "Redis at "host:port"", or "Redis master "m" via Sentinel …": what messages name.
+  readonly #where: string;
   readonly #memoryLimit: number;
   readonly #batchEvents: number;
   readonly #policy: SpoolPolicy;
@@ -345,9 +376,13 @@ export class RedisSink implements Sink {
   ) {
     this.#options = options;
     this.#spoolProblem = spoolProblem;
-    this.address = options.host.includes(":")
+    const sentinel = (options.sentinels?.length ?? 0) > 0;
+    this.address = sentinel
+      ? describeEndpoint(options)
+      : options.host.includes(":")
       ? `[${options.host}]:${options.port}`
       : `${options.host}:${options.port}`;
+    this.#where = sentinel ? `Redis ${this.address}` : `Redis at "${this.address}"`;
     this.keys = redisKeys(options.streamName);
     this.#memoryLimit = options.memoryQueueEvents ?? 100_000;
     this.#batchEvents = options.batchEvents ?? 2000;
@@ -531,7 +566,7 @@ export class RedisSink implements Sink {
       }
     }
     return this.#down
-      ? this.#redact(`Cannot connect to Redis at "${this.address}": ${this.#reason()}`)
+      ? this.#redact(describeConnectFailure(this.#options, this.#connectionError ?? this.#failure))
       : undefined;
   }
 
@@ -555,12 +590,8 @@ export class RedisSink implements Sink {
 
   #client(db: number): Redis {
     const options: RedisOptions = {
-      host: this.#options.host,
-      port: this.#options.port,
-      username: this.#options.username,
-      password: this.#options.password,
+      ...redisConnectOptions(this.#options),
       db,
-      tls: this.#options.tls ? {} : undefined,
       connectionName: this.#options.pool ? "wrapp" : `wrapp:${this.#options.streamName}`,
       lazyConnect: true,
       // Fail fast instead of queueing inside ioredis: the sink has its own queue and spool.
@@ -1020,9 +1051,17 @@ export class RedisSink implements Sink {
       }
     }
     const entries = [...pipelines.entries()];
+    const replicas = this.#options.replicasAck ?? 0;
+    const waitMs = this.#options.replicasAckTimeoutMs ?? 1000;
+    if (replicas > 0) {
+      // WAIT covers every write this connection made before it: the whole pipeline.
+      for (const [, entry] of entries) {
+        entry.pipeline.call("WAIT", [String(replicas), String(waitMs)]);
+      }
+    }
     const execs = entries.map(([, entry]) => entry.pipeline.exec());
     let stuck: Error | undefined;
-    const timeoutMs = this.#options.commandTimeoutMs ?? 10_000;
+    const timeoutMs = (this.#options.commandTimeoutMs ?? 10_000) + (replicas > 0 ? waitMs : 0);
     const timer = setTimeout(() => {
       // A hung Redis: reconnecting makes ioredis reject every command still waiting.
       stuck = new Error(`no reply within ${timeoutMs} ms`);
@@ -1039,7 +1078,21 @@ export class RedisSink implements Sink {
         failure ??= result.status === "rejected" ? result.reason : new Error("pipeline aborted");
         return;
       }
-      result.value.forEach(([error], j) => {
+      const replies = result.value;
+      if (replicas > 0) {
+        // Fewer replicas than asked hold these writes: a failover now could lose them, so
+        // the pipeline's events are sent again (the first of them is its first owner).
+        const [waitError, acked] = replies[replies.length - 1] ?? [];
+        if (waitError || Number(acked) < replicas) {
+          if (owners[0] < cut) {
+            cut = owners[0];
+            failure = waitError ?? new ReplicaAckError(Number(acked), replicas, waitMs);
+          }
+          return;
+        }
+      }
+      replies.forEach(([error], j) => {
+        if (j >= owners.length) return; // the WAIT
         if (error === null) return;
         if (_isRetryable(error)) {
           if (owners[j] < cut) {
@@ -1065,7 +1118,7 @@ export class RedisSink implements Sink {
     if (this.#rejections.has(reason) || this.#rejections.size >= 20) return;
     this.#rejections.add(reason);
     // Not queued: a rejected status entry would be rejected again, forever.
-    this.#status("warning", `Redis at "${this.address}" rejected an entry: ${reason}`, {
+    this.#status("warning", `${this.#where} rejected an entry: ${reason}`, {
       error: reason,
     }, false);
   }
@@ -1081,9 +1134,12 @@ export class RedisSink implements Sink {
       this.#droppedAtDown = this.#dropped();
       if (this.#closing) return; // close() cut the connections itself
       const where = this.#spool ? `spool "${this.#spool.dir}"` : "memory";
+      const replicas = reason instanceof ReplicaAckError;
       this.#status(
         "warning",
-        `Redis at "${this.address}" is unreachable: ${this.#reason()}; events wait in ${where}`,
+        `${this.#where} ${
+          replicas ? "does not replicate in time" : "is unreachable"
+        }: ${this.#reason()}; events wait in ${where}`,
         {
           error: this.#reason(),
         },
@@ -1115,9 +1171,7 @@ export class RedisSink implements Sink {
     this.#reportDrops(0, true); // what the 10 s limit held back, so the total is known now
     this.#status(
       "warning",
-      `Redis at "${this.address}" was unreachable for ${
-        (downMs / 1000).toFixed(1)
-      }s; ${waited} events waited` +
+      `${this.#where} was unreachable for ${(downMs / 1000).toFixed(1)}s; ${waited} events waited` +
         (dropped > 0 ? `; ${dropped} dropped` : ""),
       { down_ms: downMs, queued: waited, dropped },
     );
@@ -1186,8 +1240,10 @@ export class RedisSink implements Sink {
   // ---- small helpers ----
 
   #redact(text: string): string {
-    const secret = this.#options.password;
-    return secret ? text.split(secret).join("***") : text;
+    for (const secret of [this.#options.password, this.#options.sentinelPassword]) {
+      if (secret) text = text.split(secret).join("***");
+    }
+    return text;
   }
 
   #report(complete: boolean): FlushReport {
@@ -1466,6 +1522,29 @@ export function redisEncoders(
       ),
     ],
   };
+}
+
+/**
+ * `WAIT` said fewer replicas hold a batch than {@linkcode RedisSinkOptions.replicasAck}
+ * asks for: the batch is sent again.
+ */
+export class ReplicaAckError extends Error {
+  /** Replicas that acknowledged. */
+  readonly acknowledged: number;
+  /** Replicas asked for. */
+  readonly required: number;
+
+  /** Create the error: `acknowledged` of `required` replicas within `timeoutMs`. */
+  constructor(acknowledged: number, required: number, timeoutMs: number) {
+    super(
+      `${acknowledged} of the ${required} replica${
+        required === 1 ? "" : "s"
+      } asked for (replicas_ack) acknowledged the writes within ${timeoutMs} ms`,
+    );
+    this.name = "ReplicaAckError";
+    this.acknowledged = acknowledged;
+    this.required = required;
+  }
 }
 
 /** A FIFO of items kept as the arrays they arrived in, so batches are cheap to add and take. */
