@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  bash coreutils util-linux procps gcc libc6-dev redis-server redis-tools bpftrace
+  bash coreutils util-linux procps gcc libc6-dev redis-server redis-sentinel redis-tools bpftrace
   gdb gdbserver strace binutils chromium linux-libc-dev-arm64-cross python3 socat tmux
   qemu-user-static libc6-arm64-cross libgcc-s1-arm64-cross nginx-light wrk postgresql curl
 )
