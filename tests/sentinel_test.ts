@@ -8,6 +8,9 @@ import assert from "node:assert/strict";
 import type { Redis } from "ioredis";
 import { runWrapp, spawnWrapp, tempDir, waitFor } from "./_helpers.ts";
 import { startSentinelGroup } from "./_sentinel.ts";
+import { startRedis } from "./_redis.ts";
+import { RedisSink } from "../lib/sinks/redis.ts";
+import { now, type StatusEvent } from "../lib/event.ts";
 
 // Prints "line N" 1000 times a second until the file $1 exists, then "last N".
 const PRINTER = `#!/usr/bin/env python3
@@ -103,10 +106,16 @@ spool_dir = ${JSON.stringify(`${dir.path}/spool`)}
       await replicaAdmin.config("SET", "masterauth", "not-the-password");
       await replicaAdmin.client("KILL", "TYPE", "master");
       const lengthAtCut = await firstClient.xlen(key);
+      // The master took lines the replica does not have, and wrapp noticed (with
+      // replicas_ack = 0 it would go on, so 1500 more lines do as well).
       await waitFor(
-        running(async () => (await firstClient.xlen(key)) >= lengthAtCut + 1500),
+        running(async () => {
+          const length = await firstClient.xlen(key);
+          return length > lengthAtCut &&
+            (/does not replicate in time/.test(stderr.text()) || length >= lengthAtCut + 1500);
+        }),
         60_000,
-        "1500 more entries on the master while its replica is cut off",
+        "lines on the master that its cut-off replica does not have",
       );
       await first.stop(); // SIGKILL
       await replicaAdmin.config("SET", "masterauth", "");
@@ -199,4 +208,78 @@ Deno.test("wrapp logs reads through the Sentinels, and says which Sentinel it ca
       group.sentinels[0]
     }" knows it (see "sentinel monitor" in their configuration)`,
   );
+});
+
+Deno.test("replicas_ack: a batch no replica confirms stays unsent, is asked about again without a second copy, and counts once a replica has it", async () => {
+  await using dir = await tempDir();
+  await using master = await startRedis({ args: ["--dir", dir.path] });
+  const statuses: StatusEvent[] = [];
+  const sink = await RedisSink.connect({
+    host: "127.0.0.1",
+    port: master.port,
+    streamName: "svc",
+    runId: "run-1",
+    hostname: "testhost",
+    pid: () => 4242,
+    spoolDir: `${dir.path}/spool`,
+    replicasAck: 1,
+    replicasAckTimeoutMs: 100,
+    onStatus: (event) => statuses.push(event),
+  });
+  try {
+    sink.write(
+      Array.from({ length: 50 }, (_, i) => ({
+        kind: "log" as const,
+        stream: "stdout" as const,
+        text: `line ${i + 1}`,
+        time: now(),
+      })),
+    );
+    const client = await master.client(1);
+    const key = "logs:app:svc:info";
+    await waitFor(
+      () => statuses.some((event) => /does not replicate in time/.test(event.message)),
+      30_000,
+      "the sink to say that no replica confirms",
+    );
+    assert.match(
+      statuses.find((event) => /does not replicate/.test(event.message))!.message,
+      /^Redis at "127\.0\.0\.1:\d+" does not replicate in time: 0 of the 1 replica asked for \(replicas_ack\) acknowledged the writes within 100 ms; events wait in spool/,
+    );
+    // Written once, not counted as sent, kept in the spool; several WAITs later, still once.
+    assert.equal(await client.xlen(key), 50);
+    const attempts = (await client.info("commandstats")).match(/cmdstat_wait:calls=(\d+)/);
+    await waitFor(
+      async () =>
+        Number((await client.info("commandstats")).match(/cmdstat_wait:calls=(\d+)/)?.[1]) >=
+          Number(attempts?.[1] ?? 0) + 2,
+      60_000,
+      "two more WAITs",
+    );
+    assert.equal(await client.xlen(key), 50);
+    assert.equal(sink.stats().sent, 0);
+    assert.equal(sink.stats().spooled, 51); // and the sink's own notice
+    // A replica appears: the next WAIT confirms, nothing is written twice.
+    await using _replica = await startRedis({
+      args: [
+        "--dir",
+        `${dir.path}`,
+        "--dbfilename",
+        "replica.rdb",
+        "--replicaof",
+        "127.0.0.1",
+        String(master.port),
+      ],
+    });
+    await waitFor(() => sink.stats().spooled === 0, 60_000, "the spool to drain");
+    const messages = (await client.xrange(key, "-", "+")).map(([, f]) =>
+      f[f.indexOf("message") + 1]
+    );
+    assert.deepEqual(
+      messages.filter((m) => m.startsWith("line ")),
+      Array.from({ length: 50 }, (_, i) => `line ${i + 1}`),
+    );
+  } finally {
+    await sink.close();
+  }
 });

@@ -260,6 +260,18 @@ export interface FlushReport {
   spooled: number;
 }
 
+/** Events written to the master but not yet confirmed by enough replicas (`WAIT`). */
+interface _Unconfirmed {
+  /** `seq` of the first of them. */
+  firstSeq: number;
+  /** `seq` of the last of them. */
+  lastSeq: number;
+  /** How many. */
+  count: number;
+  /** The connection (socket) of each database that wrote them. */
+  streams: Map<RedisDbRole, unknown>;
+}
+
 interface _Inflight {
   source: "memory" | "spool" | "overflow" | "notices";
   /** With source `notices`: how many leading events are notices; the rest came from memory. */
@@ -354,6 +366,8 @@ export class RedisSink implements Sink {
   #backoffMs = 0;
   #connectionError: unknown;
   #failure: unknown;
+  // replicas_ack: events Redis took that too few replicas confirmed, and on which connections.
+  #unconfirmed: _Unconfirmed | undefined;
   #loop: Promise<void> = Promise.resolve();
   #wake: (() => void) | undefined;
   #progress: (() => void)[] = [];
@@ -1019,6 +1033,16 @@ export class RedisSink implements Sink {
    * (delivered, or rejected for good) and, when the rest must be retried, why.
    */
   async #send(batch: readonly SpooledEvent[]): Promise<{ done: number; failure?: unknown }> {
+    const written = this.#unconfirmed;
+    this.#unconfirmed = undefined;
+    if (written && this.#isUnconfirmed(batch, written)) {
+      const failure = await this.#confirm(written);
+      if (failure !== undefined) return { done: 0, failure };
+      this.#stats.sent += written.count;
+      if (written.count === batch.length) return { done: written.count };
+      const rest = await this.#send(batch.slice(written.count));
+      return { done: written.count + rest.done, failure: rest.failure };
+    }
     const pipelines = new Map<
       RedisDbRole,
       { pipeline: ReturnType<Redis["pipeline"]>; owners: number[] }
@@ -1071,9 +1095,12 @@ export class RedisSink implements Sink {
     clearTimeout(timer);
     let cut = batch.length;
     let failure: unknown;
+    // Anything but replicas too slow: a lost connection, a command to retry.
+    let troubled = false;
     settled.forEach((result, k) => {
       const [db, { owners }] = entries[k];
       if (result.status === "rejected" || result.value === null) {
+        troubled = true;
         cut = Math.min(cut, owners[0]);
         failure ??= result.status === "rejected" ? result.reason : new Error("pipeline aborted");
         return;
@@ -1081,20 +1108,21 @@ export class RedisSink implements Sink {
       const replies = result.value;
       if (replicas > 0) {
         // Fewer replicas than asked hold these writes: a failover now could lose them, so
-        // the pipeline's events are sent again (the first of them is its first owner).
+        // the pipeline's events are not done yet (the first of them is its first owner).
         const [waitError, acked] = replies[replies.length - 1] ?? [];
         if (waitError || Number(acked) < replicas) {
+          if (waitError) troubled = true;
           if (owners[0] < cut) {
             cut = owners[0];
             failure = waitError ?? new ReplicaAckError(Number(acked), replicas, waitMs);
           }
-          return;
         }
       }
       replies.forEach(([error], j) => {
         if (j >= owners.length) return; // the WAIT
         if (error === null) return;
         if (_isRetryable(error)) {
+          troubled = true;
           if (owners[j] < cut) {
             cut = owners[j];
             failure = error;
@@ -1110,7 +1138,57 @@ export class RedisSink implements Sink {
     for (const index of rejected.keys()) if (index < cut) given++;
     this.#ownDropped += given;
     this.#stats.sent += cut - given;
+    if (
+      failure instanceof ReplicaAckError && !troubled && given === rejected.size &&
+      batch[cut].seq !== undefined && batch.at(-1)!.seq !== undefined
+    ) {
+      // Every command of the rest went through; only the replicas lag. Next time, on the
+      // same connections, asking WAIT again is enough: no second copy in the streams.
+      this.#unconfirmed = {
+        firstSeq: batch[cut].seq!,
+        lastSeq: batch.at(-1)!.seq!,
+        count: batch.length - cut,
+        streams: new Map(entries.map(([db]) => [db, this.#clients[db].stream])),
+      };
+    }
     return { done: cut, failure: failure === undefined ? undefined : stuck ?? failure };
+  }
+
+  /**
+   * Whether `batch` starts with the events of {@linkcode RedisSink.#unconfirmed}, still on
+   * the connections that wrote them (a reconnect may have found another master).
+   */
+  #isUnconfirmed(batch: readonly SpooledEvent[], written: _Unconfirmed): boolean {
+    if (batch.length < written.count) return false;
+    if (batch[0].seq !== written.firstSeq) return false;
+    if (batch[written.count - 1].seq !== written.lastSeq) return false;
+    for (const [db, stream] of written.streams) {
+      const client = this.#clients[db];
+      if (client.status !== "ready" || client.stream !== stream) return false;
+    }
+    return true;
+  }
+
+  /** Ask again whether the replicas hold what `written` names; a failure to retry, or none. */
+  async #confirm(written: _Unconfirmed): Promise<unknown> {
+    const replicas = this.#options.replicasAck ?? 0;
+    const waitMs = this.#options.replicasAckTimeoutMs ?? 1000;
+    const dbs = [...written.streams.keys()];
+    const timeoutMs = (this.#options.commandTimeoutMs ?? 10_000) + waitMs;
+    try {
+      const acked = await _timeout(
+        Promise.all(dbs.map((db) => this.#clients[db].call("WAIT", replicas, waitMs))),
+        timeoutMs,
+        `no reply within ${timeoutMs} ms`,
+      );
+      const fewest = Math.min(...acked.map(Number));
+      if (fewest >= replicas) return undefined;
+      this.#unconfirmed = written; // still on these connections: ask again next time
+      return new ReplicaAckError(fewest, replicas, waitMs);
+    } catch (error) {
+      for (const db of dbs) this.#clients[db].disconnect(true);
+      return error;
+    }
   }
 
   #noteRejection(error: unknown): void {
