@@ -140,6 +140,14 @@ export async function startSentinelGroup(
       60_000,
       "every Sentinel to know every replica and every other Sentinel",
     );
+    const masterClient = await master.client(0);
+    await waitFor(
+      async () =>
+        ((await masterClient.info("replication")).match(/state=online/g) ?? []).length >=
+          replicas.length,
+      60_000,
+      "every replica to be in sync with the master",
+    );
     const servers = [master, ...replicas];
     return {
       master,

@@ -283,3 +283,47 @@ Deno.test("replicas_ack: a batch no replica confirms stays unsent, is asked abou
     await sink.close();
   }
 });
+
+Deno.test("wrapp doctor --config checks that the Sentinels answer, name the master, and that replicas_ack has its replicas", async () => {
+  await using group = await startSentinelGroup({ replicas: 1, sentinels: 3 });
+  await using dir = await tempDir();
+  const config = (sentinels: readonly string[], replicasAck: number) =>
+    `[app]
+executable = "/bin/true"
+[redis]
+sentinels = ${JSON.stringify(sentinels)}
+master_name = "${group.masterName}"
+replicas_ack = ${replicasAck}
+spool_dir = ${JSON.stringify(`${dir.path}/spool`)}
+`;
+  const line = (stdout: string, check: string) =>
+    stdout.split("\n").find((l) => l.slice(2).startsWith(`${check} `))?.replace(/\s+/g, " ");
+  await Deno.writeTextFile(`${dir.path}/good.toml`, config(group.sentinels, 1));
+  const good = await runWrapp(["doctor", "--config", `${dir.path}/good.toml`]);
+  const master = `127.0.0.1:${group.master.port}`;
+  assert.equal(
+    line(good.stdout, "redis"),
+    `✓ redis PONG from master "mymaster" at ${master} (named by the Sentinels), db 1`,
+  );
+  assert.equal(
+    line(good.stdout, "sentinels"),
+    `✓ sentinels 3 of 3 Sentinels name master "mymaster" at ${master}; 3 usable Sentinels can authorize a failover`,
+  );
+  assert.equal(
+    line(good.stdout, "replicas"),
+    "✓ replicas the master has 1 replica online; replicas_ack = 1",
+  );
+
+  const closed = `127.0.0.1:${(await import("./_redis.ts")).freePort()}`;
+  await Deno.writeTextFile(`${dir.path}/bad.toml`, config([group.sentinels[0], closed], 2));
+  const bad = await runWrapp(["doctor", "--config", `${dir.path}/bad.toml`]);
+  assert.equal(bad.code, 1);
+  assert.equal(
+    line(bad.stdout, "sentinels"),
+    `! sentinels 1 of 2 Sentinels name master "mymaster" at ${master}; 3 usable Sentinels can authorize a failover; "${closed}": connection refused`,
+  );
+  assert.match(
+    line(bad.stdout, "replicas") ?? "",
+    /^✗ replicas the master has 1 replica online, replicas_ack = 2 waits for 2/,
+  );
+});
