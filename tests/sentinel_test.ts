@@ -102,17 +102,19 @@ spool_dir = ${JSON.stringify(`${dir.path}/spool`)}
       // got is what replicas_ack must save. Without it (replicas_ack = 0) this loses lines.
       const replica = group.replicas[0];
       const replicaAdmin = await replica.client(0);
-      const printedAtCut = (await numbers(await replica.client(1), key)).lines.at(-1) ?? 0;
+      const replicaData = await replica.client(1);
+      const printedAtCut = (await numbers(replicaData, key)).lines.at(-1) ?? 0;
       await replicaAdmin.config("SET", "masterauth", "not-the-password");
       await replicaAdmin.client("KILL", "TYPE", "master");
-      const lengthAtCut = await firstClient.xlen(key);
       // The master took lines the replica does not have, and wrapp noticed (with
       // replicas_ack = 0 it would go on, so 1500 more lines do as well).
       await waitFor(
         running(async () => {
           const length = await firstClient.xlen(key);
-          return length > lengthAtCut &&
-            (/does not replicate in time/.test(stderr.text()) || length >= lengthAtCut + 1500);
+          // The replica, cut off, holds what it had at the cut.
+          const held = await replicaData.xlen(key);
+          return length > held &&
+            (/does not replicate in time/.test(stderr.text()) || length >= held + 1500);
         }),
         60_000,
         "lines on the master that its cut-off replica does not have",
@@ -272,6 +274,14 @@ Deno.test("replicas_ack: a batch no replica confirms stays unsent, is asked abou
       ],
     });
     await waitFor(() => sink.stats().spooled === 0, 60_000, "the spool to drain");
+    assert.ok(
+      statuses.some((event) =>
+        /^Redis at "[^"]+" did not replicate in time for [\d.]+s; 51 events waited$/.test(
+          event.message,
+        )
+      ),
+      statuses.map((event) => event.message).join("\n"),
+    );
     const messages = (await client.xrange(key, "-", "+")).map(([, f]) =>
       f[f.indexOf("message") + 1]
     );

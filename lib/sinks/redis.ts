@@ -368,6 +368,8 @@ export class RedisSink implements Sink {
   #failure: unknown;
   // replicas_ack: events Redis took that too few replicas confirmed, and on which connections.
   #unconfirmed: _Unconfirmed | undefined;
+  // The current outage is only replicas too slow for replicas_ack (Redis itself answered).
+  #downForLagOnly = false;
   #loop: Promise<void> = Promise.resolve();
   #wake: (() => void) | undefined;
   #progress: (() => void)[] = [];
@@ -1206,7 +1208,10 @@ export class RedisSink implements Sink {
   #markDown(reason: unknown): void {
     this.#failure = reason;
     this.#backoffMs = Math.min(Math.max(this.#backoffMs * 2, 100), 5000);
+    const lagOnly = reason instanceof ReplicaAckError;
+    if (this.#down && !lagOnly) this.#downForLagOnly = false;
     if (!this.#down) {
+      this.#downForLagOnly = lagOnly;
       this.#down = true;
       this.#downSince = now();
       this.#droppedAtDown = this.#dropped();
@@ -1247,9 +1252,10 @@ export class RedisSink implements Sink {
     const waited = justSent + this.#memory.length + (this.#spool?.count ?? 0);
     const dropped = this.#dropped() - this.#droppedAtDown;
     this.#reportDrops(0, true); // what the 10 s limit held back, so the total is known now
+    const what = this.#downForLagOnly ? "did not replicate in time" : "was unreachable";
     this.#status(
       "warning",
-      `${this.#where} was unreachable for ${(downMs / 1000).toFixed(1)}s; ${waited} events waited` +
+      `${this.#where} ${what} for ${(downMs / 1000).toFixed(1)}s; ${waited} events waited` +
         (dropped > 0 ? `; ${dropped} dropped` : ""),
       { down_ms: downMs, queued: waited, dropped },
     );
@@ -1261,6 +1267,7 @@ export class RedisSink implements Sink {
     await this.#sleep(this.#backoffMs);
     while (!this.#closing) {
       if (_DB_ROLES.every((db) => this.#clients[db].status === "ready")) return true;
+      this.#downForLagOnly = false; // a connection is gone too
       for (const db of _DB_ROLES) {
         const client = this.#clients[db];
         if (client.status === "end") client.connect().catch(() => {});
