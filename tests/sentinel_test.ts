@@ -195,6 +195,21 @@ Deno.test("wrapp logs reads through the Sentinels, and says which Sentinel it ca
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /hello via sentinel/);
 
+  // wrapp ps of a fleet reads the state hashes (DB 5) of the master the Sentinels name.
+  const state = await group.master.client(5);
+  await state.hset("wrapp:robot:state", "status", "running", "host", "arm-1", "restarts", "2");
+  const ps = await runWrapp([
+    "ps",
+    "--json",
+    "--sentinel",
+    group.sentinels.join(","),
+    "--master-name",
+    group.masterName,
+  ]);
+  assert.equal(ps.code, 0, ps.stderr);
+  const [row] = JSON.parse(ps.stdout);
+  assert.deepEqual([row.name, row.state, row.host, row.restarts], ["robot", "running", "arm-1", 2]);
+
   const closed = `127.0.0.1:${(await import("./_redis.ts")).freePort()}`;
   const refused = await runWrapp([...args, "--sentinel", closed, "--master-name", "mymaster"]);
   assert.equal(refused.code, 69);
