@@ -6,7 +6,7 @@ set -euo pipefail
 
 # systemd: only for systemd-notify, which tests/watchdog_test.ts runs as a service would.
 packages=(
-  bash coreutils util-linux procps gcc libc6-dev redis-server redis-tools bpftrace
+  bash coreutils util-linux procps gcc libc6-dev redis-server redis-sentinel redis-tools bpftrace
   gdb gdbserver strace binutils systemd chromium linux-libc-dev-arm64-cross python3 socat tmux
   qemu-user-static libc6-arm64-cross libgcc-s1-arm64-cross nginx-light wrk postgresql curl
 )

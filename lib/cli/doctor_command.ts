@@ -145,7 +145,7 @@ export async function doctorCommand(
   const config = options.config === undefined
     ? undefined
     : await loadConfig(options.config, { checkExecutable: false });
-  let redis: { endpoint: RedisEndpoint; db: number } | undefined;
+  let redis: { endpoint: RedisEndpoint; db: number; replicasAck?: number } | undefined;
   if (options.redis !== undefined) {
     const endpoint = parseRedisUrl(options.redis);
     if (!endpoint) {
@@ -155,8 +155,13 @@ export async function doctorCommand(
     endpoint.password ??= Deno.env.get("WRAPP_REDIS_PASSWORD") || undefined;
     redis = { endpoint, db: 0 };
   } else if (config?.redis) {
-    const { host, port, tls, username, password, dbLogs } = config.redis;
-    redis = { endpoint: { host, port, tls, username, password }, db: dbLogs };
+    const { host, port, tls, username, password, dbLogs, replicasAck } = config.redis;
+    const { sentinels, masterName, sentinelUsername, sentinelPassword } = config.redis;
+    const endpoint: RedisEndpoint = { host, port, tls, username, password };
+    if (sentinels) {
+      Object.assign(endpoint, { sentinels, masterName, sentinelUsername, sentinelPassword });
+    }
+    redis = { endpoint, db: dbLogs, replicasAck };
   }
   const started = performance.now();
   const results = await runChecks(
@@ -191,7 +196,8 @@ export async function doctorCommand(
 export function machineChecks(
   options: {
     config?: Config;
-    redis?: { endpoint: RedisEndpoint; db: number };
+    /** `replicasAck`: also check that the master has that many replicas online. */
+    redis?: { endpoint: RedisEndpoint; db: number; replicasAck?: number };
     /** Whether `redis` came from --redis rather than the config (only changes the fix). */
     redisFromFlag?: boolean;
   } = {},
@@ -335,12 +341,28 @@ export function machineChecks(
       run: async () => [
         await redisResult(redis.endpoint, {
           db: redis.db,
-          fix: config?.redis && !options.redisFromFlag
+          fix: config?.redis?.sentinels && !options.redisFromFlag
+            ? "start the Sentinels and the master, or fix [redis] sentinels / master_name / password in the config"
+            : config?.redis && !options.redisFromFlag
             ? "start redis-server there, or fix [redis] url / host / port / password in the config"
             : "start redis-server there, or fix the --redis URL",
         }),
       ],
     });
+    if (redis.endpoint.sentinels?.length) {
+      checks.push({
+        names: ["sentinels"],
+        run: async () => {
+          const { askSentinels } = await import("../sinks/redis_sentinel.ts");
+          const { sentinelResult } = await import("./doctor_sentinel.ts");
+          return [sentinelResult(await askSentinels(redis.endpoint), redis.endpoint)];
+        },
+      });
+    }
+    const replicasAck = redis.replicasAck ?? 0;
+    if (replicasAck > 0) {
+      checks.push({ names: ["replicas"], run: async () => [await _replicas(redis, replicasAck)] });
+    }
   }
   return checks;
 }
@@ -678,6 +700,8 @@ export function neededChecks(config: Config | undefined): (check: string) => boo
     disk: config.redis !== undefined || config.local.enabled,
     redis: config.redis !== undefined,
     limits: config.limits !== undefined,
+    sentinels: config.redis?.sentinels !== undefined,
+    replicas: (config.redis?.replicasAck ?? 0) > 0,
   };
   return (check) => needed[check] ?? true;
 }
@@ -803,16 +827,48 @@ export async function programResult(spec: {
   };
 }
 
+/** The `replicas` line: the master's replicas online against `replicas_ack`. */
+async function _replicas(
+  redis: { endpoint: RedisEndpoint; db: number },
+  required: number,
+): Promise<CheckResult> {
+  const { connectRedis } = await import("../sinks/redis_connection.ts");
+  const { replicasResult } = await import("./doctor_sentinel.ts");
+  let client;
+  try {
+    client = await connectRedis(redis.endpoint, {
+      db: redis.db,
+      name: "wrapp:doctor",
+      connectTimeoutMs: 2000,
+    });
+    return replicasResult(String(await client.call("INFO", "replication")), required);
+  } catch (error) {
+    return {
+      check: "replicas",
+      status: "missing",
+      message: `cannot ask the master for its replicas: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+      fix: "see the redis line",
+    };
+  } finally {
+    client?.disconnect();
+  }
+}
+
 /** PING Redis at `endpoint`; the message names host:port only, never the password. */
 export async function redisResult(
   endpoint: RedisEndpoint,
   options: { db?: number; timeoutMs?: number; fix?: string } = {},
 ): Promise<CheckResult> {
   // Loaded here so that a doctor without Redis does not load the Redis client.
-  const { connectRedis, describeRedisError, redisAddress } = await import(
+  const { connectRedis, describeEndpoint, describeRedisError, redisAddress } = await import(
     "../sinks/redis_connection.ts"
   );
   const address = redisAddress(endpoint);
+  const sentinel = (endpoint.sentinels?.length ?? 0) > 0;
+  // `at "host:port"`, or `master "m" via Sentinel "…"`.
+  const where = sentinel ? describeEndpoint(endpoint) : `at "${address}"`;
   const fix = options.fix ?? "start redis-server there, or check its address and password";
   const timeoutMs = options.timeoutMs ?? 2000;
   let client;
@@ -831,10 +887,11 @@ export async function redisResult(
           () =>
             reject(
               new Error(
-                `Cannot connect to Redis at "${address}": no answer within ${timeoutMs} ms`,
+                `Cannot connect to Redis ${where}: no answer within ${timeoutMs} ms`,
               ),
             ),
-          timeoutMs,
+          // With Sentinels, connectRedis() says precisely which part did not answer.
+          sentinel ? timeoutMs + 1000 : timeoutMs,
         );
       }),
     ]);
@@ -856,16 +913,24 @@ export async function redisResult(
         timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
       }),
     ]);
+    const from = sentinel
+      ? `master "${endpoint.masterName}" at ${
+        redisAddress({
+          host: client.address?.host ?? "?",
+          port: client.address?.port ?? 0,
+        })
+      } (named by the Sentinels)`
+      : address;
     return {
       check: "redis",
       status: "ok",
-      message: `${reply} from ${address}${endpoint.tls ? " (TLS)" : ""}, db ${options.db ?? 0}`,
+      message: `${reply} from ${from}${endpoint.tls ? " (TLS)" : ""}, db ${options.db ?? 0}`,
     };
   } catch (error) {
     return {
       check: "redis",
       status: "missing",
-      message: `Cannot connect to Redis at "${address}": ${describeRedisError(error)}`,
+      message: `Cannot connect to Redis ${where}: ${describeRedisError(error)}`,
       fix,
     };
   } finally {

@@ -5,11 +5,16 @@
  */
 
 import type { RespClient } from "../sinks/resp_client.ts";
-import { describeCause, UsageError } from "../errors.ts";
+import { UsageError } from "../errors.ts";
 import { loadConfig } from "../config/load_config.ts";
 import { STREAM_NAME_PATTERN } from "../config/load_config.ts";
 import { connectRedis } from "../sinks/redis_connection.ts";
-import { parseRedisUrl, type RedisEndpoint, redisUrlProblem } from "../config/redis_url.ts";
+import type { RedisEndpoint } from "../config/redis_url.ts";
+import {
+  REDIS_ENDPOINT_FLAGS,
+  REDIS_ENDPOINT_HELP,
+  redisEndpointFromFlags,
+} from "../sinks/redis_from_flags.ts";
 import { didYouMean } from "../config/did_you_mean.ts";
 import { parseFlags } from "./parse_flags.ts";
 
@@ -33,12 +38,7 @@ Options:
   -f, --follow         keep printing new entries
       --json           one JSON object per entry: {"id","stream","message","ts",…}
   -c, --config FILE    take the Redis connection and the name from a service config
-      --url URL        redis://[user:password@]host:port or rediss:// for TLS
-      --host HOST      Redis host (default 127.0.0.1)
-      --port PORT      Redis port (default 6379)
-      --username USER  ACL user name
-      --password-file FILE  read the password from FILE (else $WRAPP_REDIS_PASSWORD)
-      --tls            connect with TLS
+${REDIS_ENDPOINT_HELP}
       --db N           database of the log streams (default 1)
   -h, --help           show this help
 
@@ -49,7 +49,8 @@ stream and are shown as error, as with layout = "wrapp".
 Examples:
   wrapp logs robot -f
   wrapp logs --config /etc/wrapp/robot.toml --stream all -n 100
-  wrapp logs robot --stream crash --host 10.0.0.2 --password-file /etc/wrapp/redis.password`;
+  wrapp logs robot --stream crash --host 10.0.0.2 --password-file /etc/wrapp/redis.password
+  wrapp logs robot -f --sentinel 10.0.0.2:26379,10.0.0.3:26379 --master-name mymaster`;
 
 /** What the command needs from its caller. */
 export interface LogsContext {
@@ -183,12 +184,7 @@ async function _parse(
     follow: { type: "boolean", short: "f" },
     json: { type: "boolean" },
     config: { type: "string", short: "c" },
-    url: { type: "string" },
-    host: { type: "string" },
-    port: { type: "string" },
-    username: { type: "string" },
-    "password-file": { type: "string" },
-    tls: { type: "boolean" },
+    ...REDIS_ENDPOINT_FLAGS,
     db: { type: "string" },
     help: { type: "boolean", short: "h" },
   } as const;
@@ -196,7 +192,7 @@ async function _parse(
   const { values, positionals } = parsed;
   if (values.help) return "help";
 
-  let endpoint: RedisEndpoint = { host: "127.0.0.1", port: 6379 };
+  let base: RedisEndpoint | undefined;
   let db = 1;
   let name = positionals[0];
   if (values.config !== undefined) {
@@ -207,32 +203,15 @@ async function _parse(
       );
     }
     const { host, port, tls, username, password } = config.redis;
-    endpoint = { host, port, tls, username, password };
+    const { sentinels, masterName, sentinelUsername, sentinelPassword } = config.redis;
+    base = { host, port, tls, username, password };
+    if (sentinels) {
+      Object.assign(base, { sentinels, masterName, sentinelUsername, sentinelPassword });
+    }
     db = config.redis.dbLogs;
     name ??= config.app.streamName;
   }
-  if (values.url !== undefined) {
-    const parsed = parseRedisUrl(values.url);
-    if (!parsed) {
-      // The URL is not echoed: it may hold a password.
-      throw new UsageError(`Invalid --url: ${redisUrlProblem(values.url)}`);
-    }
-    endpoint = parsed;
-  }
-  if (values.host !== undefined) endpoint.host = values.host;
-  if (values.port !== undefined) endpoint.port = _integer("--port", values.port, 1, 65535);
-  if (values.username !== undefined) endpoint.username = values.username;
-  if (values.tls) endpoint.tls = true;
-  if (values["password-file"] !== undefined) {
-    try {
-      endpoint.password = (await Deno.readTextFile(values["password-file"])).replace(/\r?\n$/, "");
-    } catch (error) {
-      throw new UsageError(
-        `Cannot read --password-file "${values["password-file"]}": ${describeCause(error)}`,
-      );
-    }
-  }
-  endpoint.password ??= context.env("WRAPP_REDIS_PASSWORD") || undefined;
+  const endpoint = await redisEndpointFromFlags(values, { base, env: context.env });
   if (values.db !== undefined) db = _integer("--db", values.db, 0, 15);
 
   if (name === undefined) {

@@ -9,7 +9,7 @@
 import { resolve } from "node:path";
 import type { DebugLog } from "../debug.ts";
 import { UsageError } from "../errors.ts";
-import { parseRedisUrl, redisUrlProblem } from "../config/redis_url.ts";
+import { parseRedisUrl, type RedisEndpoint, redisUrlProblem } from "../config/redis_url.ts";
 import { ROOT_RUNTIME_DIR, runtimeDir } from "../supervise/runtime_dir.ts";
 import { type PsRow, rowJson } from "../ps/ps_row.ts";
 import { formatPsTable } from "../ps/ps_table.ts";
@@ -20,6 +20,7 @@ import { parseFlags } from "./parse_flags.ts";
 /** `wrapp ps --help`. */
 export const PS_HELP = `Usage: wrapp ps [--json] [--sample D] [--timeout D] [--runtime-dir DIR]
        wrapp ps --redis URL [--db N] [--json]
+       wrapp ps --sentinel HOST:PORT[,…] --master-name NAME [--db N] [--json]
 
 List every service supervised on this machine, by "wrapp run svc.toml" (one wrapp
 each) or by "wrapp up DIR" / "wrapp run a.toml b.toml" (many services in one wrapp):
@@ -48,7 +49,7 @@ wrapp named after its pid, owner-only. "wrapp ps" asks each one twice, --sample 
 and reads /proc itself; the wrapps spend nothing on it while nobody asks. Run as root,
 it sees every user's wrapps. Sockets left by killed wrapps are removed.
 
-With --redis it reads instead the state hashes every wrapp with a [redis] sink keeps in
+With --redis (or --sentinel) it reads instead the state hashes every wrapp with a [redis] sink keeps in
 DB 5 (wrapp:<name>:state): the services of every robot writing to that Redis, with
 their HOST and SEEN (the last heartbeat, written every [redis] health_interval). A
 service whose heartbeat is older than 3 minutes is shown as "stale". LINES/S, CPU and
@@ -66,13 +67,17 @@ Options:
       --redis URL        read the state hashes of this Redis:
                          redis://[user:password@]host:port or rediss:// (the password
                          also from $WRAPP_REDIS_PASSWORD)
+      --sentinel HOST:PORT  read them from the master these Redis Sentinels name (port
+                         26379 when left out); repeat or use commas; needs --master-name
+      --master-name NAME the master's name at the Sentinels (sentinel monitor NAME …)
       --db N             the database of the state hashes ([redis] db_state; default 5)
   -h, --help             show this help
 
 Examples:
   wrapp ps
   sudo wrapp ps --json | jq '.[] | select(.state != "running") | .name'
-  wrapp ps --redis redis://10.0.0.2:6379`;
+  wrapp ps --redis redis://10.0.0.2:6379
+  wrapp ps --sentinel 10.0.0.2:26379,10.0.0.3:26379 --master-name mymaster`;
 
 /** Run `wrapp ps ARGS…`; resolves to the exit code. */
 export async function psCommand(
@@ -85,6 +90,8 @@ export async function psCommand(
     timeout: { type: "string" },
     "runtime-dir": { type: "string" },
     redis: { type: "string" },
+    sentinel: { type: "string", multiple: true },
+    "master-name": { type: "string" },
     db: { type: "string" },
     help: { type: "boolean", short: "h" },
   } as const;
@@ -95,16 +102,19 @@ export async function psCommand(
   }
   const env = (name: string) => Deno.env.get(name);
   const json = values.json === true;
-  if (values.redis !== undefined) {
+  if (values.redis !== undefined || values.sentinel !== undefined) {
     const db = values.db === undefined ? 5 : _db(values.db);
-    const rows = await _fleetRows(values.redis, db, env);
+    const rows = await _fleetRows(await _fleetEndpoint(values, env), db);
     _print(rows, { json, fleet: true, print: context.print });
     if (!json && rows.length === 0) {
       context.print(`No service state in Redis DB ${db} (no wrapp:<name>:state hash)`);
     }
     return 0;
   }
-  if (values.db !== undefined) throw new UsageError(`Option "--db" of "wrapp ps" needs --redis`);
+  if (values.db !== undefined || values["master-name"] !== undefined) {
+    const option = values.db !== undefined ? "--db" : "--master-name";
+    throw new UsageError(`Option "${option}" of "wrapp ps" needs --redis or --sentinel`);
+  }
   const sampleMs = (parseDurationFlag("--sample", values.sample, 0) ?? 1e9) / 1e6;
   const timeoutMs = (parseDurationFlag("--timeout", values.timeout, 1e6) ?? 1e9) / 1e6;
   const explicit = values["runtime-dir"] ?? env("WRAPP_RUNTIME_DIR");
@@ -148,17 +158,34 @@ function _print(
   options.print(formatPsTable(rows, { now, fleet: options.fleet, color }));
 }
 
-async function _fleetRows(
-  url: string,
-  db: number,
+/** The Redis of `--redis URL`, or the master `--sentinel … --master-name NAME` names. */
+async function _fleetEndpoint(
+  values: { redis?: string; sentinel?: string[]; "master-name"?: string },
   env: (name: string) => string | undefined,
-): Promise<PsRow[]> {
+): Promise<RedisEndpoint> {
+  if (values.sentinel !== undefined) {
+    if (values.redis !== undefined) {
+      throw new UsageError(
+        "--redis and --sentinel both name the Redis server: keep one (the Sentinels name the master)",
+      );
+    }
+    const { redisEndpointFromFlags } = await import("../sinks/redis_from_flags.ts");
+    return await redisEndpointFromFlags(
+      { sentinel: values.sentinel, "master-name": values["master-name"] },
+      { env },
+    );
+  }
+  const url = values.redis!;
   const endpoint = parseRedisUrl(url);
   if (!endpoint) {
     // The URL is not echoed: it may hold a password.
     throw new UsageError(`Invalid --redis: ${redisUrlProblem(url)}`);
   }
   endpoint.password ??= env("WRAPP_REDIS_PASSWORD") || undefined;
+  return endpoint;
+}
+
+async function _fleetRows(endpoint: RedisEndpoint, db: number): Promise<PsRow[]> {
   // Loaded only with --redis: the Redis client is most of a wrapp's memory.
   const { connectRedis } = await import("../sinks/redis_connection.ts");
   const { readStateRows } = await import("../ps/redis_states.ts");

@@ -182,6 +182,26 @@ export interface RedisConfig {
   layout: RedisLayout;
   /** Absolute path of `secrets_dir` (user = its base name, password = `<dir>/password`), when given. */
   secretsDir?: string;
+  /**
+   * Redis Sentinels (`"host:port"`, port 26379 when left out) that name the master, instead
+   * of `host`/`port`/`url`: after a failover wrapp asks them for the new master and goes on.
+   * `tls` applies to the Sentinels too; `username`/`password` only to the master.
+   */
+  sentinels?: string[];
+  /** The master's name in the Sentinels' `sentinel monitor` line; required with `sentinels`. */
+  masterName?: string;
+  /** ACL user name for the Sentinels. Default: none. */
+  sentinelUsername?: string;
+  /** Password for the Sentinels (their `requirepass`). Never print it. Default: none. */
+  sentinelPassword?: string;
+  /**
+   * Replicas that must hold a batch (`WAIT <n> <timeout>`) before it leaves the spool; a
+   * batch fewer replicas confirm is sent again (duplicates possible, never a loss when the
+   * master dies). Default 0: the master's reply is enough.
+   */
+  replicasAck: number;
+  /** How long each `WAIT` waits for the replicas, ms. Default 1000. */
+  replicasAckTimeoutMs: number;
 }
 
 /** The two entry layouts of the Redis sink; see {@linkcode RedisConfig.layout}. */

@@ -73,6 +73,9 @@ export function formatConfig(config: Config): string {
  * comment: printing it would conflict with its source when the output is loaded back.
  */
 function _derivedRedisKey(key: string, redis: RedisConfig): string | undefined {
+  if ((key === "host" || key === "port") && redis.sentinels !== undefined) {
+    return `# ${key}: not used, the Sentinels name the master`;
+  }
   if (key === "username" && redis.secretsDir !== undefined) {
     return `# username: ${_string(redis.username ?? "")}, from secrets_dir`;
   }

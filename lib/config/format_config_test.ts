@@ -141,6 +141,28 @@ port = 6380
   assert.equal(again.app.executable, "/srv/robot/bin/arm");
 });
 
+Deno.test("formatConfig() output of a Sentinel config reads back the same, its password hidden", () => {
+  const config = parseConfig(
+    `[app]
+executable = "/bin/x"
+[redis]
+sentinels = ["10.0.0.2", "10.0.0.3:26380"]
+master_name = "robots"
+sentinel_password = "s3cret"
+replicas_ack = 1
+replicas_ack_timeout = "250ms"
+`,
+    OFFLINE,
+  );
+  const text = formatConfig(config);
+  assert.match(text, /^# host: not used, the Sentinels name the master$/m);
+  assert.match(text, /^sentinels = \["10\.0\.0\.2:26379", "10\.0\.0\.3:26380"\]$/m);
+  assert.match(text, /^sentinel_password = "\*{8}"$/m);
+  assert.doesNotMatch(text, /s3cret/);
+  const again = parseConfig(text, OFFLINE);
+  assert.deepEqual(again.redis, { ...config.redis, sentinelPassword: "********" });
+});
+
 Deno.test("formatConfig() output parses as TOML with one table per section", () => {
   const config = parseConfig('[app]\nexecutable = "/bin/x"\n[redis]\npassword = "p"\n', OFFLINE);
   const document = parse(formatConfig(config)) as Record<string, Record<string, unknown>>;

@@ -36,7 +36,7 @@ import type {
   WatchdogConfig,
 } from "./config.ts";
 import { didYouMean } from "./did_you_mean.ts";
-import { parseRedisUrl, redisUrlProblem } from "./redis_url.ts";
+import { parseHostPort, parseRedisUrl, redisUrlProblem, SENTINEL_PORT } from "./redis_url.ts";
 import { defaultRuntimeDir, defaultStateDir } from "./state_dir.ts";
 import { JsonSyntaxError, parseJsonDocument } from "./json_document.ts";
 import { tomlPositions } from "./toml_positions.ts";
@@ -336,6 +336,12 @@ export const CONFIG_SCHEMA: { readonly [section in SectionName]: SectionSpec } =
         patternText: '"go" or "wrapp"',
       },
       secrets_dir: { kind: "string" },
+      sentinels: { kind: "string_array" },
+      master_name: { kind: "string", singleLine: true },
+      sentinel_username: { kind: "string" },
+      sentinel_password: { kind: "string", secret: true },
+      replicas_ack: { kind: "integer", default: 0, min: 0, max: 16 },
+      replicas_ack_timeout: { kind: "duration", default: 1000, min: 1, max: 60_000 },
     },
   },
   debug: {
@@ -1023,6 +1029,7 @@ class _Parser {
       password = this.#env("WRAPP_REDIS_PASSWORD") || undefined;
       passwordSource = "env";
     }
+    const sentinel = this.#sentinels(raw);
     const spoolDir = raw.spoolDir === undefined
       ? join(this.#defaultLocalDir(streamName, true), "spool")
       : resolve(this.#folder, raw.spoolDir as string);
@@ -1047,6 +1054,70 @@ class _Parser {
       spoolMaxBytes: raw.spoolMaxBytes as number,
       policy: raw.policy as RedisConfig["policy"],
       layout: raw.layout as RedisConfig["layout"],
+      ...sentinel,
+      replicasAck: raw.replicasAck as number,
+      replicasAckTimeoutMs: raw.replicasAckTimeoutMs as number,
+    };
+  }
+
+  /**
+   * `sentinels`, `master_name` and the Sentinels' credentials, checked together: the
+   * Sentinels name the master, so `url`, `host` and `port` must not be set beside them.
+   */
+  #sentinels(
+    raw: _Values,
+  ): Pick<RedisConfig, "sentinels" | "masterName" | "sentinelUsername" | "sentinelPassword"> {
+    const list = raw.sentinels as string[] | undefined;
+    const masterName = raw.masterName as string | undefined;
+    const at = ["redis", "sentinels"];
+    if (list !== undefined && list.length === 0) {
+      throw this.#error(`"sentinels" in [redis] is empty: list at least one "host:port"`, at);
+    }
+    if (list === undefined) {
+      for (const key of ["master_name", "sentinel_username", "sentinel_password"]) {
+        if (raw[fieldProperty(key, CONFIG_SCHEMA.redis.fields[key])] !== undefined) {
+          throw this.#error(
+            `"${key}" in [redis] needs "sentinels": the addresses of the Redis Sentinels`,
+            ["redis", key],
+            at,
+          );
+        }
+      }
+      return {};
+    }
+    if (masterName === undefined) {
+      throw this.#error(
+        `"sentinels" in [redis] needs "master_name": the name the Sentinels monitor the master under`,
+        at,
+      );
+    }
+    this.#positions ??= tomlPositions(this.#text);
+    for (const key of ["url", "host", "port"]) {
+      if (this.#positions.get(["redis", key]) !== undefined && raw[key] !== undefined) {
+        throw this.#error(
+          `"${key}" and "sentinels" in [redis] are both set: keep one (the Sentinels name the master's address)`,
+          ["redis", key],
+        );
+      }
+    }
+    const sentinels: string[] = [];
+    for (const item of list) {
+      const parsed = parseHostPort(item, SENTINEL_PORT);
+      if (typeof parsed === "string") throw this.#error(`"sentinels" in [redis]: ${parsed}`, at);
+      const address = parsed.host.includes(":")
+        ? `[${parsed.host}]:${parsed.port}`
+        : `${parsed.host}:${parsed.port}`;
+      if (!sentinels.includes(address)) sentinels.push(address);
+    }
+    return {
+      sentinels,
+      masterName,
+      ...(raw.sentinelUsername === undefined
+        ? {}
+        : { sentinelUsername: raw.sentinelUsername as string }),
+      ...(raw.sentinelPassword === undefined
+        ? {}
+        : { sentinelPassword: raw.sentinelPassword as string }),
     };
   }
 

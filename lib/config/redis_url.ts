@@ -17,6 +17,52 @@ export interface RedisEndpoint {
   username?: string;
   /** Password; never print it. */
   password?: string;
+  /**
+   * Redis Sentinels to ask for the master's address, as `"host:port"` (checked by
+   * {@linkcode parseHostPort}). When set, `host` and `port` are not used: the Sentinels name
+   * the master, and name the new one after a failover. `tls`, `username` and `password`
+   * apply to the master; `tls` to the Sentinels too.
+   */
+  sentinels?: string[];
+  /** The master's name in the Sentinels' configuration (`sentinel monitor <name> …`); required with `sentinels`. */
+  masterName?: string;
+  /** ACL user name for the Sentinels. Default: none. */
+  sentinelUsername?: string;
+  /** Password for the Sentinels (their `requirepass`); never print it. Default: none. */
+  sentinelPassword?: string;
+}
+
+/** The default port of a Redis Sentinel. */
+export const SENTINEL_PORT = 26379;
+
+/**
+ * Read `host:port`, `host` (port `defaultPort`), `[v6addr]:port` or a bare IPv6 address.
+ * Returns why it cannot, as a phrase for the caller's message, instead of throwing.
+ */
+export function parseHostPort(
+  text: string,
+  defaultPort: number,
+): { host: string; port: number } | string {
+  const expected = 'expected "host:port"';
+  const bracketed = /^\[([0-9A-Fa-f:.]+)\](?::(\d*))?$/.exec(text);
+  let host: string;
+  let port: string | undefined;
+  if (bracketed) {
+    [, host, port] = bracketed;
+  } else if ((text.match(/:/g) ?? []).length > 1) {
+    host = text; // a bare IPv6 address
+  } else {
+    [host, port] = text.split(":");
+  }
+  if (host === "" || /[\s/@?#[\]]/.test(host)) {
+    return `${JSON.stringify(text)} is not a host; ${expected}`;
+  }
+  if (port === undefined) return { host, port: defaultPort };
+  const number = Number(port);
+  if (!/^\d+$/.test(port) || number < 1 || number > 65535) {
+    return `${JSON.stringify(text)} has no valid port (1 to 65535); ${expected}`;
+  }
+  return { host, port: number };
 }
 
 /**

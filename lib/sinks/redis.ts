@@ -55,7 +55,12 @@
  */
 
 import { RespClient, type RespClientOptions } from "./resp_client.ts";
-import { describeRedisError } from "./redis_connection.ts";
+import {
+  describeConnectFailure,
+  describeEndpoint,
+  describeRedisError,
+  redisConnectOptions,
+} from "./redis_connection.ts";
 import type { RedisPool } from "./redis_pool.ts";
 import type { crashStreamFields } from "../crash/crash_report.ts";
 import type { hangStreamFields } from "../watchdog/hang_report.ts";
@@ -157,6 +162,27 @@ export interface RedisSinkOptions {
   password?: string;
   /** Connect with TLS. Default false. */
   tls?: boolean;
+  /**
+   * Redis Sentinels (`"host:port"`) that name the master of `masterName`; `host` and `port`
+   * are then not used. Every reconnect asks them again, so writing goes on with the new
+   * master after a failover (events wait in the spool meanwhile). Default: none.
+   */
+  sentinels?: string[];
+  /** The master's name at the Sentinels. Required with `sentinels`. */
+  masterName?: string;
+  /** ACL user name for the Sentinels. Default: none. */
+  sentinelUsername?: string;
+  /** Password for the Sentinels. Never appears in any message. Default: none. */
+  sentinelPassword?: string;
+  /**
+   * Replicas that must acknowledge each batch (`WAIT <replicasAck> <replicasAckTimeoutMs>` at
+   * the end of every pipeline) before its events count as sent and leave the memory queue or
+   * the spool. A batch fewer replicas acknowledge is sent again later, as after a lost
+   * connection: duplicates are possible, a loss when the master dies is not. Default 0.
+   */
+  replicasAck?: number;
+  /** How long each `WAIT` waits for the replicas, in ms. Default 1000. */
+  replicasAckTimeoutMs?: number;
   /** The service name in the keys (`logs:app:<streamName>:info`). */
   streamName: string;
   /** Run id written in every entry. */
@@ -246,6 +272,18 @@ export interface FlushReport {
   spooled: number;
 }
 
+/** Events written to the master but not yet confirmed by enough replicas (`WAIT`). */
+interface _Unconfirmed {
+  /** `seq` of the first of them. */
+  firstSeq: number;
+  /** `seq` of the last of them. */
+  lastSeq: number;
+  /** How many. */
+  count: number;
+  /** The connection (socket) of each database that wrote them. */
+  streams: Map<RedisDbRole, unknown>;
+}
+
 interface _Inflight {
   source: "memory" | "spool" | "overflow" | "notices";
   /** With source `notices`: how many leading events are notices; the rest came from memory. */
@@ -303,12 +341,17 @@ function _connect(client: RespClient): Promise<void> {
 export class RedisSink implements Sink {
   /** `redis`. */
   readonly name = "redis";
-  /** `host:port` as shown in messages. */
+  /**
+   * `host:port` as shown in messages; with Sentinels,
+   * `master "mymaster" via Sentinel "10.0.0.2:26379", …`.
+   */
   readonly address: string;
   /** The keys written. */
   readonly keys: RedisKeys;
 
   readonly #options: RedisSinkOptions;
+  // "Redis at "host:port"", or "Redis master "m" via Sentinel …": what messages name.
+  readonly #where: string;
   readonly #memoryLimit: number;
   readonly #batchEvents: number;
   readonly #policy: SpoolPolicy;
@@ -335,6 +378,10 @@ export class RedisSink implements Sink {
   #backoffMs = 0;
   #connectionError: unknown;
   #failure: unknown;
+  // replicas_ack: events Redis took that too few replicas confirmed, and on which connections.
+  #unconfirmed: _Unconfirmed | undefined;
+  // The current outage is only replicas too slow for replicas_ack (Redis itself answered).
+  #downForLagOnly = false;
   #loop: Promise<void> = Promise.resolve();
   #wake: (() => void) | undefined;
   #progress: (() => void)[] = [];
@@ -357,9 +404,13 @@ export class RedisSink implements Sink {
   ) {
     this.#options = options;
     this.#spoolProblem = spoolProblem;
-    this.address = options.host.includes(":")
+    const sentinel = (options.sentinels?.length ?? 0) > 0;
+    this.address = sentinel
+      ? describeEndpoint(options)
+      : options.host.includes(":")
       ? `[${options.host}]:${options.port}`
       : `${options.host}:${options.port}`;
+    this.#where = sentinel ? `Redis ${this.address}` : `Redis at "${this.address}"`;
     this.keys = redisKeys(options.streamName);
     this.#memoryLimit = options.memoryQueueEvents ?? 100_000;
     this.#batchEvents = options.batchEvents ?? 2000;
@@ -543,7 +594,7 @@ export class RedisSink implements Sink {
       }
     }
     return this.#down
-      ? this.#redact(`Cannot connect to Redis at "${this.address}": ${this.#reason()}`)
+      ? this.#redact(describeConnectFailure(this.#options, this.#connectionError ?? this.#failure))
       : undefined;
   }
 
@@ -567,12 +618,8 @@ export class RedisSink implements Sink {
 
   #client(db: number): RespClient {
     const options: RespClientOptions = {
-      host: this.#options.host,
-      port: this.#options.port,
-      username: this.#options.username,
-      password: this.#options.password,
+      ...redisConnectOptions(this.#options),
       db,
-      tls: this.#options.tls,
       connectionName: this.#options.pool ? "wrapp" : `wrapp:${this.#options.streamName}`,
       // The client queues nothing while disconnected (the sink has its own queue and
       // spool), and fails the commands awaiting replies as soon as the socket closes.
@@ -993,6 +1040,16 @@ export class RedisSink implements Sink {
    * (delivered, or rejected for good) and, when the rest must be retried, why.
    */
   async #send(batch: readonly SpooledEvent[]): Promise<{ done: number; failure?: unknown }> {
+    const written = this.#unconfirmed;
+    this.#unconfirmed = undefined;
+    if (written && this.#isUnconfirmed(batch, written)) {
+      const failure = await this.#confirm(written);
+      if (failure !== undefined) return { done: 0, failure };
+      this.#stats.sent += written.count;
+      if (written.count === batch.length) return { done: written.count };
+      const rest = await this.#send(batch.slice(written.count));
+      return { done: written.count + rest.done, failure: rest.failure };
+    }
     const pipelines = new Map<
       RedisDbRole,
       { pipeline: ReturnType<RespClient["pipeline"]>; owners: number[] }
@@ -1031,9 +1088,17 @@ export class RedisSink implements Sink {
       }
     }
     const entries = [...pipelines.entries()];
+    const replicas = this.#options.replicasAck ?? 0;
+    const waitMs = this.#options.replicasAckTimeoutMs ?? 1000;
+    if (replicas > 0) {
+      // WAIT covers every write this connection made before it: the whole pipeline.
+      for (const [, entry] of entries) {
+        entry.pipeline.call("WAIT", [String(replicas), String(waitMs)]);
+      }
+    }
     const execs = entries.map(([, entry]) => entry.pipeline.exec());
     let stuck: Error | undefined;
-    const timeoutMs = this.#options.commandTimeoutMs ?? 10_000;
+    const timeoutMs = (this.#options.commandTimeoutMs ?? 10_000) + (replicas > 0 ? waitMs : 0);
     const timer = setTimeout(() => {
       // A hung Redis: reconnecting rejects every command still waiting.
       stuck = new Error(`no reply within ${timeoutMs} ms`);
@@ -1043,16 +1108,34 @@ export class RedisSink implements Sink {
     clearTimeout(timer);
     let cut = batch.length;
     let failure: unknown;
+    // Anything but replicas too slow: a lost connection, a command to retry.
+    let troubled = false;
     settled.forEach((result, k) => {
       const [db, { owners }] = entries[k];
       if (result.status === "rejected" || result.value === null) {
+        troubled = true;
         cut = Math.min(cut, owners[0]);
         failure ??= result.status === "rejected" ? result.reason : new Error("pipeline aborted");
         return;
       }
-      result.value.forEach(([error], j) => {
+      const replies = result.value;
+      if (replicas > 0) {
+        // Fewer replicas than asked hold these writes: a failover now could lose them, so
+        // the pipeline's events are not done yet (the first of them is its first owner).
+        const [waitError, acked] = replies[replies.length - 1] ?? [];
+        if (waitError || Number(acked) < replicas) {
+          if (waitError) troubled = true;
+          if (owners[0] < cut) {
+            cut = owners[0];
+            failure = waitError ?? new ReplicaAckError(Number(acked), replicas, waitMs);
+          }
+        }
+      }
+      replies.forEach(([error], j) => {
+        if (j >= owners.length) return; // the WAIT
         if (error === null) return;
         if (_isRetryable(error)) {
+          troubled = true;
           if (owners[j] < cut) {
             cut = owners[j];
             failure = error;
@@ -1068,7 +1151,57 @@ export class RedisSink implements Sink {
     for (const index of rejected.keys()) if (index < cut) given++;
     this.#ownDropped += given;
     this.#stats.sent += cut - given;
+    if (
+      failure instanceof ReplicaAckError && !troubled && given === rejected.size &&
+      batch[cut].seq !== undefined && batch.at(-1)!.seq !== undefined
+    ) {
+      // Every command of the rest went through; only the replicas lag. Next time, on the
+      // same connections, asking WAIT again is enough: no second copy in the streams.
+      this.#unconfirmed = {
+        firstSeq: batch[cut].seq!,
+        lastSeq: batch.at(-1)!.seq!,
+        count: batch.length - cut,
+        streams: new Map(entries.map(([db]) => [db, this.#clients[db].connection])),
+      };
+    }
     return { done: cut, failure: failure === undefined ? undefined : stuck ?? failure };
+  }
+
+  /**
+   * Whether `batch` starts with the events of {@linkcode RedisSink.#unconfirmed}, still on
+   * the connections that wrote them (a reconnect may have found another master).
+   */
+  #isUnconfirmed(batch: readonly SpooledEvent[], written: _Unconfirmed): boolean {
+    if (batch.length < written.count) return false;
+    if (batch[0].seq !== written.firstSeq) return false;
+    if (batch[written.count - 1].seq !== written.lastSeq) return false;
+    for (const [db, stream] of written.streams) {
+      const client = this.#clients[db];
+      if (client.status !== "ready" || client.connection !== stream) return false;
+    }
+    return true;
+  }
+
+  /** Ask again whether the replicas hold what `written` names; a failure to retry, or none. */
+  async #confirm(written: _Unconfirmed): Promise<unknown> {
+    const replicas = this.#options.replicasAck ?? 0;
+    const waitMs = this.#options.replicasAckTimeoutMs ?? 1000;
+    const dbs = [...written.streams.keys()];
+    const timeoutMs = (this.#options.commandTimeoutMs ?? 10_000) + waitMs;
+    try {
+      const acked = await _timeout(
+        Promise.all(dbs.map((db) => this.#clients[db].call("WAIT", replicas, waitMs))),
+        timeoutMs,
+        `no reply within ${timeoutMs} ms`,
+      );
+      const fewest = Math.min(...acked.map(Number));
+      if (fewest >= replicas) return undefined;
+      this.#unconfirmed = written; // still on these connections: ask again next time
+      return new ReplicaAckError(fewest, replicas, waitMs);
+    } catch (error) {
+      for (const db of dbs) this.#clients[db].disconnect(true);
+      return error;
+    }
   }
 
   #noteRejection(error: unknown): void {
@@ -1076,7 +1209,7 @@ export class RedisSink implements Sink {
     if (this.#rejections.has(reason) || this.#rejections.size >= 20) return;
     this.#rejections.add(reason);
     // Not queued: a rejected status entry would be rejected again, forever.
-    this.#status("warning", `Redis at "${this.address}" rejected an entry: ${reason}`, {
+    this.#status("warning", `${this.#where} rejected an entry: ${reason}`, {
       error: reason,
     }, false);
   }
@@ -1086,15 +1219,21 @@ export class RedisSink implements Sink {
   #markDown(reason: unknown): void {
     this.#failure = reason;
     this.#backoffMs = Math.min(Math.max(this.#backoffMs * 2, 100), 5000);
+    const lagOnly = reason instanceof ReplicaAckError;
+    if (this.#down && !lagOnly) this.#downForLagOnly = false;
     if (!this.#down) {
+      this.#downForLagOnly = lagOnly;
       this.#down = true;
       this.#downSince = now();
       this.#droppedAtDown = this.#dropped();
       if (this.#closing) return; // close() cut the connections itself
       const where = this.#spool ? `spool "${this.#spool.dir}"` : "memory";
+      const replicas = reason instanceof ReplicaAckError;
       this.#status(
         "warning",
-        `Redis at "${this.address}" is unreachable: ${this.#reason()}; events wait in ${where}`,
+        `${this.#where} ${
+          replicas ? "does not replicate in time" : "is unreachable"
+        }: ${this.#reason()}; events wait in ${where}`,
         {
           error: this.#reason(),
         },
@@ -1124,11 +1263,10 @@ export class RedisSink implements Sink {
     const waited = justSent + this.#memory.length + (this.#spool?.count ?? 0);
     const dropped = this.#dropped() - this.#droppedAtDown;
     this.#reportDrops(0, true); // what the 10 s limit held back, so the total is known now
+    const what = this.#downForLagOnly ? "did not replicate in time" : "was unreachable";
     this.#status(
       "warning",
-      `Redis at "${this.address}" was unreachable for ${
-        (downMs / 1000).toFixed(1)
-      }s; ${waited} events waited` +
+      `${this.#where} ${what} for ${(downMs / 1000).toFixed(1)}s; ${waited} events waited` +
         (dropped > 0 ? `; ${dropped} dropped` : ""),
       { down_ms: downMs, queued: waited, dropped },
     );
@@ -1140,6 +1278,7 @@ export class RedisSink implements Sink {
     await this.#sleep(this.#backoffMs);
     while (!this.#closing) {
       if (_DB_ROLES.every((db) => this.#clients[db].status === "ready")) return true;
+      this.#downForLagOnly = false; // a connection is gone too
       for (const db of _DB_ROLES) {
         const client = this.#clients[db];
         if (client.status === "end") client.connect().catch(() => {});
@@ -1197,8 +1336,10 @@ export class RedisSink implements Sink {
   // ---- small helpers ----
 
   #redact(text: string): string {
-    const secret = this.#options.password;
-    return secret ? text.split(secret).join("***") : text;
+    for (const secret of [this.#options.password, this.#options.sentinelPassword]) {
+      if (secret) text = text.split(secret).join("***");
+    }
+    return text;
   }
 
   #report(complete: boolean): FlushReport {
@@ -1500,6 +1641,29 @@ export function redisEncoders(
       ),
     ],
   };
+}
+
+/**
+ * `WAIT` said fewer replicas hold a batch than {@linkcode RedisSinkOptions.replicasAck}
+ * asks for: the batch is sent again.
+ */
+export class ReplicaAckError extends Error {
+  /** Replicas that acknowledged. */
+  readonly acknowledged: number;
+  /** Replicas asked for. */
+  readonly required: number;
+
+  /** Create the error: `acknowledged` of `required` replicas within `timeoutMs`. */
+  constructor(acknowledged: number, required: number, timeoutMs: number) {
+    super(
+      `${acknowledged} of the ${required} replica${
+        required === 1 ? "" : "s"
+      } asked for (replicas_ack) acknowledged the writes within ${timeoutMs} ms`,
+    );
+    this.name = "ReplicaAckError";
+    this.acknowledged = acknowledged;
+    this.required = required;
+  }
 }
 
 /** A FIFO of items kept as the arrays they arrived in, so batches are cheap to add and take. */

@@ -16,6 +16,14 @@ export interface RedisPoolKey {
   tls?: boolean;
   username?: string;
   password?: string;
+  /** Sentinels naming the master (then host and port are not used). */
+  sentinels?: string[];
+  /** The master's name at the Sentinels. */
+  masterName?: string;
+  /** ACL user name for the Sentinels. */
+  sentinelUsername?: string;
+  /** Password for the Sentinels. */
+  sentinelPassword?: string;
   db: number;
 }
 
@@ -25,7 +33,18 @@ export class RedisPool {
 
   /** The connection for `key`, made by `create` (not yet connected) for its first holder. */
   acquire(key: RedisPoolKey, create: () => RespClient): RespClient {
-    const id = JSON.stringify([key.host, key.port, !!key.tls, key.username, key.password, key.db]);
+    const id = JSON.stringify([
+      key.host,
+      key.port,
+      !!key.tls,
+      key.username,
+      key.password,
+      key.db,
+      key.sentinels ?? [],
+      key.masterName,
+      key.sentinelUsername,
+      key.sentinelPassword,
+    ]);
     let entry = this.#entries.get(id);
     if (entry === undefined) {
       const client = create();

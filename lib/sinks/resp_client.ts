@@ -55,6 +55,18 @@ export interface RespClientOptions {
    * attempt (1, 2, …), ms; `null` gives up (status `end`). Default: never reconnect.
    */
   retryStrategy?: (times: number) => number | null;
+  /**
+   * Redis Sentinels asked for the master's address at every (re)connection, so a failover
+   * is followed; `host` and `port` are then not used. A master that says it is a replica
+   * (`ROLE`), or answers a write with `READONLY` (demoted), makes the client ask again.
+   */
+  sentinels?: readonly { host: string; port: number }[];
+  /** The master's name at the Sentinels (`sentinel monitor NAME …`). */
+  masterName?: string;
+  /** ACL user for the Sentinels. */
+  sentinelUsername?: string;
+  /** Password for the Sentinels. */
+  sentinelPassword?: string;
 }
 
 type Listener = (value?: unknown) => void;
@@ -83,10 +95,21 @@ export class RespClient {
   // Bumped by every (re)connection and disconnect: a stale reader or handshake stands down.
   #generation = 0;
   #manualClose = false;
+  #address: { host: string; port: number } | undefined;
 
   /** A client for `options`; nothing happens before {@linkcode RespClient.connect}. */
   constructor(options: RespClientOptions) {
     this.#options = options;
+  }
+
+  /** The current connection, as an identity: another object after every reconnection. */
+  get connection(): Deno.Conn | undefined {
+    return this.#conn;
+  }
+
+  /** The server of the current connection (with Sentinels, the master they named). */
+  get address(): { host: string; port: number } | undefined {
+    return this.#address;
   }
 
   /** Listen for `ready` (connected and set up), `error` (with the error) or `end` (closed for good). */
@@ -188,9 +211,11 @@ export class RespClient {
   async #open(): Promise<void> {
     const generation = ++this.#generation;
     this.status = this.#attempts > 0 ? "reconnecting" : "connecting";
-    const { host, port } = this.#options;
+    let { host, port } = this.#options;
     let conn: Deno.Conn | undefined;
     try {
+      if (this.#options.sentinels?.length) ({ host, port } = await this.#askSentinels());
+      this.#address = { host, port };
       conn = await _withTimeout<Deno.Conn>(
         this.#options.tls
           ? Deno.connectTls({ hostname: host, port })
@@ -211,6 +236,10 @@ export class RespClient {
       if (generation !== this.#generation) throw new Error("Connection is closed.");
     } catch (error) {
       const failure = _connectionError(error);
+      if (this.#options.sentinels?.length && !_isSentinelError(failure)) {
+        // Which master failed: the Sentinels may name another one next time.
+        Object.assign(failure, { address: host, port });
+      }
       if (generation === this.#generation) {
         this.#generation++; // its reader stands down: this failure is told once, here
         this.#closeConn();
@@ -234,6 +263,8 @@ export class RespClient {
     }
     if (connectionName) commands.push(["CLIENT", ["SETNAME", connectionName]]);
     if (db) commands.push(["SELECT", [db]]);
+    const sentinel = !!this.#options.sentinels?.length;
+    if (sentinel) commands.push(["ROLE", []]);
     if (commands.length === 0) return;
     const pipeline = new RespPipeline((bytes, waiters) => this.#send(bytes, waiters, true));
     for (const [command, args] of commands) pipeline.call(command, args);
@@ -248,6 +279,56 @@ export class RespClient {
       ) continue;
       throw error;
     }
+    const role = replies.at(-1)?.[1];
+    if (sentinel && !(Array.isArray(role) && role[0] === "master")) {
+      throw new Error(
+        `the Sentinels named ${this.#address?.host}:${this.#address?.port}, which is not a master`,
+      );
+    }
+  }
+
+  /**
+   * The master's address from the first Sentinel that knows it. When none does, an error
+   * worded as ioredis words it ("All sentinels are unreachable. Last error: …", without
+   * the last error when the Sentinels answered but know no master of that name), so
+   * messages read the same whichever client met it.
+   */
+  async #askSentinels(): Promise<{ host: string; port: number }> {
+    const { sentinels = [], masterName = "", tls, connectTimeout } = this.#options;
+    let lastError: Error | undefined;
+    for (const sentinel of sentinels) {
+      const client = new RespClient({
+        ...sentinel,
+        username: this.#options.sentinelUsername,
+        password: this.#options.sentinelPassword,
+        tls,
+        connectTimeout,
+      });
+      try {
+        await client.connect();
+        const reply = await client.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", masterName);
+        if (Array.isArray(reply) && reply.length === 2) {
+          return { host: String(reply[0]), port: Number(reply[1]) };
+        }
+        lastError = undefined; // it answered, and knows no such master (older Sentinels: nil)
+      } catch (error) {
+        // Redis 7 answers an unknown name with an error reply.
+        const unknown = error instanceof RespReplyError && /No such master/i.test(error.message);
+        lastError = unknown ? undefined : _connectionError(error);
+      } finally {
+        client.disconnect();
+      }
+    }
+    const code = (lastError as { code?: string } | undefined)?.code;
+    return Promise.reject(
+      new Error(
+        lastError === undefined
+          ? "All sentinels are unreachable."
+          : `All sentinels are unreachable. Last error: ${
+            code ? `${code} ` : ""
+          }${lastError.message}`,
+      ),
+    );
   }
 
   #scheduleRetry(): void {
@@ -361,6 +442,14 @@ export class RespClient {
         this.#waiterHead = 0;
       }
       waiter.resolve(reply);
+      if (
+        reply instanceof RespReplyError && reply.message.startsWith("READONLY") &&
+        this.#options.sentinels?.length
+      ) {
+        // A master demoted by a failover: ask the Sentinels for the new one.
+        const generation = this.#generation;
+        queueMicrotask(() => this.#lost(generation, reply));
+      }
     }
   }
 
@@ -520,6 +609,10 @@ function _notWritable(): Error {
 }
 
 /** Deno's connection errors with the errno names the messages are chosen by. */
+function _isSentinelError(error: Error): boolean {
+  return error.message.startsWith("All sentinels are unreachable");
+}
+
 function _connectionError(error: unknown): Error {
   if (error instanceof RespReplyError) return error;
   const failure = error instanceof Error ? error : new Error(String(error));
