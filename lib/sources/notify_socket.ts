@@ -15,7 +15,7 @@
  * @module
  */
 
-import { dirname } from "node:path";
+import { dirname } from "../posix_path.ts";
 import { describeCause, WrappError } from "../errors.ts";
 import { type NotifyMessage, parseNotifyMessage } from "../watchdog/notify_message.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "../posix_path.ts";
 
 /** Environment variable that names the runtime folder, for wrapp and `wrapp ps` alike. */
 export const RUNTIME_DIR_ENV = "WRAPP_RUNTIME_DIR";

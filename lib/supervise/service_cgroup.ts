@@ -25,7 +25,7 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
+import { dirname, join } from "../posix_path.ts";
 import { describeCause, WrappError } from "../errors.ts";
 import type { LimitsConfig } from "../config/config.ts";
 
