@@ -97,8 +97,15 @@ Deno.test({
       await until((e) => e.line.kind === "exec" && pidOf(e) !== child.pid);
       const execs = events.filter((e) => e.line.kind === "exec").map((e) => pidOf(e));
       const grandchild = execs.find((pid) => pid !== child.pid)!;
-      // Stopped by the program itself before its first instruction.
-      const state = await Deno.readTextFile(`/proc/${grandchild}/stat`);
+      // Stopped by the program itself before its first instruction. The event can come
+      // while the SIGSTOP is still on its way (the exec not yet back in user space): it
+      // stops, and nothing but our SIGCONT below resumes it.
+      let state = "";
+      for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
+        state = await Deno.readTextFile(`/proc/${grandchild}/stat`);
+        if (state.slice(state.lastIndexOf(")") + 2)[0] === "T") break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
       assert.equal(state.slice(state.lastIndexOf(")") + 2)[0], "T", state);
       Deno.kill(grandchild, "SIGCONT");
       await until((e) => e.line.kind === "signal");

@@ -71,9 +71,10 @@ Deno.test({
       "crasher.sh",
       [
         `n=$(cat "${dir.path}/count" 2>/dev/null || echo 0); n=$((n + 1)); echo $n > "${dir.path}/count"`,
+        // The trap comes before the line the test waits for: a SIGTERM right after it is caught.
+        `trap 'echo "crasher stopping"; exit 0' TERM`,
         'echo "crasher run $n"',
         'if [ "$n" = 1 ]; then kill -SEGV $$; fi',
-        `trap 'echo "crasher stopping"; exit 0' TERM`,
         "sleep 60 & wait",
       ].join("\n"),
     );

@@ -76,6 +76,8 @@ export class ServiceWatchdog {
   readonly #debug: DebugLog;
   readonly #pings: DeadlineTimer;
   readonly #silence: DeadlineTimer;
+  // Deadlines that last passed while the service was stopped (SIGSTOP, a debugger).
+  readonly #stoppedAtDeadline = new Set<"watchdog" | "silence">();
   #socket: NotifySocket | undefined;
   #pid: number | undefined;
   #timeoutMs: number | undefined;
@@ -153,12 +155,14 @@ export class ServiceWatchdog {
     this.#ready = false;
     this.#stopping = false;
     this.#fired = false;
+    this.#stoppedAtDeadline.clear();
     this.#statusText = undefined;
     if (this.#config.silenceMs !== undefined) this.#silence.start(this.#config.silenceMs);
   }
 
   /** The service printed a line. */
   sawOutput(): void {
+    this.#stoppedAtDeadline.delete("silence"); // it runs, and its window starts again now
     this.#silence.kick();
   }
 
@@ -222,6 +226,7 @@ export class ServiceWatchdog {
 
   #armPings(): void {
     if (this.#timeoutMs === undefined || this.#stopping || this.#fired) return;
+    this.#stoppedAtDeadline.delete("watchdog");
     this.#pings.start(this.#timeoutMs);
   }
 
@@ -233,6 +238,14 @@ export class ServiceWatchdog {
     if (limitMs === undefined) return;
     if (this.#isStopped(pid)) {
       this.#debug(`${reason} deadline passed while pid ${pid} is stopped: waiting again`);
+      this.#stoppedAtDeadline.add(reason);
+      timer.start(limitMs);
+      return;
+    }
+    if (this.#stoppedAtDeadline.delete(reason)) {
+      // Stopped at the last deadline and running now: it may have been resumed a moment
+      // ago, so a whole window from here, not the rest of the last one, proves it silent.
+      this.#debug(`${reason} deadline passed after pid ${pid} was stopped: waiting once more`);
       timer.start(limitMs);
       return;
     }

@@ -30,12 +30,14 @@ async function setup(config: Partial<WatchdogConfig>, stat = "S") {
   setState(stat);
   const hangs: HangAlarm[] = [];
   const news: NotifyNews[] = [];
+  const debugLines: string[] = [];
   const watchdog = await ServiceWatchdog.open(
     { enabled: true, socket: `${dir}/notify.sock`, ...config },
     {
       onHang: (alarm) => hangs.push(alarm),
       onNews: (item) => news.push(item),
       procRoot: `${dir}/proc`,
+      debug: (line) => debugLines.push(line),
     },
   );
   const client = (Deno as unknown as {
@@ -53,6 +55,7 @@ async function setup(config: Partial<WatchdogConfig>, stat = "S") {
     watchdog,
     hangs,
     news,
+    debugLines,
     setState,
     send,
     /** Send, wait until the watchdog read it, and return what it reported. */
@@ -139,6 +142,16 @@ Deno.test("ServiceWatchdog does not fire while the service is stopped (SIGSTOP, 
   assert.deepEqual(t.hangs, []);
   t.setState("S");
   await waitFor("the hang", () => t.hangs.length === 1);
+});
+
+Deno.test("ServiceWatchdog counts a whole window of silence after a stop, not the rest of one", async () => {
+  await using t = await setup({ silenceMs: 300 }, "T");
+  t.watchdog.begin(42);
+  await waitFor("a deadline seen stopped", () => t.debugLines.some((l) => /is stopped/.test(l)));
+  t.setState("S"); // resumed just now
+  const resumedAt = performance.now();
+  await waitFor("the hang", () => t.hangs.length === 1);
+  assert.ok(performance.now() - resumedAt >= 300, "fired before a whole window since the resume");
 });
 
 Deno.test("ServiceWatchdog stops watching at STOPPING=1, at halt() and between runs", async () => {
