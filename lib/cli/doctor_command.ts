@@ -13,7 +13,7 @@ import { parseFlags } from "./parse_flags.ts";
 import { loadConfig } from "../config/load_config.ts";
 import type { Config, LimitsConfig } from "../config/config.ts";
 import { type LimitsPlan, planLimits } from "../supervise/service_cgroup.ts";
-import { describeSize } from "../config/parse_size.ts";
+import { describeSize, formatBytes } from "../config/parse_size.ts";
 import { parseRedisUrl, type RedisEndpoint, redisUrlProblem } from "../config/redis_url.ts";
 import { MIN_BPFTRACE_VERSION, preflight, type PreflightReport } from "../bpf/preflight.ts";
 import {
@@ -658,18 +658,6 @@ export function diskResult(target: SpoolTarget, space: DiskSpace): CheckResult {
     };
   }
   return { check: "disk", status: "ok", message: where };
-}
-
-/** Bytes for people: `512 KiB`, `12.3 MiB`, `75.2 GiB`. */
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
 }
 
 /**

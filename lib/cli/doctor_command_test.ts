@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { formatBytes } from "../config/parse_size.ts";
 import type { PreflightReport } from "../bpf/preflight.ts";
 import {
   attachResult,
@@ -11,7 +12,6 @@ import {
   DOCTOR_HELP,
   doctorCommand,
   exitCodeOf,
-  formatBytes,
   formatResults,
   gdbserverResult,
   kernelResult,

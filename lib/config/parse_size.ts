@@ -75,3 +75,15 @@ export function parsePercent(value: unknown): number | undefined {
   const match = _PERCENT.exec(value);
   return match ? Number(match[1]) : undefined;
 }
+
+/** A measured size in binary units, one decimal below 100: `812 B`, `4.0 KiB`, `45.2 MiB`, `1.5 GiB`. */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
+}

@@ -7,6 +7,7 @@
 
 import type { LastExit } from "../supervise/service_snapshot.ts";
 import type { PsRow } from "./ps_row.ts";
+import { formatBytes } from "../config/parse_size.ts";
 
 /** Options for {@linkcode formatPsTable}. */
 export interface PsTableOptions {
@@ -108,19 +109,6 @@ export function formatAge(ms: number): string {
   if (hours < 24) return `${hours}h${minutes % 60 ? `${minutes % 60}m` : ""}`;
   const days = Math.floor(hours / 24);
   return `${days}d${hours % 24 ? `${hours % 24}h` : ""}`;
-}
-
-/** A size in binary units: `812 B`, `4.0 KiB`, `45.2 MiB`, `1.5 GiB`. */
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  if (unit === 0) return `${bytes} B`;
-  return `${value < 100 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
 }
 
 /** How a run ended and how long ago: `SIGSEGV 12s ago`, `exit 1 3m ago`. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { formatAge, formatBytes, formatLastExit, formatPsTable } from "./ps_table.ts";
+import { formatBytes } from "../config/parse_size.ts";
+import { formatAge, formatLastExit, formatPsTable } from "./ps_table.ts";
 import type { PsRow } from "./ps_row.ts";
 
 const NOW = 1_800_000_000_000;
