@@ -97,33 +97,43 @@ const _HEADINGS: Record<_Section, string> = {
   end: "",
 };
 
+// Batch mode, no init files, no debuginfod download, nothing paged or wrapped: the same for
+// a core and a live process.
+const _GDB_PREAMBLE = [
+  "-batch",
+  "-nx",
+  "-iex",
+  "set debuginfod enabled off",
+  "-ex",
+  "set pagination off",
+  "-ex",
+  "set width 0",
+];
+
+/** gdb commands that print a line marking where `section` of the output begins. */
+function _mark(section: _Section): string[] {
+  return ["-ex", `echo \\n${_MARK}${section}@@\\n`];
+}
+
 /** The gdb arguments wrapp uses, for logs and tests. */
 export function gdbArguments(executable: string, core: string): string[] {
-  const mark = (section: _Section) => ["-ex", `echo \\n${_MARK}${section}@@\\n`];
   return [
-    "-batch",
-    "-nx",
-    "-iex",
-    "set debuginfod enabled off",
-    "-ex",
-    "set pagination off",
-    "-ex",
-    "set width 0",
-    ...mark("threads"),
+    ..._GDB_PREAMBLE,
+    ..._mark("threads"),
     "-ex",
     "thread",
     "-ex",
     "thread apply all bt full",
-    ...mark("registers"),
+    ..._mark("registers"),
     "-ex",
     "info registers",
-    ...mark("instruction"),
+    ..._mark("instruction"),
     "-ex",
     "x/i $pc",
-    ...mark("siginfo"),
+    ..._mark("siginfo"),
     "-ex",
     "print/x $_siginfo._sifields._sigfault.si_addr",
-    ...mark("end"),
+    ..._mark("end"),
     executable,
     core,
   ];
@@ -148,22 +158,14 @@ export function runGdb(
  * leaving the process as it found it.
  */
 export function gdbAttachArguments(pid: number): string[] {
-  const mark = (section: _Section) => ["-ex", `echo \\n${_MARK}${section}@@\\n`];
   return [
-    "-batch",
-    "-nx",
-    "-iex",
-    "set debuginfod enabled off",
-    "-ex",
-    "set pagination off",
-    "-ex",
-    "set width 0",
-    ...mark("threads"),
+    ..._GDB_PREAMBLE,
+    ..._mark("threads"),
     "-ex",
     "thread",
     "-ex",
     "thread apply all bt",
-    ...mark("end"),
+    ..._mark("end"),
     "-p",
     String(pid),
   ];

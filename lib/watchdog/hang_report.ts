@@ -11,7 +11,7 @@ import type { EventBase } from "../event.ts";
 import { type DebugLog, silentDebug } from "../debug.ts";
 import { describeCause } from "../errors.ts";
 import { readElfInfo } from "../crash/build_id.ts";
-import { formatFrame, isSystemFrame, programImage } from "../crash/crash_report.ts";
+import { formatFrame, isSystemFrame, nonEmptyFields, programImage } from "../crash/crash_report.ts";
 import {
   attachGdb,
   boundText,
@@ -225,9 +225,7 @@ export function hangStreamFields(event: HangEvent): Record<string, string> {
     problems: r.problems.length > 0 ? r.problems.join("\n") : undefined,
     gdb: r.gdbText,
   };
-  return Object.fromEntries(
-    Object.entries(fields).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ""),
-  );
+  return nonEmptyFields(fields);
 }
 
 /**
