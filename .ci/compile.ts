@@ -1,61 +1,39 @@
 /**
- * Build the wrapp binary with `deno compile`, embedding only what it runs, or check what
- * such a build embeds.
+ * Build the wrapp binary with `deno compile` from the bundle of main.ts (.ci/bundle.ts),
+ * or check what such a build embeds.
  *
  *   deno run -A .ci/compile.ts --target aarch64-unknown-linux-gnu --output dist/wrapp-aarch64
  *   deno run -A .ci/compile.ts --check        # deno task compile:check
  *
- * What is left out, and why it is safe:
- * - npm packages main.ts does not reach (`--exclude-unused-npm`): playwright-core, which
- *   only tests use, was 13.3 MB of the binary. Every `import()` in wrapp has a literal
- *   specifier, so the packages the commands load on demand are still found.
- * - type declarations (`*.d.ts`, `*.d.mts`, `*.d.cts`), source maps and Markdown files of
- *   the npm packages: only the type checker reads the first, and nothing at run time reads
- *   the others. `deno compile --exclude` takes exact paths (no globs), so they are listed
- *   one by one from the npm cache.
+ * The binary embeds the bundle only: minified JavaScript split at each `import()`, holding
+ * the code main.ts reaches (npm packages included) and nothing else. Type declarations,
+ * test-only packages (playwright-core: 13.3 MB) and the unused files of npm packages never
+ * reach it. The bpftrace programs and the memprof page are text in the bundle.
  *
  * `--check` compiles for this machine with DENORT_BIN pointed at the deno binary, so it
  * needs no download; that output is only the deno CLI with the files appended and cannot
  * run as wrapp, so it is deleted. It reads the list of embedded files deno compile prints
- * and fails when they exceed the budget or lack a file wrapp needs at run time.
+ * and fails when they exceed the budget, when anything but the bundle is embedded, or when
+ * a bpftrace program or the memprof page is missing from the bundle.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
+import { bundleWrapp } from "./bundle.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
-const ENTRY = "main.ts";
 const MiB = 1024 * 1024;
 
-/**
- * Budget for the embedded files, in MiB as deno compile counts them. The TUI needs ink,
- * React and react-reconciler (with es-toolkit under ink): about 4 MiB of JavaScript
- * together, so the 4 MiB once aimed at for everything is out of reach without dropping
- * `wrapp trace --tui`; wrapp's own modules are 2.1 MiB more. 8 MiB leaves ~7 % headroom
- * over the 7.44 MiB embedded today, so test-only packages (playwright-core: 13 MiB) or
- * type declarations (4.8 MiB) coming back fail.
- */
-const BUDGET_MIB = 8;
+/** Budget for the embedded files (issue "Light on the robot": 4 MB); the bundle takes ~0.9 MiB. */
+const BUDGET_BYTES = 4_000_000;
 
-/** Embedded files wrapp cannot run without, and what each one is. */
-const REQUIRED: Record<string, string> = {
+/** Files whose text the bundle must carry, and what each one is. */
+const REQUIRED_TEXT: Record<string, string> = {
   "bpf/syscalls.bt": "the bpftrace program of wrapp trace and [trace]",
-  "bpf/fatal_signal.bt": "the bpftrace program of the crash backtrace",
-  "lib/memprof/memprof_program.ts": "the bpftrace program of wrapp memprof (bpf/memprof.bt)",
-  "lib/memprof/page_assets.ts": "the memprof page (lib/memprof/page/)",
-};
-
-/**
- * Most bytes an npm package may embed: none for one only tests use; for a type-only one
- * its package.json and licence (its types are left out; the package itself stays
- * known to the npm resolution the binary carries).
- */
-const PACKAGE_LIMITS: Record<string, number> = {
-  "playwright-core": 0,
-  "@types/react": 16 * 1024,
-  "csstype": 16 * 1024,
-  "type-fest": 16 * 1024,
+  "bpf/fatal_signal.bt": "the bpftrace program of the crash backtrace (bpftrace fallback)",
+  "bpf/memprof.bt": "the bpftrace program of wrapp memprof",
+  "lib/memprof/page/": "the memprof page",
 };
 
 /**
@@ -67,8 +45,8 @@ const PACKAGE_LIMITS: Record<string, number> = {
 const V8_FLAGS: string[] = ["--max-semi-space-size=8"];
 
 /**
- * Unstable Deno features the binary needs, and what for: deno compile takes them from
- * deno.json's "unstable" into the binary's metadata.
+ * Unstable Deno features the binary needs, and what for. The bundle is compiled without
+ * deno.json, so they are passed as flags; the check reads them back from the binary.
  */
 const UNSTABLE: Record<string, string> = {
   net: "Deno.listenDatagram, the [watchdog] notify socket",
@@ -79,54 +57,6 @@ async function _unstableFeatures(binary: string): Promise<string[]> {
   const text = new TextDecoder("latin1").decode(await Deno.readFile(binary));
   const match = /"unstable_config":\{[^{}]*"features":(\[[^\]]*\])/.exec(text);
   return match ? JSON.parse(match[1]) : [];
-}
-
-const _NOT_RUNTIME = /(\.d\.[cm]?ts|\.js\.flow|\.map|\.md)$/i;
-
-/** Paths under the npm cache of the files no run of wrapp reads. */
-async function _excludes(): Promise<string[]> {
-  const info = JSON.parse(await _deno(["info", "--json"]));
-  const graph = JSON.parse(await _deno(["info", "--json", ENTRY]));
-  const registry = `${info.npmCache}/registry.npmjs.org`;
-  const excludes: string[] = [];
-  for (const id of Object.keys(graph.npmPackages ?? {})) {
-    // "ink@8.0.0_@types+react@19.3.0_react@19.3.1": name@version, then peer dependencies.
-    const [, name, version] = id.match(/^(@?[^@]+)@([^_]+)/)!;
-    await _collect(`${registry}/${name}/${version}`, excludes);
-  }
-  return excludes;
-}
-
-/** Add the files under `dir` that match _NOT_RUNTIME; a folder holding only such files is added whole. */
-async function _collect(dir: string, into: string[]): Promise<boolean> {
-  let all = true;
-  const found: string[] = [];
-  try {
-    for await (const entry of Deno.readDir(dir)) {
-      const path = `${dir}/${entry.name}`;
-      if (entry.isDirectory) {
-        const sub: string[] = [];
-        if (await _collect(path, sub)) found.push(path);
-        else {
-          found.push(...sub);
-          all = false;
-        }
-      } else if (_NOT_RUNTIME.test(entry.name)) {
-        found.push(path);
-      } else {
-        all = false;
-      }
-    }
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false; // not in this cache: nothing to leave out
-    throw error;
-  }
-  if (all && found.length > 0) {
-    into.push(dir);
-    return true;
-  }
-  into.push(...found);
-  return false;
 }
 
 async function _deno(args: string[], env?: Record<string, string>): Promise<string> {
@@ -142,17 +72,20 @@ async function _deno(args: string[], env?: Record<string, string>): Promise<stri
   return text;
 }
 
-function _compileArgs(output: string, target: string | undefined, excludes: string[]): string[] {
+function _compileArgs(output: string, target: string | undefined, bundleDir: string): string[] {
   return [
     "compile",
     "-A",
-    "--exclude-unused-npm",
+    // The bundle is plain JavaScript with no bare specifiers left; deno task check has
+    // type-checked the sources it comes from.
+    "--no-config",
+    "--no-check",
+    ...Object.keys(UNSTABLE).map((feature) => `--unstable-${feature}`),
     ...(V8_FLAGS.length > 0 ? [`--v8-flags=${V8_FLAGS.join(",")}`] : []),
     ...(target ? ["--target", target] : []),
     "--output",
     output,
-    ...excludes.flatMap((path) => ["--exclude", path]),
-    ENTRY,
+    `${bundleDir}/main.js`,
   ];
 }
 
@@ -160,12 +93,11 @@ function _compileArgs(output: string, target: string | undefined, excludes: stri
 interface _Embedded {
   path: string;
   bytes: number;
-  folder: boolean;
 }
 
 const _UNITS: Record<string, number> = { B: 1, KB: 1024, MB: MiB, GB: 1024 * MiB };
 
-/** Parse deno compile's tree of embedded files into paths (relative to the project) and sizes. */
+/** Parse deno compile's tree of embedded files into paths and sizes. */
 function _parseTree(text: string): { files: _Embedded[]; totalBytes: number } {
   const files: _Embedded[] = [];
   const stack: string[] = [];
@@ -174,96 +106,108 @@ function _parseTree(text: string): { files: _Embedded[]; totalBytes: number } {
     if (!match) continue;
     const depth = match[1].length / 2;
     stack.length = depth;
-    const name = match[3].replace(/\/\*$/, "");
-    stack.push(name);
-    // Depth 0 is below the binary's own name; npm packages are under .deno_compile_node_modules/localhost.
-    files.push({
-      path: stack.join("/"),
-      bytes: Number(match[4]) * _UNITS[match[5]],
-      folder: match[2] === "┬",
-    });
+    stack.push(match[3].replace(/\/\*$/, ""));
+    if (match[2] === "─") {
+      files.push({ path: stack.join("/"), bytes: Number(match[4]) * _UNITS[match[5]] });
+    }
   }
   const total = text.match(/^Files: ([\d.]+)(B|KB|MB|GB)$/m);
   if (!total) throw new Error(`No "Files:" total in the output of deno compile:\n${text}`);
   return { files, totalBytes: Number(total[1]) * _UNITS[total[2]] };
 }
 
-const _NPM_ROOT = ".deno_compile_node_modules/localhost/";
-
-/** Bytes per embedded npm package (all its versions), from the tree's package lines. */
-function _packageSizes(files: _Embedded[]): Map<string, number> {
-  const best = new Map<string, { depth: number; bytes: number }>();
-  for (const file of files) {
-    if (!file.path.startsWith(_NPM_ROOT)) continue;
-    const rest = file.path.slice(_NPM_ROOT.length).split("/");
-    const nameParts = rest[0].startsWith("@") ? 2 : 1;
-    if (rest.length < nameParts) continue; // a scope folder such as "@types"
-    const name = rest.slice(0, nameParts).join("/");
-    const depth = rest.length - nameParts; // 0: the package's folder, 1: "name/version"
-    const seen = best.get(name);
-    if (!seen || depth < seen.depth) best.set(name, { depth, bytes: file.bytes });
-  }
-  return new Map([...best].map(([name, { bytes }]) => [name, bytes]));
-}
-
 function _format(bytes: number): string {
   return bytes >= MiB ? `${(bytes / MiB).toFixed(2)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
+/**
+ * The lines of `path` (a file, or every file of a folder) that must appear in the bundle
+ * as they are: the minifier keeps text in template literals, but escapes backslashes,
+ * backticks, `${` and non-ASCII characters and may re-quote a line holding quotes, so
+ * those lines are skipped.
+ */
+async function _requiredLines(path: string): Promise<string[]> {
+  const files: string[] = [];
+  if (path.endsWith("/")) {
+    for await (const entry of Deno.readDir(`${ROOT}${path}`)) {
+      if (entry.isFile) files.push(`${ROOT}${path}${entry.name}`);
+    }
+  } else {
+    files.push(`${ROOT}${path}`);
+  }
+  const lines: string[] = [];
+  for (const file of files) {
+    for (const line of (await Deno.readTextFile(file)).split("\n")) {
+      const trimmed = line.trim();
+      if (trimmed.length >= 12 && !/[\\`"'\u0080-\uffff]|\$\{/.test(trimmed)) lines.push(trimmed);
+    }
+  }
+  return lines;
+}
+
+/** What is wrong with the bundle in `bundleDir`: required text it lacks. */
+async function _missingText(bundleDir: string): Promise<string[]> {
+  let text = "";
+  for await (const entry of Deno.readDir(bundleDir)) {
+    if (entry.isFile) text += await Deno.readTextFile(`${bundleDir}/${entry.name}`);
+  }
+  const problems: string[] = [];
+  for (const [path, what] of Object.entries(REQUIRED_TEXT)) {
+    const lines = await _requiredLines(path);
+    const missing = lines.filter((line) => !text.includes(line));
+    if (lines.length === 0 || missing.length > 0) {
+      problems.push(
+        `${path} (${what}) is not in the bundle` +
+          (missing.length > 0
+            ? `: ${missing.length} of its lines are missing, e.g. "${missing[0]}"`
+            : ""),
+      );
+    }
+  }
+  for (const bt of await _btFiles()) {
+    if (!(`bpf/${bt}` in REQUIRED_TEXT)) {
+      problems.push(`bpf/${bt} is not in the list of files the binary must embed`);
+    }
+  }
+  return problems;
 }
 
 async function _check(): Promise<number> {
   const dir = await Deno.makeTempDir({ prefix: "wrapp-compile-check-" });
   try {
-    const excludes = await _excludes();
-    const text = await _deno(_compileArgs(`${dir}/wrapp`, undefined, excludes), {
+    const bundleDir = `${dir}/bundle`;
+    const bundled = await bundleWrapp(bundleDir);
+    const text = await _deno(_compileArgs(`${dir}/wrapp`, undefined, bundleDir), {
       DENORT_BIN: Deno.execPath(),
     });
     const { files, totalBytes } = _parseTree(text);
-    const byPackage = _packageSizes(files);
-    const problems: string[] = [];
+    const problems = await _missingText(bundleDir);
     const features = await _unstableFeatures(`${dir}/wrapp`);
     for (const [feature, what] of Object.entries(UNSTABLE)) {
       if (!features.includes(feature)) {
         problems.push(`the unstable feature "${feature}" (${what}) is not on in the binary`);
       }
     }
-    if (totalBytes > BUDGET_MIB * MiB) {
+    if (totalBytes > BUDGET_BYTES) {
+      problems.push(`the embedded files take ${_format(totalBytes)}, over the 4 MB budget`);
+    }
+    const names = new Set(bundled.map((file) => file.slice(bundleDir.length + 1)));
+    const extra = files.filter((file) => !names.has(file.path.split("/").pop()!));
+    if (extra.length > 0) {
       problems.push(
-        `the embedded files take ${_format(totalBytes)}, over the ${BUDGET_MIB} MiB budget`,
+        `${extra.length} embedded files are not part of the bundle, e.g. ${extra[0].path}`,
       );
     }
-    for (const [path, what] of Object.entries(REQUIRED)) {
-      if (!files.some((file) => file.path === path)) problems.push(`${path} (${what}) is missing`);
-    }
-    for (const [name, limit] of Object.entries(PACKAGE_LIMITS)) {
-      const bytes = byPackage.get(name);
-      if (bytes !== undefined && bytes > limit) {
-        problems.push(`npm package ${name} embeds ${_format(bytes)} that never run`);
-      }
-    }
-    for (const bt of await _btFiles()) {
-      const covered = Object.keys(REQUIRED).includes(`bpf/${bt}`) ||
-        Object.values(REQUIRED).some((what) => what.includes(`bpf/${bt}`));
-      if (!covered) problems.push(`bpf/${bt} is not in the list of files the binary must embed`);
-    }
 
-    console.log(`deno compile embeds ${_format(totalBytes)} (budget ${BUDGET_MIB} MiB):`);
-    // Top-level entries other than the npm packages: lib/, bpf/, main.ts, deno.json.
-    const projectBytes = files
-      .filter((file) => !file.path.includes("/") && !file.path.startsWith(".deno_compile"))
-      .reduce((sum, file) => sum + file.bytes, 0);
-    console.log(`  ${_format(projectBytes).padStart(10)}  wrapp's own files (lib/, bpf/, main.ts)`);
-    const sorted = [...byPackage].sort((a, b) => b[1] - a[1]);
-    for (const [name, bytes] of sorted.filter(([, bytes]) => bytes >= 16 * 1024)) {
-      console.log(`  ${_format(bytes).padStart(10)}  npm:${name}`);
+    const main = files.find((file) => file.path.endsWith("main.js"));
+    console.log(
+      `deno compile embeds ${_format(totalBytes)} (budget 4 MB): the bundle's main.js ` +
+        `(${_format(main?.bytes ?? 0)}) and ${files.length - 1} chunks loaded on demand`,
+    );
+    for (const [path, what] of Object.entries(REQUIRED_TEXT)) {
+      console.log(`  in the bundle: ${path} (${what})`);
     }
-    const small = sorted.filter(([, bytes]) => bytes < 16 * 1024);
-    const smallBytes = small.reduce((sum, [, bytes]) => sum + bytes, 0);
-    console.log(`  ${_format(smallBytes).padStart(10)}  ${small.length} smaller npm packages`);
-    for (const path of Object.keys(REQUIRED)) {
-      const file = files.find((file) => file.path === path);
-      console.log(`  ${file ? "embedded" : "MISSING "}  ${path}`);
-    }
-    console.log(`  unstable  ${features.join(", ") || "none"}`);
+    console.log(`  unstable: ${features.join(", ") || "none"}`);
     if (problems.length > 0) {
       console.log(`\n${text}`);
       for (const problem of problems) console.log(`compile check: ${problem}`);
@@ -285,12 +229,17 @@ async function _btFiles(): Promise<string[]> {
 }
 
 async function _build(target: string | undefined, output: string): Promise<number> {
-  const excludes = await _excludes();
-  const status = await new Deno.Command(Deno.execPath(), {
-    args: _compileArgs(output, target, excludes),
-    cwd: ROOT,
-  }).spawn().status;
-  return status.code;
+  const dir = await Deno.makeTempDir({ prefix: "wrapp-bundle-" });
+  try {
+    await bundleWrapp(dir);
+    const status = await new Deno.Command(Deno.execPath(), {
+      args: _compileArgs(output, target, dir),
+      cwd: ROOT,
+    }).spawn().status;
+    return status.code;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 if (import.meta.main) {
