@@ -14,7 +14,12 @@
  * 3. an idle service (`sleep 3600`): RSS, PSS, CPU %; beside it, the Deno runtime's floor
  *    (`deno run` of a script that only sleeps);
  * 4. several idle services at once: PSS and CPU % of all trees together;
- * 5. `echo hi`: spawn → the line readable by XREAD, spawn → the wrapper's exit.
+ * 5. N idle services for each N of `--up`: ours supervising them all from one `wrapp up DIR`,
+ *    the Go wrapp (which has no `up`) as N separate processes, in the same rounds;
+ * 6. `echo hi`: spawn → the line readable by XREAD, spawn → the wrapper's exit.
+ *
+ * After the table, the figures that have a target on the robot are listed against it (met or
+ * not; a target whose workload ran at other sizes than the target's says so).
  *
  * The Go wrapp (`wrapp-go-toml`) is looked for in `--go DIR`, else `$WRAPP_GO_PEER_DIR`, else
  * `<repository>/../shared/peers/go-wrapp`; without it ours is measured alone. It is run from
@@ -22,7 +27,7 @@
  * 1; slow figures never do.
  *
  * Usage: `deno task bench:go [--quick] [--n N] [--lines N] [--paced SECONDS] [--idle SECONDS]
- * [--services K] [--go DIR]` (needs redis-server, python3 and /usr/bin/time; run it as root
+ * [--services K] [--up N,M] [--entry PATH] [--go DIR]` (needs redis-server, python3 and /usr/bin/time; run it as root
  * for the crash watcher, as the services on a Jetson run).
  *
  * @module
@@ -33,19 +38,28 @@ import { startRedis } from "../tests/_redis.ts";
 import { realtimeUs } from "./_clock.ts";
 import type { LatencyRequest, LatencyResult } from "./_latency_reader.ts";
 import { PACED_PRINTER_PY } from "./_paced_printer.ts";
-import { cpuSecondsBetween, memoryOf, snapshotTree, type TreeSnapshot } from "./_proc_tree.ts";
+import {
+  CLK_TCK,
+  cpuSecondsBetween,
+  memoryOf,
+  snapshotTree,
+  type TreeSnapshot,
+} from "./_proc_tree.ts";
 import { mean, median, percentile } from "./_stats.ts";
 
 // ---- options ----
 
 const USAGE = `Usage: deno run -A bench/vs_go_wrapp.ts [options]
-  --quick          short run for development (n=1, 100000 lines, 5 s windows, 3 services)
+  --quick          short run for development (n=1, 100000 lines, 5 s windows, 3 services, --up 3)
   --n N            repetitions of each workload (default 3; start-up: at least 5)
   --lines N        lines printed by seq (default 1000000)
   --rate N         paced printer's lines per second (default 1000)
   --paced S        paced printer's measuring window, seconds (default 60)
   --idle S         idle measuring window, seconds (default 30)
-  --services K     idle services at once (default 10)
+  --services K     idle services at once, each under its own wrapper (default 10)
+  --up N,M         idle services in one "wrapp up DIR" of ours, the Go wrapp running as many
+                   separate processes beside it (default 10,30; 0: none)
+  --entry PATH     the module ours runs instead of main.ts, e.g. dist/bundle/main.js
   --before DIR     also measure the wrapp in DIR (a checkout of an earlier commit), as a column
   --no-watcher     ours with [crash] ebpf_backtrace = false throughout (no bpftrace crash watcher)
   --go DIR         folder holding wrapp-go-toml (default $WRAPP_GO_PEER_DIR, else ../shared/peers/go-wrapp)`;
@@ -57,6 +71,10 @@ interface Options {
   pacedSeconds: number;
   idleSeconds: number;
   services: number;
+  /** Sizes of the `wrapp up` workload. */
+  up: number[];
+  /** The module ours runs (`deno run -A <entry> run cfg.toml`). */
+  entry?: string;
   goDir?: string;
   beforeDir?: string;
   noWatcher: boolean;
@@ -70,10 +88,18 @@ function parseOptions(args: string[]): Options {
     pacedSeconds: 60,
     idleSeconds: 30,
     services: 10,
+    up: [10, 30],
     noWatcher: args.includes("--no-watcher"),
   };
   if (args.includes("--quick")) {
-    Object.assign(options, { n: 1, lines: 100_000, pacedSeconds: 5, idleSeconds: 5, services: 3 });
+    Object.assign(options, {
+      n: 1,
+      lines: 100_000,
+      pacedSeconds: 5,
+      idleSeconds: 5,
+      services: 3,
+      up: [3],
+    });
   }
   const numeric: Record<string, keyof Options> = {
     "--n": "n",
@@ -95,6 +121,10 @@ function parseOptions(args: string[]): Options {
       options.goDir = value;
     } else if (arg === "--before" && value) {
       options.beforeDir = value;
+    } else if (arg === "--entry" && value) {
+      options.entry = value;
+    } else if (arg === "--up" && value && /^\d+(,\d+)*$/.test(value)) {
+      options.up = value === "0" ? [] : value.split(",").map(Number).filter((n) => n > 0);
     } else if (arg in numeric && Number(value) > 0) {
       (options[numeric[arg]] as number) = Number(value);
     } else {
@@ -107,7 +137,19 @@ function parseOptions(args: string[]): Options {
 
 const options = parseOptions(Deno.args);
 const ROOT = fromFileUrl(new URL("../", import.meta.url));
-const MAIN = fromFileUrl(new URL("../main.ts", import.meta.url));
+// Relative paths as the user typed them: `deno task` runs in the repository, INIT_CWD is theirs.
+const userCwd = Deno.env.get("INIT_CWD") ?? Deno.cwd();
+const MAIN = options.entry === undefined
+  ? fromFileUrl(new URL("../main.ts", import.meta.url))
+  : options.entry.startsWith("/")
+  ? options.entry
+  : `${userCwd}/${options.entry}`;
+try {
+  Deno.statSync(MAIN);
+} catch {
+  console.error(`--entry ${JSON.stringify(options.entry)}: no such file (${MAIN})\n${USAGE}`);
+  Deno.exit(2);
+}
 const goDir = options.goDir ?? Deno.env.get("WRAPP_GO_PEER_DIR") ??
   fromFileUrl(new URL("../../shared/peers/go-wrapp", import.meta.url));
 const goBinary = `${goDir.replace(/\/$/, "")}/wrapp-go-toml`;
@@ -153,6 +195,8 @@ interface Side {
   id: "go" | "before" | "ours" | "ours-no-watcher";
   /** The command line running `config`. */
   argv(config: string): string[];
+  /** The command line supervising every config in `folder` from one process (none: the Go wrapp). */
+  up?(folder: string): string[];
   /** The config text for `app`. */
   config(app: App): string;
 }
@@ -182,6 +226,7 @@ const noWatcher = options.noWatcher ? `\n[crash]\nebpf_backtrace = false\n` : ""
 const OURS: Side = {
   id: "ours",
   argv: (config) => [Deno.execPath(), "run", "-A", MAIN, "run", config],
+  up: (folder) => [Deno.execPath(), "run", "-A", MAIN, "up", folder],
   config: (app) =>
     `[redis]\nhost = "127.0.0.1"\nport = ${redis.port}\nspool_dir = ${
       JSON.stringify(`${dir}/spool/${app.name}`)
@@ -191,6 +236,7 @@ const OURS: Side = {
 const BEFORE: Side | undefined = options.beforeDir === undefined ? undefined : {
   id: "before",
   argv: (config) => [Deno.execPath(), "run", "-A", `${options.beforeDir}/main.ts`, "run", config],
+  up: (folder) => [Deno.execPath(), "run", "-A", `${options.beforeDir}/main.ts`, "up", folder],
   config: OURS.config,
 };
 const sides: Side[] = [...(goPresent ? [GO] : []), ...(BEFORE ? [BEFORE] : []), OURS];
@@ -249,16 +295,16 @@ function spawn(argv: string[]): Running {
   return running;
 }
 
-async function writeConfig(side: Side, app: App): Promise<string> {
-  const path = `${dir}/${app.name}.toml`;
+async function writeConfig(side: Side, app: App, folder = dir): Promise<string> {
+  const path = `${folder}/${app.name}.toml`;
   await Deno.writeTextFile(path, side.config(app));
   return path;
 }
 
-/** Wait until every tree under `roots` runs its service. */
-async function servicesUp(roots: number[], service: string): Promise<void> {
+/** Wait until every tree under `roots` runs its service (`each` of them: a `wrapp up`). */
+async function servicesUp(roots: number[], service: string, each = 1): Promise<void> {
   const deadline = Date.now() + 60_000;
-  while (roots.some((root) => snapshotTree([root], service).service.length === 0)) {
+  while (roots.some((root) => snapshotTree([root], service).service.length < each)) {
     if (Date.now() > deadline) throw new BrokenWorkload(`the service ${service} never started`);
     await sleep(50);
   }
@@ -283,10 +329,17 @@ async function killTrees(runs: Iterable<Running>): Promise<void> {
 /**
  * Stop `run` by SIGTERM to its service (the Go wrapp, signalled itself, leaves its service
  * running); both wrappers then exit on their own. Kills the tree if that takes too long.
+ * `every`: SIGTERM to every process of the services (a `wrapp up` of services without children).
  */
-async function stopByService(run: Running, service: string): Promise<number> {
-  const top = snapshotTree([run.child.pid], service).service[0];
-  if (top !== undefined) Deno.kill(top, "SIGTERM");
+async function stopByService(run: Running, service: string, every = false): Promise<number> {
+  const services = snapshotTree([run.child.pid], service).service;
+  for (const pid of every ? services : services.slice(0, 1)) {
+    try {
+      Deno.kill(pid, "SIGTERM");
+    } catch {
+      // ended meanwhile
+    }
+  }
   const timer = sleep(STOP_TIMEOUT_MS).then(() => "timeout" as const);
   if (await Promise.race([run.code, timer]) === "timeout") {
     await killTrees([run]);
@@ -633,8 +686,12 @@ async function pacedRun(side: Side, rep: number): Promise<void> {
 
 // ---- workloads 3 and 4: idle services, and the Deno floor ----
 
-async function idleRun(side: Side, rep: number, count: number): Promise<void> {
-  const prefix = count === 1 ? "idle" : "many";
+async function idleRun(
+  side: Side,
+  rep: number,
+  count: number,
+  prefix = count === 1 ? "idle" : "many",
+): Promise<void> {
   const runs: Running[] = [];
   try {
     for (let k = 0; k < count; k++) {
@@ -655,6 +712,36 @@ async function idleRun(side: Side, rep: number, count: number): Promise<void> {
     );
   } finally {
     await killTrees(runs.filter((run) => live.has(run)));
+  }
+}
+
+/**
+ * `count` idle services from one `wrapp up DIR` of `side`; a side without `up` (the Go wrapp)
+ * runs them as `count` separate processes, recorded under the same figures.
+ */
+async function upRun(side: Side, rep: number, count: number): Promise<void> {
+  const prefix = `up${count}`;
+  if (!side.up) return await idleRun(side, rep, count, prefix);
+  const folder = `${dir}/${side.id}-${prefix}-${rep}`;
+  await Deno.mkdir(folder);
+  for (let k = 0; k < count; k++) {
+    const name = `${side.id}-${prefix}-${rep}-${k}`;
+    await writeConfig(side, { name, executable: "sleep", args: ["3600"] }, folder);
+  }
+  const run = spawn(side.up(folder));
+  try {
+    await servicesUp([run.child.pid], "sleep", count);
+    await settle([run.child.pid], "sleep");
+    const window = await measureWindow([run.child.pid], "sleep", options.idleSeconds);
+    await stopByService(run, "sleep", true);
+    recordWindow(prefix, side.id, window);
+    progress(
+      `${prefix} ${rep + 1} ${side.id} (one up): RSS ${(window.rss / 1024).toFixed(1)} MiB, PSS ${
+        (window.pss / 1024).toFixed(1)
+      } MiB, CPU ${window.cpu.toFixed(2)} %`,
+    );
+  } finally {
+    if (live.has(run)) await killTrees([run]);
   }
 }
 
@@ -744,6 +831,16 @@ function rows(): Row[] {
     { label: `… PSS without the crash watchers`, key: "many.pss-watcher", format: MiB },
     { label: `… RSS of all trees`, key: "many.rss", format: MiB },
     { label: `… CPU % of one core, all trees`, key: "many.cpu", format: fixed(2) },
+    ...options.up.flatMap((n): Row[] => [
+      {
+        label: `${n} idle services, ours in one \`wrapp up\` (Go: ${n} wrappers): PSS of all`,
+        key: `up${n}.pss`,
+        format: MiB,
+      },
+      { label: `… PSS without the crash watcher`, key: `up${n}.pss-watcher`, format: MiB },
+      { label: `… RSS of all`, key: `up${n}.rss`, format: MiB },
+      { label: `… CPU % of one core, all`, key: `up${n}.cpu`, format: fixed(2) },
+    ]),
     {
       label: `spawn → first line readable by XREAD (\`echo hi\`)`,
       key: "start.first",
@@ -793,6 +890,116 @@ function table(): string {
   return out.join("\n");
 }
 
+/**
+ * The figures that have a target on the robot (the issue "Light on the robot"), ours against
+ * each: a markdown table of figure | target | ours | met. A target for other sizes than this
+ * run's (`--quick`, `--services 3`…) is listed as not measured, with the option that measures it.
+ */
+function targets(): string {
+  const ours = (key: string) => median(figures.get(key)?.get("ours") ?? []);
+  const go = (key: string) => median(figures.get(key)?.get("go") ?? []);
+  const out = ["| figure | target | ours | met |", "| --- | --- | --: | --- |"];
+  /** `value` NaN: not measured; `met` undefined: no Go figure to compare with. */
+  const add = (
+    label: string,
+    target: string,
+    value: number,
+    text: string,
+    met: boolean | undefined,
+    unless?: string,
+  ) => {
+    const verdict = unless !== undefined
+      ? `not measured: ${unless}`
+      : Number.isNaN(value)
+      ? "not measured (workload broken or skipped)"
+      : met === undefined
+      ? "no Go figure"
+      : met
+      ? "met"
+      : "**not met**";
+    const shown = unless !== undefined || Number.isNaN(value) ? "—" : text;
+    out.push(`| ${label} | ${target} | ${shown} | ${verdict} |`);
+  };
+  const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
+  const below = (label: string, key: string, limitMiB: number, unless?: string) =>
+    add(
+      label,
+      `≤ ${limitMiB} MiB`,
+      ours(key),
+      mib(ours(key)),
+      ours(key) <= limitMiB * 1024,
+      unless,
+    );
+  const cpuEach = (label: string, key: string, services: number, unless?: string) => {
+    const each = ours(key) / services;
+    add(label, "≤ 0.05 % of a core", each, `${each.toFixed(3)} %`, each <= 0.05, unless);
+  };
+  const k = options.services;
+  const paced = options.rate === 1000 ? undefined : `run with --rate 1000`;
+  below("idle service: RSS of the tree", "idle.rss", 35);
+  cpuEach("idle service: CPU per service", "idle.cpu", 1);
+  cpuEach(`${k} separate runs: CPU per service`, "many.cpu", k);
+  for (const n of options.up) {
+    cpuEach(`${n} in one \`wrapp up\`: CPU per service`, `up${n}.cpu`, n);
+  }
+  for (const [n, limit] of [[10, 45], [30, 70]]) {
+    const unless = options.up.includes(n) ? undefined : `run with --up ${n}`;
+    below(`${n} idle services in one \`wrapp up\`: PSS total`, `up${n}.pss`, limit, unless);
+  }
+  below(
+    "10 separate `wrapp run`: PSS total",
+    "many.pss",
+    200,
+    k === 10 ? undefined : "--services 10",
+  );
+  below("1000 lines/s: RSS of the tree", "paced.rss", 50, paced);
+  const pacedCpu = ours("paced.cpu");
+  const goCpu = go("paced.cpu");
+  add(
+    "1000 lines/s: CPU",
+    "≤ Go's",
+    pacedCpu,
+    `${pacedCpu.toFixed(2)} % (Go ${Number.isNaN(goCpu) ? "—" : goCpu.toFixed(2)} %)`,
+    Number.isNaN(goCpu) ? undefined : pacedCpu <= goCpu,
+    paced,
+  );
+  below(
+    "`seq 1 1,000,000`: peak RSS of the tree",
+    "seq.peak",
+    100,
+    options.lines === 1_000_000 ? undefined : "run with --lines 1000000",
+  );
+  for (
+    const [label, key, limit] of [["start → first line", "start.first", 60], [
+      "start → exit",
+      "start.exit",
+      100,
+    ]] as const
+  ) {
+    add(label, `≤ ${limit} ms`, ours(key), `${ours(key).toFixed(0)} ms`, ours(key) <= limit);
+  }
+  for (const [p, limit] of [[50, 0.5], [99, 2]]) {
+    const value = ours(`paced.p${p}`);
+    add(`latency p${p}`, `≤ ${limit} ms`, value, `${value.toFixed(2)} ms`, value <= limit, paced);
+  }
+  const times = ours("seq.rate") / go("seq.rate");
+  add(
+    "throughput (`seq` lines/s)",
+    "≥ 5× Go's",
+    ours("seq.rate"),
+    Number.isNaN(times) ? "—" : `${times.toFixed(1)}× Go's`,
+    Number.isNaN(times) ? undefined : times >= 5,
+  );
+  // CPU is counted in 100 Hz ticks: one tick over the idle window is the finest step.
+  out.push(
+    "",
+    `CPU over a ${options.idleSeconds} s idle window moves in steps of ${
+      (100 / (CLK_TCK * options.idleSeconds)).toFixed(3)
+    } % (one clock tick): per-service figures below that step are not resolved.`,
+  );
+  return out.join("\n");
+}
+
 function method(commit: string): string {
   return [
     `Method (bench/vs_go_wrapp.ts${
@@ -802,7 +1009,9 @@ function method(commit: string): string {
       Math.max(5, options.n)
     }), ` +
     `the two wrappers alternated in each round, one redis-server (--save "" --appendonly no) for all.`,
-    `- Go: \`wrapp-go-toml cfg.toml\`; ours: \`deno run -A main.ts run cfg.toml\` (not compiled), the ` +
+    `- Go: \`wrapp-go-toml cfg.toml\`; ours: \`deno run -A ${
+      options.entry ?? "main.ts"
+    } run cfg.toml\` (not compiled), the ` +
     `same [redis] host/port and [app] executable/args/user/stream_name; ours without \`password = ""\` ` +
     `(it refuses an empty password) and with its disk spool in a temporary folder; every other key ` +
     `at its default (so ours echoes lines to its stdout, here /dev/null, and ${
@@ -829,7 +1038,14 @@ function method(commit: string): string {
     `from its own, over the lines printed in the window.`,
     `- Idle: \`sleep 3600\`; the window starts once each tree has used under 5% of a core for 1 s ` +
     `(at least 3 s after spawn) and lasts ${options.idleSeconds} s. The floor is \`deno run -A\` of a ` +
-    `script awaiting a one-hour timer, measured the same way.`,
+    `script awaiting a one-hour timer, measured the same way.` +
+    (options.up.length
+      ? ` Up (${
+        options.up.join(", ")
+      } services): ours \`up DIR\` of as many configs (one process, one crash watcher), ` +
+        `the Go wrapp as many separate wrappers (it has no \`up\`), measured as the idle ones; ` +
+        `stopped by SIGTERM to every service.`
+      : ""),
     `- Start-up: spawn → \`hi\` read by a blocking XREAD from 0, and spawn → the wrapper's exit; ` +
     `also ours with its crash watcher off. Run markers per run in \`:info\`: ${
       [...overhead].map(([id, count]) => `${id} ${count}`).join(", ")
@@ -895,6 +1111,16 @@ try {
       );
     }
   }
+  for (let rep = 0; rep < n; rep++) {
+    for (const count of options.up) {
+      for (const side of order(rep)) {
+        await attempt(
+          `${count} idle in one up ${rep + 1} ${side.id}`,
+          () => upRun(side, rep, count),
+        );
+      }
+    }
+  }
 
   const commit = await commitOf();
   console.log(
@@ -904,6 +1130,7 @@ try {
   );
   if (!goPresent) console.log(`(The Go wrapp was absent (${goBinary}): ours alone.)\n`);
   console.log(table());
+  console.log(`\n### Against the robot's targets\n\n${targets()}`);
   console.log(`\n${method(commit)}`);
   if (broken.length) {
     console.log(`\nBroken workloads:\n${broken.map((text) => `- ${text}`).join("\n")}`);
