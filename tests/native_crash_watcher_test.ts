@@ -82,7 +82,7 @@ Deno.test({
     const { events, onEvent, until } = collector();
     const source = await NativeFatalSignalSource.load({ onEvent });
     try {
-      // 2 maps, 4 programs, 4 perf events, epoll, eventfd.
+      // 2 maps, 4 programs, 4 links, epoll, eventfd.
       assert.equal(source.fds.length, 12, `fds ${source.fds}`);
       assert.equal(bpfFds().length, before.length + 12, bpfFds().join(" "));
       // The shell forks the program (no exec of its own: it is already running).
@@ -155,5 +155,33 @@ Deno.test({
     } finally {
       await source.close();
     }
+  },
+});
+
+Deno.test({
+  name: "once the native watcher is closed no program runs: a watched process execs unstopped",
+  ignore,
+  async fn() {
+    assert.ok(isRoot, "loading eBPF programs needs root (CI runs as root)");
+    const { events, onEvent } = collector();
+    const source = await NativeFatalSignalSource.load({ onEvent });
+    const child = await spawnStopped("/bin/true", [], { output: "null" });
+    try {
+      source.watch(child.pid);
+    } finally {
+      await source.close();
+    }
+    // Held before its exec, watched: an exec program still attached would stop it there
+    // (and keep the map holding its pid alive).
+    child.resume();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const status = await Promise.race([
+      child.status,
+      new Promise<undefined>((resolve) => timer = setTimeout(() => resolve(undefined), 10_000)),
+    ]);
+    clearTimeout(timer);
+    if (status === undefined) child.kill("SIGKILL");
+    assert.equal(status?.code, 0, "it ran to its end without being stopped");
+    assert.deepEqual(events, []);
   },
 });

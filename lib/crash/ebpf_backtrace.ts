@@ -20,7 +20,7 @@
  * with its pid before resuming it (bpftrace adopts the processes the supervisor resumes
  * with SIGCONT instead).
  *
- * It needs root and tracefs (and bpftrace for the fallback). Without them
+ * It needs root (and tracefs and bpftrace for the fallback). Without them
  * {@linkcode EbpfCrashWatcher.start} still returns a watcher, whose fallback only says why
  * there is no eBPF backtrace (`no eBPF backtrace: wrapp is not root (run it with sudo)`),
  * which the report lists among its problems.
@@ -223,26 +223,13 @@ export class EbpfCrashWatcher {
     if (engine !== "bpftrace" && root) {
       // The watcher exists before the programs are attached, so no record is lost.
       const watcher = new EbpfCrashWatcher(options);
-      const load = async (tracefs?: readonly string[]) => {
-        try {
-          watcher.#native = await NativeFatalSignalSource.load({
-            onEvent: (event) => watcher.#onNative(event),
-            debug,
-            tracefs,
-          });
-          nativeFailure = undefined;
-        } catch (error) {
-          nativeFailure = describeCause(error);
-        }
-      };
-      await load();
-      if (nativeFailure?.startsWith("Cannot read the tracepoint")) {
-        // tracefs is not mounted: the preflight mounts it (root), then try again.
-        const check = await preflight({
-          tracepoints: FATAL_SIGNAL_PROGRAM.tracepoints,
-          ...options.preflight,
+      try {
+        watcher.#native = await NativeFatalSignalSource.load({
+          onEvent: (event) => watcher.#onNative(event),
+          debug,
         });
-        if (check.tracefs) await load([check.tracefs]);
+      } catch (error) {
+        nativeFailure = describeCause(error);
       }
       if (watcher.#native) {
         debug(`crash watcher: native eBPF programs attached for ${what}`);

@@ -1,90 +1,71 @@
 import assert from "node:assert/strict";
-import { parseTracepointFields, type TracepointFormat } from "../bpf/native/tracepoint_format.ts";
 import {
   FATAL_SIGNAL_RECORD,
   FATAL_SIGNAL_TRACEPOINTS,
-  fatalSignalLayout,
   fatalSignalPrograms,
   parseFatalSignalRecord,
   SIGNAL_RECORD_SIZE,
 } from "./fatal_signal_bpf.ts";
 
-function format(name: string, fields: string): TracepointFormat {
-  return { name, id: 1, fields: parseTracepointFields(fields) };
-}
-
-const COMMON = `\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
-\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;
-`;
-
-/** signal_generate, the same on 5.15 and 6.18. */
-const SIGNAL = format(
-  "signal:signal_generate",
-  `${COMMON}\tfield:int sig;\toffset:8;\tsize:4;\tsigned:1;
-\tfield:char comm[16];\toffset:20;\tsize:16;\tsigned:0;
-\tfield:pid_t pid;\toffset:36;\tsize:4;\tsigned:1;
-\tfield:int result;\toffset:44;\tsize:4;\tsigned:1;
-`,
-);
-
-function formats(childPidOffset: number): Map<string, TracepointFormat> {
-  return new Map([
-    [
-      "sched:sched_process_fork",
-      format(
-        "sched:sched_process_fork",
-        `${COMMON}\tfield:pid_t child_pid;\toffset:${childPidOffset};\tsize:4;\tsigned:1;\n`,
-      ),
-    ],
-    ["signal:signal_generate", SIGNAL],
-  ]);
-}
-
-/** The instructions that load a 32-bit field of the tracepoint record (R6 = ctx) at `offset`. */
-function ctxLoads(program: Uint8Array): number[] {
-  const offsets: number[] = [];
+/** `[size, offset]` of every load from the tracepoint's arguments (R6 = ctx). */
+function ctxLoads(program: Uint8Array): Array<[string, number]> {
+  const loads: Array<[string, number]> = [];
   const view = new DataView(program.buffer);
+  const sizes: Record<number, string> = { 0x61: "u32", 0x79: "u64" };
   for (let i = 0; i < program.length; i += 8) {
-    // ldxw dst, [r6 + off]: opcode 0x61, src register 6.
-    if (program[i] === 0x61 && program[i + 1] >> 4 === 6) offsets.push(view.getInt16(i + 2, true));
-  }
-  return offsets;
-}
-
-Deno.test("fatalSignalLayout() takes the field offsets of the running kernel's formats", () => {
-  assert.deepEqual(fatalSignalLayout(formats(44)), {
-    forkChildPid: 44,
-    signalSig: 8,
-    signalPid: 36,
-    signalResult: 44,
-  });
-  assert.throws(
-    () => fatalSignalLayout(new Map([["signal:signal_generate", SIGNAL]])),
-    /No format for the tracepoint sched:sched_process_fork/,
-  );
-});
-
-Deno.test("fatalSignalPrograms() reads child_pid where 5.15 and 6.18 put it", () => {
-  for (const offset of [44, 20]) {
-    const programs = fatalSignalPrograms(fatalSignalLayout(formats(offset)), {
-      pids: 3,
-      events: 4,
-    });
-    assert.equal(programs.length, FATAL_SIGNAL_TRACEPOINTS.length);
-    assert.deepEqual(ctxLoads(programs[0]), [offset]);
-    assert.deepEqual(ctxLoads(programs[3]), [36, 8, 44]); // pid, sig, result
-    for (const program of programs) {
-      assert.equal(program.length % 8, 0);
-      assert.equal(program[program.length - 8], 0x95, "every program ends with exit");
+    // ldx dst, [r6 + off]: src register 6.
+    if (sizes[program[i]] && program[i + 1] >> 4 === 6) {
+      loads.push([sizes[program[i]], view.getInt16(i + 2, true)]);
     }
   }
+  return loads;
+}
+
+/** The helpers each program calls, in order. */
+function helpers(program: Uint8Array): number[] {
+  const called: number[] = [];
+  const view = new DataView(program.buffer);
+  for (let i = 0; i < program.length; i += 8) {
+    if (program[i] === 0x85) called.push(view.getInt32(i + 4, true));
+  }
+  return called;
+}
+
+Deno.test("fatalSignalPrograms() reads the raw tracepoints' arguments, never a task_struct field", () => {
+  const programs = fatalSignalPrograms({ pids: 3, events: 4 });
+  assert.equal(programs.length, FATAL_SIGNAL_TRACEPOINTS.length);
+  assert.deepEqual(FATAL_SIGNAL_TRACEPOINTS, [
+    "sched_process_fork",
+    "sched_process_exec",
+    "sched_process_exit",
+    "signal_generate",
+  ]);
+  // fork(parent, child): the child's address. signal_generate(sig, info, task, group,
+  // result): the task, then sig and result.
+  assert.deepEqual(ctxLoads(programs[0]), [["u64", 8]]);
+  assert.deepEqual(ctxLoads(programs[1]), []);
+  assert.deepEqual(ctxLoads(programs[2]), []);
+  assert.deepEqual(ctxLoads(programs[3]), [["u64", 16], ["u32", 0], ["u32", 32]]);
+  for (const program of programs) {
+    assert.equal(program.length % 8, 0);
+    assert.equal(program[program.length - 8], 0x95, "every program ends with exit");
+    // No bpf_probe_read*: nothing depends on the kernel's struct layouts.
+    assert.ok(!helpers(program).some((h) => [4, 112, 113].includes(h)), `${helpers(program)}`);
+  }
+});
+
+Deno.test("fatalSignalPrograms() looks a process up by its pid, then by its task", () => {
+  const [fork, exec, exitProgram, signal] = fatalSignalPrograms({ pids: 3, events: 4 });
+  // pid_tgid, current_task, lookup, lookup; then each program's own work.
+  const watched = [14, 35, 1, 1];
+  assert.deepEqual(helpers(fork), [...watched, 2]); // update: the child
+  assert.deepEqual(helpers(exec), [...watched, 109, 130]); // SIGSTOP, record
+  assert.deepEqual(helpers(exitProgram), [...watched, 130, 3, 3]); // record, 2 deletes
+  assert.deepEqual(helpers(signal), [...watched, 131, 67, 132]); // reserve, stack, submit
 });
 
 Deno.test("fatalSignalPrograms() compares the signal with each fatal signal number", () => {
-  const [, , , signal] = fatalSignalPrograms(fatalSignalLayout(formats(20)), {
-    pids: 3,
-    events: 4,
-  });
+  const [, , , signal] = fatalSignalPrograms({ pids: 3, events: 4 });
   const compared: number[] = [];
   const view = new DataView(signal.buffer);
   for (let i = 0; i < signal.length; i += 8) {

@@ -105,6 +105,8 @@ export class Supervisor {
   readonly #stderrEcho: Echo;
   readonly runId: string = newRunId();
   #router: Router | undefined;
+  // The crash watcher this supervisor started itself (not a group's).
+  #ownCrashWatcher: Promise<EbpfCrashWatcher> | undefined;
   #child: RunningChild | undefined;
   // The pid of the latest run: lines the router delivers after the child exited are still its.
   #lastPid = 0;
@@ -200,6 +202,8 @@ export class Supervisor {
     try {
       return await this.#run();
     } finally {
+      // #run stops it; this is for a start that failed before its loop (idempotent).
+      await this.#ownCrashWatcher?.then((watcher) => watcher.stop(), () => {});
       // Also when it failed: the notices queued so far are written before wrapp exits
       // (unless the reader of stderr is stuck).
       const flushMs = this.#options.echoFlushMs ?? 2000;
@@ -215,6 +219,27 @@ export class Supervisor {
 
   async #run(): Promise<RunResult> {
     const { app } = this.#config;
+    // Under [debug] gdb sees every signal first; the watcher's stop at exec would be in its way.
+    const wantsWatcher = this.#config.crash.enabled && this.#config.crash.ebpfBacktrace &&
+      !this.#config.debug;
+    // One watcher for every run, so a restart waits for no program to load: it watches each
+    // start of the service when wrapp resumes it (root only; otherwise it only says why not).
+    // Started first: its code (30–40 ms of module loading) and programs (10–30 ms) load
+    // while the sinks open, not while the service is held before its exec. run() stops it
+    // also when what follows throws.
+    const crashWatcher = wantsWatcher
+      ? this.#options.crashWatcher ??
+        (this.#ownCrashWatcher = import("../crash/ebpf_backtrace.ts").then((
+          { EbpfCrashWatcher },
+        ) =>
+          EbpfCrashWatcher.start({
+            supervisorPid: Deno.pid,
+            debug: this.#debug,
+            notice: (text) => void this.#notice(text),
+          })
+        ))
+      : undefined;
+    this.#ownCrashWatcher?.catch(() => {}); // a failure is reported where it is awaited
     // Before anything starts: [debug] without gdbserver is an error, not a run without it.
     const gdbserver = this.#config.debug
       ? await (await import("./service_debug.ts")).findGdbserver()
@@ -249,20 +274,6 @@ export class Supervisor {
     const policy = new RestartPolicy(this.#config.restart);
     const handlers = this.#options.handleSignals === false ? [] : this.#installSignalHandlers();
     const control = await this.#startControl();
-    // One watcher for every run, so a restart waits for no program to load: it watches each
-    // start of the service when wrapp resumes it (root only; otherwise it only says why not).
-    // Under [debug] gdb sees every signal first; the watcher's stop at exec would be in its way.
-    const crashWatcher = this.#config.crash.enabled && this.#config.crash.ebpfBacktrace &&
-        !this.#config.debug
-      ? this.#options.crashWatcher ??
-        import("../crash/ebpf_backtrace.ts").then(({ EbpfCrashWatcher }) =>
-          EbpfCrashWatcher.start({
-            supervisorPid: Deno.pid,
-            debug: this.#debug,
-            notice: (text) => void this.#notice(text),
-          })
-        )
-      : undefined;
 
     let exit: ExitStatus = { code: 0 };
     let exitCode = 0;
