@@ -384,6 +384,9 @@ export class RedisSink implements Sink {
   #downForLagOnly = false;
   #loop: Promise<void> = Promise.resolve();
   #wake: (() => void) | undefined;
+  // The batch being sent: when it is stuck, and what to do then (see #watchSend).
+  #sendWatch: { deadline: number; onStuck: () => void } | undefined;
+  #sendTimer: ReturnType<typeof setTimeout> | undefined;
   // The writer waits for events (nothing queued, Redis up): a kick sends what comes next.
   #idle = false;
   #progress: (() => void)[] = [];
@@ -752,6 +755,8 @@ export class RedisSink implements Sink {
     }
     this.#kick();
     await this.#loop;
+    clearTimeout(this.#sendTimer); // no batch is being sent any more
+    this.#sendTimer = undefined;
     // What waits in memory is older than the spool, the overflow newer.
     let left = [...this.#notices.takeAll(), ...this.#memory.takeAll()];
     let kept = false;
@@ -1120,13 +1125,13 @@ export class RedisSink implements Sink {
     const execs = entries.map(([, entry]) => entry.pipeline.exec());
     let stuck: Error | undefined;
     const timeoutMs = (this.#options.commandTimeoutMs ?? 10_000) + (replicas > 0 ? waitMs : 0);
-    const timer = setTimeout(() => {
+    this.#watchSend(timeoutMs, () => {
       // A hung Redis: reconnecting rejects every command still waiting.
       stuck = new Error(`no reply within ${timeoutMs} ms`);
       for (const [db] of entries) this.#clients[db].disconnect(true);
-    }, timeoutMs);
+    });
     const settled = await Promise.allSettled(execs);
-    clearTimeout(timer);
+    this.#sendWatch = undefined;
     let cut = batch.length;
     let failure: unknown;
     // Anything but replicas too slow: a lost connection, a command to retry.
@@ -1380,6 +1385,28 @@ export class RedisSink implements Sink {
       };
       this.#wake = done;
     });
+  }
+
+  /**
+   * Call `onStuck` unless the pipelines being sent have their replies (`#sendWatch` cleared)
+   * within `timeoutMs`. One timer serves many batches: it is armed when none is, and when it
+   * fires early for the batch now in flight, it is armed again for the rest of its time.
+   */
+  #watchSend(timeoutMs: number, onStuck: () => void): void {
+    this.#sendWatch = { deadline: performance.now() + timeoutMs, onStuck };
+    if (this.#sendTimer === undefined) this.#armSendTimer(timeoutMs);
+  }
+
+  #armSendTimer(ms: number): void {
+    this.#sendTimer = setTimeout(() => {
+      this.#sendTimer = undefined;
+      const watch = this.#sendWatch;
+      if (watch === undefined) return;
+      const left = watch.deadline - performance.now();
+      if (left > 0) return this.#armSendTimer(left);
+      this.#sendWatch = undefined;
+      watch.onStuck();
+    }, Math.max(0, Math.ceil(ms)));
   }
 
   #kick(): void {
