@@ -15,9 +15,12 @@
  * sending 99292-101291
  * ```
  *
- * It is rewritten in place (one `pwrite`, no fsync) on every change, so after a `kill -9`
- * the page cache has the state of the moment of the kill: the held ranges are exactly the
- * events that died with the process. It is fsynced at most every `syncIntervalMs` (500 ms)
+ * It is rewritten in place (a seek and a write, no fsync) on every change, so after a
+ * `kill -9` the page cache has the state of the moment of the kill: the held ranges are
+ * exactly the events that died with the process. A caller that is about to make another
+ * change may defer one ({@linkcode DeliveryLedger.nextHeld} with `defer`), so the two cost
+ * one write; it then writes (or {@linkcode DeliveryLedger.flush}es) before it waits on
+ * anything, and the file never lags behind while events wait. It is fsynced at most every `syncIntervalMs` (500 ms)
  * and only after a change: an idle ledger arms no timer. The next wrapp reads it in
  * {@linkcode DeliveryLedger.open}, reports {@linkcode DeliveryLedger.lost} and continues
  * numbering after `accepted`. Until the event carrying that report is itself safe
@@ -67,6 +70,9 @@ export class DeliveryLedger {
   #reportSeq: number | undefined;
   #file: Deno.FsFile | undefined;
   #written = 0;
+  // A change not yet in the file (see nextHeld's `defer`).
+  #pending = false;
+  #bytes = new Uint8Array(256);
   #syncTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #syncIntervalMs: number;
   readonly #encoder = new TextEncoder();
@@ -142,15 +148,21 @@ export class DeliveryLedger {
     return first;
   }
 
-  /** Reserve `count` new numbers, held in memory from now on; returns the first. */
-  nextHeld(count: number): number {
+  /**
+   * Reserve `count` new numbers, held in memory from now on; returns the first. With
+   * `defer`, the file is not written yet: the caller makes another change or calls
+   * {@linkcode DeliveryLedger.flush} before it awaits anything (the events are then only
+   * in memory, as they were an instant before, when they were read).
+   */
+  nextHeld(count: number, options: { defer?: boolean } = {}): number {
     const first = this.#accepted + 1;
     this.#accepted += count;
     if (count > 0) {
       const tail = this.#held.at(-1);
       if (tail !== undefined && tail[1] === first - 1) tail[1] = this.#accepted;
       else this.#held.push([first, this.#accepted]);
-      this.#write();
+      if (options.defer && this.#file !== undefined) this.#pending = true;
+      else this.#write();
     }
     return first;
   }
@@ -160,7 +172,25 @@ export class DeliveryLedger {
    * Redis, in the spool, or counted as dropped. Numbers not held are ignored.
    */
   release(seqs: Iterable<number | undefined>): void {
-    let changed = false;
+    this.#release(seqs, false);
+  }
+
+  /**
+   * The batch being sent ({@linkcode DeliveryLedger.sending}) has its replies: `seqs`, the
+   * part of it that is done, are released and no batch is being sent. One write for both.
+   */
+  sent(seqs: Iterable<number | undefined>): void {
+    const wasSending = this.#sending !== undefined;
+    this.#sending = undefined;
+    this.#release(seqs, wasSending);
+  }
+
+  /** Write a change deferred by {@linkcode DeliveryLedger.nextHeld}, if any. */
+  flush(): void {
+    if (this.#pending) this.#write();
+  }
+
+  #release(seqs: Iterable<number | undefined>, changed: boolean): void {
     let first = -1;
     let last = -2;
     for (const seq of seqs) {
@@ -250,13 +280,16 @@ export class DeliveryLedger {
   #write(): void {
     const file = this.#file;
     if (file === undefined) return;
+    this.#pending = false;
     let text = `${_HEADER}\naccepted ${this.#accepted}\nheld ${formatRanges(this.#held)}\n` +
       `sending ${this.#sending ? formatRanges([this.#sending]) : "-"}\n` +
       `unreported ${formatRanges(this.#unreported)}\n`;
     // Pad over a longer previous state instead of truncating: one syscall less per change.
     if (text.length < this.#written) text += " ".repeat(this.#written - text.length);
     this.#written = text.length;
-    const bytes = this.#encoder.encode(text);
+    // ASCII only: as many bytes as characters, encoded into one reused buffer.
+    if (this.#bytes.length < text.length) this.#bytes = new Uint8Array(text.length * 2);
+    const bytes = this.#bytes.subarray(0, this.#encoder.encodeInto(text, this.#bytes).written);
     try {
       file.seekSync(0, Deno.SeekMode.Start);
       let done = 0;

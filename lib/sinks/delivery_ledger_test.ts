@@ -107,3 +107,42 @@ Deno.test("DeliveryLedger: the batch being sent at the end is reported as possib
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("DeliveryLedger: a deferred hold reaches the file with the next change or flush()", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const ledger = DeliveryLedger.open(dir);
+    const state = () => parseLedger(Deno.readTextFileSync(`${dir}/${LEDGER_FILE}`));
+    ledger.nextHeld(2, { defer: true });
+    assert.deepEqual(state(), { accepted: 0, held: [] }, "not written yet");
+    ledger.sending([1, 2]); // the change that follows writes both
+    assert.deepEqual(state(), { accepted: 2, held: [[1, 2]], sending: [1, 2] });
+    ledger.nextHeld(1, { defer: true });
+    ledger.flush();
+    assert.deepEqual(state(), { accepted: 3, held: [[1, 3]], sending: [1, 2] });
+    ledger.flush(); // nothing pending: nothing to do
+    assert.deepEqual(state(), { accepted: 3, held: [[1, 3]], sending: [1, 2] });
+    await ledger.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("DeliveryLedger.sent() ends the batch being sent and releases what was delivered", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const ledger = DeliveryLedger.open(dir);
+    const state = () => parseLedger(Deno.readTextFileSync(`${dir}/${LEDGER_FILE}`));
+    ledger.nextHeld(5);
+    ledger.sending([1, 5]);
+    ledger.sent([1, 2, 3]); // the rest failed: held, no longer being sent
+    assert.deepEqual(state(), { accepted: 5, held: [[4, 5]] });
+    ledger.sending([4, 5]);
+    ledger.sent([]); // nothing delivered: still held
+    assert.deepEqual(state(), { accepted: 5, held: [[4, 5]] });
+    assert.equal(formatRanges(ledger.held), "4-5");
+    await ledger.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

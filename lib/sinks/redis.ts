@@ -384,6 +384,11 @@ export class RedisSink implements Sink {
   #downForLagOnly = false;
   #loop: Promise<void> = Promise.resolve();
   #wake: (() => void) | undefined;
+  // The batch being sent: when it is stuck, and what to do then (see #watchSend).
+  #sendWatch: { deadline: number; onStuck: () => void } | undefined;
+  #sendTimer: ReturnType<typeof setTimeout> | undefined;
+  // The writer waits for events (nothing queued, Redis up): a kick sends what comes next.
+  #idle = false;
   #progress: (() => void)[] = [];
   #healthTimer: LongTimer | undefined;
   #closing = false;
@@ -750,6 +755,8 @@ export class RedisSink implements Sink {
     }
     this.#kick();
     await this.#loop;
+    clearTimeout(this.#sendTimer); // no batch is being sent any more
+    this.#sendTimer = undefined;
     // What waits in memory is older than the spool, the overflow newer.
     let left = [...this.#notices.takeAll(), ...this.#memory.takeAll()];
     let kept = false;
@@ -830,8 +837,9 @@ export class RedisSink implements Sink {
       if (!this.#down) this.#kick(); // while down the writer backs off; new events must not hurry it
       return;
     }
-    // Only in memory: held in the ledger until they are in Redis, spooled or counted.
-    let seq = this.#ledger.nextHeld(records.length);
+    // Only in memory: held in the ledger until they are in Redis, spooled or counted. A
+    // sleeping writer wakes up to send them, and its write of the ledger covers them too.
+    let seq = this.#ledger.nextHeld(records.length, { defer: this.#idle && !this.#closing });
     for (const record of records) record.seq = seq++;
     this.#memory.push(records);
     if (!spool && this.#policy === "drop_oldest" && this.#memory.length > this.#memoryLimit) {
@@ -954,27 +962,42 @@ export class RedisSink implements Sink {
   // ---- the writer loop ----
 
   async #run(): Promise<void> {
+    // Events queued while this loop sleeps are noted in the ledger by the write that says
+    // they are being sent (#enqueue defers theirs): one file write less per batch. So the
+    // ledger is flushed before every other wait of this loop.
     while (!this.#closing) {
       try {
-        if (this.#down && !(await this.#waitForRedis())) continue;
+        if (this.#down) {
+          this.#ledger.flush();
+          if (!(await this.#waitForRedis())) continue;
+        }
         const next = await this.#nextBatch();
         if (next === undefined) {
+          this.#ledger.flush();
           if (this.#down) await this.#probe();
-          else await this.#sleep(Infinity);
+          else {
+            this.#idle = true;
+            await this.#sleep(Infinity);
+            this.#idle = false;
+          }
           continue;
         }
         this.#inflight = next;
         if (next.source === "memory") {
           this.#ledger.sending([next.batch[0].seq ?? 0, next.batch.at(-1)!.seq ?? 0]);
+        } else {
+          this.#ledger.flush();
         }
         const { done, failure } = await this.#send(next.batch);
         this.#inflight = undefined;
-        if (next.source === "memory") this.#ledger.sending(undefined);
-        if (next.source === "spool") {
+        const delivered = done === next.batch.length ? next.batch : next.batch.slice(0, done);
+        if (next.source === "memory") {
+          this.#ledger.sent(delivered.map((record) => record.seq)); // one write for both
+        } else if (next.source === "spool") {
           this.#spool!.ack(done);
           this.#drainOverflow(); // delivered segments gave disk space back
         } else {
-          this.#release(done === next.batch.length ? next.batch : next.batch.slice(0, done));
+          this.#release(delivered);
         }
         if (failure === undefined) {
           if (this.#down) this.#markUp(done);
@@ -991,10 +1014,13 @@ export class RedisSink implements Sink {
         this.#inflight = undefined;
         this.#stats.errors++;
         this.#debugLog(`writer: ${error}`);
+        this.#ledger.flush();
         await this.#sleep(1000);
       }
       this.#notifyProgress();
     }
+    this.#idle = false;
+    this.#ledger.flush();
   }
 
   /** Put the undelivered rest of a batch (from index `done`) back where it came from. */
@@ -1099,13 +1125,13 @@ export class RedisSink implements Sink {
     const execs = entries.map(([, entry]) => entry.pipeline.exec());
     let stuck: Error | undefined;
     const timeoutMs = (this.#options.commandTimeoutMs ?? 10_000) + (replicas > 0 ? waitMs : 0);
-    const timer = setTimeout(() => {
+    this.#watchSend(timeoutMs, () => {
       // A hung Redis: reconnecting rejects every command still waiting.
       stuck = new Error(`no reply within ${timeoutMs} ms`);
       for (const [db] of entries) this.#clients[db].disconnect(true);
-    }, timeoutMs);
+    });
     const settled = await Promise.allSettled(execs);
-    clearTimeout(timer);
+    this.#sendWatch = undefined;
     let cut = batch.length;
     let failure: unknown;
     // Anything but replicas too slow: a lost connection, a command to retry.
@@ -1359,6 +1385,28 @@ export class RedisSink implements Sink {
       };
       this.#wake = done;
     });
+  }
+
+  /**
+   * Call `onStuck` unless the pipelines being sent have their replies (`#sendWatch` cleared)
+   * within `timeoutMs`. One timer serves many batches: it is armed when none is, and when it
+   * fires early for the batch now in flight, it is armed again for the rest of its time.
+   */
+  #watchSend(timeoutMs: number, onStuck: () => void): void {
+    this.#sendWatch = { deadline: performance.now() + timeoutMs, onStuck };
+    if (this.#sendTimer === undefined) this.#armSendTimer(timeoutMs);
+  }
+
+  #armSendTimer(ms: number): void {
+    this.#sendTimer = setTimeout(() => {
+      this.#sendTimer = undefined;
+      const watch = this.#sendWatch;
+      if (watch === undefined) return;
+      const left = watch.deadline - performance.now();
+      if (left > 0) return this.#armSendTimer(left);
+      this.#sendWatch = undefined;
+      watch.onStuck();
+    }, Math.max(0, Math.ceil(ms)));
   }
 
   #kick(): void {

@@ -31,6 +31,11 @@ export interface EchoOptions {
   maxQueuedBytes?: number;
   /** Called once, at the first dropped chunk (the start of the trouble). */
   onFirstDrop?: (drops: EchoDrops) => void;
+  /**
+   * The target is /dev/null (see {@linkcode isDevNull}): chunks are taken and forgotten
+   * without a write, which would change nothing but cost a system call each. Default false.
+   */
+  discard?: boolean;
 }
 
 /** The default {@linkcode EchoOptions.maxQueuedBytes}. */
@@ -44,6 +49,7 @@ export class Echo {
   readonly #target: ByteWriter;
   readonly #max: number;
   readonly #onFirstDrop?: (drops: EchoDrops) => void;
+  readonly #discard: boolean;
   #queue: Uint8Array[] = [];
   #queued = 0;
   /** Bytes of `#queue[0]` already written. */
@@ -58,6 +64,7 @@ export class Echo {
     this.#target = target;
     this.#max = options.maxQueuedBytes ?? DEFAULT_ECHO_QUEUE_BYTES;
     this.#onFirstDrop = options.onFirstDrop;
+    this.#discard = options.discard ?? false;
   }
 
   /** The error that stopped the echo, if any. */
@@ -80,7 +87,7 @@ export class Echo {
    * `maxQueuedBytes` already. The caller must not modify the chunk afterwards.
    */
   write(chunk: Uint8Array): void {
-    if (this.#broken !== undefined || this.#closed || chunk.length === 0) return;
+    if (this.#broken !== undefined || this.#closed || chunk.length === 0 || this.#discard) return;
     // One chunk larger than the bound still goes through an empty queue: a reader that
     // keeps up never loses anything.
     if (this.#queued > 0 && this.#queued + chunk.length > this.#max) {
@@ -155,4 +162,19 @@ export function countLineEnds(bytes: Uint8Array): number {
     at = bytes.indexOf(0x0a, at + 1);
   }
   return n;
+}
+
+/**
+ * Whether `path` is /dev/null (or another name of that device); `/proc/self/fd/1` asks it
+ * of wrapp's stdout, as when a service manager or a shell sends wrapp's output nowhere.
+ * False when it cannot tell.
+ */
+export function isDevNull(path: string): boolean {
+  try {
+    const target = Deno.statSync(path);
+    if (!target.isCharDevice || target.rdev === null) return false;
+    return target.rdev === Deno.statSync("/dev/null").rdev;
+  } catch {
+    return false;
+  }
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { countLineEnds, Echo } from "./echo.ts";
+import { countLineEnds, Echo, isDevNull } from "./echo.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
@@ -74,4 +74,30 @@ Deno.test("Echo stops at a broken pipe and keeps the error", async () => {
 Deno.test("countLineEnds counts newline bytes", () => {
   assert.equal(countLineEnds(bytes("")), 0);
   assert.equal(countLineEnds(bytes("a\nb\n\nc")), 3);
+});
+
+Deno.test("Echo with discard takes every chunk without writing, and drops nothing", async () => {
+  let writes = 0;
+  const echo = new Echo({
+    write: (chunk) => {
+      writes++;
+      return Promise.resolve(chunk.length);
+    },
+  }, { maxQueuedBytes: 4, discard: true });
+  for (const text of ["one\n", "two\n", "three\n"]) echo.write(bytes(text));
+  assert.equal(echo.queuedBytes, 0);
+  assert.deepEqual(await echo.close(1000), { chunks: 0, bytes: 0, lines: 0 });
+  assert.equal(writes, 0);
+});
+
+Deno.test("isDevNull() knows /dev/null from a file, another device and a missing path", async () => {
+  assert.equal(isDevNull("/dev/null"), true);
+  const file = await Deno.makeTempFile();
+  try {
+    assert.equal(isDevNull(file), false);
+  } finally {
+    await Deno.remove(file);
+  }
+  assert.equal(isDevNull("/dev/zero"), false);
+  assert.equal(isDevNull("/nonexistent/stdout"), false);
 });

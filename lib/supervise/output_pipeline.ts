@@ -150,15 +150,32 @@ export async function pumpOutput(
     backpressure?: () => Promise<void> | undefined;
   } = {},
 ): Promise<void> {
-  const reader = readable.getReader();
+  // A byte stream (a child's pipe) is read into one reused buffer: the default reader
+  // allocates (and zeroes) a fresh 64 KiB buffer for every read, which for a service
+  // printing a line at a time was most of wrapp's allocation and much of its CPU.
+  const byob = _byobReader(readable);
+  const reader = byob ?? readable.getReader();
+  let buffer = new Uint8Array(byob ? _READ_BYTES : 0);
+  const read = async (): Promise<Uint8Array | undefined> => {
+    if (!byob) {
+      const { done, value } = await (reader as ReadableStreamDefaultReader<Uint8Array>).read();
+      return done ? undefined : value;
+    }
+    const { done, value } = await byob.read(buffer);
+    if (done || value === undefined) return undefined;
+    buffer = new Uint8Array(value.buffer as ArrayBuffer); // the same memory, handed back
+    return value;
+  };
   const onAbort = () => reader.cancel().catch(() => {});
   options.stop?.addEventListener("abort", onAbort, { once: true });
   try {
     while (true) {
-      const { done, value } = await reader.read();
-      if (done) break;
+      const value = await read();
+      if (value === undefined) break;
+      if (value.length === 0) continue;
       pipeline.push(value);
-      options.echo?.write(value);
+      // The echo writes later, and a BYOB buffer is read into again.
+      options.echo?.write(byob ? value.slice() : value);
       const wait = options.backpressure?.();
       if (wait) await wait;
     }
@@ -168,5 +185,19 @@ export async function pumpOutput(
     options.stop?.removeEventListener("abort", onAbort);
     reader.releaseLock();
     pipeline.end();
+  }
+}
+
+// Bytes asked for per read of a byte stream: a pipe holds 64 KiB by default.
+const _READ_BYTES = 64 * 1024;
+
+/** A BYOB reader of `readable` when it is a byte stream, else undefined. */
+function _byobReader(
+  readable: ReadableStream<Uint8Array>,
+): ReadableStreamBYOBReader | undefined {
+  try {
+    return readable.getReader({ mode: "byob" });
+  } catch {
+    return undefined; // not a byte stream
   }
 }

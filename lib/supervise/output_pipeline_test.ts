@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Event, LogEvent } from "../event.ts";
 import type { OutputConfig } from "../config/config.ts";
-import { OutputPipeline } from "./output_pipeline.ts";
+import { OutputPipeline, pumpOutput } from "./output_pipeline.ts";
 
 function _output(timeoutMs: number): OutputConfig {
   return {
@@ -65,4 +65,42 @@ Deno.test("OutputPipeline disarms when the block closes and when the stream ends
   pipeline.end(); // the test's leak check fails if a timer survives this
   assert.equal(pipeline.armed, false);
   assert.equal((events[1] as LogEvent).unterminated, "exit");
+});
+
+Deno.test("pumpOutput() reads a byte stream into one buffer, and the echo keeps what each read got", async () => {
+  const chunks = ["one\ntw", "o\nthree\n", "four"];
+  const readable = new ReadableStream({
+    type: "bytes",
+    pull(controller: ReadableByteStreamController) {
+      const next = chunks.shift();
+      if (next === undefined) {
+        controller.close();
+        controller.byobRequest?.respond(0); // a pending BYOB read learns of the end (as Deno's pipes do)
+      } else controller.enqueue(_bytes(next));
+    },
+  });
+  const { pipeline, events } = _pipeline(60_000);
+  const echoed: Uint8Array[] = [];
+  await pumpOutput(readable, pipeline, { echo: { write: (chunk) => echoed.push(chunk) } });
+  assert.deepEqual(events.map((event) => (event as LogEvent).text), [
+    "one",
+    "two",
+    "three",
+    "four",
+  ]);
+  // Written only now: each chunk is its own copy, not the buffer read into again.
+  assert.deepEqual(echoed.map((chunk) => new TextDecoder().decode(chunk)), [
+    "one\ntw",
+    "o\nthree\n",
+    "four",
+  ]);
+});
+
+Deno.test("pumpOutput() reads a stream of chunks that is not a byte stream", async () => {
+  const readable = ReadableStream.from([_bytes("a\nb"), _bytes("\n")]);
+  const { pipeline, events } = _pipeline(60_000);
+  const echoed: Uint8Array[] = [];
+  await pumpOutput(readable, pipeline, { echo: { write: (chunk) => echoed.push(chunk) } });
+  assert.deepEqual(events.map((event) => (event as LogEvent).text), ["a", "b"]);
+  assert.equal(echoed.length, 2);
 });

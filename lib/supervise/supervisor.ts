@@ -19,7 +19,7 @@ import { type RunningChild, spawnChild } from "../sources/child_process.ts";
 import { HOLD_BEFORE_EXEC, waitUntilStopped } from "../sources/spawn_stopped.ts";
 import { VERSION } from "../version.ts";
 import { type LongTimer, setLongTimeout } from "../long_timeout.ts";
-import { type ByteWriter, Echo, type EchoDrops } from "./echo.ts";
+import { type ByteWriter, Echo, type EchoDrops, isDevNull } from "./echo.ts";
 import { LinePrefixWriter } from "./line_prefix_writer.ts";
 import { OutputPipeline, pumpOutput } from "./output_pipeline.ts";
 import { RestartPolicy } from "./restart_policy.ts";
@@ -143,11 +143,14 @@ export class Supervisor {
       prefixed(options.stdout ?? Deno.stdout),
       prefixed(options.stderr ?? Deno.stderr),
     ];
+    // wrapp's own output to /dev/null (a bench, `> /dev/null`): no write per chunk.
     this.#stdoutEcho = new Echo(this.#echoTargets[0], {
       onFirstDrop: () => this.#echoFallsBehind("stdout"),
+      discard: options.stdout === undefined && isDevNull("/proc/self/fd/1"),
     });
     this.#stderrEcho = new Echo(this.#echoTargets[1], {
       onFirstDrop: () => this.#echoFallsBehind("stderr"),
+      discard: options.stderr === undefined && isDevNull("/proc/self/fd/2"),
     });
   }
 
