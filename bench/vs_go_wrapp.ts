@@ -4,8 +4,9 @@
  * markdown table (figure | Go wrapp | ours | ours ÷ Go) followed by the method.
  *
  * Workloads (each figure counts the wrapper's process tree: the wrapper and every descendant
- * except the service and what runs under it; our bpftrace crash watcher is in the tree, and
- * the memory figures are also given without it):
+ * except the service and what runs under it; our crash watcher runs inside wrapp, or as a
+ * bpftrace process in the tree where its eBPF programs cannot load, and then the memory
+ * figures are also given without it):
  *
  * 1. `seq 1 <lines>`: lines/s from spawn until the last line is readable in Redis, CPU
  *    seconds and peak RSS of the tree;
@@ -61,7 +62,7 @@ const USAGE = `Usage: deno run -A bench/vs_go_wrapp.ts [options]
                    separate processes beside it (default 10,30; 0: none)
   --entry PATH     the module ours runs instead of main.ts, e.g. dist/bundle/main.js
   --before DIR     also measure the wrapp in DIR (a checkout of an earlier commit), as a column
-  --no-watcher     ours with [crash] ebpf_backtrace = false throughout (no bpftrace crash watcher)
+  --no-watcher     ours with [crash] ebpf_backtrace = false throughout (no crash watcher)
   --go DIR         folder holding wrapp-go-toml (default $WRAPP_GO_PEER_DIR, else ../shared/peers/go-wrapp)`;
 
 interface Options {
@@ -221,7 +222,7 @@ const GO: Side = {
 };
 // The same keys, but ours refuses `password = ""` (no password is the same thing), and its
 // disk spool (used only when Redis lags) goes to the temporary folder, not /var/lib/wrapp.
-// --no-watcher: ours without its bpftrace crash watcher in every workload.
+// --no-watcher: ours without its crash watcher in every workload.
 const noWatcher = options.noWatcher ? `\n[crash]\nebpf_backtrace = false\n` : "";
 const OURS: Side = {
   id: "ours",
@@ -866,6 +867,17 @@ function rows(): Row[] {
   ];
 }
 
+/**
+ * Whether a "without the crash watcher" row repeats its total for every side: the native
+ * watcher runs inside wrapp, so only a bpftrace watcher (the fallback) has pids of its own.
+ */
+function _sameAsTotal(key: string): boolean {
+  const without = figures.get(key);
+  const total = figures.get(key.replace(/-watcher$/, ""));
+  if (!without || !total) return false;
+  return [...without].every(([side, values]) => median(values) === median(total.get(side) ?? []));
+}
+
 function table(): string {
   const out = BEFORE
     ? ["| figure | Go wrapp | before | ours | ours ÷ Go |", "| --- | --: | --: | --: | --: |"]
@@ -875,6 +887,7 @@ function table(): string {
     if (!values) continue;
     const go = median(values.get("go") ?? []);
     if (row.ours && !values.has(row.ours)) continue;
+    if (row.key.endsWith("-watcher") && _sameAsTotal(row.key)) continue;
     const ours = median(values.get(row.ours ?? "ours") ?? values.get("floor") ?? []);
     const cell = (value: number) => Number.isNaN(value) ? "—" : row.format(value);
     const ratio = Number.isNaN(go) || Number.isNaN(ours) || go === 0
@@ -1016,14 +1029,14 @@ function method(commit: string): string {
     `(it refuses an empty password) and with its disk spool in a temporary folder; every other key ` +
     `at its default (so ours echoes lines to its stdout, here /dev/null, and ${
       options.noWatcher
-        ? "with `--no-watcher` runs no bpftrace crash watcher: `[crash] ebpf_backtrace = false`"
-        : "runs its bpftrace crash watcher when root"
+        ? "with `--no-watcher` runs no crash watcher: `[crash] ebpf_backtrace = false`"
+        : "runs its crash watcher when root: its own eBPF programs, bpftrace where they cannot load"
     }). Each run uses its own stream, capped by both at MAXLEN ~ 1000.` +
     (BEFORE
       ? ` "before": \`deno run -A ${options.beforeDir}/main.ts run cfg.toml\`, the same config, in the same rounds.`
       : ""),
     `- The tree: the wrapper's pid and its descendants (from /proc), except the service and what ` +
-    `runs under it; bpftrace processes are the crash watcher. RSS/PSS: VmRSS and smaps_rollup Pss ` +
+    `runs under it; bpftrace processes are the fallback crash watcher. RSS/PSS: VmRSS and smaps_rollup Pss ` +
     `summed over the tree, mean of samples every 2 s; CPU %: utime+stime of the tree over the window.`,
     `- seq: lines/s = lines ÷ (spawn → the entry \`${options.lines}\` readable, polled every 20 ms). ` +
     `Every line is counted with XINFO STREAM entries-added (all entries ever added, trimmed or not) ` +
