@@ -52,18 +52,25 @@ export function formatSize(bytes: number): string {
   return String(bytes);
 }
 
-/** Bytes for people: `512 B`, `64 MiB`, `1.5 GiB` (one decimal below 100, none above). */
-export function describeSize(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+const _BINARY_UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
+
+/** `bytes` in the largest binary unit it reaches: the value and the unit's index in _BINARY_UNITS. */
+function _binaryScale(bytes: number): { value: number; unit: number } {
   let value = bytes;
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
+  while (value >= 1024 && unit < _BINARY_UNITS.length - 1) {
     value /= 1024;
     unit++;
   }
+  return { value, unit };
+}
+
+/** Bytes for people: `512 B`, `64 MiB`, `1.5 GiB` (one decimal below 100, none above). */
+export function describeSize(bytes: number): string {
+  const { value, unit } = _binaryScale(bytes);
   if (unit === 0) return `${bytes} B`;
   const text = value >= 100 || Number.isInteger(value) ? value.toFixed(0) : value.toFixed(1);
-  return `${text} ${units[unit]}`;
+  return `${text} ${_BINARY_UNITS[unit]}`;
 }
 
 /**
@@ -78,12 +85,8 @@ export function parsePercent(value: unknown): number | undefined {
 
 /** A measured size in binary units, one decimal below 100: `812 B`, `4.0 KiB`, `45.2 MiB`, `1.5 GiB`. */
 export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
+  const { value, unit } = _binaryScale(bytes);
+  return unit === 0
+    ? `${bytes} B`
+    : `${value.toFixed(value >= 100 ? 0 : 1)} ${_BINARY_UNITS[unit]}`;
 }
