@@ -14,6 +14,8 @@
  * @module
  */
 
+import { dirname, join } from "../lib/posix_path.ts";
+
 const ROOT = new URL("../", import.meta.url).pathname;
 
 /** A layer: the paths (folders end in `/`) it holds; a features layer isolates its entries. */
@@ -119,16 +121,6 @@ export function relativeImports(text: string): { specifier: string; line: number
   return found;
 }
 
-/** Resolve `specifier` imported by `file` (both relative to the repository). */
-function _resolve(file: string, specifier: string): string {
-  const parts = file.split("/").slice(0, -1);
-  for (const piece of specifier.split("/")) {
-    if (piece === "..") parts.pop();
-    else if (piece !== ".") parts.push(piece);
-  }
-  return parts.join("/");
-}
-
 /** The violations of the import of `target` by `file`, if any. */
 export function judge(file: string, target: string, layers: Layer[] = LAYERS): string | undefined {
   const from = placeOf(file, layers);
@@ -166,7 +158,7 @@ export async function checkLayers(root = ROOT, layers: Layer[] = LAYERS): Promis
       continue;
     }
     for (const { specifier, line } of relativeImports(text)) {
-      const target = _resolve(file, specifier);
+      const target = join(dirname(file), specifier);
       const why = judge(file, target, layers);
       if (why) violations.push({ file, line, target, why });
     }
