@@ -28,12 +28,16 @@ export interface WrappOptions {
   cwd?: string;
   /** Bytes for wrapp's stdin (default: none, stdin is /dev/null). */
   stdin?: string;
+  /** The module to run instead of main.ts (e.g. the bundle's main.js). */
+  entry?: string;
+  /** More `deno run` flags, before the module (e.g. `--no-config`). */
+  denoFlags?: string[];
 }
 
-/** Start `wrapp ARGS…` as a subprocess (deno run main.ts). */
+/** Start `wrapp ARGS…` as a subprocess (deno run main.ts, or `options.entry`). */
 export function spawnWrapp(args: string[], options: WrappOptions = {}): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MAIN, ...args],
+    args: ["run", "-A", "--quiet", ...options.denoFlags ?? [], options.entry ?? MAIN, ...args],
     cwd: options.cwd ?? ROOT,
     env: { NO_COLOR: "1", ...options.env },
     stdin: options.stdin === undefined ? "null" : "piped",

@@ -7,26 +7,12 @@
 import assert from "node:assert/strict";
 import { bundleWrapp } from "../.ci/bundle.ts";
 import { VERSION } from "../lib/version.ts";
-import { ROOT, tempDir, writeScript } from "./_helpers.ts";
+import { runWrapp, tempDir, type WrappOutput, writeScript } from "./_helpers.ts";
 import { startRedis, streamMessages, writeRedisConfig } from "./_redis.ts";
 
-/** Run `deno run -A <bundle>/main.js ARGS…` from the repository. */
-async function runBundle(
-  bundleDir: string,
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", "--no-config", `${bundleDir}/main.js`, ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+/** Run `deno run -A --no-config <bundle>/main.js ARGS…` from the repository, as the binary runs it: without deno.json. */
+function runBundle(bundleDir: string, args: string[]): Promise<WrappOutput> {
+  return runWrapp(args, { entry: `${bundleDir}/main.js`, denoFlags: ["--no-config"] });
 }
 
 Deno.test("the bundle runs wrapp: --version, check, and run into Redis and a local trace", async (t) => {
