@@ -104,6 +104,22 @@ export async function writeConfig(
   return path;
 }
 
+/**
+ * Compile the C `source` into `<dir>/<name>` with debug info and frame pointers (what gdb
+ * and eBPF stack walks need); throws with gcc's message when it does not compile.
+ */
+export async function compileC(dir: string, name: string, source: string): Promise<string> {
+  await Deno.writeTextFile(`${dir}/${name}.c`, source);
+  const exe = `${dir}/${name}`;
+  const output = await new Deno.Command("gcc", {
+    args: ["-g", "-O0", "-fno-omit-frame-pointer", "-pthread", "-o", exe, `${dir}/${name}.c`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!output.success) throw new Error(`gcc failed: ${new TextDecoder().decode(output.stderr)}`);
+  return exe;
+}
+
 /** A TEF event as read back from a trace. */
 export interface TraceEvent {
   ph: string;

@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { readLatestTrace, spawnWrapp, tempDir } from "./_helpers.ts";
+import { compileC, readLatestTrace, spawnWrapp, tempDir } from "./_helpers.ts";
 
 const isRoot = Deno.uid() === 0;
 const ignore = !isRoot && Deno.env.get("CI") !== "true";
@@ -68,19 +68,7 @@ Deno.test({
   async fn() {
     assert.ok(isRoot, "eBPF backtraces need root (CI runs as root)");
     await using dir = await tempDir();
-    await Deno.writeTextFile(`${dir.path}/segv.c`, SEGV_C);
-    const gcc = await new Deno.Command("gcc", {
-      args: [
-        "-g",
-        "-O0",
-        "-fno-omit-frame-pointer",
-        "-o",
-        `${dir.path}/segv`,
-        `${dir.path}/segv.c`,
-      ],
-      stderr: "piped",
-    }).output();
-    assert.equal(gcc.code, 0, new TextDecoder().decode(gcc.stderr));
+    await compileC(dir.path, "segv", SEGV_C);
     const names = ["first", "second"];
     for (const name of names) {
       await Deno.writeTextFile(

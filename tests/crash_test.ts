@@ -12,7 +12,7 @@ import { captureCrash, formatCrashSummary } from "../lib/crash/crash_report.ts";
 import { coreLimitPrefix } from "../lib/crash/core_limit.ts";
 import { EbpfCrashWatcher } from "../lib/crash/ebpf_backtrace.ts";
 import { spawnStopped } from "../lib/sources/spawn_stopped.ts";
-import { readLatestTrace, runWrapp, tempDir } from "./_helpers.ts";
+import { compileC, readLatestTrace, runWrapp, tempDir } from "./_helpers.ts";
 import { startRedis } from "./_redis.ts";
 
 const isRoot = Deno.uid() === 0;
@@ -84,23 +84,6 @@ async function run(program: string, args: string[], cwd?: string) {
   };
 }
 
-/** Compile `source` with debug info and frame pointers; returns the binary's path. */
-async function compile(dir: string, name: string, source: string): Promise<string> {
-  await Deno.writeTextFile(`${dir}/${name}.c`, source);
-  const exe = `${dir}/${name}`;
-  const result = await run("gcc", [
-    "-g",
-    "-O0",
-    "-fno-omit-frame-pointer",
-    "-pthread",
-    "-o",
-    exe,
-    `${dir}/${name}.c`,
-  ]);
-  assert.equal(result.code, 0, `gcc failed: ${result.stderr}`);
-  return exe;
-}
-
 /** Start `exe` in `cwd` behind `prefix`, wait for it to die, and describe the crash. */
 async function crash(exe: string, cwd: string, prefix: string[], coreLimit: number) {
   const [program, ...args] = [...prefix, exe];
@@ -137,7 +120,7 @@ Deno.test({
   fn: async () => {
     prerequisites();
     await using dir = await tempDir();
-    const exe = await compile(dir.path, "segv", SEGV_C);
+    const exe = await compileC(dir.path, "segv", SEGV_C);
     const plan = await coreLimitPrefix();
     const { info, report } = await withCorePattern(`${dir.path}/core.%e.%p.%t`, false, async () => {
       const info = await crash(exe, dir.path, plan.prefix, plan.limit.soft);
@@ -170,7 +153,7 @@ Deno.test({
   fn: async () => {
     prerequisites();
     await using dir = await tempDir();
-    const exe = await compile(dir.path, "abrt", ABORT_C);
+    const exe = await compileC(dir.path, "abrt", ABORT_C);
     const plan = await coreLimitPrefix();
     const { info, report } = await withCorePattern(`${dir.path}/core.%e.%p`, false, async () => {
       const info = await crash(exe, dir.path, plan.prefix, plan.limit.soft);
@@ -202,7 +185,7 @@ Deno.test({
   fn: async () => {
     prerequisites();
     await using dir = await tempDir();
-    const exe = await compile(dir.path, "segv", SEGV_C);
+    const exe = await compileC(dir.path, "segv", SEGV_C);
     const work = `${dir.path}/work`;
     await Deno.mkdir(work);
     const plan = await coreLimitPrefix();
@@ -221,7 +204,7 @@ Deno.test({
   fn: async () => {
     prerequisites();
     await using dir = await tempDir();
-    const exe = await compile(dir.path, "segv", SEGV_C);
+    const exe = await compileC(dir.path, "segv", SEGV_C);
     const pattern = `${dir.path}/core.%e.%p.%t`;
     const { report, captureMs } = await withCorePattern(pattern, false, async () => {
       const info = await crash(exe, dir.path, ["prlimit", "--core=0", "--"], 0);
@@ -249,7 +232,7 @@ Deno.test({
     assert.ok(isRoot, "this test needs root to set core_pattern (CI runs as root)");
     await using dir = await tempDir();
     await using redis = await startRedis();
-    const exe = await compile(dir.path, "segv", SEGV_C);
+    const exe = await compileC(dir.path, "segv", SEGV_C);
     const config = `${dir.path}/svc.toml`;
     await Deno.writeTextFile(
       config,
@@ -300,7 +283,7 @@ Deno.test({
   fn: async () => {
     prerequisites();
     await using dir = await tempDir();
-    const exe = await compile(dir.path, "segv", SLOW_SEGV_C);
+    const exe = await compileC(dir.path, "segv", SLOW_SEGV_C);
     const pattern = `${dir.path}/core.%e.%p.%t`;
     const report = await withCorePattern(pattern, false, async () => {
       // Stopped before exec, as the supervisor's child is when the watcher starts: the
@@ -349,7 +332,7 @@ Deno.test({
   async fn() {
     assert.ok(isRoot, "eBPF backtraces need root (CI runs as root)");
     await using dir = await tempDir();
-    const exe = await compile(dir.path, "slow-segv", SLOW_SEGV_C);
+    const exe = await compileC(dir.path, "slow-segv", SLOW_SEGV_C);
     const config = `${dir.path}/svc.toml`;
     // wrapp holds the service until the watcher runs; the pause, sleep's fork and exec,
     // then the execs of prlimit and the program are followed.
@@ -389,7 +372,7 @@ Deno.test({
   async fn() {
     assert.ok(isRoot, "eBPF backtraces need root (CI runs as root)");
     await using dir = await tempDir();
-    const exe = await compile(dir.path, "segv", SEGV_C);
+    const exe = await compileC(dir.path, "segv", SEGV_C);
     const config = `${dir.path}/svc.toml`;
     // No pause anywhere: the program crashes a few instructions after its exec, so its
     // maps can only be read if wrapp holds it at the exec.

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { NativeFatalSignalSource } from "../lib/crash/native_fatal_signal.ts";
 import type { FatalSignalEvent } from "../lib/crash/fatal_signal_bpf.ts";
 import { spawnStopped } from "../lib/sources/spawn_stopped.ts";
-import { tempDir } from "./_helpers.ts";
+import { compileC, tempDir } from "./_helpers.ts";
 
 const isRoot = Deno.uid() === 0;
 const ignore = !isRoot && Deno.env.get("CI") !== "true";
@@ -20,16 +20,6 @@ __attribute__((noinline)) void crash_here(int *p) { *p = 42; }
 __attribute__((noinline)) void level_one(int *p) { crash_here(p); }
 int main(void) { level_one(NULL); return 0; }
 `;
-
-async function compile(dir: string, source: string): Promise<string> {
-  await Deno.writeTextFile(`${dir}/segv.c`, source);
-  const gcc = await new Deno.Command("gcc", {
-    args: ["-g", "-O0", "-fno-omit-frame-pointer", "-o", `${dir}/segv`, `${dir}/segv.c`],
-    stderr: "piped",
-  }).output();
-  assert.equal(gcc.code, 0, new TextDecoder().decode(gcc.stderr));
-  return `${dir}/segv`;
-}
 
 /** The fds of this process that belong to eBPF, perf or epoll (what the watcher opens). */
 function bpfFds(): string[] {
@@ -77,7 +67,7 @@ Deno.test({
   async fn() {
     assert.ok(isRoot, "loading eBPF programs needs root (CI runs as root)");
     await using dir = await tempDir();
-    const exe = await compile(dir.path, SEGV_C);
+    const exe = await compileC(dir.path, "segv", SEGV_C);
     const before = bpfFds();
     const { events, onEvent, until } = collector();
     const source = await NativeFatalSignalSource.load({ onEvent });
@@ -136,7 +126,7 @@ Deno.test({
   async fn() {
     assert.ok(isRoot, "loading eBPF programs needs root (CI runs as root)");
     await using dir = await tempDir();
-    const exe = await compile(dir.path, SEGV_C);
+    const exe = await compileC(dir.path, "segv", SEGV_C);
     const { events, onEvent } = collector();
     const source = await NativeFatalSignalSource.load({ onEvent });
     try {

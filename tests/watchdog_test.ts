@@ -11,7 +11,7 @@
 
 import assert from "node:assert/strict";
 import type { Redis } from "ioredis";
-import { readLatestTrace, spawnWrapp, tempDir, writeScript } from "./_helpers.ts";
+import { compileC, readLatestTrace, spawnWrapp, tempDir, writeScript } from "./_helpers.ts";
 import { startRedis, writeRedisConfig } from "./_redis.ts";
 
 const isRoot = Deno.uid() === 0;
@@ -95,18 +95,6 @@ int main(void) {
 }
 `;
 
-async function compile(dir: string, name: string, source: string): Promise<string> {
-  await Deno.writeTextFile(`${dir}/${name}.c`, source);
-  const exe = `${dir}/${name}`;
-  const output = await new Deno.Command("gcc", {
-    args: ["-g", "-O0", "-fno-omit-frame-pointer", "-pthread", "-o", exe, `${dir}/${name}.c`],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(output.code, 0, `gcc failed: ${new TextDecoder().decode(output.stderr)}`);
-  return exe;
-}
-
 type Entry = { id: string; fields: Record<string, string> };
 
 function toEntry([id, flat]: [string, string[]]): Entry {
@@ -173,7 +161,7 @@ Deno.test({
     prerequisites();
     await using dir = await tempDir();
     await using redis = await startRedis();
-    const exe = await compile(dir.path, "deadlock", DEADLOCK_C);
+    const exe = await compileC(dir.path, "deadlock", DEADLOCK_C);
     const config = await writeRedisConfig(dir.path, {
       executable: exe,
       name: "wd-deadlock",
@@ -257,7 +245,7 @@ Deno.test({
     prerequisites();
     await using dir = await tempDir();
     await using redis = await startRedis();
-    const exe = await compile(dir.path, "silent", SILENT_C);
+    const exe = await compileC(dir.path, "silent", SILENT_C);
     const config = await writeRedisConfig(dir.path, {
       executable: exe,
       name: "wd-silent",
@@ -368,7 +356,7 @@ Deno.test({
     prerequisites();
     await using dir = await tempDir();
     await Deno.chmod(dir.path, 0o755); // nobody runs the program and reaches the socket in here
-    const exe = await compile(dir.path, "deadlock", DEADLOCK_C);
+    const exe = await compileC(dir.path, "deadlock", DEADLOCK_C);
     const config = `${dir.path}/svc.toml`;
     await Deno.writeTextFile(
       config,
