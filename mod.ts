@@ -18,20 +18,24 @@ export type {
   MetricEvent,
   OutputStream,
   StatusEvent,
-} from "./lib/event.ts";
-export { encodeEvent, now } from "./lib/event.ts";
-export * from "./lib/errors.ts";
-export type { Config } from "./lib/config/config.ts";
-export { loadConfig } from "./lib/config/load_config.ts";
-export { formatConfig } from "./lib/config/format_config.ts";
-export { Router, type RouterOptions } from "./lib/router.ts";
-export type { Sink, SinkStats } from "./lib/sinks/sink.ts";
-export { MemorySink } from "./lib/sinks/memory.ts";
-export { TraceEventFileSink } from "./lib/sinks/trace_event_file.ts";
-export { RedisSink, type RedisSinkOptions } from "./lib/sinks/redis.ts";
-export { LineSplitter, type SplitLine } from "./lib/transforms/split_lines.ts";
-export { MultilineJoiner } from "./lib/transforms/join_multiline.ts";
-export { MarkerExtractor } from "./lib/transforms/extract_markers.ts";
-export { checkPerfettoRules, checkTraceFileText } from "./lib/tef/perfetto_rules.ts";
-export { type RunResult, runService, type RunServiceOptions } from "./lib/supervise/supervisor.ts";
-export { VERSION } from "./lib/version.ts";
+} from "./lib/core/event.ts";
+export { encodeEvent, now } from "./lib/core/event.ts";
+export * from "./lib/core/errors.ts";
+export type { Config } from "./lib/core/config/config.ts";
+export { loadConfig } from "./lib/core/config/load_config.ts";
+export { formatConfig } from "./lib/core/config/format_config.ts";
+export { Router, type RouterOptions } from "./lib/pipeline/router.ts";
+export type { Sink, SinkStats } from "./lib/pipeline/sinks/sink.ts";
+export { MemorySink } from "./lib/pipeline/sinks/memory.ts";
+export { TraceEventFileSink } from "./lib/pipeline/sinks/trace_event_file.ts";
+export { RedisSink, type RedisSinkOptions } from "./lib/pipeline/sinks/redis.ts";
+export { LineSplitter, type SplitLine } from "./lib/pipeline/transforms/split_lines.ts";
+export { MultilineJoiner } from "./lib/pipeline/transforms/join_multiline.ts";
+export { MarkerExtractor } from "./lib/pipeline/transforms/extract_markers.ts";
+export { checkPerfettoRules, checkTraceFileText } from "./lib/pipeline/tef/perfetto_rules.ts";
+export {
+  type RunResult,
+  runService,
+  type RunServiceOptions,
+} from "./lib/features/run/supervisor.ts";
+export { VERSION } from "./lib/core/version.ts";

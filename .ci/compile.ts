@@ -33,7 +33,7 @@ const REQUIRED_TEXT: Record<string, string> = {
   "bpf/syscalls.bt": "the bpftrace program of wrapp trace and [trace]",
   "bpf/fatal_signal.bt": "the bpftrace program of the crash backtrace (bpftrace fallback)",
   "bpf/memprof.bt": "the bpftrace program of wrapp memprof",
-  "lib/memprof/page/": "the memprof page",
+  "lib/features/memprof/page/": "the memprof page",
 };
 
 /**

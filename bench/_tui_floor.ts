@@ -8,11 +8,11 @@
  * Run in a terminal: deno run -A bench/_tui_floor.ts SECONDS
  */
 
-import { DemoFeed } from "../lib/tui/demo_feed.ts";
-import { TraceViewState } from "../lib/tui/trace_view_state.ts";
-import { sparkline } from "../lib/tui/sparkline.ts";
-import { formatCount } from "../lib/tui/trace_view.ts";
-import { hostArch } from "../lib/trace/syscall_table.ts";
+import { DemoFeed } from "../lib/features/trace/demo_feed.ts";
+import { TraceViewState } from "../lib/features/trace/trace_view_state.ts";
+import { sparkline } from "../lib/features/trace/sparkline.ts";
+import { formatCount } from "../lib/features/trace/trace_view.ts";
+import { hostArch } from "../lib/pipeline/syscalls/syscall_table.ts";
 
 const seconds = Number(Deno.args[0] ?? 20);
 const tickMs = 50;

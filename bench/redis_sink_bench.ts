@@ -14,8 +14,8 @@
  */
 
 import { Redis } from "ioredis";
-import { type LogEvent, now } from "../lib/event.ts";
-import { RedisSink } from "../lib/sinks/redis.ts";
+import { type LogEvent, now } from "../lib/core/event.ts";
+import { RedisSink } from "../lib/pipeline/sinks/redis.ts";
 import { startRedis } from "../tests/_redis.ts";
 import { sendBulkPipeline } from "./_resp.ts";
 

@@ -17,8 +17,8 @@
 
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { startRedis } from "../tests/_redis.ts";
-import { RedisSink } from "../lib/sinks/redis.ts";
-import { type LogEvent, now } from "../lib/event.ts";
+import { RedisSink } from "../lib/pipeline/sinks/redis.ts";
+import { type LogEvent, now } from "../lib/core/event.ts";
 
 const LINES = Number(Deno.args[0] ?? 300_000);
 const ROUNDS = 3;

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { LineSplitter } from "../lib/transforms/split_lines.ts";
+import { LineSplitter } from "../lib/pipeline/transforms/split_lines.ts";
 
 const LINES = 1_000_000;
 const CHUNK = 64 * 1024;

@@ -6,7 +6,7 @@
  */
 
 import { fileURLToPath as fromFileUrl } from "node:url";
-import { checkTraceFileText } from "../lib/tef/perfetto_rules.ts";
+import { checkTraceFileText } from "../lib/pipeline/tef/perfetto_rules.ts";
 
 /** Absolute path of main.ts. */
 export const MAIN = fromFileUrl(new URL("../main.ts", import.meta.url));

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { bundleWrapp } from "../.ci/bundle.ts";
-import { VERSION } from "../lib/version.ts";
+import { VERSION } from "../lib/core/version.ts";
 import { runWrapp, tempDir, type WrappOutput, writeScript } from "./_helpers.ts";
 import { startRedis, streamMessages, writeRedisConfig } from "./_redis.ts";
 

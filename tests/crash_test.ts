@@ -8,10 +8,10 @@
  */
 
 import assert from "node:assert/strict";
-import { captureCrash, formatCrashSummary } from "../lib/crash/crash_report.ts";
-import { coreLimitPrefix } from "../lib/crash/core_limit.ts";
-import { EbpfCrashWatcher } from "../lib/crash/ebpf_backtrace.ts";
-import { spawnStopped } from "../lib/sources/spawn_stopped.ts";
+import { captureCrash, formatCrashSummary } from "../lib/features/run/crash/crash_report.ts";
+import { coreLimitPrefix } from "../lib/features/run/crash/core_limit.ts";
+import { EbpfCrashWatcher } from "../lib/features/run/crash/ebpf_backtrace.ts";
+import { spawnStopped } from "../lib/pipeline/sources/spawn_stopped.ts";
 import { compileC, readLatestTrace, runWrapp, tempDir } from "./_helpers.ts";
 import { startRedis } from "./_redis.ts";
 

@@ -21,7 +21,7 @@ import {
   streamMessages as messages,
   writeRedisConfig,
 } from "./_redis.ts";
-import { parseStatGroup } from "../lib/supervise/process_group.ts";
+import { parseStatGroup } from "../lib/features/run/process_group.ts";
 
 const isRoot = Deno.uid() === 0;
 const CI = Deno.env.get("CI") === "true";

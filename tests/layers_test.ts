@@ -10,7 +10,11 @@ import { tempDir } from "./_helpers.ts";
 const HOUSE: Layer[] = [
   { name: "core", parts: { core: ["lib/core/"] } },
   { name: "pipeline", parts: { pipeline: ["lib/pipeline/"] } },
-  { name: "features", features: true, parts: { run: ["lib/run/"], trace: ["lib/trace/"] } },
+  {
+    name: "features",
+    features: true,
+    parts: { run: ["lib/run/"], trace: ["lib/trace/"], memprof: ["lib/memprof/"] },
+  },
   { name: "cli", parts: { cli: ["lib/cli/", "main.ts", "mod.ts"] } },
 ];
 
@@ -47,6 +51,12 @@ Deno.test("judge() allows going down and within a feature, refuses up and across
     judge("lib/run/a.ts", "lib/elsewhere/b.ts", HOUSE),
     "lib/elsewhere/b.ts is in no layer",
   );
+  // Another feature's mod.ts is its public face; its other files are its internals.
+  assert.equal(judge("lib/run/a.ts", "lib/memprof/mod.ts", HOUSE), undefined);
+  assert.equal(
+    judge("lib/run/a.ts", "lib/memprof/session.ts", HOUSE),
+    "across features, from run to memprof",
+  );
   // A test belongs where the file it tests does.
   assert.deepEqual(placeOf("lib/run/a_test.ts", HOUSE), { layer: 2, part: "run" });
 });
@@ -66,10 +76,15 @@ Deno.test("checkLayers() names each offending import by file and line", async ()
   await write("lib/run/supervisor.ts", `import { t } from "../trace/tracer.ts";\n`);
   await write("lib/run/crash.ts", `export type R = number;\n`);
   await write("lib/trace/tracer.ts", `import { e } from "../core/event.ts";\n`);
+  await write("lib/trace/mod.ts", `export * from "./tracer.ts";\nimport "../memprof/mod.ts";\n`);
+  await write("lib/memprof/mod.ts", `import { t } from "../trace/mod.ts";\n`);
   const violations = await checkLayers(`${dir.path}/`, HOUSE);
   assert.deepEqual(violations.map((v) => `${v.file}:${v.line}: ${v.target}: ${v.why}`), [
     "lib/core/event.ts:2: lib/run/crash.ts: up from core to features",
     "lib/run/supervisor.ts:1: lib/trace/tracer.ts: across features, from run to trace",
+    // Through their mod.ts, but in a loop.
+    "lib/memprof/mod.ts:1: lib/trace/mod.ts: features memprof and trace use each other",
+    "lib/trace/mod.ts:2: lib/memprof/mod.ts: features trace and memprof use each other",
   ]);
 });
 

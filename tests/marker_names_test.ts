@@ -1,12 +1,12 @@
 /**
  * A service that puts ids in its marker names: wrapp keeps a bounded number of running
- * totals (lib/transforms/extract_markers.ts), says so once, and still turns every marker
+ * totals (lib/pipeline/transforms/extract_markers.ts), says so once, and still turns every marker
  * into a metric event.
  */
 
 import assert from "node:assert/strict";
 import { readLatestTrace, runWrapp, tempDir, writeConfig, writeScript } from "./_helpers.ts";
-import { DEFAULT_MAX_MARKER_NAMES } from "../lib/transforms/extract_markers.ts";
+import { DEFAULT_MAX_MARKER_NAMES } from "../lib/pipeline/transforms/extract_markers.ts";
 
 Deno.test("wrapp run with more distinct marker names than it keeps totals for: warned once, every marker still counted", async () => {
   await using dir = await tempDir();

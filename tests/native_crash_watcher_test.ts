@@ -7,9 +7,9 @@
  */
 
 import assert from "node:assert/strict";
-import { NativeFatalSignalSource } from "../lib/crash/native_fatal_signal.ts";
-import type { FatalSignalEvent } from "../lib/crash/fatal_signal_bpf.ts";
-import { spawnStopped } from "../lib/sources/spawn_stopped.ts";
+import { NativeFatalSignalSource } from "../lib/features/run/crash/native_fatal_signal.ts";
+import type { FatalSignalEvent } from "../lib/features/run/crash/fatal_signal_bpf.ts";
+import { spawnStopped } from "../lib/pipeline/sources/spawn_stopped.ts";
 import { compileC, tempDir } from "./_helpers.ts";
 
 const isRoot = Deno.uid() === 0;

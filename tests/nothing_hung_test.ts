@@ -13,7 +13,7 @@ import {
   writeConfig,
   writeScript,
 } from "./_helpers.ts";
-import { processGroupMembers } from "../lib/supervise/process_group.ts";
+import { processGroupMembers } from "../lib/features/run/process_group.ts";
 import { startRedis } from "./_redis.ts";
 
 /** Whether process `pid` still exists (and is not a zombie). */

@@ -9,13 +9,13 @@
  */
 
 import assert from "node:assert/strict";
-import { preflight } from "../lib/bpf/preflight.ts";
-import { SYSCALLS_PROGRAM } from "../lib/bpf/programs.ts";
-import { findExecutable } from "../lib/find_executable.ts";
-import { findNeeds, needPrograms } from "../lib/record/app_programs.ts";
-import { processState } from "../lib/sources/spawn_stopped.ts";
-import { VERSION } from "../lib/version.ts";
-import { WORKLOADS } from "../lib/record/workloads.ts";
+import { preflight } from "../lib/pipeline/bpf/preflight.ts";
+import { SYSCALLS_PROGRAM } from "../lib/pipeline/bpf/programs.ts";
+import { findExecutable } from "../lib/core/find_executable.ts";
+import { findNeeds, needPrograms } from "../lib/features/record/app_programs.ts";
+import { processState } from "../lib/pipeline/sources/spawn_stopped.ts";
+import { VERSION } from "../lib/core/version.ts";
+import { WORKLOADS } from "../lib/features/record/workloads.ts";
 import { readLatestTrace, runWrapp, spawnWrapp, tempDir, type TraceEvent } from "./_helpers.ts";
 import { startRedis } from "./_redis.ts";
 

@@ -6,9 +6,9 @@
 
 import assert from "node:assert/strict";
 import type { Redis } from "ioredis";
-import { type LogEvent, now } from "../lib/event.ts";
-import { RedisSink, type RedisSinkOptions } from "../lib/sinks/redis.ts";
-import { RedisPool } from "../lib/sinks/redis_pool.ts";
+import { type LogEvent, now } from "../lib/core/event.ts";
+import { RedisSink, type RedisSinkOptions } from "../lib/pipeline/sinks/redis.ts";
+import { RedisPool } from "../lib/pipeline/sinks/redis_pool.ts";
 import { type RedisServer, startRedis } from "./_redis.ts";
 import { tempDir, waitFor } from "./_helpers.ts";
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
-import { type Event, type LogEvent, now, type StatusEvent } from "../lib/event.ts";
-import { RedisSink, type RedisSinkOptions } from "../lib/sinks/redis.ts";
+import { type Event, type LogEvent, now, type StatusEvent } from "../lib/core/event.ts";
+import { RedisSink, type RedisSinkOptions } from "../lib/pipeline/sinks/redis.ts";
 import { freePort, type RedisServer, startRedis } from "./_redis.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -407,7 +407,7 @@ Deno.test("RedisSink replays the spool of a wrapp killed with SIGKILL, skipping 
   await Deno.writeTextFile(
     script,
     `import { RedisSink } from ${
-      JSON.stringify(new URL("../lib/sinks/redis.ts", import.meta.url).href)
+      JSON.stringify(new URL("../lib/pipeline/sinks/redis.ts", import.meta.url).href)
     };
 const sink = await RedisSink.connect({ host: "127.0.0.1", port: ${port}, streamName: "svc", runId: "run-killed",
   hostname: "h", pid: () => 999, spoolDir: ${JSON.stringify(spoolDir)} });

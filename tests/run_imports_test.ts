@@ -50,31 +50,22 @@ async function _staticGraph(entry: string): Promise<Set<string>> {
   );
 }
 
-// Symbol lookup in ELF files: shared with crash capture, which a run needs.
-const _SHARED_MEMPROF = new Set([
-  "lib/memprof/symbolizer.ts",
-  "lib/memprof/elf_symbols.ts",
-  "lib/memprof/demangle.ts",
-  "lib/memprof/proc_maps.ts",
-  "lib/memprof/mem_map.ts",
-]);
-
 /** What `run` must reach only through an `import()`, if at all. */
 function _forbidden(module: string): boolean {
   return /^npm:(ink|react|react-reconciler|@types\/react|playwright-core|ioredis)$/.test(module) ||
-    module.startsWith("lib/tui/") ||
-    module.startsWith("lib/record/") ||
-    (module.startsWith("lib/memprof/") && !_SHARED_MEMPROF.has(module)) ||
+    module.startsWith("lib/features/trace/") ||
+    module.startsWith("lib/features/record/") ||
+    module.startsWith("lib/features/memprof/") ||
     // [trace], [memprof] and [redis] load when a config has them.
-    module === "lib/supervise/service_trace.ts" ||
-    module === "lib/supervise/service_memprof.ts" ||
-    module === "lib/sinks/redis.ts" ||
-    module === "lib/sources/redis_control.ts" ||
+    module === "lib/features/run/service_trace.ts" ||
+    module === "lib/features/run/service_memprof.ts" ||
+    module === "lib/pipeline/sinks/redis.ts" ||
+    module === "lib/pipeline/sources/redis_control.ts" ||
     // A crash, [debug], the crash watcher and the local trace load what they need when used.
-    module === "lib/crash/crash_report.ts" ||
-    module === "lib/crash/ebpf_backtrace.ts" ||
-    module === "lib/supervise/service_debug.ts" ||
-    module === "lib/sinks/trace_event_file.ts" ||
+    module === "lib/features/run/crash/crash_report.ts" ||
+    module === "lib/features/run/crash/ebpf_backtrace.ts" ||
+    module === "lib/features/run/service_debug.ts" ||
+    module === "lib/pipeline/sinks/trace_event_file.ts" ||
     // Deno sets up its Node layer at the first node: import: 50-130 ms of every start.
     module.startsWith("node:") ||
     // Other commands and their help texts.
@@ -92,20 +83,22 @@ Deno.test("main.ts loads no command before it is dispatched", async () => {
 Deno.test("the run command's static imports reach no TUI, React, ink, memprof, record, playwright or node: module", async () => {
   const graph = await _staticGraph("lib/cli/run_command.ts");
   // The walk itself works: these are static imports of a run.
-  for (const expected of ["lib/supervise/supervisor.ts", "lib/router.ts", "npm:smol-toml"]) {
+  for (
+    const expected of ["lib/features/run/supervisor.ts", "lib/pipeline/router.ts", "npm:smol-toml"]
+  ) {
     assert.ok(graph.has(expected), `${expected} missing from ${[...graph].join(", ")}`);
   }
   assert.deepEqual([...graph].filter(_forbidden), []);
 });
 
 Deno.test("what [redis] loads (the sink, the control stream) reaches no ioredis, node: module or crash report", async () => {
-  for (const entry of ["lib/sinks/redis.ts", "lib/sources/redis_control.ts"]) {
+  for (const entry of ["lib/pipeline/sinks/redis.ts", "lib/pipeline/sources/redis_control.ts"]) {
     const graph = await _staticGraph(entry);
-    assert.ok(graph.has("lib/sinks/resp_client.ts"), `${entry}: ${[...graph].join(", ")}`);
+    assert.ok(graph.has("lib/pipeline/sinks/resp_client.ts"), `${entry}: ${[...graph].join(", ")}`);
     assert.deepEqual(
       [...graph].filter((module) =>
         module === "npm:ioredis" || module.startsWith("node:") ||
-        module.startsWith("lib/crash/crash_report.ts")
+        module.startsWith("lib/features/run/crash/crash_report.ts")
       ),
       [],
       entry,
@@ -120,16 +113,16 @@ Deno.test("_forbidden() names the modules of the TUI, memprof, record, playwrigh
       "npm:react",
       "npm:playwright-core",
       "npm:@types/react",
-      "lib/tui/run_trace_tui.ts",
-      "lib/record/recorder.ts",
-      "lib/memprof/page_assets.ts",
-      "lib/memprof/http_server.ts",
+      "lib/features/trace/run_trace_tui.ts",
+      "lib/features/record/recorder.ts",
+      "lib/features/memprof/page_assets.ts",
+      "lib/features/memprof/http_server.ts",
       "lib/cli/trace_command.ts",
       "lib/cli/memprof_command.ts",
-      "lib/crash/crash_report.ts",
+      "lib/features/run/crash/crash_report.ts",
       "node:path",
     ]
   ) assert.ok(_forbidden(module), module);
   assert.ok(!_forbidden("lib/cli/run_command.ts"));
-  assert.ok(!_forbidden("lib/memprof/symbolizer.ts"));
+  assert.ok(!_forbidden("lib/core/symbols/symbolizer.ts"));
 });

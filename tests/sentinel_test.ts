@@ -9,8 +9,8 @@ import type { Redis } from "ioredis";
 import { runWrapp, spawnWrapp, tempDir, waitFor } from "./_helpers.ts";
 import { startSentinelGroup } from "./_sentinel.ts";
 import { startRedis } from "./_redis.ts";
-import { RedisSink } from "../lib/sinks/redis.ts";
-import { now, type StatusEvent } from "../lib/event.ts";
+import { RedisSink } from "../lib/pipeline/sinks/redis.ts";
+import { now, type StatusEvent } from "../lib/core/event.ts";
 
 // Prints "line N" 1000 times a second until the file $1 exists, then "last N".
 const PRINTER = `#!/usr/bin/env python3

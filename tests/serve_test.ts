@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
-import { checkTraceFileText } from "../lib/tef/perfetto_rules.ts";
-import { writeAll } from "../lib/tef/assemble_trace.ts";
+import { checkTraceFileText } from "../lib/pipeline/tef/perfetto_rules.ts";
+import { writeAll } from "../lib/pipeline/tef/assemble_trace.ts";
 import { ROOT, tempDir, waitFor, type WrappOutput } from "./_helpers.ts";
 import { startRedis } from "./_redis.ts";
 

@@ -8,11 +8,11 @@
  */
 
 import assert from "node:assert/strict";
-import { preflight } from "../lib/bpf/preflight.ts";
-import { SYSCALLS_PROGRAM } from "../lib/bpf/programs.ts";
-import { findExecutable } from "../lib/find_executable.ts";
-import { checkTraceFileText } from "../lib/tef/perfetto_rules.ts";
-import { hostArch, syscallNumber } from "../lib/trace/syscall_table.ts";
+import { preflight } from "../lib/pipeline/bpf/preflight.ts";
+import { SYSCALLS_PROGRAM } from "../lib/pipeline/bpf/programs.ts";
+import { findExecutable } from "../lib/core/find_executable.ts";
+import { checkTraceFileText } from "../lib/pipeline/tef/perfetto_rules.ts";
+import { hostArch, syscallNumber } from "../lib/pipeline/syscalls/syscall_table.ts";
 import { runWrapp, spawnWrapp } from "./_helpers.ts";
 
 // ---------------------------------------------------------------------------------------

@@ -7,9 +7,9 @@
  */
 
 import assert from "node:assert/strict";
-import { findExecutable } from "../lib/find_executable.ts";
-import { preflight } from "../lib/bpf/preflight.ts";
-import { SYSCALLS_PROGRAM } from "../lib/bpf/programs.ts";
+import { findExecutable } from "../lib/core/find_executable.ts";
+import { preflight } from "../lib/pipeline/bpf/preflight.ts";
+import { SYSCALLS_PROGRAM } from "../lib/pipeline/bpf/programs.ts";
 import { MAIN, ROOT, runWrapp, tempDir, waitFor } from "./_helpers.ts";
 
 const CI = Deno.env.get("CI") === "true";

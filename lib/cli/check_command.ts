@@ -4,9 +4,9 @@
  * @module
  */
 
-import type { DebugLog } from "../debug.ts";
-import { loadConfig } from "../config/load_config.ts";
-import { formatConfig } from "../config/format_config.ts";
+import type { DebugLog } from "../core/debug.ts";
+import { loadConfig } from "../core/config/load_config.ts";
+import { formatConfig } from "../core/config/format_config.ts";
 
 /** Validate `file` and print it with every default filled in; exit code 0 (errors throw). */
 export async function checkCommand(

@@ -5,10 +5,10 @@
  * @module
  */
 
-import { UsageError, WrappError } from "../errors.ts";
-import { type DebugLog, silentDebug, stderrDebug } from "../debug.ts";
-import { didYouMean } from "../config/did_you_mean.ts";
-import { VERSION } from "../version.ts";
+import { UsageError, WrappError } from "../core/errors.ts";
+import { type DebugLog, silentDebug, stderrDebug } from "../core/debug.ts";
+import { didYouMean } from "../core/did_you_mean.ts";
+import { VERSION } from "../core/version.ts";
 
 // Every command is imported when it runs, not before: `wrapp run` on a robot must not load
 // (nor keep in memory) the TUI, React, the memprof page or the recorder. Literal specifiers

@@ -8,14 +8,18 @@
  * @module
  */
 
-import { describeCause, UsageError } from "../errors.ts";
+import { describeCause, UsageError } from "../core/errors.ts";
 import { parseFlags } from "./parse_flags.ts";
-import { loadConfig } from "../config/load_config.ts";
-import type { Config, LimitsConfig } from "../config/config.ts";
-import { type LimitsPlan, planLimits } from "../supervise/service_cgroup.ts";
-import { describeSize, formatBytes } from "../config/parse_size.ts";
-import { parseRedisUrl, type RedisEndpoint, redisUrlProblem } from "../config/redis_url.ts";
-import { MIN_BPFTRACE_VERSION, preflight, type PreflightReport } from "../bpf/preflight.ts";
+import { loadConfig } from "../core/config/load_config.ts";
+import type { Config, LimitsConfig } from "../core/config/config.ts";
+import { type LimitsPlan, planLimits } from "../features/run/service_cgroup.ts";
+import { describeSize, formatBytes } from "../core/config/parse_size.ts";
+import { parseRedisUrl, type RedisEndpoint, redisUrlProblem } from "../core/config/redis_url.ts";
+import {
+  MIN_BPFTRACE_VERSION,
+  preflight,
+  type PreflightReport,
+} from "../pipeline/bpf/preflight.ts";
 import {
   checkCoreDumps,
   type CoreDumpCheck,
@@ -26,12 +30,15 @@ import {
   ptraceScopeProblem,
   readMounts,
   readPtraceScope,
-} from "../crash/doctor_checks.ts";
+} from "../features/run/crash/doctor_checks.ts";
 import { basename, dirname } from "node:path";
-import { defaultStateDir } from "../config/state_dir.ts";
-import { findProgram } from "../crash/find_program.ts";
-import { type CrashWatcherEngine, crashWatcherEngine } from "../crash/ebpf_backtrace.ts";
-import { NativeFatalSignalSource } from "../crash/native_fatal_signal.ts";
+import { defaultStateDir } from "../core/config/state_dir.ts";
+import { findProgram } from "../core/find_program.ts";
+import {
+  type CrashWatcherEngine,
+  crashWatcherEngine,
+} from "../features/run/crash/ebpf_backtrace.ts";
+import { NativeFatalSignalSource } from "../features/run/crash/native_fatal_signal.ts";
 
 /** Oldest kernel wrapp's eBPF programs run on (bpftrace's own minimum). */
 export const MIN_KERNEL_VERSION: readonly [number, number] = [4, 9];
@@ -353,7 +360,7 @@ export function machineChecks(
       checks.push({
         names: ["sentinels"],
         run: async () => {
-          const { askSentinels } = await import("../sinks/redis_sentinel.ts");
+          const { askSentinels } = await import("../pipeline/sinks/redis_sentinel.ts");
           const { sentinelResult } = await import("./doctor_sentinel.ts");
           return [sentinelResult(await askSentinels(redis.endpoint), redis.endpoint)];
         },
@@ -820,7 +827,7 @@ async function _replicas(
   redis: { endpoint: RedisEndpoint; db: number },
   required: number,
 ): Promise<CheckResult> {
-  const { connectRedis } = await import("../sinks/redis_connection.ts");
+  const { connectRedis } = await import("../pipeline/sinks/redis_connection.ts");
   const { replicasResult } = await import("./doctor_sentinel.ts");
   let client;
   try {
@@ -851,7 +858,7 @@ export async function redisResult(
 ): Promise<CheckResult> {
   // Loaded here so that a doctor without Redis does not load the Redis client.
   const { connectRedis, describeEndpoint, describeRedisError, redisAddress } = await import(
-    "../sinks/redis_connection.ts"
+    "../pipeline/sinks/redis_connection.ts"
   );
   const address = redisAddress(endpoint);
   const sentinel = (endpoint.sentinels?.length ?? 0) > 0;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { formatBytes } from "../config/parse_size.ts";
-import type { PreflightReport } from "../bpf/preflight.ts";
+import { formatBytes } from "../core/config/parse_size.ts";
+import type { PreflightReport } from "../pipeline/bpf/preflight.ts";
 import {
   attachResult,
   bpfResults,
@@ -22,9 +22,9 @@ import {
   spoolTarget,
   TRACEPOINTS,
 } from "./doctor_command.ts";
-import { loadConfig } from "../config/load_config.ts";
-import { UsageError } from "../errors.ts";
-import { ptraceScopeProblem } from "../crash/doctor_checks.ts";
+import { loadConfig } from "../core/config/load_config.ts";
+import { UsageError } from "../core/errors.ts";
+import { ptraceScopeProblem } from "../features/run/crash/doctor_checks.ts";
 
 const READY: PreflightReport = {
   root: true,

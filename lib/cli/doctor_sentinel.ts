@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { RedisEndpoint } from "../config/redis_url.ts";
-import type { SentinelAnswer } from "../sinks/redis_sentinel.ts";
+import type { RedisEndpoint } from "../core/config/redis_url.ts";
+import type { SentinelAnswer } from "../pipeline/sinks/redis_sentinel.ts";
 import type { CheckResult } from "./doctor_command.ts";
 
 const _SENTINEL_FIX =

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { VERSION } from "../version.ts";
+import { VERSION } from "../core/version.ts";
 import { LOGS_HELP } from "./logs_command.ts";
 import { TRACE_HELP } from "./trace_command.ts";
 import { MEMPROF_HELP } from "./memprof_command.ts";

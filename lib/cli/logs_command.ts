@@ -4,18 +4,18 @@
  * @module
  */
 
-import type { RespClient } from "../sinks/resp_client.ts";
-import { UsageError } from "../errors.ts";
-import { loadConfig } from "../config/load_config.ts";
-import { STREAM_NAME_PATTERN } from "../config/load_config.ts";
-import { connectRedis } from "../sinks/redis_connection.ts";
-import type { RedisEndpoint } from "../config/redis_url.ts";
+import type { RespClient } from "../pipeline/sinks/resp_client.ts";
+import { UsageError } from "../core/errors.ts";
+import { loadConfig } from "../core/config/load_config.ts";
+import { STREAM_NAME_PATTERN } from "../core/config/load_config.ts";
+import { connectRedis } from "../pipeline/sinks/redis_connection.ts";
+import type { RedisEndpoint } from "../core/config/redis_url.ts";
 import {
   REDIS_ENDPOINT_FLAGS,
   REDIS_ENDPOINT_HELP,
   redisEndpointFromFlags,
-} from "../sinks/redis_from_flags.ts";
-import { didYouMean } from "../config/did_you_mean.ts";
+} from "../pipeline/sinks/redis_from_flags.ts";
+import { didYouMean } from "../core/did_you_mean.ts";
 import { parseFlags } from "./parse_flags.ts";
 
 /** The streams of a service, in the order `all` prints them. */

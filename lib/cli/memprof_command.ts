@@ -7,38 +7,42 @@
  */
 
 import { parseFlags, splitAtCommand } from "./parse_flags.ts";
-import { type DebugLog, stderrDebug } from "../debug.ts";
-import { UsageError } from "../errors.ts";
-import { assertReady, preflight } from "../bpf/preflight.ts";
-import { describeExit, type ExitStatus, shellExitCode } from "../supervise/signals.ts";
-import { processState, spawnStopped, type StoppedChild } from "../sources/spawn_stopped.ts";
-import { parseDurationFlag } from "./parse_duration.ts";
+import { type DebugLog, stderrDebug } from "../core/debug.ts";
+import { UsageError } from "../core/errors.ts";
+import { assertReady, preflight } from "../pipeline/bpf/preflight.ts";
+import { describeExit, type ExitStatus, shellExitCode } from "../core/signals.ts";
+import {
+  processState,
+  spawnStopped,
+  type StoppedChild,
+} from "../pipeline/sources/spawn_stopped.ts";
+import { parseDurationFlag } from "../core/parse_duration.ts";
 import { stderrNotice } from "./notice.ts";
 import { SignalWatch } from "./signal_watch.ts";
-import { buildCallTree, topAllocationSites } from "../memprof/call_tree.ts";
-import { foldedStacks } from "../memprof/folded.ts";
+import { buildCallTree, topAllocationSites } from "../features/memprof/call_tree.ts";
+import { foldedStacks } from "../features/memprof/folded.ts";
 import {
   DEFAULT_PORT,
   type MemprofServer,
   type MemprofSource,
   parseListen,
   serveMemprof,
-} from "../memprof/http_server.ts";
-import { MEMPROF_BPF } from "../memprof/memprof_bpf.ts";
+} from "../features/memprof/http_server.ts";
+import { MEMPROF_BPF } from "../features/memprof/memprof_bpf.ts";
 import {
   DEFAULT_MAX_PAGES,
   MemprofSession,
   type MemprofSnapshot,
-} from "../memprof/memprof_session.ts";
-import { memprofToRouter } from "../memprof/router_hook.ts";
-import { frameLabel } from "../memprof/symbolizer.ts";
-import { writeTefCounters } from "../memprof/tef_counters.ts";
-import { DEFAULT_THRESHOLD_KB, toTezedgeTree } from "../memprof/tezedge_json.ts";
-import { describeCause, SinkError } from "../errors.ts";
-import { Router } from "../router.ts";
-import { openRedisSinkFromFlags } from "../sinks/redis_from_flags.ts";
-import { STREAM_NAME_PATTERN } from "../config/load_config.ts";
-import { readCommandLine } from "../sources/command_line.ts";
+} from "../features/memprof/memprof_session.ts";
+import { memprofToRouter } from "../features/memprof/router_hook.ts";
+import { frameLabel } from "../core/symbols/symbolizer.ts";
+import { writeTefCounters } from "../features/memprof/tef_counters.ts";
+import { DEFAULT_THRESHOLD_KB, toTezedgeTree } from "../features/memprof/tezedge_json.ts";
+import { describeCause, SinkError } from "../core/errors.ts";
+import { Router } from "../pipeline/router.ts";
+import { openRedisSinkFromFlags } from "../pipeline/sinks/redis_from_flags.ts";
+import { STREAM_NAME_PATTERN } from "../core/config/load_config.ts";
+import { readCommandLine } from "../pipeline/sources/command_line.ts";
 
 /** `wrapp memprof --help`. */
 export const MEMPROF_HELP = `Usage: sudo wrapp memprof [options] --pid PID

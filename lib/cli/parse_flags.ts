@@ -6,8 +6,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { didYouMean } from "../config/did_you_mean.ts";
-import { UsageError } from "../errors.ts";
+import { didYouMean } from "../core/did_you_mean.ts";
+import { UsageError } from "../core/errors.ts";
 
 /** The option specs parseFlags accepts (node:util parseArgs options). */
 export type FlagOptions = Record<

@@ -7,14 +7,18 @@
  */
 
 import { resolve } from "node:path";
-import type { DebugLog } from "../debug.ts";
-import { UsageError } from "../errors.ts";
-import { parseRedisUrl, type RedisEndpoint, redisUrlProblem } from "../config/redis_url.ts";
-import { ROOT_RUNTIME_DIR, runtimeDir } from "../supervise/runtime_dir.ts";
-import { type PsRow, rowJson } from "../ps/ps_row.ts";
-import { formatPsTable } from "../ps/ps_table.ts";
-import { allRuntimeDirs, findStatusSockets, localServices } from "../ps/local_services.ts";
-import { parseDurationFlag } from "./parse_duration.ts";
+import type { DebugLog } from "../core/debug.ts";
+import { UsageError } from "../core/errors.ts";
+import { parseRedisUrl, type RedisEndpoint, redisUrlProblem } from "../core/config/redis_url.ts";
+import { ROOT_RUNTIME_DIR, runtimeDir } from "../features/run/runtime_dir.ts";
+import { type PsRow, rowJson } from "../features/run/ps/ps_row.ts";
+import { formatPsTable } from "../features/run/ps/ps_table.ts";
+import {
+  allRuntimeDirs,
+  findStatusSockets,
+  localServices,
+} from "../features/run/ps/local_services.ts";
+import { parseDurationFlag } from "../core/parse_duration.ts";
 import { parseFlags } from "./parse_flags.ts";
 
 /** `wrapp ps --help`. */
@@ -169,7 +173,7 @@ async function _fleetEndpoint(
         "--redis and --sentinel both name the Redis server: keep one (the Sentinels name the master)",
       );
     }
-    const { redisEndpointFromFlags } = await import("../sinks/redis_from_flags.ts");
+    const { redisEndpointFromFlags } = await import("../pipeline/sinks/redis_from_flags.ts");
     return await redisEndpointFromFlags(
       { sentinel: values.sentinel, "master-name": values["master-name"] },
       { env },
@@ -187,8 +191,8 @@ async function _fleetEndpoint(
 
 async function _fleetRows(endpoint: RedisEndpoint, db: number): Promise<PsRow[]> {
   // Loaded only with --redis: the Redis client is most of a wrapp's memory.
-  const { connectRedis } = await import("../sinks/redis_connection.ts");
-  const { readStateRows } = await import("../ps/redis_states.ts");
+  const { connectRedis } = await import("../pipeline/sinks/redis_connection.ts");
+  const { readStateRows } = await import("../features/run/ps/redis_states.ts");
   const client = await connectRedis(endpoint, { db, name: "wrapp:ps" });
   try {
     return await readStateRows(client, Date.now());

@@ -7,21 +7,21 @@
  */
 
 import { join } from "node:path";
-import { UsageError } from "../errors.ts";
-import { type DebugLog, stderrDebug } from "../debug.ts";
-import { didYouMean } from "../config/did_you_mean.ts";
-import { STREAM_NAME_PATTERN } from "../config/load_config.ts";
-import { assertReady, preflight } from "../bpf/preflight.ts";
-import { SYSCALLS_PROGRAM } from "../bpf/programs.ts";
-import { DEFAULT_THRESHOLD_SIGMA } from "../trace/anomaly_detector.ts";
-import { DEFAULT_FLOOR_NS } from "../trace/syscall_tracer.ts";
-import { requirePrograms } from "../record/app_programs.ts";
-import { customAppName, customPlan } from "../record/custom_workload.ts";
-import { recordApplication, type RecordResult } from "../record/recorder.ts";
-import { splitShellWords } from "../record/shell_words.ts";
-import { describeWorkloads, WORKLOAD_ALIASES, WORKLOADS } from "../record/workloads.ts";
+import { UsageError } from "../core/errors.ts";
+import { type DebugLog, stderrDebug } from "../core/debug.ts";
+import { didYouMean } from "../core/did_you_mean.ts";
+import { STREAM_NAME_PATTERN } from "../core/config/load_config.ts";
+import { assertReady, preflight } from "../pipeline/bpf/preflight.ts";
+import { SYSCALLS_PROGRAM } from "../pipeline/bpf/programs.ts";
+import { DEFAULT_THRESHOLD_SIGMA } from "../pipeline/syscalls/anomaly_detector.ts";
+import { DEFAULT_FLOOR_NS } from "../pipeline/syscalls/syscall_tracer.ts";
+import { requirePrograms } from "../features/record/app_programs.ts";
+import { customAppName, customPlan } from "../features/record/custom_workload.ts";
+import { recordApplication, type RecordResult } from "../features/record/recorder.ts";
+import { splitShellWords } from "../features/record/shell_words.ts";
+import { describeWorkloads, WORKLOAD_ALIASES, WORKLOADS } from "../features/record/workloads.ts";
 import { parseFlags, parseThresholdFlag } from "./parse_flags.ts";
-import { parseDurationFlag, parseDurationNs } from "./parse_duration.ts";
+import { parseDurationFlag, parseDurationNs } from "../core/parse_duration.ts";
 import { stderrNotice } from "./notice.ts";
 
 /** Default duration of the load, ms. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { SpawnError, UsageError } from "../errors.ts";
-import type { RecordResult } from "../record/recorder.ts";
-import type { RecordingMetadata } from "../record/metadata.ts";
+import { SpawnError, UsageError } from "../core/errors.ts";
+import type { RecordResult } from "../features/record/recorder.ts";
+import type { RecordingMetadata } from "../features/record/metadata.ts";
 import {
   DEFAULT_RECORD_DIR,
   DEFAULT_RECORD_DURATION_MS,

@@ -9,10 +9,10 @@
  * @module
  */
 
-import type { DebugLog } from "../debug.ts";
-import { loadConfig } from "../config/load_config.ts";
-import { Supervisor } from "../supervise/supervisor.ts";
-import { serveStatus } from "../supervise/status_socket.ts";
+import type { DebugLog } from "../core/debug.ts";
+import { loadConfig } from "../core/config/load_config.ts";
+import { Supervisor } from "../features/run/supervisor.ts";
+import { serveStatus } from "../features/run/status_socket.ts";
 
 /** Supervise the service `file` describes; resolves to wrapp's exit code. */
 export async function runCommand(file: string, options: { debug: DebugLog }): Promise<number> {

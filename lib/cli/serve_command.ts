@@ -10,20 +10,25 @@
  */
 
 import { resolve } from "node:path";
-import { stderrDebug } from "../debug.ts";
+import { stderrDebug } from "../core/debug.ts";
 import { parseFlags } from "./parse_flags.ts";
-import { describeCause, UsageError, WrappError } from "../errors.ts";
-import { defaultSocketPath, defaultTraceDir, type EnvLookup } from "../collector/paths.ts";
-import { clearTraces, findTrace, listTraces, type TraceInfo } from "../collector/trace_store.ts";
-import { quoteTraceId } from "../collector/trace_id.ts";
-import { assembleTrace } from "../tef/assemble_trace.ts";
-import { Router } from "../router.ts";
-import { openRedisSinkFromFlags } from "../sinks/redis_from_flags.ts";
+import { describeCause, UsageError, WrappError } from "../core/errors.ts";
+import { defaultSocketPath, defaultTraceDir, type EnvLookup } from "../features/collector/paths.ts";
+import {
+  clearTraces,
+  findTrace,
+  listTraces,
+  type TraceInfo,
+} from "../features/collector/trace_store.ts";
+import { quoteTraceId } from "../features/collector/trace_id.ts";
+import { assembleTrace } from "../pipeline/tef/assemble_trace.ts";
+import { Router } from "../pipeline/router.ts";
+import { openRedisSinkFromFlags } from "../pipeline/sinks/redis_from_flags.ts";
 import {
   type CollectedEvent,
   CollectorServer,
   formatCollectorStats,
-} from "../sources/collector_socket.ts";
+} from "../features/collector/collector_socket.ts";
 
 /** What the collector commands need from their environment. */
 export interface CollectorCommandContext {

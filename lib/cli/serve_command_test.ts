@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { UsageError } from "../errors.ts";
-import { writeAll } from "../tef/assemble_trace.ts";
-import { checkTraceFileText } from "../tef/perfetto_rules.ts";
-import type { CollectorServer } from "../sources/collector_socket.ts";
+import { UsageError } from "../core/errors.ts";
+import { writeAll } from "../pipeline/tef/assemble_trace.ts";
+import { checkTraceFileText } from "../pipeline/tef/perfetto_rules.ts";
+import type { CollectorServer } from "../features/collector/collector_socket.ts";
 import {
   CLEAR_HELP,
   clearCommand,

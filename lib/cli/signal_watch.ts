@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type LongTimer, setLongTimeout } from "../long_timeout.ts";
+import { type LongTimer, setLongTimeout } from "../core/long_timeout.ts";
 
 /**
  * SIGINT, SIGTERM and SIGHUP (or an abort) while a command traces or profiles: `first`

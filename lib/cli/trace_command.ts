@@ -6,32 +6,40 @@
  */
 
 import { basename, dirname } from "node:path";
-import { now } from "../event.ts";
-import { describeCause, SinkError, UsageError } from "../errors.ts";
-import { type DebugLog, stderrDebug } from "../debug.ts";
+import { now } from "../core/event.ts";
+import { describeCause, SinkError, UsageError } from "../core/errors.ts";
+import { type DebugLog, stderrDebug } from "../core/debug.ts";
 import { parseFlags, parseThresholdFlag, splitAtCommand } from "./parse_flags.ts";
-import { Router } from "../router.ts";
-import type { Sink } from "../sinks/sink.ts";
-import { TraceEventFileSink } from "../sinks/trace_event_file.ts";
-import { openRedisSinkFromFlags } from "../sinks/redis_from_flags.ts";
-import { STREAM_NAME_PATTERN } from "../config/load_config.ts";
-import { newRunId } from "../tef/run_dir.ts";
-import { assertReady, preflight } from "../bpf/preflight.ts";
-import { SYSCALLS_PROGRAM } from "../bpf/programs.ts";
-import { type ExitStatus, shellExitCode } from "../supervise/signals.ts";
-import { DEFAULT_THRESHOLD_SIGMA } from "../trace/anomaly_detector.ts";
-import { resolveSyscallFilter, SYSCALL_CLASSES } from "../trace/syscall_classes.ts";
-import { hostArch } from "../trace/syscall_table.ts";
-import { DEFAULT_FLOOR_NS, SyscallTracer, type TraceSummary } from "../trace/syscall_tracer.ts";
-import { spawnStopped, type StoppedChild } from "../sources/spawn_stopped.ts";
-import { describeAnomaly, formatAnomalies, formatSummaryTable } from "../trace/summary_table.ts";
-import { summaryJson } from "../trace/summary_json.ts";
-import { formatDurationNs, parseDurationFlag } from "./parse_duration.ts";
+import { Router } from "../pipeline/router.ts";
+import type { Sink } from "../pipeline/sinks/sink.ts";
+import { TraceEventFileSink } from "../pipeline/sinks/trace_event_file.ts";
+import { openRedisSinkFromFlags } from "../pipeline/sinks/redis_from_flags.ts";
+import { STREAM_NAME_PATTERN } from "../core/config/load_config.ts";
+import { newRunId } from "../pipeline/tef/run_dir.ts";
+import { assertReady, preflight } from "../pipeline/bpf/preflight.ts";
+import { SYSCALLS_PROGRAM } from "../pipeline/bpf/programs.ts";
+import { type ExitStatus, shellExitCode } from "../core/signals.ts";
+import { DEFAULT_THRESHOLD_SIGMA } from "../pipeline/syscalls/anomaly_detector.ts";
+import { resolveSyscallFilter, SYSCALL_CLASSES } from "../pipeline/syscalls/syscall_classes.ts";
+import { hostArch } from "../pipeline/syscalls/syscall_table.ts";
+import {
+  DEFAULT_FLOOR_NS,
+  SyscallTracer,
+  type TraceSummary,
+} from "../pipeline/syscalls/syscall_tracer.ts";
+import { spawnStopped, type StoppedChild } from "../pipeline/sources/spawn_stopped.ts";
+import {
+  describeAnomaly,
+  formatAnomalies,
+  formatSummaryTable,
+} from "../pipeline/syscalls/summary_table.ts";
+import { summaryJson } from "../pipeline/syscalls/summary_json.ts";
+import { formatDurationNs, parseDurationFlag } from "../core/parse_duration.ts";
 import { stderrNotice } from "./notice.ts";
 import { SignalWatch } from "./signal_watch.ts";
-import { describeExit } from "../supervise/signals.ts";
-import { TracerFeed } from "../tui/tracer_feed.ts";
-import type { TraceTuiResult } from "../tui/run_trace_tui.ts";
+import { describeExit } from "../core/signals.ts";
+import { TracerFeed } from "../features/trace/tracer_feed.ts";
+import type { TraceTuiResult } from "../features/trace/run_trace_tui.ts";
 import {
   assertTerminal,
   copyOutputToFile,
@@ -39,7 +47,7 @@ import {
   describeFrames,
   runDemo,
   showTraceView,
-} from "./trace_tui.ts";
+} from "../features/trace/trace_tui.ts";
 
 const _THRESHOLD = DEFAULT_THRESHOLD_SIGMA.toFixed(1);
 const _FLOOR = `${DEFAULT_FLOOR_NS / 1e6}ms`;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../core/errors.ts";
 import { parseTraceArgs, TRACE_HELP, traceCommand } from "./trace_command.ts";
 
 Deno.test("parseTraceArgs() reads --pid mode with every option", () => {

@@ -6,14 +6,14 @@
  */
 
 import { join } from "node:path";
-import type { Config } from "../config/config.ts";
-import { loadConfig } from "../config/load_config.ts";
-import { formatConfig } from "../config/format_config.ts";
-import { type DebugLog, stderrDebug } from "../debug.ts";
-import { ConfigError, describeCause, UsageError, WrappError } from "../errors.ts";
-import { checkGroupConflicts, ServiceGroup } from "../supervise/service_group.ts";
-import { Supervisor } from "../supervise/supervisor.ts";
-import { serveStatus } from "../supervise/status_socket.ts";
+import type { Config } from "../core/config/config.ts";
+import { loadConfig } from "../core/config/load_config.ts";
+import { formatConfig } from "../core/config/format_config.ts";
+import { type DebugLog, stderrDebug } from "../core/debug.ts";
+import { ConfigError, describeCause, UsageError, WrappError } from "../core/errors.ts";
+import { checkGroupConflicts, ServiceGroup } from "../features/run/service_group.ts";
+import { Supervisor } from "../features/run/supervisor.ts";
+import { serveStatus } from "../features/run/status_socket.ts";
 import { parseFlags } from "./parse_flags.ts";
 
 /** `wrapp up --help`. */

@@ -1,0 +1,122 @@
+/**
+ * The one data type that flows from sources through transforms to sinks.
+ *
+ * `Event` is a union discriminated on `kind`. Every sink encodes every kind through an
+ * {@linkcode EventEncoders} object, so adding a kind here fails type checking in each
+ * sink until it is handled.
+ *
+ * @module
+ */
+
+import type { CrashEvent } from "../features/run/crash/crash_report.ts";
+import type { AnomalyEvent, SyscallEvent } from "../pipeline/syscalls/syscall_events.ts";
+import type { HangEvent } from "../features/run/watchdog/hang_report.ts";
+
+/** Which output of the child a line came from. */
+export type OutputStream = "stdout" | "stderr";
+
+/** Fields every event has. */
+export interface EventBase {
+  /** When wrapp observed the event (read the line, saw the exit), ms since the Unix epoch, fractional. */
+  readonly time: number;
+}
+
+/** One line (or one multi-line block) the service printed. */
+export interface LogEvent extends EventBase {
+  readonly kind: "log";
+  readonly stream: OutputStream;
+  /** The text, without the trailing newline; invalid UTF-8 bytes appear as `\xNN`. */
+  readonly text: string;
+  /** Set when a line longer than `max_line_bytes` was cut: 1-based part number, and whether it is the last part. */
+  readonly split?: { readonly part: number; readonly last: boolean };
+  /** Set for a multi-line block: how many lines it joined. */
+  readonly lines?: number;
+  /** Set when a multi-line block was flushed before its closing delimiter, with the limit that forced it. */
+  readonly unterminated?: "lines" | "bytes" | "time" | "exit";
+}
+
+/** What a status event reports. */
+export type StatusPhase = "start" | "exit" | "restart" | "info" | "warning";
+
+/** Supervisor life-cycle: run start and end, sink trouble, drops. */
+export interface StatusEvent extends EventBase {
+  readonly kind: "status";
+  readonly phase: StatusPhase;
+  /** One human-readable line. */
+  readonly message: string;
+  /** Structured details (run id, pid, exit code, duration…). */
+  readonly fields: Readonly<Record<string, string | number | boolean>>;
+}
+
+/**
+ * A `{{name}}` or `{{name:value}}` marker found in the service's output, or a value wrapp
+ * measured itself (`cpu_pct`, `rss_bytes`… of the metrics sampler, op `set`, no `stream`).
+ */
+export interface MetricEvent extends EventBase {
+  readonly kind: "metric";
+  readonly name: string;
+  /** `incr` for `{{name}}`, `set` for `{{name:value}}`. */
+  readonly op: "incr" | "set";
+  /** The value as written (`"1"` for an increment). */
+  readonly value: string;
+  /** Counter total after an increment, or the value as a number when it is numeric. */
+  readonly numeric?: number;
+  /** Which output the marker appeared in; absent for a value wrapp measured. */
+  readonly stream?: OutputStream;
+}
+
+/**
+ * A Trace Event Format event that arrived ready-made: collected from a client by
+ * `wrapp serve`, or made by a sidecar. Sinks pass it on as it is.
+ */
+export interface TefEvent extends EventBase {
+  readonly kind: "tef";
+  /** Whose trace it is (a trace id or service name): Redis stream `logs:app:<stream>:trace`. */
+  readonly stream: string;
+  /** The TEF event (one JSON object). */
+  readonly event: Readonly<Record<string, unknown>>;
+  /** Its JSON text when already serialised, so it is not encoded twice. */
+  readonly json?: string;
+}
+
+/** A crash report: the service died from a core-dumping signal (defined beside its report). */
+export type { CrashEvent };
+
+/** A hang report: the watchdog fired and gdb took the live service's backtraces (defined beside its report). */
+export type { HangEvent };
+
+/**
+ * Syscall statistics of a traced process tree, per interval or in total, and one syscall
+ * far slower than usual (`wrapp trace`; defined beside their TEF encoding).
+ */
+export type { AnomalyEvent, SyscallEvent };
+
+/** Every event kind. */
+export type Event =
+  | LogEvent
+  | StatusEvent
+  | MetricEvent
+  | TefEvent
+  | CrashEvent
+  | HangEvent
+  | SyscallEvent
+  | AnomalyEvent;
+
+/** The `kind` tags. */
+export type EventKind = Event["kind"];
+
+/** One encoder per event kind; a missing kind is a type error. */
+export type EventEncoders<T> = {
+  readonly [K in EventKind]: (event: Extract<Event, { kind: K }>) => T;
+};
+
+/** Encode an event with the encoder for its kind. */
+export function encodeEvent<T>(encoders: EventEncoders<T>, event: Event): T {
+  // The cast is safe: the mapped type pairs each kind with its own encoder.
+  return (encoders[event.kind] as (e: Event) => T)(event);
+}
+
+/** Current time in ms since the Unix epoch, with sub-millisecond precision. */
+export function now(): number {
+  return performance.timeOrigin + performance.now();
+}

@@ -1,0 +1,148 @@
+import assert from "node:assert/strict";
+import { captureCrash } from "./crash_report.ts";
+import {
+  crashFrames,
+  crashWatcherEngine,
+  EbpfCrashWatcher,
+  parseFatalSignalLine,
+} from "./ebpf_backtrace.ts";
+import { FATAL_SIGNAL_NUMBERS, FATAL_SIGNAL_PROGRAM } from "./fatal_signal_program.ts";
+
+const info = {
+  pid: 4242,
+  executable: "/bin/true",
+  cwd: "/",
+  signal: "SIGSEGV",
+  crashTime: Date.now(),
+  coreLimit: 0,
+  service: "svc",
+};
+
+Deno.test("parseFatalSignalLine reads the program's printf lines", () => {
+  assert.deepEqual(parseFatalSignalLine("R 6367415596782\n"), { kind: "ready" });
+  assert.deepEqual(parseFatalSignalLine("E 812"), { kind: "exec", pid: 812 });
+  assert.deepEqual(parseFatalSignalLine("X 812\n"), { kind: "exit", pid: 812 });
+  assert.equal(parseFatalSignalLine("X"), undefined);
+  assert.deepEqual(parseFatalSignalLine("S 8616 8617 11 0\n"), {
+    kind: "signal",
+    pid: 8616,
+    tid: 8617,
+    signal: 11,
+    result: 0,
+  });
+  assert.equal(parseFatalSignalLine("S 1 2 x 0"), undefined);
+  assert.equal(parseFatalSignalLine("S 1 2"), undefined);
+  assert.equal(parseFatalSignalLine(""), undefined);
+  assert.equal(parseFatalSignalLine("hello"), undefined);
+});
+
+Deno.test("crashFrames gives gdb-shaped frames", () => {
+  assert.deepEqual(
+    crashFrames([
+      {
+        key: "k",
+        address: 0x5590450b5145,
+        executable: "segv",
+        path: "/tmp/segv",
+        offset: 0x1139,
+        functionName: "crash_here",
+        category: "nodeCpp",
+      },
+      {
+        key: "?",
+        address: 0x10,
+        executable: "[unknown]",
+        path: "",
+        offset: 0x10,
+        category: "unknown",
+      },
+    ]),
+    [
+      { index: 0, address: "0x00005590450b5145", function: "crash_here", library: "/tmp/segv" },
+      { index: 1, address: "0x0000000000000010", function: "??" },
+    ],
+  );
+});
+
+Deno.test("the embedded program is bpf/fatal_signal.bt and watches the core signals", async () => {
+  const text = await Deno.readTextFile(new URL("../../../../bpf/fatal_signal.bt", import.meta.url));
+  assert.equal(FATAL_SIGNAL_PROGRAM.text, text);
+  for (const tracepoint of FATAL_SIGNAL_PROGRAM.tracepoints) {
+    assert.ok(text.includes(`tracepoint:${tracepoint}`), tracepoint);
+  }
+  for (const signal of FATAL_SIGNAL_NUMBERS) {
+    assert.ok(text.includes(`args->sig == ${signal}`), `signal ${signal}`);
+  }
+});
+
+Deno.test("without root the watcher does not start and the report says why", async () => {
+  const watcher = await EbpfCrashWatcher.start({ pid: 4242, preflight: { uid: 1000 } });
+  assert.equal(watcher.active, false);
+  assert.match(watcher.unavailable ?? "", /wrapp is not root/);
+  const result = await watcher.fallback()(info, "no core");
+  assert.equal(result?.threads.length, 0);
+  assert.match(result?.note ?? "", /^no eBPF backtrace: wrapp is not root/);
+
+  const report = await captureCrash(info, { fallback: watcher.fallback() });
+  assert.equal(report.source, "none");
+  assert.ok(
+    report.problems.some((p) => p.startsWith("no eBPF backtrace: wrapp is not root")),
+    report.problems.join("\n"),
+  );
+  await watcher.stop();
+  await watcher.stop();
+});
+
+Deno.test("a watcher needs a pid or a supervisor pid", async () => {
+  await assert.rejects(() => EbpfCrashWatcher.start({ preflight: { uid: 1000 } }), RangeError);
+});
+
+Deno.test("a missing bpftrace is named in the note", async () => {
+  const watcher = await EbpfCrashWatcher.start({
+    pid: 4242,
+    engine: "bpftrace",
+    bpftrace: "/nonexistent/bpftrace",
+    preflight: { uid: 0, mountTracefs: false },
+  });
+  assert.equal(watcher.active, false);
+  const result = await watcher.fallback()(info, "no core");
+  assert.match(
+    result?.note ?? "",
+    /^no eBPF backtrace: .*bpftrace is not at "\/nonexistent\/bpftrace"/,
+  );
+  await watcher.stop();
+});
+
+Deno.test("crashWatcherEngine() reads $WRAPP_CRASH_WATCHER: native, bpftrace, else auto", () => {
+  assert.equal(crashWatcherEngine("native"), "native");
+  assert.equal(crashWatcherEngine("bpftrace"), "bpftrace");
+  assert.equal(crashWatcherEngine(undefined), "auto");
+  assert.equal(crashWatcherEngine("llvm"), "auto");
+});
+
+Deno.test("crashFrames ends a stack that loops outside any file (no frame pointers)", () => {
+  const frame = (address: number, path: string, functionName?: string) => ({
+    key: `${address}`,
+    address,
+    executable: path,
+    path,
+    offset: 0,
+    category: "systemLib" as const,
+    ...(functionName ? { functionName } : {}),
+  });
+  const libc = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+  const frames = crashFrames([
+    frame(0x7f00000010, libc, "__pthread_kill_implementation"),
+    frame(0x7f00000999, "[anon]"),
+    frame(0x7f00000999, "[anon]"),
+    frame(0x7f00000999, "[anon]"),
+  ]);
+  assert.deepEqual(frames.map((f) => f.function), ["__pthread_kill_implementation"]);
+  // Recursion repeats a return address inside a file: kept.
+  const recursive = crashFrames([
+    frame(0x1000, "/app", "fib"),
+    frame(0x1010, "/app", "fib"),
+    frame(0x1010, "/app", "fib"),
+  ]);
+  assert.equal(recursive.length, 3);
+});

@@ -1,0 +1,29 @@
+/**
+ * `bpf/fatal_signal.bt` as an embedded program (a text import, like `lib/pipeline/bpf/programs.ts`),
+ * with the tracepoints the preflight check looks for.
+ *
+ * @module
+ */
+
+import fatalSignalProgram from "../../../../bpf/fatal_signal.bt" with { type: "text" };
+import type { BpfProgram } from "../../../pipeline/bpf/programs.ts";
+
+/**
+ * `bpf/fatal_signal.bt`: the raw user stack of a process tree's thread when a fatal
+ * signal (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS) is generated for it,
+ * plus a line at every execve. Parameter: `$1` the pid. Run with
+ * `BPFTRACE_NO_USER_SYMBOLS=1`.
+ */
+export const FATAL_SIGNAL_PROGRAM: BpfProgram = Object.freeze({
+  name: "fatal_signal.bt",
+  text: fatalSignalProgram,
+  tracepoints: Object.freeze([
+    "signal:signal_generate",
+    "sched:sched_process_fork",
+    "sched:sched_process_exec",
+    "sched:sched_process_exit",
+  ]),
+});
+
+/** The signal numbers the program watches (the same on x86_64 and aarch64). */
+export const FATAL_SIGNAL_NUMBERS: ReadonlySet<number> = new Set([4, 5, 6, 7, 8, 11, 31]);

@@ -1,0 +1,397 @@
+/**
+ * The sequence numbers of a service's events and which of them only memory holds, kept in
+ * a small file so that a wrapp killed with `kill -9` cannot lose events silently.
+ *
+ * Every event the Redis sink accepts gets the next number ({@linkcode DeliveryLedger.next}),
+ * continuing across restarts of wrapp. While an event waits in the sink's memory queue it is
+ * "held"; it is released once Redis acknowledged it, it is in the spool, or its drop was
+ * counted. The file `<spool dir>/ledger` holds the highest number given, the held ranges
+ * and the range of the batch being sent (held until Redis acknowledges it):
+ *
+ * ```
+ * wrapp delivery ledger 1
+ * accepted 121068
+ * held 99292-121068
+ * sending 99292-101291
+ * ```
+ *
+ * It is rewritten in place (a seek and a write, no fsync) on every change, so after a
+ * `kill -9` the page cache has the state of the moment of the kill: the held ranges are
+ * exactly the events that died with the process. A caller that is about to make another
+ * change may defer one ({@linkcode DeliveryLedger.nextHeld} with `defer`), so the two cost
+ * one write; it then writes (or {@linkcode DeliveryLedger.flush}es) before it waits on
+ * anything, and the file never lags behind while events wait. It is fsynced at most every `syncIntervalMs` (500 ms)
+ * and only after a change: an idle ledger arms no timer. The next wrapp reads it in
+ * {@linkcode DeliveryLedger.open}, reports {@linkcode DeliveryLedger.lost} and continues
+ * numbering after `accepted`. Until the event carrying that report is itself safe
+ * ({@linkcode DeliveryLedger.reportedAs}), the loss stays in the file as `unreported`, so a
+ * wrapp killed again before it could tell reports it once more, with its own losses.
+ *
+ * @module
+ */
+
+import { describeCause, SinkError } from "../../core/errors.ts";
+
+/** An inclusive range of sequence numbers, `[first, last]`. */
+export type SeqRange = readonly [first: number, last: number];
+
+/** Options of {@linkcode DeliveryLedger.open}. */
+export interface DeliveryLedgerOptions {
+  /** Longest time between a change and its fsync, in ms. Default 500. */
+  syncIntervalMs?: number;
+}
+
+/** The file name of the ledger inside the spool folder. */
+export const LEDGER_FILE = "ledger";
+
+const _HEADER = "wrapp delivery ledger 1";
+
+/** See the module documentation. */
+export class DeliveryLedger {
+  /** The ledger file; undefined for a ledger that only numbers (no spool folder). */
+  readonly path: string | undefined;
+  /**
+   * Ranges the previous process still held when it ended (events it lost), with any loss
+   * it had not yet reported itself.
+   */
+  readonly lost: readonly SeqRange[];
+  /**
+   * Of {@linkcode lost}, the range of the batch it was sending: Redis may have written
+   * some of these after all (a reply that never came back), or none.
+   */
+  readonly lostSending: SeqRange | undefined;
+  /** Why the previous ledger could not be read, if it could not (numbering restarts). */
+  readonly unreadable: string | undefined;
+
+  #accepted: number;
+  #held: [number, number][] = [];
+  #sending: SeqRange | undefined;
+  #unreported: readonly SeqRange[];
+  #reportSeq: number | undefined;
+  #file: Deno.FsFile | undefined;
+  #written = 0;
+  // A change not yet in the file (see nextHeld's `defer`).
+  #pending = false;
+  #bytes = new Uint8Array(256);
+  #syncTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #syncIntervalMs: number;
+  readonly #encoder = new TextEncoder();
+
+  private constructor(
+    path: string | undefined,
+    file: Deno.FsFile | undefined,
+    previous: _State & { unreadable?: string },
+    options: DeliveryLedgerOptions,
+  ) {
+    this.path = path;
+    this.#file = file;
+    this.#accepted = previous.accepted;
+    this.lost = _merge([...(previous.unreported ?? []), ...previous.held]);
+    this.#unreported = this.lost;
+    this.lostSending = previous.sending && _intersect(previous.sending, previous.held);
+    this.unreadable = previous.unreadable;
+    this.#syncIntervalMs = options.syncIntervalMs ?? 500;
+  }
+
+  /**
+   * Open (or create) the ledger in folder `dir`, read what the previous process left and
+   * write a fresh state (its losses are now this process's to report). Without `dir`, a
+   * ledger that numbers from 1 and keeps nothing. Throws {@linkcode SinkError} when the
+   * file cannot be opened or written.
+   */
+  static open(dir: string | undefined, options: DeliveryLedgerOptions = {}): DeliveryLedger {
+    if (dir === undefined) return new DeliveryLedger(undefined, undefined, _EMPTY, options);
+    const path = `${dir}/${LEDGER_FILE}`;
+    let previous: _State & { unreadable?: string } = _EMPTY;
+    try {
+      previous = parseLedger(Deno.readTextFileSync(path));
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) {
+        previous = { ..._EMPTY, unreadable: describeCause(error) };
+      }
+    }
+    let file: Deno.FsFile;
+    try {
+      file = Deno.openSync(path, { read: true, write: true, create: true, mode: 0o600 });
+    } catch (error) {
+      throw new SinkError(`Cannot open delivery ledger "${path}": ${describeCause(error)}`, {
+        cause: error,
+      });
+    }
+    const ledger = new DeliveryLedger(path, file, previous, options);
+    ledger.#write();
+    return ledger;
+  }
+
+  /** The highest sequence number given so far (by this process or an earlier one). */
+  get accepted(): number {
+    return this.#accepted;
+  }
+
+  /** How many events are held (only in memory) now. */
+  get heldCount(): number {
+    let count = 0;
+    for (const [first, last] of this.#held) count += last - first + 1;
+    return count;
+  }
+
+  /** The held ranges now, oldest first. */
+  get held(): readonly SeqRange[] {
+    return this.#held.map(([first, last]) => [first, last] as const);
+  }
+
+  /** Reserve `count` new numbers and return the first; not held (see {@linkcode hold}). */
+  next(count = 1): number {
+    const first = this.#accepted + 1;
+    this.#accepted += count;
+    if (count > 0) this.#write();
+    return first;
+  }
+
+  /**
+   * Reserve `count` new numbers, held in memory from now on; returns the first. With
+   * `defer`, the file is not written yet: the caller makes another change or calls
+   * {@linkcode DeliveryLedger.flush} before it awaits anything (the events are then only
+   * in memory, as they were an instant before, when they were read).
+   */
+  nextHeld(count: number, options: { defer?: boolean } = {}): number {
+    const first = this.#accepted + 1;
+    this.#accepted += count;
+    if (count > 0) {
+      const tail = this.#held.at(-1);
+      if (tail !== undefined && tail[1] === first - 1) tail[1] = this.#accepted;
+      else this.#held.push([first, this.#accepted]);
+      if (options.defer && this.#file !== undefined) this.#pending = true;
+      else this.#write();
+    }
+    return first;
+  }
+
+  /**
+   * Release the numbers `seqs` (ascending, as a batch leaves the memory queue): they are in
+   * Redis, in the spool, or counted as dropped. Numbers not held are ignored.
+   */
+  release(seqs: Iterable<number | undefined>): void {
+    this.#release(seqs, false);
+  }
+
+  /**
+   * The batch being sent ({@linkcode DeliveryLedger.sending}) has its replies: `seqs`, the
+   * part of it that is done, are released and no batch is being sent. One write for both.
+   */
+  sent(seqs: Iterable<number | undefined>): void {
+    const wasSending = this.#sending !== undefined;
+    this.#sending = undefined;
+    this.#release(seqs, wasSending);
+  }
+
+  /** Write a change deferred by {@linkcode DeliveryLedger.nextHeld}, if any. */
+  flush(): void {
+    if (this.#pending) this.#write();
+  }
+
+  #release(seqs: Iterable<number | undefined>, changed: boolean): void {
+    let first = -1;
+    let last = -2;
+    for (const seq of seqs) {
+      if (seq === undefined) continue;
+      if (seq === last + 1) {
+        last = seq;
+        continue;
+      }
+      if (first >= 0) changed = this.#releaseRange(first, last) || changed;
+      first = last = seq;
+    }
+    if (first >= 0) changed = this.#releaseRange(first, last) || changed;
+    if (this.#reportSeq !== undefined && changed && !this.#isHeld(this.#reportSeq)) {
+      this.#reported(); // writes
+    } else if (changed) {
+      this.#write();
+    }
+  }
+
+  /**
+   * {@linkcode lost} is told by the event numbered `seq`: once it is no longer held (in
+   * Redis, in the spool or counted), the loss is reported and leaves the file.
+   */
+  reportedAs(seq: number): void {
+    this.#reportSeq = seq;
+    if (!this.#isHeld(seq)) this.#reported();
+  }
+
+  /**
+   * Note the held numbers from `first` to `last` as the batch being sent now, or none
+   * (`undefined`) once its replies are in.
+   */
+  sending(range: SeqRange | undefined): void {
+    if (range === undefined && this.#sending === undefined) return;
+    this.#sending = range;
+    this.#write();
+  }
+
+  /** Write the state, fsync it and close the file. Idempotent. */
+  async close(): Promise<void> {
+    const file = this.#file;
+    if (file === undefined) return;
+    this.#write();
+    clearTimeout(this.#syncTimer);
+    this.#syncTimer = undefined;
+    this.#file = undefined;
+    try {
+      await file.syncData();
+    } catch { /* nothing left to do about it: the state is in the page cache */ }
+    file.close();
+  }
+
+  #isHeld(seq: number): boolean {
+    return this.#held.some(([first, last]) => seq >= first && seq <= last);
+  }
+
+  #reported(): void {
+    this.#reportSeq = undefined;
+    this.#unreported = [];
+    this.#write();
+  }
+
+  #releaseRange(from: number, to: number): boolean {
+    const held = this.#held;
+    let changed = false;
+    for (let i = 0; i < held.length; i++) {
+      const range = held[i];
+      if (range[1] < from) continue;
+      if (range[0] > to) break;
+      changed = true;
+      if (from <= range[0] && to >= range[1]) {
+        held.splice(i--, 1);
+      } else if (from <= range[0]) {
+        range[0] = to + 1;
+      } else if (to >= range[1]) {
+        range[1] = from - 1;
+      } else {
+        held.splice(i + 1, 0, [to + 1, range[1]]);
+        range[1] = from - 1;
+        break;
+      }
+    }
+    return changed;
+  }
+
+  /** Rewrite the file in place (page cache only), and arm one fsync if none is pending. */
+  #write(): void {
+    const file = this.#file;
+    if (file === undefined) return;
+    this.#pending = false;
+    let text = `${_HEADER}\naccepted ${this.#accepted}\nheld ${formatRanges(this.#held)}\n` +
+      `sending ${this.#sending ? formatRanges([this.#sending]) : "-"}\n` +
+      `unreported ${formatRanges(this.#unreported)}\n`;
+    // Pad over a longer previous state instead of truncating: one syscall less per change.
+    if (text.length < this.#written) text += " ".repeat(this.#written - text.length);
+    this.#written = text.length;
+    // ASCII only: as many bytes as characters, encoded into one reused buffer.
+    if (this.#bytes.length < text.length) this.#bytes = new Uint8Array(text.length * 2);
+    const bytes = this.#bytes.subarray(0, this.#encoder.encodeInto(text, this.#bytes).written);
+    try {
+      file.seekSync(0, Deno.SeekMode.Start);
+      let done = 0;
+      while (done < bytes.length) done += file.writeSync(bytes.subarray(done));
+    } catch {
+      return; // a full or failing disk: the spool reports it; numbering goes on in memory
+    }
+    if (this.#syncTimer === undefined) {
+      this.#syncTimer = setTimeout(() => {
+        this.#syncTimer = undefined;
+        this.#file?.syncData().catch(() => {});
+      }, this.#syncIntervalMs);
+      Deno.unrefTimer(this.#syncTimer);
+    }
+  }
+}
+
+interface _State {
+  accepted: number;
+  held: SeqRange[];
+  sending?: SeqRange;
+  unreported?: SeqRange[];
+}
+
+/** `ranges` sorted, overlapping and adjacent ones joined. */
+function _merge(ranges: SeqRange[]): SeqRange[] {
+  const out: [number, number][] = [];
+  for (const [first, last] of [...ranges].sort((a, b) => a[0] - b[0])) {
+    const tail = out.at(-1);
+    if (tail !== undefined && first <= tail[1] + 1) tail[1] = Math.max(tail[1], last);
+    else out.push([first, last]);
+  }
+  return out;
+}
+
+const _EMPTY: _State = { accepted: 0, held: [] };
+
+/** The part of `range` that `ranges` cover, as one range from its first to its last number. */
+function _intersect(range: SeqRange, ranges: readonly SeqRange[]): SeqRange | undefined {
+  let first = Infinity;
+  let last = -Infinity;
+  for (const [a, b] of ranges) {
+    const from = Math.max(a, range[0]);
+    const to = Math.min(b, range[1]);
+    if (from > to) continue;
+    first = Math.min(first, from);
+    last = Math.max(last, to);
+  }
+  return first <= last ? [first, last] : undefined;
+}
+
+/** `12-15,20-20` for `[[12, 15], [20, 20]]`; `-` for none. */
+export function formatRanges(ranges: readonly SeqRange[]): string {
+  if (ranges.length === 0) return "-";
+  return ranges.map(([first, last]) => `${first}-${last}`).join(",");
+}
+
+/** How many numbers `ranges` cover. */
+export function countRanges(ranges: readonly SeqRange[]): number {
+  let count = 0;
+  for (const [first, last] of ranges) count += last - first + 1;
+  return count;
+}
+
+/**
+ * Parse the text of a ledger file (trailing padding allowed). Throws `SyntaxError` when it
+ * is not one.
+ */
+export function parseLedger(
+  text: string,
+): { accepted: number; held: SeqRange[]; sending?: SeqRange; unreported?: SeqRange[] } {
+  const lines = text.trimEnd().split("\n").map((line) => line.trim());
+  const values = new Map<string, string>();
+  for (const line of lines.slice(1)) {
+    const space = line.indexOf(" ");
+    if (space > 0) values.set(line.slice(0, space), line.slice(space + 1));
+  }
+  const ranges = (key: string): SeqRange[] | undefined => {
+    const value = values.get(key);
+    if (value === undefined || value === "-") return value === undefined ? undefined : [];
+    if (!/^\d+-\d+(?:,\d+-\d+)*$/.test(value)) throw _notLedger(text);
+    return value.split(",").map((part) => {
+      const [first, last] = part.split("-").map(Number);
+      return [first, last] as const;
+    });
+  };
+  const accepted = values.get("accepted") ?? "";
+  const held = ranges("held");
+  if (lines[0] !== _HEADER || !/^\d+$/.test(accepted) || held === undefined) {
+    throw _notLedger(text);
+  }
+  // `sending` and `unreported` are absent from a ledger written before they existed.
+  const sending = ranges("sending")?.[0];
+  const unreported = ranges("unreported") ?? [];
+  return {
+    accepted: Number(accepted),
+    held,
+    ...(sending ? { sending } : {}),
+    ...(unreported.length > 0 ? { unreported } : {}),
+  };
+}
+
+function _notLedger(text: string): SyntaxError {
+  return new SyntaxError(`not a delivery ledger: ${JSON.stringify(text.slice(0, 80))}`);
+}

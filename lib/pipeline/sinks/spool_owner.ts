@@ -1,0 +1,111 @@
+/**
+ * One spool folder, one wrapp: two processes appending to and replaying the same segments
+ * would deliver lines twice and out of order. The owner writes `<dir>/owner` with its pid
+ * and the start time of that pid (from /proc, so a reused pid is not mistaken for it); a
+ * later wrapp refuses the folder while that process lives and is a wrapp, and takes over
+ * a stale file left by one that was killed. "Is a wrapp" is read from /proc too: an owner
+ * file copied from another machine or container may name a pid (often 1) that some other
+ * program holds here, with a start time that happens to match.
+ *
+ * @module
+ */
+
+import { basename, fileUrlToPath, isAbsolute, resolve } from "../../core/posix_path.ts";
+import { describeCause, SinkError } from "../../core/errors.ts";
+
+const _OWNER_FILE = "owner";
+
+/** Release a claim (idempotent): removes the owner file if it is still this process's. */
+export type ReleaseSpool = () => Promise<void>;
+
+/**
+ * Claim the spool folder `dir` (which must exist) for this process. Throws
+ * {@linkcode SinkError} naming the other owner when a live process holds it.
+ */
+export async function claimSpool(dir: string, procDir = "/proc"): Promise<ReleaseSpool> {
+  const path = `${dir}/${_OWNER_FILE}`;
+  const me = `${Deno.pid} ${await _startTime(Deno.pid, procDir)}`;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await Deno.writeTextFile(path, `${me}\n`, { createNew: true, mode: 0o600 });
+      return _release(path, me);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) {
+        // A full disk can create the file and then refuse its contents: leave no empty owner file.
+        if ((await Deno.readTextFile(path).catch(() => undefined)) === "") {
+          await Deno.remove(path).catch(() => {});
+        }
+        throw new SinkError(`Cannot claim spool "${dir}": ${describeCause(error)}`, {
+          cause: error,
+        });
+      }
+    }
+    const owner = (await Deno.readTextFile(path).catch(() => "")).trim();
+    if (owner === me) return _release(path, me); // this process, reopening
+    const [pid, started] = owner.split(" ");
+    if (
+      /^\d+$/.test(pid ?? "") && started &&
+      await _startTime(Number(pid), procDir) === started &&
+      await isWrappProcess(Number(pid), procDir)
+    ) {
+      throw new SinkError(
+        `Cannot use spool "${dir}": wrapp pid ${pid} is using it (two wrapps for the same service name? give each its own spool folder: [redis] spool_dir)`,
+      );
+    }
+    await Deno.remove(path).catch(() => {}); // stale: its process is gone
+  }
+  throw new SinkError(`Cannot claim spool "${dir}": its owner file keeps changing`);
+}
+
+function _release(path: string, me: string): ReleaseSpool {
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    const owner = (await Deno.readTextFile(path).catch(() => "")).trim();
+    if (owner === me) await Deno.remove(path).catch(() => {});
+  };
+}
+
+/**
+ * Whether process `pid` runs wrapp: its program (`/proc/<pid>/exe`) or its `argv[0]` is
+ * named `wrapp…` (an installed or compiled wrapp, under any path), its program is this
+ * very binary (a compiled wrapp renamed), or it runs this process's main module (`deno
+ * run …/main.ts`). False for a process that is gone or unreadable.
+ */
+export async function isWrappProcess(pid: number, procDir = "/proc"): Promise<boolean> {
+  let args: string[];
+  try {
+    args = (await Deno.readTextFile(`${procDir}/${pid}/cmdline`)).split("\0").filter((a) => a);
+  } catch {
+    return false;
+  }
+  if (args.length === 0) return false; // a kernel thread, or a zombie
+  const named = (path: string) => /^wrapp/i.test(basename(path));
+  if (named(args[0])) return true;
+  // Only root may read another user's exe link; the cmdline tests above and below do without.
+  const exe = await Deno.readLink(`${procDir}/${pid}/exe`).catch(() => undefined);
+  if (exe !== undefined) {
+    if (named(exe)) return true;
+    const mine = Deno.execPath();
+    if (exe === mine && !/^deno/.test(basename(mine))) return true;
+  }
+  if (!Deno.mainModule.startsWith("file:")) return false;
+  const main = fileUrlToPath(Deno.mainModule);
+  if (args.includes(main)) return true;
+  // `deno run main.ts` from the repository: relative to that process's working directory.
+  if (!args.some((arg) => basename(arg) === basename(main) && !isAbsolute(arg))) return false;
+  const cwd = await Deno.readLink(`${procDir}/${pid}/cwd`).catch(() => undefined);
+  return cwd !== undefined && args.some((arg) => resolve(cwd, arg) === main);
+}
+
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or "" when gone. */
+async function _startTime(pid: number, procDir: string): Promise<string> {
+  try {
+    const stat = await Deno.readTextFile(`${procDir}/${pid}/stat`);
+    // The name (field 2) may hold spaces and parentheses: count from its closing one.
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? "";
+  } catch {
+    return "";
+  }
+}

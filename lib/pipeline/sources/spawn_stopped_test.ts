@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { SpawnError } from "../../core/errors.ts";
+import { processState, spawnStopped } from "./spawn_stopped.ts";
+
+Deno.test("spawnStopped() holds the command before exec, and runs it on resume keeping the pid", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const script = `${dir}/report.sh`;
+    await Deno.writeTextFile(script, `#!/bin/sh\necho "$$ $1" > "${dir}/out"\nexit 7\n`, {
+      mode: 0o755,
+    });
+    const child = await spawnStopped(script, ["hello world"]);
+    assert.equal(await processState(child.pid), "T");
+    assert.equal(child.executable, script);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await assert.rejects(Deno.stat(`${dir}/out`), "nothing ran yet");
+    child.resume();
+    assert.deepEqual(await child.status, { code: 7 });
+    assert.equal((await Deno.readTextFile(`${dir}/out`)).trim(), `${child.pid} hello world`);
+    assert.equal(child.kill("SIGTERM"), false, "already gone");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("spawnStopped() reports a program that does not exist before starting anything", async () => {
+  await assert.rejects(
+    spawnStopped("wrapp-no-such-program", []),
+    (e: unknown) =>
+      e instanceof SpawnError && e.exitCode === 127 &&
+      e.message === 'Cannot start "wrapp-no-such-program": not found in PATH',
+  );
+  await assert.rejects(spawnStopped("./nope/x", []), {
+    message: 'Cannot start "./nope/x": no executable file there',
+  });
+});
+
+Deno.test("processState() reads a process's state, undefined once it is gone", async () => {
+  assert.equal(await processState(2 ** 30), undefined);
+  // Not Deno.pid: qemu-user (the aarch64 test lane) fakes the state of its own process.
+  const sleeper = new Deno.Command("sleep", { args: ["5"] }).spawn();
+  try {
+    assert.match((await processState(sleeper.pid)) ?? "", /^[RS]$/);
+  } finally {
+    sleeper.kill("SIGKILL");
+    await sleeper.status;
+  }
+});

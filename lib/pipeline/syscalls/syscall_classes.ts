@@ -1,0 +1,380 @@
+/**
+ * Syscall classes for `wrapp trace --filter`, after strace's `%file`, `%desc`,
+ * `%network`, `%memory`, `%process`, `%signal`, `%ipc`, `%clock`, plus `sync` (futexes)
+ * and `sched`. A class lists names; a name the architecture lacks (`open` on aarch64)
+ * simply matches nothing there.
+ *
+ * @module
+ */
+
+import { UsageError } from "../../core/errors.ts";
+import { didYouMean } from "../../core/did_you_mean.ts";
+import { type SyscallArch, syscallNames, syscallNumber } from "./syscall_table.ts";
+
+/** Class name → the syscalls in it. */
+export const SYSCALL_CLASSES: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  /** Calls that take a file name. */
+  file: [
+    "open",
+    "openat",
+    "openat2",
+    "creat",
+    "access",
+    "faccessat",
+    "faccessat2",
+    "stat",
+    "lstat",
+    "newfstatat",
+    "statx",
+    "statfs",
+    "truncate",
+    "chdir",
+    "chroot",
+    "mkdir",
+    "mkdirat",
+    "rmdir",
+    "rename",
+    "renameat",
+    "renameat2",
+    "link",
+    "linkat",
+    "unlink",
+    "unlinkat",
+    "symlink",
+    "symlinkat",
+    "readlink",
+    "readlinkat",
+    "chmod",
+    "fchmodat",
+    "chown",
+    "lchown",
+    "fchownat",
+    "utime",
+    "utimes",
+    "utimensat",
+    "futimesat",
+    "mknod",
+    "mknodat",
+    "execve",
+    "execveat",
+    "getxattr",
+    "lgetxattr",
+    "setxattr",
+    "lsetxattr",
+    "listxattr",
+    "llistxattr",
+    "removexattr",
+    "lremovexattr",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "swapon",
+    "swapoff",
+    "acct",
+    "quotactl",
+    "name_to_handle_at",
+    "inotify_add_watch",
+    "fanotify_mark",
+    "open_tree",
+    "move_mount",
+    "fspick",
+    "mount_setattr",
+  ],
+  /** Calls on file descriptors. */
+  desc: [
+    "read",
+    "write",
+    "pread64",
+    "pwrite64",
+    "readv",
+    "writev",
+    "preadv",
+    "pwritev",
+    "preadv2",
+    "pwritev2",
+    "close",
+    "close_range",
+    "dup",
+    "dup2",
+    "dup3",
+    "fcntl",
+    "ioctl",
+    "lseek",
+    "fstat",
+    "fstatfs",
+    "fsync",
+    "fdatasync",
+    "ftruncate",
+    "fchmod",
+    "fchown",
+    "fchdir",
+    "flock",
+    "fadvise64",
+    "fallocate",
+    "getdents",
+    "getdents64",
+    "select",
+    "pselect6",
+    "poll",
+    "ppoll",
+    "epoll_create",
+    "epoll_create1",
+    "epoll_ctl",
+    "epoll_wait",
+    "epoll_pwait",
+    "epoll_pwait2",
+    "eventfd",
+    "eventfd2",
+    "signalfd",
+    "signalfd4",
+    "timerfd_create",
+    "timerfd_settime",
+    "timerfd_gettime",
+    "pipe",
+    "pipe2",
+    "sendfile",
+    "splice",
+    "tee",
+    "vmsplice",
+    "copy_file_range",
+    "sync_file_range",
+    "readahead",
+    "memfd_create",
+    "inotify_init",
+    "inotify_init1",
+    "fanotify_init",
+    "pidfd_open",
+    "pidfd_getfd",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "fgetxattr",
+    "fsetxattr",
+    "flistxattr",
+    "fremovexattr",
+    "fsopen",
+    "fsmount",
+    "fsconfig",
+    "mmap",
+  ],
+  /** Sockets. */
+  net: [
+    "socket",
+    "socketpair",
+    "bind",
+    "listen",
+    "accept",
+    "accept4",
+    "connect",
+    "getsockname",
+    "getpeername",
+    "sendto",
+    "recvfrom",
+    "sendmsg",
+    "recvmsg",
+    "sendmmsg",
+    "recvmmsg",
+    "shutdown",
+    "setsockopt",
+    "getsockopt",
+  ],
+  /** Memory mappings and policies. */
+  mem: [
+    "brk",
+    "mmap",
+    "munmap",
+    "mremap",
+    "mprotect",
+    "pkey_mprotect",
+    "pkey_alloc",
+    "pkey_free",
+    "madvise",
+    "process_madvise",
+    "mlock",
+    "mlock2",
+    "munlock",
+    "mlockall",
+    "munlockall",
+    "mincore",
+    "msync",
+    "remap_file_pages",
+    "mbind",
+    "set_mempolicy",
+    "get_mempolicy",
+    "set_mempolicy_home_node",
+    "migrate_pages",
+    "move_pages",
+    "memfd_secret",
+    "userfaultfd",
+  ],
+  /** Process life cycle and identity. */
+  proc: [
+    "fork",
+    "vfork",
+    "clone",
+    "clone3",
+    "execve",
+    "execveat",
+    "exit",
+    "exit_group",
+    "wait4",
+    "waitid",
+    "kill",
+    "tkill",
+    "tgkill",
+    "pidfd_send_signal",
+    "getpid",
+    "getppid",
+    "gettid",
+    "setsid",
+    "getsid",
+    "setpgid",
+    "getpgid",
+    "getpgrp",
+    "prctl",
+    "arch_prctl",
+    "set_tid_address",
+    "unshare",
+    "setns",
+    "ptrace",
+    "seccomp",
+  ],
+  /** Signals. */
+  signal: [
+    "rt_sigaction",
+    "rt_sigprocmask",
+    "rt_sigreturn",
+    "rt_sigsuspend",
+    "rt_sigpending",
+    "rt_sigtimedwait",
+    "rt_sigqueueinfo",
+    "rt_tgsigqueueinfo",
+    "sigaltstack",
+    "kill",
+    "tkill",
+    "tgkill",
+    "pause",
+    "signalfd",
+    "signalfd4",
+    "alarm",
+    "pidfd_send_signal",
+  ],
+  /** System V and POSIX IPC. */
+  ipc: [
+    "msgget",
+    "msgsnd",
+    "msgrcv",
+    "msgctl",
+    "semget",
+    "semop",
+    "semtimedop",
+    "semctl",
+    "shmget",
+    "shmat",
+    "shmdt",
+    "shmctl",
+    "mq_open",
+    "mq_unlink",
+    "mq_timedsend",
+    "mq_timedreceive",
+    "mq_notify",
+    "mq_getsetattr",
+  ],
+  /** Clocks, timers and sleeps. */
+  time: [
+    "nanosleep",
+    "clock_nanosleep",
+    "clock_gettime",
+    "clock_settime",
+    "clock_getres",
+    "clock_adjtime",
+    "gettimeofday",
+    "settimeofday",
+    "time",
+    "times",
+    "adjtimex",
+    "alarm",
+    "getitimer",
+    "setitimer",
+    "timer_create",
+    "timer_settime",
+    "timer_gettime",
+    "timer_getoverrun",
+    "timer_delete",
+    "timerfd_create",
+    "timerfd_settime",
+    "timerfd_gettime",
+  ],
+  /** Futexes and other waits between threads. */
+  sync: [
+    "futex",
+    "futex_waitv",
+    "set_robust_list",
+    "get_robust_list",
+    "membarrier",
+  ],
+  /** Scheduler controls. */
+  sched: [
+    "sched_yield",
+    "sched_setaffinity",
+    "sched_getaffinity",
+    "sched_setscheduler",
+    "sched_getscheduler",
+    "sched_setparam",
+    "sched_getparam",
+    "sched_get_priority_max",
+    "sched_get_priority_min",
+    "sched_rr_get_interval",
+    "sched_setattr",
+    "sched_getattr",
+    "getpriority",
+    "setpriority",
+  ],
+});
+
+/**
+ * Syscall numbers on `arch` selected by `--filter` items, each a syscall name, a class
+ * name (`file`, or strace's `%file`; `network`/`memory`/`process`/`clock` are accepted
+ * for strace habits) or a comma-separated list of those. Throws a {@linkcode UsageError}
+ * naming an unknown item, with a did-you-mean.
+ */
+export function resolveSyscallFilter(items: readonly string[], arch: SyscallArch): Set<number> {
+  const selected = new Set<number>();
+  for (const item of items.flatMap((text) => text.split(","))) {
+    const word = item.trim();
+    if (word === "") continue;
+    const className = _classAlias(word.replace(/^%/, ""));
+    if (Object.hasOwn(SYSCALL_CLASSES, className)) {
+      const members = SYSCALL_CLASSES[className];
+      for (const name of members) {
+        const nr = syscallNumber(name, arch);
+        if (nr !== undefined) selected.add(nr);
+      }
+      continue;
+    }
+    const nr = syscallNumber(word, arch);
+    if (nr === undefined) {
+      const suggestion = didYouMean(word, [
+        ...Object.keys(SYSCALL_CLASSES),
+        ...syscallNames(arch),
+      ]);
+      throw new UsageError(
+        `Unknown syscall or class "${word}" in --filter for ${arch}${
+          suggestion ? ` (did you mean "${suggestion}"?)` : ""
+        }: classes are ${Object.keys(SYSCALL_CLASSES).join(", ")}`,
+      );
+    }
+    selected.add(nr);
+  }
+  return selected;
+}
+
+function _classAlias(word: string): string {
+  const aliases: Record<string, string> = {
+    network: "net",
+    memory: "mem",
+    process: "proc",
+    clock: "time",
+  };
+  return Object.hasOwn(aliases, word) ? aliases[word] : word;
+}
