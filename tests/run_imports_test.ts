@@ -58,7 +58,6 @@ function _forbidden(module: string): boolean {
     module.startsWith("lib/features/memprof/") ||
     // [trace], [memprof] and [redis] load when a config has them.
     module === "lib/features/run/service_trace.ts" ||
-    module === "lib/features/run/service_memprof.ts" ||
     module === "lib/pipeline/sinks/redis.ts" ||
     module === "lib/pipeline/sources/redis_control.ts" ||
     // A crash, [debug], the crash watcher and the local trace load what they need when used.

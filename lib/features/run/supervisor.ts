@@ -673,7 +673,7 @@ export class Supervisor {
       );
     const memprofConfig = this.#config.memprof;
     const memprof = memprofConfig &&
-      import("./service_memprof.ts").then(({ startServiceMemprof }) =>
+      import("../memprof/mod.ts").then(({ startServiceMemprof }) =>
         startServiceMemprof(memprofConfig, child.pid, {
           router,
           stream: app.streamName,

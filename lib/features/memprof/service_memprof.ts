@@ -10,10 +10,10 @@ import type { MemprofConfig } from "../../core/config/config.ts";
 import type { DebugLog } from "../../core/debug.ts";
 import type { Router } from "../../pipeline/router.ts";
 import { preflight } from "../../pipeline/bpf/preflight.ts";
-import { MEMPROF_BPF } from "../memprof/memprof_bpf.ts";
-import { MemprofSession } from "../memprof/memprof_session.ts";
-import { type MemprofServer, parseListen, serveMemprof } from "../memprof/http_server.ts";
-import { memprofToRouter } from "../memprof/router_hook.ts";
+import { MEMPROF_BPF } from "./memprof_bpf.ts";
+import { MemprofSession } from "./memprof_session.ts";
+import { type MemprofServer, parseListen, serveMemprof } from "./http_server.ts";
+import { memprofToRouter } from "./router_hook.ts";
 
 /** A running profile of one run of the service. */
 export interface ServiceMemprof {
