@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the unit tests (lib/) on the aarch64 build of Deno under qemu-user, as they
+# Run the unit tests (lib/, _tools/) on the aarch64 build of Deno under qemu-user, as they
 # would run on a Jetson Orin. Needs qemu-user-static, libc6-arm64-cross and
 # libgcc-s1-arm64-cross (Debian). Type checking is architecture-independent and done
 # by `deno task check` on the host, so it is skipped here (it is 10x slower under qemu).
@@ -24,4 +24,4 @@ command -v qemu-aarch64-static >/dev/null || {
 arch=$(qemu-aarch64-static -L "$sysroot" "$arm_deno" eval 'console.log(Deno.build.arch)')
 [ "$arch" = aarch64 ] || { echo "tests/aarch64.sh: expected aarch64 Deno, got \"$arch\"" >&2; exit 1; }
 echo "aarch64 lane: Deno $version (Deno.build.arch = $arch) under qemu-aarch64-static"
-WRAPP_TEST_EMULATED=1 exec qemu-aarch64-static -L "$sysroot" "$arm_deno" test -A --no-check lib/ "$@"
+WRAPP_TEST_EMULATED=1 exec qemu-aarch64-static -L "$sysroot" "$arm_deno" test -A --no-check lib/ _tools/ "$@"

@@ -1,6 +1,10 @@
 /**
  * The bpftrace programs of `bpf/`, embedded in the binary through the module graph (text
- * imports, stable since Deno 2.8), so the compiled `wrapp` needs no file beside it.
+ * imports, stable since Deno 2.8), so the compiled `wrapp` needs no file beside it. Every
+ * program is embedded this way, next to the code that runs it: `bpf/syscalls.bt` here,
+ * `bpf/fatal_signal.bt` in `lib/features/run/crash/fatal_signal_program.ts`,
+ * `bpf/memprof.bt` in `lib/features/memprof/memprof_program.ts`. `deno task compile:check`
+ * fails when a line of one of them is missing from the bundle.
  *
  * @module
  */

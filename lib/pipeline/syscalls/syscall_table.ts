@@ -3,7 +3,7 @@
  *
  * Numbers differ between x86_64 (its own historical table) and aarch64 (the asm-generic
  * table): `openat` is 257 on one and 56 on the other. The tables are generated from the
- * kernel headers by `generate_syscall_tables.ts`; numbers newer than those headers read
+ * kernel headers by `_tools/generate_syscall_tables.ts`; numbers newer than those headers read
  * as `syscall_<n>`.
  *
  * @module

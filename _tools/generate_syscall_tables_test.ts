@@ -5,6 +5,7 @@ import {
   generateSyscallTables,
   HEADER_SOURCES,
   renderTable,
+  REPOSITORY_ROOT,
   resolveMacro,
   syscallNumbers,
 } from "./generate_syscall_tables.ts";
@@ -76,11 +77,11 @@ Deno.test({
     assert.ok(headers, "needs cpp, linux-libc-dev and linux-libc-dev-arm64-cross (CI=true)");
     const generated = await generateSyscallTables();
     for (const file of Object.values(GENERATED_FILES)) {
-      const committed = await Deno.readTextFile(new URL(file, import.meta.url));
+      const committed = await Deno.readTextFile(new URL(file, REPOSITORY_ROOT));
       assert.equal(
         committed,
         generated[file],
-        `${file} is out of date: run "deno run -A lib/pipeline/syscalls/generate_syscall_tables.ts"`,
+        `${file} is out of date: run "deno run -A _tools/generate_syscall_tables.ts"`,
       );
     }
   },
