@@ -4,6 +4,7 @@
  */
 
 import assert from "node:assert/strict";
+import { TRACEPOINTS } from "../lib/cli/doctor_command.ts";
 import { runWrapp, tempDir } from "./_helpers.ts";
 import { freePort, startRedis } from "./_redis.ts";
 
@@ -107,25 +108,51 @@ Deno.test("wrapp doctor reads this machine: its kernel, and the free disk for th
   );
 });
 
-Deno.test({
-  name: "wrapp doctor as root on a machine with bpftrace: root, bpftrace, tracefs, tracepoints ✓",
-  // Under CI a missing prerequisite is a failure, not a skip.
-  ignore: !CI && (!IS_ROOT || !await hasProgram("bpftrace")),
-  fn: async () => {
-    assert.ok(IS_ROOT, "this test needs root (CI=true)");
-    assert.ok(await hasProgram("bpftrace"), "this test needs bpftrace (CI=true)");
-    const { stdout } = await runWrapp(["doctor"]);
-    assert.match(lineOf(stdout, "root"), /^✓ /);
-    assert.match(lineOf(stdout, "bpftrace"), /^✓ bpftrace +bpftrace \d+\.\d+(\.\d+)? at \//);
-    const mounted = (await Deno.readTextFile("/proc/self/mounts")).includes(" tracefs ");
-    if (mounted) {
-      assert.match(lineOf(stdout, "tracefs"), /^✓ /);
-      const tracepoints = lineOf(stdout, "tracepoints");
-      const present = await Deno.stat("/sys/kernel/tracing/events/raw_syscalls/sys_enter").then(
+/** Where tracefs is mounted, from /proc/self/mounts, or undefined. */
+async function tracefsDir(): Promise<string | undefined> {
+  return (await Deno.readTextFile("/proc/self/mounts")).split("\n")
+    .map((line) => line.split(" "))
+    .find((fields) => fields[2] === "tracefs")?.[1];
+}
+
+/** What the machine lacks for doctor's root, bpftrace, tracefs and tracepoints lines to be ✓. */
+async function missingForTracing(): Promise<string[]> {
+  const missing: string[] = [];
+  if (!IS_ROOT) missing.push("root");
+  if (!await hasProgram("bpftrace")) missing.push("bpftrace (apt-get install bpftrace)");
+  const tracefs = await tracefsDir();
+  if (tracefs === undefined) {
+    missing.push("tracefs (mount -t tracefs nodev /sys/kernel/tracing)");
+  } else if (IS_ROOT) {
+    for (const tracepoint of Object.keys(TRACEPOINTS)) {
+      const [category, name] = tracepoint.split(":");
+      const present = await Deno.stat(`${tracefs}/events/${category}/${name}`).then(
         () => true,
         () => false,
       );
-      if (present) assert.match(tracepoints, /^✓ .*raw_syscalls:sys_enter/);
+      if (!present) missing.push(`the kernel tracepoint ${tracepoint}`);
+    }
+  }
+  return missing;
+}
+
+const missingTracing = await missingForTracing();
+Deno.test({
+  name: "wrapp doctor as root on a machine with bpftrace: root, bpftrace, tracefs, tracepoints ✓",
+  // Ignored on a developer's machine without them; under CI a missing one is a failure.
+  ignore: !CI && missingTracing.length > 0,
+  fn: async () => {
+    if (missingTracing.length > 0) {
+      throw new Error(`This test needs ${missingTracing.join(", ")} (CI=true)`);
+    }
+    const { stdout } = await runWrapp(["doctor"]);
+    assert.match(lineOf(stdout, "root"), /^✓ /);
+    assert.match(lineOf(stdout, "bpftrace"), /^✓ bpftrace +bpftrace \d+\.\d+(\.\d+)? at \//);
+    assert.match(lineOf(stdout, "tracefs"), /^✓ tracefs +tracefs at \//);
+    const tracepoints = lineOf(stdout, "tracepoints");
+    assert.match(tracepoints, /^✓ tracepoints +all \d+ present: /);
+    for (const tracepoint of Object.keys(TRACEPOINTS)) {
+      assert.ok(tracepoints.includes(tracepoint), tracepoints);
     }
   },
 });
