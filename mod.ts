@@ -3,7 +3,7 @@
  * wrapp's framing and trace writing in another Deno program.
  *
  * ```ts
- * import { loadConfig, runService } from "./mod.ts";
+ * import { loadConfig, runService } from "@wrapp/wrapp";
  * const result = await runService(await loadConfig("examples/hello.toml"));
  * console.log(result.exitCode, result.tracePath);
  * ```

@@ -8,7 +8,22 @@
  * @module
  */
 
-/** Base of every error wrapp raises deliberately. */
+/**
+ * Base of every error wrapp raises deliberately.
+ *
+ * @example Ending a program with the error's exit code
+ * ```ts
+ * import { loadConfig, WrappError } from "@wrapp/wrapp";
+ *
+ * try {
+ *   await loadConfig("missing.toml");
+ * } catch (error) {
+ *   if (!(error instanceof WrappError)) throw error; // a bug
+ *   console.error(error.message);
+ *   Deno.exit(error.exitCode);
+ * }
+ * ```
+ */
 export class WrappError extends Error {
   /** Process exit code the CLI uses when this error ends the program. */
   readonly exitCode: number;
@@ -21,7 +36,19 @@ export class WrappError extends Error {
   }
 }
 
-/** Wrong command line: unknown command or flag, missing argument. Exit code 2. */
+/**
+ * Wrong command line: unknown command or flag, missing argument. Exit code 2.
+ *
+ * @example A misspelt option
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { UsageError } from "@wrapp/wrapp";
+ *
+ * const error = new UsageError('Unknown option "--jsn" (did you mean "--json"?)');
+ * assert.equal(error.exitCode, 2);
+ * assert.equal(error.name, "UsageError");
+ * ```
+ */
 export class UsageError extends WrappError {
   /** Create a usage error (exit code 2). */
   constructor(message: string, options: { cause?: unknown } = {}) {
@@ -29,7 +56,18 @@ export class UsageError extends WrappError {
   }
 }
 
-/** Invalid configuration: TOML syntax, unknown key, wrong type, missing executable. Exit code 2. */
+/**
+ * Invalid configuration: TOML syntax, unknown key, wrong type, missing executable. Exit code 2.
+ *
+ * @example What loadConfig throws
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ConfigError, loadConfig } from "@wrapp/wrapp";
+ *
+ * await assert.rejects(() => loadConfig("missing.toml"), ConfigError);
+ * assert.equal(new ConfigError('Unknown key "[app] exe"').exitCode, 2);
+ * ```
+ */
 export class ConfigError extends WrappError {
   /** Create a configuration error (exit code 2). */
   constructor(message: string, options: { cause?: unknown } = {}) {
@@ -37,7 +75,19 @@ export class ConfigError extends WrappError {
   }
 }
 
-/** The supervised program could not be started (spawn failed, user switch impossible). Exit code 127 like a shell. */
+/**
+ * The supervised program could not be started (spawn failed, user switch impossible). Exit code 127 like a shell.
+ *
+ * @example Exit code 127, like a shell
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SpawnError, WrappError } from "@wrapp/wrapp";
+ *
+ * const error = new SpawnError('Cannot start "/opt/app/server": no such file or directory');
+ * assert.ok(error instanceof WrappError);
+ * assert.equal(error.exitCode, 127);
+ * ```
+ */
 export class SpawnError extends WrappError {
   /** Create a spawn error (exit code 127). */
   constructor(message: string, options: { cause?: unknown } = {}) {
@@ -45,7 +95,18 @@ export class SpawnError extends WrappError {
   }
 }
 
-/** A sink could not be opened or written (e.g. the trace directory is not writable). Exit code 74 (EX_IOERR). */
+/**
+ * A sink could not be opened or written (e.g. the trace directory is not writable). Exit code 74 (EX_IOERR).
+ *
+ * @example Exit code 74 (EX_IOERR)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SinkError } from "@wrapp/wrapp";
+ *
+ * const error = new SinkError('Cannot create trace folder "/srv/app": permission denied');
+ * assert.equal(error.exitCode, 74);
+ * ```
+ */
 export class SinkError extends WrappError {
   /** Create a sink error (exit code 74). */
   constructor(message: string, options: { cause?: unknown } = {}) {
@@ -53,7 +114,22 @@ export class SinkError extends WrappError {
   }
 }
 
-/** Short, human reason for an unknown thrown value: `connection refused`, `permission denied`. */
+/**
+ * Short, human reason for an unknown thrown value: `connection refused`, `permission denied`.
+ *
+ * @example The reason, for a message
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { describeCause } from "@wrapp/wrapp";
+ *
+ * try {
+ *   await Deno.readTextFile("/nonexistent/app.toml");
+ * } catch (error) {
+ *   assert.equal(describeCause(error), "no such file or directory");
+ * }
+ * assert.equal(describeCause(new Error("Broken pipe.")), "Broken pipe");
+ * ```
+ */
 export function describeCause(error: unknown): string {
   if (error instanceof Deno.errors.NotFound) return "no such file or directory";
   if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
@@ -68,7 +144,18 @@ export function describeCause(error: unknown): string {
   return String(error);
 }
 
-/** wrapp lacks a privilege it needs (e.g. switching users without root). Exit code 77 (EX_NOPERM). */
+/**
+ * wrapp lacks a privilege it needs (e.g. switching users without root). Exit code 77 (EX_NOPERM).
+ *
+ * @example Exit code 77 (EX_NOPERM)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PrivilegeError } from "@wrapp/wrapp";
+ *
+ * const error = new PrivilegeError('Cannot run as user "app": wrapp is not running as root');
+ * assert.equal(error.exitCode, 77);
+ * ```
+ */
 export class PrivilegeError extends WrappError {
   /** Create a privilege error (exit code 77). */
   constructor(message: string, options: { cause?: unknown } = {}) {
@@ -80,6 +167,15 @@ export class PrivilegeError extends WrappError {
  * An eBPF sidecar (bpftrace) cannot run or failed: bpftrace missing or too old, tracefs
  * absent, a tracepoint or BTF missing, bpftrace exiting with an error. Exit code 69
  * (EX_UNAVAILABLE). A missing root is a {@linkcode PrivilegeError} instead.
+ *
+ * @example Exit code 69 (EX_UNAVAILABLE)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SidecarError } from "@wrapp/wrapp";
+ *
+ * const error = new SidecarError("bpftrace is not installed: apt-get install bpftrace");
+ * assert.equal(error.exitCode, 69);
+ * ```
  */
 export class SidecarError extends WrappError {
   /** Create a sidecar error (exit code 69). */

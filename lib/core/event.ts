@@ -12,7 +12,16 @@ import type { CrashEvent } from "../features/run/crash/crash_report.ts";
 import type { AnomalyEvent, SyscallEvent } from "../pipeline/syscalls/syscall_events.ts";
 import type { HangEvent } from "../features/run/watchdog/hang_report.ts";
 
-/** Which output of the child a line came from. */
+/**
+ * Which output of the child a line came from.
+ *
+ * @example The stream a line came from
+ * ```ts
+ * import type { OutputStream } from "@wrapp/wrapp";
+ *
+ * const stream: OutputStream = "stderr";
+ * ```
+ */
 export type OutputStream = "stdout" | "stderr";
 
 /** Fields every event has. */
@@ -21,7 +30,16 @@ export interface EventBase {
   readonly time: number;
 }
 
-/** One line (or one multi-line block) the service printed. */
+/**
+ * One line (or one multi-line block) the service printed.
+ *
+ * @example A line the service printed
+ * ```ts
+ * import { type LogEvent, now } from "@wrapp/wrapp";
+ *
+ * const line: LogEvent = { kind: "log", time: now(), stream: "stdout", text: "listening" };
+ * ```
+ */
 export interface LogEvent extends EventBase {
   readonly kind: "log";
   readonly stream: OutputStream;
@@ -38,7 +56,22 @@ export interface LogEvent extends EventBase {
 /** What a status event reports. */
 export type StatusPhase = "start" | "exit" | "restart" | "info" | "warning";
 
-/** Supervisor life-cycle: run start and end, sink trouble, drops. */
+/**
+ * Supervisor life-cycle: run start and end, sink trouble, drops.
+ *
+ * @example The service started
+ * ```ts
+ * import { now, type StatusEvent } from "@wrapp/wrapp";
+ *
+ * const started: StatusEvent = {
+ *   kind: "status",
+ *   time: now(),
+ *   phase: "start",
+ *   message: "started pid 4242",
+ *   fields: { pid: 4242 },
+ * };
+ * ```
+ */
 export interface StatusEvent extends EventBase {
   readonly kind: "status";
   readonly phase: StatusPhase;
@@ -51,6 +84,21 @@ export interface StatusEvent extends EventBase {
 /**
  * A `{{name}}` or `{{name:value}}` marker found in the service's output, or a value wrapp
  * measured itself (`cpu_pct`, `rss_bytes`… of the metrics sampler, op `set`, no `stream`).
+ *
+ * @example The marker {{queue:12}} in a stdout line
+ * ```ts
+ * import { type MetricEvent, now } from "@wrapp/wrapp";
+ *
+ * const queue: MetricEvent = {
+ *   kind: "metric",
+ *   time: now(),
+ *   name: "queue",
+ *   op: "set",
+ *   value: "12",
+ *   numeric: 12,
+ *   stream: "stdout",
+ * };
+ * ```
  */
 export interface MetricEvent extends EventBase {
   readonly kind: "metric";
@@ -91,7 +139,18 @@ export type { HangEvent };
  */
 export type { AnomalyEvent, SyscallEvent };
 
-/** Every event kind. */
+/**
+ * Every event kind.
+ *
+ * @example Narrowing on kind
+ * ```ts
+ * import type { Event } from "@wrapp/wrapp";
+ *
+ * function describe(event: Event): string {
+ *   return event.kind === "log" ? `${event.stream}: ${event.text}` : event.kind;
+ * }
+ * ```
+ */
 export type Event =
   | LogEvent
   | StatusEvent
@@ -105,18 +164,69 @@ export type Event =
 /** The `kind` tags. */
 export type EventKind = Event["kind"];
 
-/** One encoder per event kind; a missing kind is a type error. */
+/**
+ * One encoder per event kind; a missing kind is a type error.
+ *
+ * @example One encoder per kind
+ * ```ts
+ * import type { EventEncoders } from "@wrapp/wrapp";
+ *
+ * const asText: EventEncoders<string> = {
+ *   log: (event) => event.text,
+ *   status: (event) => event.message,
+ *   metric: (event) => `${event.name}=${event.value}`,
+ *   tef: (event) => JSON.stringify(event.event),
+ *   crash: (event) => event.kind,
+ *   hang: (event) => event.kind,
+ *   syscall: (event) => event.kind,
+ *   anomaly: (event) => event.kind,
+ * };
+ * ```
+ */
 export type EventEncoders<T> = {
   readonly [K in EventKind]: (event: Extract<Event, { kind: K }>) => T;
 };
 
-/** Encode an event with the encoder for its kind. */
+/**
+ * Encode an event with the encoder for its kind.
+ *
+ * @example Encoding a log line
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeEvent, type EventEncoders } from "@wrapp/wrapp";
+ *
+ * const kindOnly = (event: { kind: string }) => event.kind;
+ * const encoders: EventEncoders<string> = {
+ *   log: (event) => `${event.stream}: ${event.text}`,
+ *   status: kindOnly,
+ *   metric: kindOnly,
+ *   tef: kindOnly,
+ *   crash: kindOnly,
+ *   hang: kindOnly,
+ *   syscall: kindOnly,
+ *   anomaly: kindOnly,
+ * };
+ * const text = encodeEvent(encoders, { kind: "log", time: 0, stream: "stderr", text: "oops" });
+ * assert.equal(text, "stderr: oops");
+ * ```
+ */
 export function encodeEvent<T>(encoders: EventEncoders<T>, event: Event): T {
   // The cast is safe: the mapped type pairs each kind with its own encoder.
   return (encoders[event.kind] as (e: Event) => T)(event);
 }
 
-/** Current time in ms since the Unix epoch, with sub-millisecond precision. */
+/**
+ * Current time in ms since the Unix epoch, with sub-millisecond precision.
+ *
+ * @example Timing a step
+ * ```ts
+ * import { now } from "@wrapp/wrapp";
+ *
+ * const started = now();
+ * await new Promise((resolve) => setTimeout(resolve, 10));
+ * console.log(`took ${(now() - started).toFixed(3)} ms`);
+ * ```
+ */
 export function now(): number {
   return performance.timeOrigin + performance.now();
 }

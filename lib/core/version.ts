@@ -6,5 +6,14 @@
 
 import denoJson from "../../deno.json" with { type: "json" };
 
-/** The version printed by `wrapp --version` and sent in status events. */
+/**
+ * The version printed by `wrapp --version` and sent in status events.
+ *
+ * @example Naming the version in a report
+ * ```ts
+ * import { VERSION } from "@wrapp/wrapp";
+ *
+ * console.log(`wrapp ${VERSION}`);
+ * ```
+ */
 export const VERSION: string = denoJson.version;

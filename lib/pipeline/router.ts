@@ -12,7 +12,18 @@ import type { Event } from "../core/event.ts";
 import type { Sink, SinkStats } from "./sinks/sink.ts";
 import { type DebugLog, silentDebug } from "../core/debug.ts";
 
-/** Options for {@linkcode Router}. */
+/**
+ * Options for {@linkcode Router}.
+ *
+ * @example Batches of at most 512 events, every 2 ms
+ * ```ts
+ * import { MemorySink, Router, type RouterOptions } from "@wrapp/wrapp";
+ *
+ * const options: RouterOptions = { batchSize: 512, flushIntervalMs: 2 };
+ * const router = new Router([new MemorySink()], options);
+ * await router.close();
+ * ```
+ */
 export interface RouterOptions {
   /** Hand a batch to the sinks once this many events wait. Default 4096. */
   batchSize?: number;
@@ -27,7 +38,22 @@ export interface RouterOptions {
   debug?: DebugLog;
 }
 
-/** Batches events and delivers every batch to every sink. */
+/**
+ * Batches events and delivers every batch to every sink.
+ *
+ * @example Events to a sink
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MemorySink, now, Router } from "@wrapp/wrapp";
+ *
+ * const sink = new MemorySink();
+ * const router = new Router([sink]);
+ * router.emit({ kind: "log", time: now(), stream: "stdout", text: "hello" });
+ * await router.flush();
+ * assert.equal(sink.events.length, 1);
+ * await router.close();
+ * ```
+ */
 export class Router {
   readonly #sinks: readonly Sink[];
   readonly #batchSize: number;

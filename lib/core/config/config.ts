@@ -234,7 +234,18 @@ export interface WatchdogConfig {
   socket: string;
 }
 
-/** A fully validated configuration. */
+/**
+ * A fully validated configuration.
+ *
+ * @example Reading a loaded config
+ * ```ts
+ * import { type Config, loadConfig } from "@wrapp/wrapp";
+ *
+ * const config: Config = await loadConfig("examples/hello.toml");
+ * console.log(config.app.streamName); // "hello"
+ * console.log(config.app.resolvedExecutable); // "/…/examples/hello.sh"
+ * ```
+ */
 export interface Config {
   /** Absolute path of the file it came from (or `"<embedded>"`). */
   file: string;

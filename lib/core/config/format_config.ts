@@ -20,10 +20,13 @@ export const SECRET_MASK = "********";
  * read from `password_file`, `secrets_dir` or `$WRAPP_REDIS_PASSWORD` is a comment naming its
  * source, so the output loads back to the same config. No trailing newline.
  *
+ * @example The effective config, as `wrapp check` prints it
  * ```ts
+ * import { formatConfig, loadConfig } from "@wrapp/wrapp";
+ *
  * console.log(formatConfig(await loadConfig("examples/hello.toml")));
  * // [app]
- * // executable = "/…/examples/hello.sh" # as written: "hello.sh"
+ * // executable = "/…/examples/hello.sh" # as written: "./hello.sh"
  * // …
  * ```
  */

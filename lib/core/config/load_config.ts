@@ -92,9 +92,12 @@ export function configFormat(file: string): ConfigFormat {
  *
  * @throws {ConfigError} when the file cannot be read or the config is invalid.
  *
+ * @example Loading a config
  * ```ts
+ * import { loadConfig } from "@wrapp/wrapp";
+ *
  * const config = await loadConfig("examples/hello.toml");
- * config.app.resolvedExecutable; // "/…/examples/hello.sh"
+ * console.log(config.app.resolvedExecutable); // "/…/examples/hello.sh"
  * ```
  */
 export async function loadConfig(path: string, options: LoadConfigOptions = {}): Promise<Config> {

@@ -74,7 +74,18 @@ export interface SupervisorOptions {
   redisPool?: RedisPool;
 }
 
-/** What a finished supervision reports. */
+/**
+ * What a finished supervision reports.
+ *
+ * @example Reporting how a run ended
+ * ```ts
+ * import { loadConfig, type RunResult, runService } from "@wrapp/wrapp";
+ *
+ * const result: RunResult = await runService(await loadConfig("examples/hello.toml"));
+ * console.log(`run ${result.runId}: exit ${result.exitCode} after ${result.restarts} restarts`);
+ * if (result.tracePath) console.log(`trace: ${result.tracePath}`);
+ * ```
+ */
 export interface RunResult {
   /** The exit code wrapp should end with: the last child's, or 128 + signal; non-zero when it gave up restarting. */
   exitCode: number;
@@ -88,10 +99,36 @@ export interface RunResult {
   tracePath?: string;
 }
 
-/** Options for {@linkcode runService}; the same as the supervisor's. */
+/**
+ * Options for {@linkcode runService}; the same as the supervisor's.
+ *
+ * @example Supervising from a program that handles signals itself
+ * ```ts
+ * import { loadConfig, MemorySink, runService, type RunServiceOptions } from "@wrapp/wrapp";
+ *
+ * const sink = new MemorySink();
+ * const options: RunServiceOptions = {
+ *   handleSignals: false,
+ *   extraSinks: [sink],
+ *   echoPrefix: "hello | ",
+ * };
+ * await runService(await loadConfig("examples/hello.toml"), options);
+ * console.log(`${sink.events.length} events`);
+ * ```
+ */
 export type RunServiceOptions = SupervisorOptions;
 
-/** Supervise the configured service until it exits for good; every sink is flushed before this resolves. */
+/**
+ * Supervise the configured service until it exits for good; every sink is flushed before this resolves.
+ *
+ * @example Running a service from its config
+ * ```ts
+ * import { loadConfig, runService } from "@wrapp/wrapp";
+ *
+ * const result = await runService(await loadConfig("examples/hello.toml"));
+ * console.log(result.exitCode, result.tracePath);
+ * ```
+ */
 export function runService(config: Config, options: RunServiceOptions = {}): Promise<RunResult> {
   return new Supervisor(config, options).run();
 }

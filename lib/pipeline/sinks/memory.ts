@@ -7,7 +7,22 @@
 import type { Event } from "../../core/event.ts";
 import { emptyStats, type Sink, type SinkStats } from "./sink.ts";
 
-/** Keeps every event it receives in {@linkcode MemorySink.events}. */
+/**
+ * Keeps every event it receives in {@linkcode MemorySink.events}.
+ *
+ * @example Keeping what the service printed, in a test
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MemorySink, now, Router } from "@wrapp/wrapp";
+ *
+ * const sink = new MemorySink();
+ * const router = new Router([sink]);
+ * router.emit({ kind: "log", time: now(), stream: "stderr", text: "warning: low disk" });
+ * await router.close();
+ * assert.deepEqual(sink.events.map((event) => event.kind), ["log"]);
+ * assert.equal(sink.stats().sent, 1);
+ * ```
+ */
 export class MemorySink implements Sink {
   readonly name = "memory";
   /** Everything written so far, in order. */

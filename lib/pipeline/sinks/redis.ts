@@ -158,7 +158,24 @@ export interface SpooledEvent {
   seq?: number;
 }
 
-/** Options for {@linkcode RedisSink.connect}. */
+/**
+ * Options for {@linkcode RedisSink.connect}.
+ *
+ * @example A service's lines into a local Redis
+ * ```ts
+ * import type { RedisSinkOptions } from "@wrapp/wrapp";
+ *
+ * const options: RedisSinkOptions = {
+ *   host: "127.0.0.1",
+ *   port: 6379,
+ *   streamName: "api",
+ *   runId: crypto.randomUUID(),
+ *   hostname: Deno.hostname(),
+ *   pid: () => Deno.pid,
+ *   maxLen: 10_000,
+ * };
+ * ```
+ */
 export interface RedisSinkOptions {
   /** Redis host name or address. */
   host: string;
@@ -345,7 +362,27 @@ function _connect(client: RespClient): Promise<void> {
   });
 }
 
-/** Writes events into Redis Streams; see the module documentation. */
+/**
+ * Writes events into Redis Streams; see the module documentation.
+ *
+ * @example Lines into Redis Streams
+ * ```ts
+ * import { now, RedisSink, Router } from "@wrapp/wrapp";
+ *
+ * const sink = await RedisSink.connect({
+ *   host: "127.0.0.1",
+ *   port: 6379,
+ *   streamName: "api",
+ *   runId: crypto.randomUUID(),
+ *   hostname: Deno.hostname(),
+ *   pid: () => Deno.pid,
+ * });
+ * const router = new Router([sink]);
+ * router.emit({ kind: "log", time: now(), stream: "stdout", text: "ready" });
+ * await router.close(); // delivered, or spooled to disk while Redis is down
+ * console.log(sink.keys.info); // logs:app:api:info
+ * ```
+ */
 export class RedisSink implements Sink {
   /** `redis`. */
   readonly name = "redis";

@@ -6,7 +6,17 @@
 
 import type { Event } from "../../core/event.ts";
 
-/** Counters every sink keeps, reported in the exit status event. */
+/**
+ * Counters every sink keeps, reported in the exit status event.
+ *
+ * @example A sink's counters
+ * ```ts
+ * import { MemorySink, type SinkStats } from "@wrapp/wrapp";
+ *
+ * const stats: SinkStats = new MemorySink().stats();
+ * console.log(`${stats.sent} of ${stats.received} sent, ${stats.dropped} dropped`);
+ * ```
+ */
 export interface SinkStats {
   /** Events handed to the sink. */
   received: number;
@@ -18,7 +28,38 @@ export interface SinkStats {
   errors: number;
 }
 
-/** A destination for events. Writes must return quickly: a sink queues, it never makes the source wait. */
+/**
+ * A destination for events. Writes must return quickly: a sink queues, it never makes the source wait.
+ *
+ * @example A sink that counts lines
+ * ```ts
+ * import type { Event, Sink, SinkStats } from "@wrapp/wrapp";
+ *
+ * class LineCounter implements Sink {
+ *   readonly name = "line-counter";
+ *   lines = 0;
+ *   #stats: SinkStats = { received: 0, sent: 0, dropped: 0, errors: 0 };
+ *
+ *   write(batch: readonly Event[]): void {
+ *     this.#stats.received += batch.length;
+ *     this.#stats.sent += batch.length;
+ *     this.lines += batch.filter((event) => event.kind === "log").length;
+ *   }
+ *   flush(): Promise<void> {
+ *     return Promise.resolve();
+ *   }
+ *   close(): Promise<void> {
+ *     return Promise.resolve();
+ *   }
+ *   healthCheck(): Promise<string | undefined> {
+ *     return Promise.resolve(undefined);
+ *   }
+ *   stats(): SinkStats {
+ *     return { ...this.#stats };
+ *   }
+ * }
+ * ```
+ */
 export interface Sink {
   /** Short name used in messages: `trace`, `redis`, `memory`. */
   readonly name: string;

@@ -68,7 +68,25 @@ interface _Queued {
   readonly events: number;
 }
 
-/** Records events as TEF JSON lines, and assembles `trace.json` when closed. */
+/**
+ * Records events as TEF JSON lines, and assembles `trace.json` when closed.
+ *
+ * @example A trace for ui.perfetto.dev
+ * ```ts
+ * import { now, Router, TraceEventFileSink } from "@wrapp/wrapp";
+ *
+ * const sink = await TraceEventFileSink.open({
+ *   runDir: await Deno.makeTempDir(),
+ *   processName: "demo",
+ *   pid: Deno.pid,
+ *   runId: "run-1",
+ * });
+ * const router = new Router([sink]);
+ * router.emit({ kind: "log", time: now(), stream: "stdout", text: "hello" });
+ * await router.close(); // assembles the trace
+ * console.log(`open ${sink.tracePath} in https://ui.perfetto.dev`);
+ * ```
+ */
 export class TraceEventFileSink implements Sink {
   /** Sink name used in messages and stats. */
   readonly name = "trace";

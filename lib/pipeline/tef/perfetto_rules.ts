@@ -82,6 +82,14 @@ interface _Track {
  * Returns one human-readable line per violation, empty when the events are fine:
  * `event 12: C event "temp" has non-numeric arg "x"`. Event numbers are 0-based indexes
  * into `events`.
+ *
+ * @example A counter with a text value
+ * ```ts
+ * import { checkPerfettoRules } from "@wrapp/wrapp";
+ *
+ * const event = { ph: "C", name: "temp", ts: 0, pid: 1, tid: 1, args: { x: "hot" } };
+ * checkPerfettoRules([event]); // ['event 0: C event "temp" has non-numeric arg "x"']
+ * ```
  */
 export function checkPerfettoRules(
   events: readonly unknown[],
@@ -176,6 +184,14 @@ export function checkPerfettoRules(
  * The text must start with `[{"` exactly (no leading whitespace: Perfetto's format
  * detection looks at the first bytes), be valid JSON in array form and hold at least one
  * event.
+ *
+ * @example Checking a trace file before opening it
+ * ```ts
+ * import { checkTraceFileText } from "@wrapp/wrapp";
+ *
+ * const problems = checkTraceFileText(await Deno.readTextFile("trace.json"));
+ * console.log(problems.length === 0 ? "Perfetto can open it" : problems.join("\n"));
+ * ```
  */
 export function checkTraceFileText(
   text: string,

@@ -231,6 +231,24 @@ export function parseMarkerNumber(value: string): number | undefined {
  * a name used among the last `maxNames / 2` distinct names is always kept. Should a
  * forgotten name come back, its counter starts again from 1. Every marker still becomes
  * a metric event.
+ *
+ * @example Counters and values in a line
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MarkerExtractor } from "@wrapp/wrapp";
+ *
+ * const extractor = new MarkerExtractor();
+ * const metrics = extractor.extract({
+ *   kind: "log",
+ *   time: 0,
+ *   stream: "stdout",
+ *   text: "done {{jobs}} in {{ms:12.5}}",
+ * });
+ * assert.deepEqual(metrics.map((m) => [m.name, m.op, m.numeric]), [
+ *   ["jobs", "incr", 1],
+ *   ["ms", "set", 12.5],
+ * ]);
+ * ```
  */
 export class MarkerExtractor {
   // Two generations instead of a strict LRU: a name used in `#recent` stays; when

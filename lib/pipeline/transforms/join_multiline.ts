@@ -56,6 +56,21 @@ export interface MultilineJoinerOptions {
  * Every method that receives a clock reading first flushes a block that has been open
  * for `timeoutMs` or longer, so the result does not depend on how often
  * {@linkcode MultilineJoiner.tick} runs.
+ *
+ * @example A block between >>| and |<< becomes one event
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MultilineJoiner } from "@wrapp/wrapp";
+ *
+ * const joiner = new MultilineJoiner("stderr");
+ * assert.deepEqual(joiner.push({ text: ">>|" }, 0), []);
+ * assert.deepEqual(joiner.push({ text: "Traceback:" }, 1), []);
+ * assert.deepEqual(joiner.push({ text: "  ValueError" }, 2), []);
+ * const [block] = joiner.push({ text: "|<<" }, 3);
+ * assert.equal(block.text, "Traceback:\n  ValueError");
+ * assert.equal(block.lines, 4);
+ * assert.deepEqual(joiner.push({ text: "plain" }, 4).map((event) => event.text), ["plain"]);
+ * ```
  */
 export class MultilineJoiner {
   readonly #stream: OutputStream;

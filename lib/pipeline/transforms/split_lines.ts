@@ -9,7 +9,22 @@
  * @module
  */
 
-/** One line (or one part of an over-long line), without its line terminator. */
+/**
+ * One line (or one part of an over-long line), without its line terminator.
+ *
+ * @example An over-long line, in parts
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LineSplitter, type SplitLine } from "@wrapp/wrapp";
+ *
+ * const splitter = new LineSplitter({ maxLineBytes: 4 });
+ * const parts: SplitLine[] = splitter.push(new TextEncoder().encode("abcdef\n"));
+ * assert.deepEqual(parts, [
+ *   { text: "abcd", split: { part: 1, last: false } },
+ *   { text: "ef", split: { part: 2, last: true } },
+ * ]);
+ * ```
+ */
 export interface SplitLine {
   /** The decoded text; invalid UTF-8 bytes appear as `\xNN`. */
   text: string;
@@ -118,8 +133,10 @@ function _cutPoint(bytes: Uint8Array, from: number, limit: number): number {
  * - Empty lines are emitted as empty strings.
  * - {@linkcode LineSplitter.end} emits a final line that had no newline.
  *
- * @example
+ * @example Lines across chunks
  * ```ts
+ * import { LineSplitter } from "@wrapp/wrapp";
+ *
  * const splitter = new LineSplitter();
  * splitter.push(new TextEncoder().encode("a\r\nb")); // [{ text: "a" }]
  * splitter.end(); // [{ text: "b" }]
