@@ -7,6 +7,9 @@
 
 import type { EventBase } from "../../core/event.ts";
 import { SliceTracks } from "../tef/slice_tracks.ts";
+import { tefMicroseconds } from "../tef/tef_microseconds.ts";
+
+export { tefMicroseconds };
 
 /** Statistics of one syscall (of one thread, in a per-thread summary) over a period. */
 export interface SyscallRow {
@@ -206,13 +209,4 @@ export class SyscallTefEncoder {
       },
     }];
   }
-}
-
-/**
- * ms since the epoch → TEF µs, rounded to ns (whole ms and the fraction are scaled
- * apart, as the trace sink does, so large epoch values keep their precision).
- */
-export function tefMicroseconds(ms: number): number {
-  const whole = Math.floor(ms);
-  return whole * 1000 + Math.round((ms - whole) * 1_000_000) / 1000;
 }
