@@ -24,8 +24,8 @@
 import { join } from "../../core/posix_path.ts";
 import { encodeEvent, type Event, type EventEncoders, now } from "../../core/event.ts";
 import { describeCause, SinkError } from "../../core/errors.ts";
-import { crashTraceEvent } from "../../features/run/crash/crash_report.ts";
-import { hangTraceEvent } from "../../features/run/watchdog/hang_report.ts";
+import { crashTraceEvent } from "./encode/crash.ts";
+import { hangTraceEvent } from "./encode/hang.ts";
 import { SyscallTefEncoder } from "../syscalls/syscall_events.ts";
 import { tefMicroseconds } from "../tef/tef_microseconds.ts";
 import { traceTitle } from "../tef/trace_title.ts";
