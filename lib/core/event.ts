@@ -8,9 +8,23 @@
  * @module
  */
 
-import type { CrashEvent } from "../features/run/crash/crash_report.ts";
-import type { AnomalyEvent, SyscallEvent } from "../pipeline/syscalls/syscall_events.ts";
-import type { HangEvent } from "../features/run/watchdog/hang_report.ts";
+import type { EventBase } from "./events/event_base.ts";
+import type { CrashEvent } from "./events/crash.ts";
+import type { HangEvent } from "./events/hang.ts";
+import type { AnomalyEvent, SyscallEvent } from "./events/syscall.ts";
+
+export type { EventBase };
+export type { StackFrame, StackThread } from "./events/stack.ts";
+export type {
+  CoreSource,
+  CrashCore,
+  CrashFrame,
+  CrashReport,
+  CrashSource,
+  CrashThread,
+} from "./events/crash.ts";
+export type { HangInfo, HangReason, HangReport } from "./events/hang.ts";
+export type { SyscallRow } from "./events/syscall.ts";
 
 /**
  * Which output of the child a line came from.
@@ -23,12 +37,6 @@ import type { HangEvent } from "../features/run/watchdog/hang_report.ts";
  * ```
  */
 export type OutputStream = "stdout" | "stderr";
-
-/** Fields every event has. */
-export interface EventBase {
-  /** When wrapp observed the event (read the line, saw the exit), ms since the Unix epoch, fractional. */
-  readonly time: number;
-}
 
 /**
  * One line (or one multi-line block) the service printed.
@@ -127,15 +135,15 @@ export interface TefEvent extends EventBase {
   readonly json?: string;
 }
 
-/** A crash report: the service died from a core-dumping signal (defined beside its report). */
+/** A crash report: the service died from a core-dumping signal (lib/core/events/crash.ts). */
 export type { CrashEvent };
 
-/** A hang report: the watchdog fired and gdb took the live service's backtraces (defined beside its report). */
+/** A hang report: the watchdog fired and gdb took the live service's backtraces (lib/core/events/hang.ts). */
 export type { HangEvent };
 
 /**
  * Syscall statistics of a traced process tree, per interval or in total, and one syscall
- * far slower than usual (`wrapp trace`; defined beside their TEF encoding).
+ * far slower than usual (`wrapp trace`; lib/core/events/syscall.ts).
  */
 export type { AnomalyEvent, SyscallEvent };
 

@@ -62,8 +62,8 @@ import {
   redisConnectOptions,
 } from "./redis_connection.ts";
 import type { RedisPool } from "./redis_pool.ts";
-import type { crashStreamFields } from "../../features/run/crash/crash_report.ts";
-import type { hangStreamFields } from "../../features/run/watchdog/hang_report.ts";
+import type { crashStreamFields } from "./encode/crash.ts";
+import type { hangStreamFields } from "./encode/hang.ts";
 import {
   encodeEvent,
   type Event,
@@ -87,10 +87,8 @@ let _hangStreamFields: typeof hangStreamFields | undefined;
 
 /** Load what encodes crash and hang events: {@linkcode redisEncoders} needs it before it encodes one. */
 export async function loadCrashEncoding(): Promise<void> {
-  _crashStreamFields ??=
-    (await import("../../features/run/crash/crash_report.ts")).crashStreamFields;
-  _hangStreamFields ??=
-    (await import("../../features/run/watchdog/hang_report.ts")).hangStreamFields;
+  _crashStreamFields ??= (await import("./encode/crash.ts")).crashStreamFields;
+  _hangStreamFields ??= (await import("./encode/hang.ts")).hangStreamFields;
 }
 
 /** The three databases the sink writes, by role. */

@@ -24,9 +24,11 @@
 import { join } from "../../core/posix_path.ts";
 import { encodeEvent, type Event, type EventEncoders, now } from "../../core/event.ts";
 import { describeCause, SinkError } from "../../core/errors.ts";
-import { crashTraceEvent } from "../../features/run/crash/crash_report.ts";
-import { hangTraceEvent } from "../../features/run/watchdog/hang_report.ts";
+import { crashTraceEvent } from "./encode/crash.ts";
+import { hangTraceEvent } from "./encode/hang.ts";
 import { SyscallTefEncoder } from "../syscalls/syscall_events.ts";
+import { tefMicroseconds } from "../tef/tef_microseconds.ts";
+import { traceTitle } from "../tef/trace_title.ts";
 import { type AssembleResult, assembleTrace, writeAll } from "../tef/assemble_trace.ts";
 import { emptyStats, type Sink, type SinkStats } from "./sink.ts";
 
@@ -57,8 +59,6 @@ export interface TraceEventFileSinkOptions {
   maxQueuedChars?: number;
 }
 
-/** Longest event name taken from a log line; the full text stays in `args.text`. */
-const _MAX_NAME_CHARS = 120;
 /** Encoded characters handed to one write call. */
 const _WRITE_BATCH_CHARS = 4 << 20;
 const _DEFAULT_MAX_QUEUED_CHARS = 64 << 20;
@@ -134,7 +134,7 @@ export class TraceEventFileSink implements Sink {
         }
         if (event.lines !== undefined) args.lines = event.lines;
         if (event.unterminated !== undefined) args.unterminated = event.unterminated;
-        return this.#line("i", tid, _us(event.time), _title(event.text), {
+        return this.#line("i", tid, tefMicroseconds(event.time), traceTitle(event.text), {
           cat: event.stream,
           s: "t",
           args,
@@ -142,14 +142,14 @@ export class TraceEventFileSink implements Sink {
       },
       metric: (event) => {
         if (event.numeric !== undefined && Number.isFinite(event.numeric)) {
-          return this.#line("C", TRACE_TRACKS.markers, _us(event.time), event.name, {
+          return this.#line("C", TRACE_TRACKS.markers, tefMicroseconds(event.time), event.name, {
             args: { value: event.numeric },
           });
         }
         return this.#line(
           "i",
           TRACE_TRACKS.markers,
-          _us(event.time),
+          tefMicroseconds(event.time),
           `${event.name}=${event.value}`,
           {
             cat: "marker",
@@ -161,12 +161,12 @@ export class TraceEventFileSink implements Sink {
       crash: (event) =>
         JSON.stringify({
           ...crashTraceEvent(event, { pid: this.#pid, tid: TRACE_TRACKS.crash }),
-          ts: _us(event.time),
+          ts: tefMicroseconds(event.time),
         }) + "\n",
       hang: (event) =>
         JSON.stringify({
           ...hangTraceEvent(event, { pid: this.#pid, tid: TRACE_TRACKS.crash }),
-          ts: _us(event.time),
+          ts: tefMicroseconds(event.time),
         }) + "\n",
       // Already TEF: written as it came, one line.
       tef: (event) => `${event.json ?? JSON.stringify(event.event)}\n`,
@@ -278,7 +278,7 @@ export class TraceEventFileSink implements Sink {
 
   async #close(): Promise<void> {
     if (this.#runStart !== undefined) {
-      const ts = Math.max(_us(now()), this.#runStart);
+      const ts = Math.max(tefMicroseconds(now()), this.#runStart);
       this.#runStart = undefined;
       this.#enqueue(
         this.#line("E", TRACE_TRACKS.run, ts, undefined, { args: { reason: "wrapp stopped" } }),
@@ -300,7 +300,7 @@ export class TraceEventFileSink implements Sink {
   }
 
   #encodeStatus(event: Extract<Event, { kind: "status" }>): string {
-    const ts = _us(event.time);
+    const ts = tefMicroseconds(event.time);
     if (event.phase === "start") {
       // A second start without an exit in between: end the previous slice so B/E stay balanced.
       const previous = this.#runStart !== undefined
@@ -410,28 +410,7 @@ export class TraceEventFileSink implements Sink {
   }
 }
 
-/**
- * ms since the epoch → µs, rounded to 3 decimals (ns). Whole ms and the fraction are
- * scaled apart: `ms * 1e6` would exceed 2^53 and turn 2 ms into 1999.8 µs. At epoch
- * magnitude a double still resolves only ~0.25 µs, which is finer than the event times.
- */
-function _us(ms: number): number {
-  const whole = Math.floor(ms);
-  return whole * 1000 + Math.round((ms - whole) * 1_000_000) / 1000;
-}
-
 /** TEF objects as JSON lines (each object already has `ph` first). */
 function _jsonLines(events: readonly Record<string, unknown>[]): string {
   return events.map((event) => JSON.stringify(event) + "\n").join("");
-}
-
-/** First line of a text, cut to {@linkcode _MAX_NAME_CHARS} without splitting a surrogate pair. */
-function _title(text: string): string {
-  const newline = text.indexOf("\n");
-  const line = newline < 0 ? text : text.slice(0, newline);
-  if (line.length <= _MAX_NAME_CHARS) return line;
-  let cut = _MAX_NAME_CHARS - 1;
-  const code = line.charCodeAt(cut - 1);
-  if (code >= 0xd800 && code <= 0xdbff) cut--;
-  return line.slice(0, cut) + "…";
 }

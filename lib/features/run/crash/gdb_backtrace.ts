@@ -12,40 +12,13 @@
 import { describeCause, WrappError } from "../../../core/errors.ts";
 import { findProgram } from "../../../core/find_program.ts";
 import { setLongTimeout } from "../../../core/long_timeout.ts";
+import { boundText } from "../../../core/bound_text.ts";
+import type { StackFrame, StackThread } from "../../../core/events/stack.ts";
 
-/** One stack frame as gdb printed it. */
-export interface StackFrame {
-  /** Frame number, 0 = innermost. */
-  index: number;
-  /** Program counter, when gdb printed it (`0x0000558f192be155`). */
-  address?: string;
-  /** Function name; `??` when unknown; `<signal handler called>` for a signal frame. */
-  function: string;
-  /** The argument list as printed, without parentheses: `p=0x0`. */
-  args?: string;
-  /** Source file, when debug info has it. */
-  file?: string;
-  /** Source line, when debug info has it. */
-  line?: number;
-  /** Shared object the frame is in, when gdb printed `from …` (no debug info). */
-  library?: string;
-  /** Local variables from `bt full`, one `name = value` per entry. */
-  locals?: string[];
-}
+export type { StackFrame, StackThread };
 
-/** One thread of the crashed process. */
-export interface StackThread {
-  /** gdb's thread number (1 = the first thread gdb found). */
-  number: number;
-  /** Kernel thread id (LWP), when printed. */
-  lwp?: number;
-  /** Thread name, when gdb knows it. */
-  name?: string;
-  /** Whether this is the thread that received the fatal signal (gdb's current thread). */
-  crashed: boolean;
-  /** Innermost frame first. */
-  frames: StackFrame[];
-}
+/** gdb's time limit when {@linkcode RunGdbOptions.timeoutMs} is not given, ms. */
+export const DEFAULT_GDB_TIMEOUT_MS = 30_000;
 
 /** What {@linkcode runGdb} returns. */
 export interface GdbBacktrace {
@@ -182,7 +155,7 @@ export function attachGdb(pid: number, options: RunGdbOptions = {}): Promise<Gdb
 
 async function _runGdb(args: string[], options: RunGdbOptions): Promise<GdbBacktrace> {
   const gdb = options.gdb ?? "gdb";
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_GDB_TIMEOUT_MS;
   const maxOutput = options.maxOutputBytes ?? 16 << 20;
   const started = performance.now();
   const program = await findProgram(gdb);
@@ -365,16 +338,6 @@ export function parseFrameLine(line: string): StackFrame | undefined {
   }
   if (rest.trim() !== "") frame.function = rest.trim();
   return frame;
-}
-
-/** Cut `text` to at most `maxBytes` UTF-8 bytes, saying how much was left out. */
-export function boundText(text: string, maxBytes: number): { text: string; truncated: boolean } {
-  const bytes = new TextEncoder().encode(text);
-  if (bytes.length <= maxBytes) return { text, truncated: false };
-  const note = `\n… [${bytes.length - maxBytes} more bytes cut]\n`;
-  let end = Math.max(0, maxBytes - new TextEncoder().encode(note).length);
-  while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--;
-  return { text: new TextDecoder().decode(bytes.subarray(0, end)) + note, truncated: true };
 }
 
 function _splitSections(stdout: string): Map<_Section | "preamble", string> {

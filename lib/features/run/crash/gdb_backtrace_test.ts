@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { WrappError } from "../../../core/errors.ts";
 import {
-  boundText,
   gdbArguments,
   parseFrameLine,
   parseGdbOutput,
@@ -262,11 +261,4 @@ Deno.test("runGdb() says clearly when gdb is not installed", async () => {
       return true;
     },
   );
-});
-
-Deno.test("boundText() never cuts a UTF-8 character in half", () => {
-  const { text, truncated } = boundText("é".repeat(100), 60);
-  assert.equal(truncated, true);
-  assert.ok(!text.includes("\uFFFD"));
-  assert.deepEqual(boundText("short", 60), { text: "short", truncated: false });
 });

@@ -1,12 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  describeHang,
-  formatHangSummary,
-  hangEvent,
-  type HangReport,
-  hangStreamFields,
-  hangTraceEvent,
-} from "./hang_report.ts";
+import { describeHang, formatHangSummary, hangEvent, type HangReport } from "./hang_report.ts";
 import { parseThreads } from "../crash/gdb_backtrace.ts";
 
 // What `gdb -p PID -batch -ex "thread apply all bt"` printed for a service stuck on a mutex.
@@ -79,31 +72,10 @@ Deno.test("formatHangSummary() names where the main thread is stuck, past the C 
   );
 });
 
-Deno.test("hangStreamFields() has kind hang, the reason and every thread's frames", () => {
-  const fields = hangStreamFields(hangEvent(report({ problems: ["gdb was slow"] })));
-  assert.equal(fields.kind, "hang");
-  assert.equal(fields.reason, "watchdog");
-  assert.equal(fields.limit_ms, "2000");
-  assert.equal(fields.silent_ms, "2004");
-  assert.equal(fields.build_id, "abc123");
-  assert.equal(fields.problems, "gdb was slow");
-  assert.equal(fields.status_text, undefined);
-  assert.match(
-    fields.backtrace,
-    /Thread 1 \(LWP 2563 "svc"\):\n(.+\n)*.*stuck_here \(\) at svc\.c:24/,
-  );
-  assert.match(
-    fields.backtrace,
-    /Thread 2 \(LWP 2570 "worker"\):\n.*\n.*worker \(arg=0x0\) at svc\.c:30/,
-  );
-});
-
-Deno.test("hangTraceEvent() is an instant on the given track named after the stuck function", () => {
-  const event = hangTraceEvent(hangEvent(report()), { pid: 7, tid: 6 });
-  assert.equal(event.ph, "i");
-  assert.equal(event.cat, "hang");
-  assert.equal(event.name, "hang in stuck_here()");
-  assert.equal(event.pid, 7);
-  assert.equal(event.tid, 6);
-  assert.equal(event.ts, 1_700_000_000_000_000);
+Deno.test("hangEvent() carries the summary and the report as plain data", () => {
+  const event = hangEvent(report());
+  assert.equal(event.kind, "hang");
+  assert.equal(event.time, 1_700_000_000_000);
+  assert.equal(event.summary, formatHangSummary(report()));
+  assert.deepEqual(JSON.parse(JSON.stringify(event)), event);
 });
