@@ -8,6 +8,7 @@ import { UsageError } from "../core/errors.ts";
 import { loadConfig } from "../core/config/load_config.ts";
 import { STREAM_NAME_PATTERN } from "../core/config/load_config.ts";
 import type { RedisEndpoint } from "../core/config/redis_url.ts";
+import { configRedisEndpoint } from "../core/config/config_redis_endpoint.ts";
 import {
   REDIS_ENDPOINT_FLAGS,
   REDIS_ENDPOINT_HELP,
@@ -95,12 +96,7 @@ async function _parse(
         `Config "${values.config}" has no [redis] section: nothing to read logs from`,
       );
     }
-    const { host, port, tls, username, password } = config.redis;
-    const { sentinels, masterName, sentinelUsername, sentinelPassword } = config.redis;
-    base = { host, port, tls, username, password };
-    if (sentinels) {
-      Object.assign(base, { sentinels, masterName, sentinelUsername, sentinelPassword });
-    }
+    base = configRedisEndpoint(config.redis);
     db = config.redis.dbLogs;
     name ??= config.app.streamName;
   }

@@ -6,7 +6,7 @@
  */
 
 import type { Config } from "../../core/config/config.ts";
-import type { RedisEndpoint } from "../../core/config/redis_url.ts";
+import { configRedisEndpoint } from "../../core/config/config_redis_endpoint.ts";
 import type { CheckResult } from "./check_result.ts";
 import { machineChecks, type MachineChecksOptions, type RedisTarget } from "./machine_checks.ts";
 import { CHECK_TIMEOUT_MS, runChecks } from "./run_checks.ts";
@@ -15,13 +15,8 @@ import { neededChecks } from "./needed_checks.ts";
 /** The Redis a config's `[redis]` names (its Sentinels too), or undefined without one. */
 export function redisTargetOf(config: Config | undefined): RedisTarget | undefined {
   if (!config?.redis) return undefined;
-  const { host, port, tls, username, password, dbLogs, replicasAck } = config.redis;
-  const { sentinels, masterName, sentinelUsername, sentinelPassword } = config.redis;
-  const endpoint: RedisEndpoint = { host, port, tls, username, password };
-  if (sentinels) {
-    Object.assign(endpoint, { sentinels, masterName, sentinelUsername, sentinelPassword });
-  }
-  return { endpoint, db: dbLogs, replicasAck };
+  const { dbLogs, replicasAck } = config.redis;
+  return { endpoint: configRedisEndpoint(config.redis), db: dbLogs, replicasAck };
 }
 
 /**
