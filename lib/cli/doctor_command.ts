@@ -11,7 +11,7 @@
 import { UsageError } from "../core/errors.ts";
 import { parseFlags } from "./parse_flags.ts";
 import { loadConfig } from "../core/config/load_config.ts";
-import { parseRedisUrl, redisUrlProblem } from "../core/config/redis_url.ts";
+import { redisUrlFlag } from "./redis_url_flag.ts";
 import { MIN_BPFTRACE_VERSION } from "../pipeline/bpf/preflight.ts";
 import { basename } from "node:path";
 import {
@@ -85,13 +85,7 @@ export async function doctorCommand(
     : await loadConfig(options.config, { checkExecutable: false });
   let redis: RedisTarget | undefined;
   if (options.redis !== undefined) {
-    const endpoint = parseRedisUrl(options.redis);
-    if (!endpoint) {
-      // The URL is not echoed: it may hold a password.
-      throw new UsageError(`Invalid --redis: ${redisUrlProblem(options.redis)}`);
-    }
-    endpoint.password ??= Deno.env.get("WRAPP_REDIS_PASSWORD") || undefined;
-    redis = { endpoint, db: 0 };
+    redis = { endpoint: redisUrlFlag(options.redis, (name) => Deno.env.get(name)), db: 0 };
   } else {
     redis = redisTargetOf(config);
   }

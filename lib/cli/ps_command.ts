@@ -8,7 +8,8 @@
 
 import type { DebugLog } from "../core/debug.ts";
 import { UsageError } from "../core/errors.ts";
-import { parseRedisUrl, type RedisEndpoint, redisUrlProblem } from "../core/config/redis_url.ts";
+import type { RedisEndpoint } from "../core/config/redis_url.ts";
+import { redisUrlFlag } from "./redis_url_flag.ts";
 import { ROOT_RUNTIME_DIR } from "../features/run/runtime_dir.ts";
 import { type PsRow, rowJson } from "../features/run/ps/ps_row.ts";
 import { formatPsTable } from "../features/run/ps/ps_table.ts";
@@ -177,14 +178,7 @@ async function _fleetEndpoint(
       { env },
     );
   }
-  const url = values.redis!;
-  const endpoint = parseRedisUrl(url);
-  if (!endpoint) {
-    // The URL is not echoed: it may hold a password.
-    throw new UsageError(`Invalid --redis: ${redisUrlProblem(url)}`);
-  }
-  endpoint.password ??= env("WRAPP_REDIS_PASSWORD") || undefined;
-  return endpoint;
+  return redisUrlFlag(values.redis!, env);
 }
 
 function _db(text: string): number {
