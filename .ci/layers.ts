@@ -44,6 +44,7 @@ export const LAYERS: Layer[] = [
       collector: ["lib/features/collector/"],
       record: ["lib/features/record/"],
       doctor: ["lib/features/doctor/"],
+      logs: ["lib/features/logs/"],
     },
   },
   { name: "cli", parts: { cli: ["lib/cli/", "main.ts", "mod.ts"] } },

@@ -4,12 +4,11 @@
  * @module
  */
 
-import type { RespClient } from "../pipeline/sinks/resp_client.ts";
 import { UsageError } from "../core/errors.ts";
 import { loadConfig } from "../core/config/load_config.ts";
 import { STREAM_NAME_PATTERN } from "../core/config/load_config.ts";
-import { connectRedis } from "../pipeline/sinks/redis_connection.ts";
 import type { RedisEndpoint } from "../core/config/redis_url.ts";
+import { configRedisEndpoint } from "../core/config/config_redis_endpoint.ts";
 import {
   REDIS_ENDPOINT_FLAGS,
   REDIS_ENDPOINT_HELP,
@@ -17,12 +16,8 @@ import {
 } from "../pipeline/sinks/redis_from_flags.ts";
 import { didYouMean } from "../core/did_you_mean.ts";
 import { parseFlags } from "./parse_flags.ts";
-
-/** The streams of a service, in the order `all` prints them. */
-export const LOG_STREAMS = ["info", "error", "status", "crash", "trace"] as const;
-
-/** One of {@linkcode LOG_STREAMS}. */
-export type LogStream = typeof LOG_STREAMS[number];
+import { LOG_STREAMS, type LogStream } from "../features/logs/log_entry.ts";
+import { readLogs, type ReadLogsOptions } from "../features/logs/read_logs.ts";
 
 /** `wrapp logs --help`. */
 export const LOGS_HELP = `Usage: wrapp logs [<name>] [options]
@@ -62,16 +57,6 @@ export interface LogsContext {
   interrupted?: () => Promise<void>;
 }
 
-interface _LogsOptions {
-  name: string;
-  streams: LogStream[];
-  lines: number;
-  follow: boolean;
-  json: boolean;
-  endpoint: RedisEndpoint;
-  db: number;
-}
-
 /** Run `wrapp logs ARGS…`; resolves to the exit code. */
 export async function logsCommand(args: readonly string[], context: LogsContext): Promise<number> {
   const options = await _parse(args, context);
@@ -79,105 +64,14 @@ export async function logsCommand(args: readonly string[], context: LogsContext)
     context.print(LOGS_HELP);
     return 0;
   }
-  const client = await connectRedis(options.endpoint, { db: options.db, name: "wrapp:logs" });
-  try {
-    const keys = options.streams.map((stream) => `logs:app:${options.name}:${stream}`);
-    const streamOf = new Map(keys.map((key, i) => [key, options.streams[i]]));
-    const lastIds = await _printLatest(client, keys, streamOf, options, context);
-    if (options.follow) await _follow(client, keys, lastIds, streamOf, options, context);
-  } finally {
-    client.disconnect();
-  }
+  await readLogs(options, context);
   return 0;
-}
-
-async function _printLatest(
-  client: RespClient,
-  keys: string[],
-  streamOf: Map<string, LogStream>,
-  options: _LogsOptions,
-  context: LogsContext,
-): Promise<string[]> {
-  const lastIds: string[] = [];
-  const entries: Array<{ key: string; id: string; fields: string[] }> = [];
-  for (const key of keys) {
-    // The newest entry is read even with -n 0: following starts after it.
-    const newest = await client.xrevrange(key, "+", "-", "COUNT", Math.max(options.lines, 1));
-    lastIds.push(newest[0]?.[0] ?? "0-0");
-    for (const [id, fields] of newest) entries.push({ key, id, fields });
-  }
-  if (options.lines === 0) return lastIds;
-  entries.sort((a, b) => _compareIds(a.id, b.id));
-  for (const entry of entries.slice(-options.lines)) {
-    context.print(_format(streamOf.get(entry.key)!, entry.id, entry.fields, options.json));
-  }
-  return lastIds;
-}
-
-async function _follow(
-  client: RespClient,
-  keys: string[],
-  lastIds: string[],
-  streamOf: Map<string, LogStream>,
-  options: _LogsOptions,
-  context: LogsContext,
-): Promise<void> {
-  let stopped = false;
-  context.interrupted?.().then(() => {
-    stopped = true;
-    client.disconnect();
-  });
-  while (!stopped) {
-    let reply;
-    try {
-      reply = await client.xread("BLOCK", 2000, "STREAMS", ...keys, ...lastIds);
-    } catch (error) {
-      if (stopped) break;
-      throw error;
-    }
-    const batch: Array<{ key: string; id: string; fields: string[] }> = [];
-    for (const [key, entries] of reply ?? []) {
-      const index = keys.indexOf(key);
-      for (const [id, fields] of entries) {
-        batch.push({ key, id, fields });
-        lastIds[index] = id;
-      }
-    }
-    batch.sort((a, b) => _compareIds(a.id, b.id));
-    for (const entry of batch) {
-      context.print(_format(streamOf.get(entry.key)!, entry.id, entry.fields, options.json));
-    }
-  }
-}
-
-function _format(stream: LogStream, id: string, fields: string[], json: boolean): string {
-  const record: Record<string, string> = {};
-  for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i]] = fields[i + 1];
-  if (json) return JSON.stringify({ id, stream, ...record });
-  const ms = Number(record.ts ?? id.split("-")[0]);
-  const time = Number.isFinite(ms) ? new Date(ms).toISOString() : String(record.ts);
-  // The go layout keeps stderr lines in :info, marked `output`; the wrapp layout in :error.
-  const shown = stream === "info" && record.output === "stderr" ? "error" : stream;
-  // `msg`: entries written by wrapp before it used the Go wrapp's field name.
-  const text = record.message ?? record.msg ?? JSON.stringify(record);
-  return `${time} ${shown.padEnd(6)} ${text}`;
-}
-
-/**
- * Order entries of several streams: by the entry id's milliseconds, then by id sequence.
- * Ids of different streams within one millisecond cannot be ordered; this keeps each
- * stream's own order, which is what matters.
- */
-function _compareIds(a: string, b: string): number {
-  const [am, as] = a.split("-").map(Number);
-  const [bm, bs] = b.split("-").map(Number);
-  return am - bm || as - bs;
 }
 
 async function _parse(
   args: readonly string[],
   context: LogsContext,
-): Promise<_LogsOptions | "help"> {
+): Promise<ReadLogsOptions | "help"> {
   const spec = {
     stream: { type: "string", short: "s", multiple: true },
     lines: { type: "string", short: "n" },
@@ -202,12 +96,7 @@ async function _parse(
         `Config "${values.config}" has no [redis] section: nothing to read logs from`,
       );
     }
-    const { host, port, tls, username, password } = config.redis;
-    const { sentinels, masterName, sentinelUsername, sentinelPassword } = config.redis;
-    base = { host, port, tls, username, password };
-    if (sentinels) {
-      Object.assign(base, { sentinels, masterName, sentinelUsername, sentinelPassword });
-    }
+    base = configRedisEndpoint(config.redis);
     db = config.redis.dbLogs;
     name ??= config.app.streamName;
   }

@@ -6,17 +6,17 @@
  * @module
  */
 
-import { resolve } from "node:path";
 import type { DebugLog } from "../core/debug.ts";
 import { UsageError } from "../core/errors.ts";
-import { parseRedisUrl, type RedisEndpoint, redisUrlProblem } from "../core/config/redis_url.ts";
-import { ROOT_RUNTIME_DIR, runtimeDir } from "../features/run/runtime_dir.ts";
+import type { RedisEndpoint } from "../core/config/redis_url.ts";
+import { redisUrlFlag } from "./redis_url_flag.ts";
+import { ROOT_RUNTIME_DIR } from "../features/run/runtime_dir.ts";
 import { type PsRow, rowJson } from "../features/run/ps/ps_row.ts";
 import { formatPsTable } from "../features/run/ps/ps_table.ts";
 import {
-  allRuntimeDirs,
   findStatusSockets,
   localServices,
+  psRuntimeDirs,
 } from "../features/run/ps/local_services.ts";
 import { parseDurationFlag } from "../core/parse_duration.ts";
 import { parseFlags } from "./parse_flags.ts";
@@ -108,7 +108,10 @@ export async function psCommand(
   const json = values.json === true;
   if (values.redis !== undefined || values.sentinel !== undefined) {
     const db = values.db === undefined ? 5 : _db(values.db);
-    const rows = await _fleetRows(await _fleetEndpoint(values, env), db);
+    const endpoint = await _fleetEndpoint(values, env);
+    // Loaded only with --redis: the Redis client is most of a wrapp's memory.
+    const { readFleetRows } = await import("../features/run/ps/redis_states.ts");
+    const rows = await readFleetRows(endpoint, db);
     _print(rows, { json, fleet: true, print: context.print });
     if (!json && rows.length === 0) {
       context.print(`No service state in Redis DB ${db} (no wrapp:<name>:state hash)`);
@@ -123,11 +126,7 @@ export async function psCommand(
   const timeoutMs = (parseDurationFlag("--timeout", values.timeout, 1e6) ?? 1e9) / 1e6;
   const explicit = values["runtime-dir"] ?? env("WRAPP_RUNTIME_DIR");
   const uid = Deno.uid();
-  const dirs = explicit !== undefined && explicit !== ""
-    ? [resolve(explicit)]
-    : uid === 0
-    ? await allRuntimeDirs()
-    : [runtimeDir({ env, uid })];
+  const dirs = await psRuntimeDirs({ explicit, uid, env });
   context.debug(`ps: looking in ${dirs.join(", ")}`);
   const rows = await localServices({ dirs, timeoutMs, sampleMs });
   _print(rows, { json, fleet: false, print: context.print });
@@ -179,26 +178,7 @@ async function _fleetEndpoint(
       { env },
     );
   }
-  const url = values.redis!;
-  const endpoint = parseRedisUrl(url);
-  if (!endpoint) {
-    // The URL is not echoed: it may hold a password.
-    throw new UsageError(`Invalid --redis: ${redisUrlProblem(url)}`);
-  }
-  endpoint.password ??= env("WRAPP_REDIS_PASSWORD") || undefined;
-  return endpoint;
-}
-
-async function _fleetRows(endpoint: RedisEndpoint, db: number): Promise<PsRow[]> {
-  // Loaded only with --redis: the Redis client is most of a wrapp's memory.
-  const { connectRedis } = await import("../pipeline/sinks/redis_connection.ts");
-  const { readStateRows } = await import("../features/run/ps/redis_states.ts");
-  const client = await connectRedis(endpoint, { db, name: "wrapp:ps" });
-  try {
-    return await readStateRows(client, Date.now());
-  } finally {
-    client.disconnect();
-  }
+  return redisUrlFlag(values.redis!, env);
 }
 
 function _db(text: string): number {

@@ -11,16 +11,11 @@
 
 import type { DebugLog } from "../core/debug.ts";
 import { loadConfig } from "../core/config/load_config.ts";
-import { Supervisor } from "../features/run/supervisor.ts";
-import { serveStatus } from "../features/run/status_socket.ts";
+import { configDebugLine, superviseService } from "../features/run/supervise_service.ts";
 
 /** Supervise the service `file` describes; resolves to wrapp's exit code. */
 export async function runCommand(file: string, options: { debug: DebugLog }): Promise<number> {
-  const { debug } = options;
   const config = await loadConfig(file);
-  debug(`config ${config.file}: ${JSON.stringify({ ...config, redis: undefined })}`);
-  const supervisor = new Supervisor(config, { debug });
-  const result = await serveStatus([supervisor], () => supervisor.run(), { debug });
-  debug(`exit code ${result.exitCode}`);
-  return result.exitCode;
+  options.debug(configDebugLine(config));
+  return await superviseService(config, options.debug);
 }

@@ -22,13 +22,8 @@ import {
 } from "../features/collector/trace_store.ts";
 import { quoteTraceId } from "../features/collector/trace_id.ts";
 import { assembleTrace } from "../pipeline/tef/assemble_trace.ts";
-import { Router } from "../pipeline/router.ts";
-import { openRedisSinkFromFlags } from "../pipeline/sinks/redis_from_flags.ts";
-import {
-  type CollectedEvent,
-  CollectorServer,
-  formatCollectorStats,
-} from "../features/collector/collector_socket.ts";
+import type { CollectedEvent, CollectorServer } from "../features/collector/collector_socket.ts";
+import { runServeDaemon } from "../features/collector/serve_daemon.ts";
 
 /** What the collector commands need from their environment. */
 export interface CollectorCommandContext {
@@ -180,65 +175,21 @@ export async function serveCommand(
     return 0;
   }
   const env = context.env ?? ((name: string) => Deno.env.get(name));
-  const log = context.log ?? _stderrLine;
-  const debug = values.debug ? stderrDebug() : context.debug;
   const maxLineBytes = _parseLineBytes(values["max-line-bytes"]);
   const socketPath = resolve(_nonEmpty("--socket", values.socket) ?? defaultSocketPath(env));
   const dir = resolve(_nonEmpty("--dir", values.dir) ?? defaultTraceDir(env));
-
-  // Every collected event also goes to logs:app:<trace-id>:trace, through the spooled sink.
-  const router = values.redis === undefined ? undefined : new Router([
-    await openRedisSinkFromFlags({
-      url: values.redis,
-      passwordFile: values["redis-password-file"],
-      spoolDir: values["redis-spool"],
-      streamName: "serve",
-      env,
-      log: (message) => log(`wrapp serve: ${message}`),
-      debug,
-    }),
-  ], { debug });
-  const onEvent = router
-    ? (event: CollectedEvent) => {
-      router.emit({
-        kind: "tef",
-        time: event.time,
-        stream: event.traceId,
-        event: event.event,
-        json: event.text,
-      });
-      context.onEvent?.(event);
-    }
-    : context.onEvent;
-
-  const server = await CollectorServer.listen({
+  return await runServeDaemon({
     socketPath,
     dir,
     maxLineBytes,
-    onEvent,
-    log: (message) => log(`wrapp serve: ${message}`),
-    debug,
+    values,
+    env,
+    log: context.log ?? _stderrLine,
+    debug: values.debug ? stderrDebug() : context.debug,
+    signal: context.signal,
+    onListening: context.onListening,
+    onEvent: context.onEvent,
   });
-  log(`wrapp serve: listening on "${server.socketPath}", writing traces to "${server.dir}"`);
-  context.onListening?.(server);
-
-  const handlers: Array<[Deno.Signal, () => void]> = (["SIGTERM", "SIGINT"] as const).map(
-    (signal) => [signal, () => void server.stop(signal)],
-  );
-  for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
-  const onAbort = () => void server.stop("abort");
-  context.signal?.addEventListener("abort", onAbort, { once: true });
-  if (context.signal?.aborted) onAbort();
-  let reason: string;
-  try {
-    reason = await server.stopped;
-  } finally {
-    for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
-    context.signal?.removeEventListener("abort", onAbort);
-  }
-  await router?.close();
-  log(`wrapp serve: stopped (${reason}): ${formatCollectorStats(server.stats())}`);
-  return 0;
 }
 
 /** `wrapp list`: print the traces in the folder as a table; exit code 0. */

@@ -1,17 +1,17 @@
 /**
- * What `wrapp doctor` reads from the machine beyond a program lookup: would a crashing
- * service leave a core wrapp can read; the kernel's version; the mounted filesystems
- * (tracefs, debugfs); the free disk space where the spool goes; and whether Yama lets
- * gdbserver attach to the service.
+ * What `wrapp doctor` asks of crash capture: would a crashing service leave a core wrapp
+ * can read (the kernel's core_pattern, the folder or helper it names, and the
+ * RLIMIT_CORE services inherit).
  *
  * @module
  */
 
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { describeCause } from "../../../core/errors.ts";
 import { type CoreLimit, formatLimit, readCoreLimit } from "./core_limit.ts";
 import {
   type CoreSettings,
+  type CoreStrategy,
   expandCorePattern,
   literalFolder,
   parseCorePattern,
@@ -61,76 +61,9 @@ export async function checkCoreDumps(options: CheckCoreDumpsOptions = {}): Promi
     };
   }
   const strategy = parseCorePattern(settings);
-  const parts = [`core_pattern "${settings.pattern}"`];
-  let ok = true;
-  switch (strategy.kind) {
-    case "none":
-      ok = false;
-      parts.push(
-        `${strategy.reason}: every core is discarded; set kernel.core_pattern, e.g. /var/crash/core.%e.%p.%t`,
-      );
-      break;
-    case "pipe":
-      ok = false;
-      parts.push(
-        `cores go to "${strategy.helper}", which wrapp cannot read back; use a file pattern such as /var/crash/core.%e.%p.%t or systemd-coredump`,
-      );
-      break;
-    case "file": {
-      const usesPid = strategy.usesPid ? ", core_uses_pid 1" : "";
-      if (strategy.relative) {
-        parts.push(
-          `cores are files in the service's working directory${usesPid}, which the service's user must be able to write`,
-        );
-        break;
-      }
-      const folder = literalFolder(expandCorePattern(strategy.pattern, { pid: 1 }), "/");
-      if (folder === undefined) {
-        parts.push(`cores are files under a folder named at crash time${usesPid}`);
-        break;
-      }
-      const problem = await _folderProblem(folder);
-      if (problem !== undefined) {
-        ok = false;
-        parts.push(`the folder "${folder}" ${problem}`);
-      } else {
-        parts.push(`cores are files in "${folder}"${usesPid}, which exists and is writable`);
-      }
-      break;
-    }
-    case "systemd-coredump": {
-      const version = await _version(options.coredumpctl ?? "coredumpctl");
-      if (version === undefined) {
-        ok = false;
-        parts.push(
-          `cores go to systemd-coredump, but coredumpctl is missing (apt-get install systemd-coredump)`,
-        );
-        break;
-      }
-      const storage = await _coredumpStorage(options.systemdConfigDir ?? "/etc/systemd");
-      if (storage === "none") {
-        ok = false;
-        parts.push(
-          "cores go to systemd-coredump, but Storage=none in coredump.conf keeps none (only the journal's stack trace)",
-        );
-      } else {
-        parts.push(`cores go to systemd-coredump (Storage=${storage}), read with ${version}`);
-      }
-      break;
-    }
-    case "apport": {
-      const exists = await Deno.stat(strategy.helper).then((i) => i.isFile, () => false);
-      if (!exists) {
-        ok = false;
-        parts.push(`cores go to apport, but "${strategy.helper}" is missing`);
-      } else {
-        parts.push(
-          "cores go to apport, which keeps those of programs outside packages in /var/lib/apport/coredump",
-        );
-      }
-      break;
-    }
-  }
+  const where = await _whereCoresGo(strategy, options);
+  const parts = [`core_pattern "${settings.pattern}"`, where.text];
+  let ok = where.ok;
   if (strategy.kind !== "none" && strategy.kind !== "pipe") {
     const limit = options.limit ?? await readCoreLimit("self", { procRoot: options.procRoot });
     const text = `RLIMIT_CORE of wrapp is ${formatLimit(limit.soft)} (hard ${
@@ -145,6 +78,89 @@ export async function checkCoreDumps(options: CheckCoreDumpsOptions = {}): Promi
     }
   }
   return { ok, message: parts.join("; ") };
+}
+
+/** Where `strategy` sends cores, and whether wrapp could read them back from there. */
+async function _whereCoresGo(
+  strategy: CoreStrategy,
+  options: CheckCoreDumpsOptions,
+): Promise<{ ok: boolean; text: string }> {
+  switch (strategy.kind) {
+    case "none":
+      return {
+        ok: false,
+        text:
+          `${strategy.reason}: every core is discarded; set kernel.core_pattern, e.g. /var/crash/core.%e.%p.%t`,
+      };
+    case "pipe":
+      return {
+        ok: false,
+        text:
+          `cores go to "${strategy.helper}", which wrapp cannot read back; use a file pattern such as /var/crash/core.%e.%p.%t or systemd-coredump`,
+      };
+    case "file":
+      return await _coreFiles(strategy);
+    case "systemd-coredump":
+      return await _systemdCoredump(options);
+    case "apport": {
+      const exists = await Deno.stat(strategy.helper).then((i) => i.isFile, () => false);
+      return exists
+        ? {
+          ok: true,
+          text:
+            "cores go to apport, which keeps those of programs outside packages in /var/lib/apport/coredump",
+        }
+        : { ok: false, text: `cores go to apport, but "${strategy.helper}" is missing` };
+    }
+  }
+}
+
+/** Cores written as files: in the working directory, or in a folder that must be writable. */
+async function _coreFiles(
+  strategy: Extract<CoreStrategy, { kind: "file" }>,
+): Promise<{ ok: boolean; text: string }> {
+  const usesPid = strategy.usesPid ? ", core_uses_pid 1" : "";
+  if (strategy.relative) {
+    return {
+      ok: true,
+      text:
+        `cores are files in the service's working directory${usesPid}, which the service's user must be able to write`,
+    };
+  }
+  const folder = literalFolder(expandCorePattern(strategy.pattern, { pid: 1 }), "/");
+  if (folder === undefined) {
+    return { ok: true, text: `cores are files under a folder named at crash time${usesPid}` };
+  }
+  const problem = await _folderProblem(folder);
+  return problem !== undefined
+    ? { ok: false, text: `the folder "${folder}" ${problem}` }
+    : { ok: true, text: `cores are files in "${folder}"${usesPid}, which exists and is writable` };
+}
+
+/** Cores handed to systemd-coredump: is coredumpctl there, and does it keep them. */
+async function _systemdCoredump(
+  options: CheckCoreDumpsOptions,
+): Promise<{ ok: boolean; text: string }> {
+  const version = await _version(options.coredumpctl ?? "coredumpctl");
+  if (version === undefined) {
+    return {
+      ok: false,
+      text:
+        `cores go to systemd-coredump, but coredumpctl is missing (apt-get install systemd-coredump)`,
+    };
+  }
+  const storage = await _coredumpStorage(options.systemdConfigDir ?? "/etc/systemd");
+  if (storage === "none") {
+    return {
+      ok: false,
+      text:
+        "cores go to systemd-coredump, but Storage=none in coredump.conf keeps none (only the journal's stack trace)",
+    };
+  }
+  return {
+    ok: true,
+    text: `cores go to systemd-coredump (Storage=${storage}), read with ${version}`,
+  };
 }
 
 /** Why a core could not be written into `folder`, or `undefined` when it can. */
@@ -202,115 +218,4 @@ async function _coredumpStorage(configDir: string): Promise<string> {
     for (const match of text.matchAll(/^\s*Storage\s*=\s*(\S+)/gm)) storage = match[1];
   }
   return storage;
-}
-
-/** A kernel release's version numbers: `6.8.0-45-generic` → `[6, 8, 0]`; undefined when unreadable. */
-export function parseKernelRelease(release: string): [number, number, number] | undefined {
-  const match = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release.trim());
-  if (!match) return undefined;
-  return [Number(match[1]), Number(match[2]), Number(match[3] ?? 0)];
-}
-
-/** One line of `/proc/self/mounts`. */
-export interface Mount {
-  device: string;
-  dir: string;
-  type: string;
-}
-
-/** The mounted filesystems (from `/proc/self/mounts`; `\040` in paths decoded). */
-export async function readMounts(mountsFile = "/proc/self/mounts"): Promise<Mount[]> {
-  const text = await Deno.readTextFile(mountsFile);
-  const decode = (s: string) =>
-    s.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
-  return text.split("\n").filter((line) => line.trim() !== "").map((line) => {
-    const [device, dir, type] = line.split(" ");
-    return { device: decode(device), dir: decode(dir), type };
-  });
-}
-
-/** Free space of the filesystem holding a folder. */
-export interface DiskSpace {
-  /** The folder checked: `path` or, when it does not exist yet, its nearest existing parent. */
-  checked: string;
-  /** Where that filesystem is mounted. */
-  mount: string;
-  /** Bytes an unprivileged user may still write, and the filesystem's size. */
-  availableBytes: number;
-  totalBytes: number;
-}
-
-/** Parse the data line of `df -P -k`; undefined when it is not one. */
-export function parseDfOutput(text: string): Omit<DiskSpace, "checked"> | undefined {
-  const line = text.trim().split("\n").slice(1).join(" ");
-  // Filesystem 1024-blocks Used Available Capacity Mounted-on (the device may hold spaces)
-  const match = /(\d+)\s+(\d+)\s+(\d+)\s+\d+%\s+(\/.*)$/.exec(line);
-  if (!match) return undefined;
-  return {
-    totalBytes: Number(match[1]) * 1024,
-    availableBytes: Number(match[3]) * 1024,
-    mount: match[4],
-  };
-}
-
-/**
- * Free space where `path` is or will be (its nearest existing parent), from `df -P -k`.
- * Throws when df fails.
- */
-export async function freeDiskSpace(path: string): Promise<DiskSpace> {
-  let checked = path;
-  while (!(await Deno.stat(checked).then(() => true, () => false))) {
-    const parent = dirname(checked);
-    if (parent === checked) break;
-    checked = parent;
-  }
-  const output = await new Deno.Command("df", {
-    args: ["-P", "-k", checked],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const parsed = output.success
-    ? parseDfOutput(new TextDecoder().decode(output.stdout))
-    : undefined;
-  if (!parsed) {
-    throw new Error(
-      `df -P -k "${checked}" failed: ${
-        new TextDecoder().decode(output.stderr).trim() || `exit code ${output.code}`
-      }`,
-    );
-  }
-  return { checked, ...parsed };
-}
-
-/**
- * `kernel.yama.ptrace_scope` read from `<procRoot>/sys/kernel/yama/ptrace_scope`;
- * `undefined` without the Yama module (then only the usual same-user rule applies).
- */
-export async function readPtraceScope(procRoot = "/proc"): Promise<number | undefined> {
-  try {
-    const scope = Number(
-      (await Deno.readTextFile(`${procRoot}/sys/kernel/yama/ptrace_scope`)).trim(),
-    );
-    return Number.isInteger(scope) ? scope : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Why gdbserver (or `tool`: gdb for [watchdog]) could not attach to the service under
- * Yama's `scope`, or `undefined` when it can. The debugger is the service's sibling (both
- * are wrapp's children), not its ancestor, so scope 1 already needs CAP_SYS_PTRACE (root).
- */
-export function ptraceScopeProblem(
-  scope: number | undefined,
-  root: boolean,
-  tool = "gdbserver",
-): string | undefined {
-  if (scope === undefined || scope <= 0) return undefined;
-  if (scope >= 3) {
-    return `kernel.yama.ptrace_scope is 3: no process may attach to another, not even root's ${tool}`;
-  }
-  if (root) return undefined;
-  return `kernel.yama.ptrace_scope is ${scope}: only root may attach ${tool} to the service`;
 }

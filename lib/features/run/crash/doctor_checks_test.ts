@@ -1,13 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  checkCoreDumps,
-  freeDiskSpace,
-  parseDfOutput,
-  parseKernelRelease,
-  ptraceScopeProblem,
-  readMounts,
-  readPtraceScope,
-} from "./doctor_checks.ts";
+import { checkCoreDumps } from "./doctor_checks.ts";
 
 const unlimited = { soft: Infinity, hard: Infinity };
 
@@ -127,86 +119,4 @@ Deno.test("checkCoreDumps() reads this machine's settings", async () => {
   const check = await checkCoreDumps();
   assert.equal(typeof check.ok, "boolean");
   assert.match(check.message, /^core_pattern "/);
-});
-
-Deno.test("parseKernelRelease() reads the version of a release string", () => {
-  assert.deepEqual(parseKernelRelease("6.8.0-45-generic"), [6, 8, 0]);
-  assert.deepEqual(parseKernelRelease("5.15.136-tegra"), [5, 15, 136]);
-  assert.deepEqual(parseKernelRelease("4.9"), [4, 9, 0]);
-  assert.equal(parseKernelRelease("unknown"), undefined);
-});
-
-Deno.test("parseDfOutput() reads df -P -k, mount points with spaces included", () => {
-  const text = "Filesystem     1024-blocks     Used Available Capacity Mounted on\n" +
-    "/dev/vda         263174212 25212340 224507676      11% /\n";
-  assert.deepEqual(parseDfOutput(text), {
-    totalBytes: 263174212 * 1024,
-    availableBytes: 224507676 * 1024,
-    mount: "/",
-  });
-  assert.equal(
-    parseDfOutput(
-      "Filesystem 1024-blocks Used Available Capacity Mounted on\nx 10 5 5 50% /mnt/my disk\n",
-    )
-      ?.mount,
-    "/mnt/my disk",
-  );
-  assert.equal(parseDfOutput("df: nothing\n"), undefined);
-});
-
-Deno.test("freeDiskSpace() checks the nearest existing folder of a path not made yet", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const space = await freeDiskSpace(`${dir}/not/yet/there`);
-    assert.equal(space.checked, dir);
-    assert.ok(space.availableBytes > 0 && space.totalBytes >= space.availableBytes);
-    assert.match(space.mount, /^\//);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test("readMounts() lists the filesystems, escaped spaces decoded", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeTextFile(
-      `${dir}/mounts`,
-      "proc /proc proc rw 0 0\nnodev /sys/kernel/tracing tracefs rw 0 0\n/dev/sdb1 /mnt/my\\040disk ext4 rw 0 0\n",
-    );
-    assert.deepEqual(await readMounts(`${dir}/mounts`), [
-      { device: "proc", dir: "/proc", type: "proc" },
-      { device: "nodev", dir: "/sys/kernel/tracing", type: "tracefs" },
-      { device: "/dev/sdb1", dir: "/mnt/my disk", type: "ext4" },
-    ]);
-    assert.ok((await readMounts()).some((m) => m.dir === "/"));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test("readPtraceScope() reads Yama's setting, undefined without Yama", async () => {
-  const proc = await Deno.makeTempDir({ prefix: "wrapp-doctor-" });
-  try {
-    assert.equal(await readPtraceScope(proc), undefined);
-    await Deno.mkdir(`${proc}/sys/kernel/yama`, { recursive: true });
-    await Deno.writeTextFile(`${proc}/sys/kernel/yama/ptrace_scope`, "1\n");
-    assert.equal(await readPtraceScope(proc), 1);
-  } finally {
-    await Deno.remove(proc, { recursive: true });
-  }
-});
-
-Deno.test("ptraceScopeProblem(): scope 1 and 2 need root for gdbserver, 3 forbids it to all", () => {
-  assert.equal(ptraceScopeProblem(undefined, false), undefined);
-  assert.equal(ptraceScopeProblem(0, false), undefined);
-  assert.equal(ptraceScopeProblem(1, true), undefined);
-  assert.equal(ptraceScopeProblem(2, true), undefined);
-  assert.equal(
-    ptraceScopeProblem(1, false),
-    "kernel.yama.ptrace_scope is 1: only root may attach gdbserver to the service",
-  );
-  assert.match(
-    ptraceScopeProblem(3, true)!,
-    /^kernel\.yama\.ptrace_scope is 3: no process may attach/,
-  );
 });

@@ -6,9 +6,9 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { describeCause } from "../../../core/errors.ts";
-import { ROOT_RUNTIME_DIR, socketPid } from "../runtime_dir.ts";
+import { ROOT_RUNTIME_DIR, runtimeDir, socketPid } from "../runtime_dir.ts";
 import type { WrappSnapshot } from "../service_snapshot.ts";
 import type { PsRow } from "./ps_row.ts";
 import {
@@ -42,6 +42,24 @@ export async function allRuntimeDirs(): Promise<string[]> {
   await add("/run/user", /^\d+$/, "wrapp");
   await add("/tmp", /^wrapp-\d+$/, "");
   return dirs.map((dir) => dir.replace(/\/$/, ""));
+}
+
+/**
+ * The runtime folders `wrapp ps` looks in: `explicit` alone when given (`--runtime-dir`,
+ * else `$WRAPP_RUNTIME_DIR`); as root, root's and every user's; else the user's own.
+ */
+export async function psRuntimeDirs(options: {
+  explicit?: string;
+  /** The user's id (`Deno.uid()`); `null` where there is none. */
+  uid: number | null;
+  env: (name: string) => string | undefined;
+}): Promise<string[]> {
+  const { explicit, uid, env } = options;
+  return explicit !== undefined && explicit !== ""
+    ? [resolve(explicit)]
+    : uid === 0
+    ? await allRuntimeDirs()
+    : [runtimeDir({ env, uid })];
 }
 
 /**

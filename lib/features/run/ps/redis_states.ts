@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { RedisEndpoint } from "../../../core/config/redis_url.ts";
+import { connectRedis } from "../../../pipeline/sinks/redis_connection.ts";
 import type { RespClient } from "../../../pipeline/sinks/resp_client.ts";
 import { type PsRow, STALE_AFTER_MS } from "./ps_row.ts";
 
@@ -83,4 +85,14 @@ export async function readStateRows(client: RespClient, now: number): Promise<Ps
   return rows.sort((a, b) =>
     (a.name ?? "").localeCompare(b.name ?? "") || (a.host ?? "").localeCompare(b.host ?? "")
   );
+}
+
+/** Connect to the Redis at `endpoint`, database `db`, and read every state hash there as rows. */
+export async function readFleetRows(endpoint: RedisEndpoint, db: number): Promise<PsRow[]> {
+  const client = await connectRedis(endpoint, { db, name: "wrapp:ps" });
+  try {
+    return await readStateRows(client, Date.now());
+  } finally {
+    client.disconnect();
+  }
 }

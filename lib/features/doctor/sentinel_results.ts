@@ -6,9 +6,9 @@
  * @module
  */
 
-import type { RedisEndpoint } from "../core/config/redis_url.ts";
-import type { SentinelAnswer } from "../pipeline/sinks/redis_sentinel.ts";
-import type { CheckResult } from "./doctor_command.ts";
+import type { RedisEndpoint } from "../../core/config/redis_url.ts";
+import type { SentinelAnswer } from "../../pipeline/sinks/redis_sentinel.ts";
+import type { CheckResult } from "./check_result.ts";
 
 const _SENTINEL_FIX =
   "start the Sentinels, or fix [redis] sentinels / master_name / sentinel_password in the config";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { replicasResult, sentinelResult } from "./doctor_sentinel.ts";
+import { replicasResult, sentinelResult } from "./sentinel_results.ts";
 
 const OK = "OK 3 usable Sentinels. Quorum and failover authorization can be reached";
 const NAME = { masterName: "mymaster" };
