@@ -3,7 +3,6 @@ import type { CheckResult } from "./check_result.ts";
 import { runChecks } from "./run_checks.ts";
 
 Deno.test("runChecks() keeps the order, runs concurrently, and reports a hung or failing check", async () => {
-  const started = Date.now();
   let release = () => {};
   const hung = new Promise<CheckResult[]>((resolve) => {
     release = () => resolve([]);
@@ -20,8 +19,9 @@ Deno.test("runChecks() keeps the order, runs concurrently, and reports a hung or
     },
     { names: ["boom"], run: () => Promise.reject(new Error("kaput")) },
   ], 100);
+  // `hung` resolves only after runChecks returns: had it waited for the slow check, the
+  // await above would never end (a proof that needs no clock).
   release();
-  assert.ok(Date.now() - started < 1000);
   assert.deepEqual(results.map((r) => [r.check, r.status]), [
     ["slow", "warning"],
     ["a", "ok"],
