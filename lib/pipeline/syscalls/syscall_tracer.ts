@@ -1,7 +1,7 @@
 /**
- * Syscall tracing of a process tree through `bpf/syscalls.bt`: the part of `wrapp trace`
- * that `wrapp run`'s `[trace]` section can reuse (give it a pid and an `emit`, e.g. a
- * router's).
+ * Syscall tracing of a process tree through `bpf/syscalls.bt` (give it a pid and an
+ * `emit`, e.g. a router's). `wrapp trace`, a service's `[trace]` section and `wrapp record`
+ * run it through one `SyscallSession` (`syscall_session.ts`).
  *
  * While tracing, every second the kernel's cumulative maps arrive: wrapp turns the
  * difference to the previous second into an `interval` {@linkcode SyscallEvent} and
