@@ -9,40 +9,23 @@
 import { parseFlags, splitAtCommand } from "./parse_flags.ts";
 import { type DebugLog, stderrDebug } from "../core/debug.ts";
 import { UsageError } from "../core/errors.ts";
-import { assertReady, preflight } from "../pipeline/bpf/preflight.ts";
-import { describeExit, type ExitStatus, shellExitCode } from "../core/signals.ts";
-import {
-  processState,
-  spawnStopped,
-  type StoppedChild,
-} from "../pipeline/sources/spawn_stopped.ts";
 import { parseDurationFlag } from "../core/parse_duration.ts";
 import { stderrNotice } from "./notice.ts";
 import { SignalWatch } from "./signal_watch.ts";
-import { buildCallTree, topAllocationSites } from "../features/memprof/call_tree.ts";
-import { foldedStacks } from "../features/memprof/folded.ts";
-import {
-  DEFAULT_PORT,
-  type MemprofServer,
-  type MemprofSource,
-  parseListen,
-  serveMemprof,
-} from "../features/memprof/http_server.ts";
-import { MEMPROF_BPF } from "../features/memprof/memprof_bpf.ts";
+import { topAllocationSites } from "../features/memprof/call_tree.ts";
+import { DEFAULT_PORT, parseListen } from "../features/memprof/http_server.ts";
 import {
   DEFAULT_MAX_PAGES,
-  MemprofSession,
+  type MemprofSession,
   type MemprofSnapshot,
 } from "../features/memprof/memprof_session.ts";
-import { memprofToRouter } from "../features/memprof/router_hook.ts";
+import { MemprofRun, prepareMemprof } from "../features/memprof/memprof_run.ts";
+import { shortCommand } from "../features/memprof/memprof_outputs.ts";
 import { frameLabel } from "../core/symbols/symbolizer.ts";
-import { writeTefCounters } from "../features/memprof/tef_counters.ts";
-import { DEFAULT_THRESHOLD_KB, toTezedgeTree } from "../features/memprof/tezedge_json.ts";
-import { describeCause, SinkError } from "../core/errors.ts";
+import { DEFAULT_THRESHOLD_KB } from "../features/memprof/tezedge_json.ts";
 import { Router } from "../pipeline/router.ts";
 import { openRedisSinkFromFlags } from "../pipeline/sinks/redis_from_flags.ts";
 import { STREAM_NAME_PATTERN } from "../core/config/load_config.ts";
-import { readCommandLine } from "../pipeline/sources/command_line.ts";
 
 /** `wrapp memprof --help`. */
 export const MEMPROF_HELP = `Usage: sudo wrapp memprof [options] --pid PID
@@ -307,188 +290,59 @@ export async function memprofCommand(
   }
   const debug: DebugLog = options.debug ? stderrDebug() : context.debug;
   const notice = context.notice ?? stderrNotice;
-  if (options.pid !== undefined) await _checkPid(options.pid);
-  const report = await preflight({
-    bpftrace: options.bpftrace,
-    tracepoints: MEMPROF_BPF.tracepoints,
-  });
-  debug(`preflight: ${JSON.stringify(report)}`);
-  assertReady(report);
-  const bpftrace = report.bpftrace!;
+  const bpftrace = await prepareMemprof({ ...options, debug });
 
-  let child: StoppedChild | undefined;
-  let session: MemprofSession | undefined;
-  let server: MemprofServer | undefined;
   let redisRouter: Router | undefined;
-  // Ctrl-C reaches a launched command directly (same process group); SIGTERM and SIGHUP
-  // sent to wrapp alone are passed on to it. With --pid, any of them ends the profile.
-  // A second signal kills a launched command that ignored the first.
-  let signalsSeen = 0;
-  const signals = new SignalWatch(context.signal, (signal) => {
-    signalsSeen++;
-    if (child && signalsSeen > 1) child.kill("SIGKILL");
-    else if (child && signal !== "SIGINT") child.kill(signal);
+  const stream = options.name ??
+    (options.command ? _streamName(options.command.join(" ")) : `pid-${options.pid}`);
+  if (options.redis !== undefined) {
+    redisRouter = new Router([
+      await openRedisSinkFromFlags({
+        url: options.redis,
+        passwordFile: options.redisPasswordFile,
+        streamName: stream,
+        env: (variable) => Deno.env.get(variable),
+        log: (message) => notice(`wrapp memprof: ${message}`),
+        debug,
+      }),
+    ], { debug });
+  }
+
+  const run = new MemprofRun({
+    pid: options.pid,
+    command: options.command,
+    bpftrace,
+    listen: options.listen,
+    allowOrigin: options.allowOrigin,
+    keepServing: options.keepServing,
+    intervalMs: options.intervalMs,
+    maxPages: options.maxPages,
+    allPages: options.allPages,
+    durationMs: options.durationMs,
+    outputs: options,
+    ...(redisRouter
+      ? { redis: { router: redisRouter, stream, everyMs: options.redisEveryMs } }
+      : {}),
+    notice,
+    debug,
+    watchSignals: (forward) => new SignalWatch(context.signal, forward),
   });
   try {
-    const holder = new _SessionHolder(options.pid ?? 0);
-    if (options.listen) {
-      server = serveMemprof(holder, { ...options.listen, allowOrigin: options.allowOrigin });
-      debug(`serving ${server.url}`);
-    }
-    const stream = options.name ??
-      (options.command ? _streamName(options.command.join(" ")) : `pid-${options.pid}`);
-    if (options.redis !== undefined) {
-      redisRouter = new Router([
-        await openRedisSinkFromFlags({
-          url: options.redis,
-          passwordFile: options.redisPasswordFile,
-          streamName: stream,
-          env: (variable) => Deno.env.get(variable),
-          log: (message) => notice(`wrapp memprof: ${message}`),
-          debug,
-        }),
-      ], { debug });
-    }
-    if (options.command) {
-      child = await spawnStopped(options.command[0], options.command.slice(1));
-      debug(`launched "${child.executable}" as pid ${child.pid}, stopped before exec`);
-    }
-    const pid = child?.pid ?? options.pid!;
-    const command = options.command?.join(" ") ?? await _commandLine(pid);
-    const onRouter = redisRouter &&
-      memprofToRouter(redisRouter, { stream, pid, everyMs: options.redisEveryMs });
-    try {
-      session = await MemprofSession.start({
-        pid,
-        bpftrace: bpftrace.path,
-        command,
-        periodS: options.intervalMs / 1000,
-        maxPages: options.maxPages,
-        allPages: options.allPages,
-        debug,
-        onSnapshot: onRouter,
-      });
-    } catch (error) {
-      child?.kill("SIGKILL");
-      throw error;
-    }
-    holder.session = session;
-    debug(`bpftrace ${bpftrace.version} attached to pid ${pid}`);
-    const where = server ? ` — ${server.url}` : "";
-    notice(
-      `wrapp: profiling the memory of pid ${pid} (${_short(command)})${where}${
-        child ? "" : "; Ctrl-C stops"
-      }`,
-    );
-    child?.resume();
-
-    // The end: the process exits, the duration passes, a signal (--pid), or bpftrace dies.
-    const never = new Promise<never>(() => {});
-    const processExit: Promise<ExitStatus> = child ? child.status : _waitForExit(pid);
-    const ended = await Promise.race([
-      processExit.then((status) => ({ status })),
-      child ? never : signals.first.then(() => "signal" as const),
-      session.exited.then(() => "bpftrace" as const),
-      options.durationMs === undefined ? never : new Promise<"duration">((resolve) => {
-        signals.timer(() => resolve("duration"), options.durationMs!);
-      }),
-    ]);
-    const exitStatus = typeof ended === "object" ? ended.status : undefined;
-    debug(`profiling ends: ${exitStatus ? describeExit(exitStatus) : ended}`);
-    if (ended === "bpftrace") {
-      const failure = session.failure();
-      if (failure) {
-        if (child) await child.status;
-        throw failure;
-      }
-    }
-    if (exitStatus) session.markExited(describeExit(exitStatus));
-    const final = await session.stop();
-    await _writeOutputs(session, final, options, notice);
+    const { session, final } = await run.profile();
     context.print(_summary(session, final, options));
-    if (server && options.keepServing) {
-      notice(`wrapp: the final profile stays at ${server.url} until Ctrl-C`);
-      await signals.next();
-    }
-    if (!child) return 0;
-    // After --duration the command runs on unprofiled: wait for it, like without wrapp.
-    return shellExitCode(exitStatus ?? await child.status);
+    await run.keepServing();
+    return await run.exitCode();
   } finally {
-    signals.close();
-    if (session) await session.stop().catch(() => {});
+    await run.close();
     // After the final snapshot: closing flushes it (or leaves it in the spool).
     await redisRouter?.close().catch(() => {});
-    await server?.shutdown().catch(() => {});
-  }
-}
-
-/** Serves an empty profile until the session has started. */
-class _SessionHolder implements MemprofSource {
-  session: MemprofSession | undefined;
-  readonly #pid: number;
-
-  constructor(pid: number) {
-    this.#pid = pid;
-  }
-
-  get pid(): number {
-    return this.session?.pid ?? this.#pid;
-  }
-
-  tree(options: { reverse: boolean; threshold: number }) {
-    return this.session?.tree(options) ?? { value: 0, cacheValue: 0, frames: [] };
-  }
-
-  short() {
-    return this.session?.short() ?? { total: 0, cache: 0, anon: 0, systemReportAnon: 0 };
-  }
-
-  status() {
-    return this.session?.status() ?? { pid: this.pid, state: "starting" };
-  }
-
-  folded() {
-    return this.session?.folded() ?? "";
-  }
-}
-
-async function _writeOutputs(
-  session: MemprofSession,
-  final: MemprofSnapshot,
-  options: MemprofArgs,
-  notice: (text: string) => void,
-): Promise<void> {
-  const write = async (path: string, text: string) => {
-    try {
-      await Deno.writeTextFile(path, text);
-    } catch (error) {
-      throw new SinkError(`Cannot write "${path}": ${describeCause(error)}`, { cause: error });
-    }
-  };
-  if (options.out) {
-    const tree = toTezedgeTree(buildCallTree(final.stacks, { reverse: options.reverse }), {
-      threshold: options.threshold,
-    });
-    await write(options.out, JSON.stringify(tree, null, 1) + "\n");
-    notice(`wrapp: wrote the call tree to ${options.out}`);
-  }
-  if (options.folded) {
-    await write(options.folded, foldedStacks(final.stacks));
-    notice(`wrapp: wrote collapsed stacks to ${options.folded}`);
-  }
-  if (options.tef) {
-    await writeTefCounters(options.tef, session.samples, {
-      pid: session.pid,
-      name: `memprof ${_short(session.status().command)}`,
-    });
-    notice(`wrapp: wrote memory counters to ${options.tef} (open in https://ui.perfetto.dev)`);
   }
 }
 
 function _summary(session: MemprofSession, final: MemprofSnapshot, options: MemprofArgs): string {
   const status = session.status();
   const lines = [
-    `wrapp memprof: pid ${session.pid} (${_short(status.command)}), profiled ${
+    `wrapp memprof: pid ${session.pid} (${shortCommand(status.command)}), profiled ${
       (status.elapsedMs / 1000).toFixed(1)
     } s: ${_kb(final.residentKb)} resident + ${
       _kb(final.cacheKb)
@@ -532,35 +386,8 @@ function _kb(kb: number): string {
   return `${kb} kB`;
 }
 
-function _short(text: string): string {
-  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
-}
-
 /** A stream name from a command line: its program's base name, safe for Redis keys. */
 function _streamName(command: string): string {
   const program = command.split(" ")[0].split("/").pop() ?? "memprof";
   return program.replace(/[^A-Za-z0-9_.-]/g, "_") || "memprof";
-}
-
-async function _checkPid(pid: number): Promise<void> {
-  if (pid === Deno.pid) throw new UsageError(`Cannot attach to pid ${pid}: that is wrapp itself`);
-  const state = await processState(pid);
-  if (state === undefined || state === "Z" || state === "X") {
-    throw new UsageError(`Cannot attach to pid ${pid}: no such process`);
-  }
-}
-
-/** The command line of `pid`, else its name. */
-async function _commandLine(pid: number): Promise<string> {
-  return await readCommandLine(pid) ||
-    (await Deno.readTextFile(`/proc/${pid}/comm`).catch(() => "")).trim();
-}
-
-/** Resolves when `pid` is gone or a zombie (checked every 200 ms). */
-async function _waitForExit(pid: number): Promise<ExitStatus> {
-  while (true) {
-    const state = await processState(pid);
-    if (state === undefined || state === "Z" || state === "X") return {};
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }

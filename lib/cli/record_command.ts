@@ -11,8 +11,7 @@ import { UsageError } from "../core/errors.ts";
 import { type DebugLog, stderrDebug } from "../core/debug.ts";
 import { didYouMean } from "../core/did_you_mean.ts";
 import { STREAM_NAME_PATTERN } from "../core/config/load_config.ts";
-import { assertReady, preflight } from "../pipeline/bpf/preflight.ts";
-import { SYSCALLS_PROGRAM } from "../pipeline/bpf/programs.ts";
+import { requireSyscallTracing } from "../pipeline/syscalls/syscall_session.ts";
 import { DEFAULT_THRESHOLD_SIGMA } from "../pipeline/syscalls/anomaly_detector.ts";
 import { DEFAULT_FLOOR_NS } from "../pipeline/syscalls/syscall_tracer.ts";
 import { requirePrograms } from "../features/record/app_programs.ts";
@@ -272,12 +271,7 @@ export async function recordCommand(
     programs = await requirePrograms(app, workload.needs);
     plan = workload.plan;
   }
-  const report = await preflight({
-    bpftrace: options.bpftrace,
-    tracepoints: SYSCALLS_PROGRAM.tracepoints,
-  });
-  debug(`preflight: ${JSON.stringify(report)}`);
-  assertReady(report);
+  const bpftrace = await requireSyscallTracing({ bpftrace: options.bpftrace, debug });
 
   const result = await recordApplication({
     app,
@@ -285,7 +279,7 @@ export async function recordCommand(
     programs,
     durationMs: options.custom && options.durationMs === 0 ? undefined : options.durationMs,
     outDir: options.out,
-    bpftrace: report.bpftrace!,
+    bpftrace,
     floorNs: options.floorNs,
     anomaly: { thresholdSigma: options.thresholdSigma, slowNs: options.slowNs },
     ...(options.redis === undefined ? {} : {

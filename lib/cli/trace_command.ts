@@ -6,7 +6,6 @@
  */
 
 import { basename, dirname } from "node:path";
-import { now } from "../core/event.ts";
 import { describeCause, SinkError, UsageError } from "../core/errors.ts";
 import { type DebugLog, stderrDebug } from "../core/debug.ts";
 import { parseFlags, parseThresholdFlag, splitAtCommand } from "./parse_flags.ts";
@@ -16,38 +15,18 @@ import { TraceEventFileSink } from "../pipeline/sinks/trace_event_file.ts";
 import { openRedisSinkFromFlags } from "../pipeline/sinks/redis_from_flags.ts";
 import { STREAM_NAME_PATTERN } from "../core/config/load_config.ts";
 import { newRunId } from "../pipeline/tef/run_dir.ts";
-import { assertReady, preflight } from "../pipeline/bpf/preflight.ts";
-import { SYSCALLS_PROGRAM } from "../pipeline/bpf/programs.ts";
-import { type ExitStatus, shellExitCode } from "../core/signals.ts";
+import type { ExitStatus } from "../core/signals.ts";
 import { DEFAULT_THRESHOLD_SIGMA } from "../pipeline/syscalls/anomaly_detector.ts";
-import { resolveSyscallFilter, SYSCALL_CLASSES } from "../pipeline/syscalls/syscall_classes.ts";
-import { hostArch } from "../pipeline/syscalls/syscall_table.ts";
-import {
-  DEFAULT_FLOOR_NS,
-  SyscallTracer,
-  type TraceSummary,
-} from "../pipeline/syscalls/syscall_tracer.ts";
-import { spawnStopped, type StoppedChild } from "../pipeline/sources/spawn_stopped.ts";
-import {
-  describeAnomaly,
-  formatAnomalies,
-  formatSummaryTable,
-} from "../pipeline/syscalls/summary_table.ts";
+import { SYSCALL_CLASSES } from "../pipeline/syscalls/syscall_classes.ts";
+import { DEFAULT_FLOOR_NS, type TraceSummary } from "../pipeline/syscalls/syscall_tracer.ts";
+import { formatAnomalies, formatSummaryTable } from "../pipeline/syscalls/summary_table.ts";
 import { summaryJson } from "../pipeline/syscalls/summary_json.ts";
 import { formatDurationNs, parseDurationFlag } from "../core/parse_duration.ts";
 import { stderrNotice } from "./notice.ts";
 import { SignalWatch } from "./signal_watch.ts";
-import { describeExit } from "../core/signals.ts";
-import { TracerFeed } from "../features/trace/tracer_feed.ts";
-import type { TraceTuiResult } from "../features/trace/run_trace_tui.ts";
-import {
-  assertTerminal,
-  copyOutputToFile,
-  defaultLogPath,
-  describeFrames,
-  runDemo,
-  showTraceView,
-} from "../features/trace/trace_tui.ts";
+import { ScreenNotices } from "../features/trace/screen_notices.ts";
+import { prepareTrace, TraceSession } from "../features/trace/trace_session.ts";
+import { describeFrames, runDemo } from "../features/trace/trace_tui.ts";
 
 const _THRESHOLD = DEFAULT_THRESHOLD_SIGMA.toFixed(1);
 const _FLOOR = `${DEFAULT_FLOOR_NS / 1e6}ms`;
@@ -294,10 +273,8 @@ export async function traceCommand(
   }
   const debug: DebugLog = options.debug ? stderrDebug() : context.debug;
   // While the full-screen view is up, notices wait: they would break the screen.
-  const held: string[] = [];
-  let screenUp = false;
-  const baseNotice = context.notice ?? stderrNotice;
-  const notice = (text: string) => screenUp ? held.push(text) : baseNotice(text);
+  const notices = new ScreenNotices(context.notice ?? stderrNotice);
+  const notice = notices.notice;
   if (options.demo) {
     const result = await runDemo({
       tickMs: options.tickMs,
@@ -307,18 +284,7 @@ export async function traceCommand(
     if (options.fps) notice(describeFrames(result));
     return 0;
   }
-  if (options.tui) assertTerminal("--tui");
-  const arch = hostArch();
-  const filter = options.filter.length > 0 ? resolveSyscallFilter(options.filter, arch) : undefined;
-  if (options.pid !== undefined) await _checkPid(options.pid);
-
-  const report = await preflight({
-    bpftrace: options.bpftrace,
-    tracepoints: SYSCALLS_PROGRAM.tracepoints,
-  });
-  debug(`preflight: ${JSON.stringify(report)}`);
-  assertReady(report);
-  const bpftrace = report.bpftrace!;
+  const prerequisites = await prepareTrace({ ...options, debug });
 
   const tef = options.tef ? await _openTef(options.tef, options) : undefined;
   const sinks: Sink[] = [...(context.sinks ?? []), ...(tef ? [tef.sink] : [])];
@@ -341,154 +307,24 @@ export async function traceCommand(
   }
   const router = new Router(sinks, { debug });
 
-  let child: StoppedChild | undefined;
-  let tracer: SyscallTracer | undefined;
-  let tui: Promise<TraceTuiResult> | undefined;
-  const closeView = new AbortController();
-  let outputCopied: Promise<void> | undefined;
-  // Ctrl-C reaches a launched command directly (same process group); SIGTERM and SIGHUP
-  // sent to wrapp alone are passed on to it. With --pid, any of them ends the trace.
-  // Under --tui the command runs in its own session (the terminal is the view's), so
-  // every signal is passed on.
-  const signals = new SignalWatch(undefined, (signal) => {
-    if (child && (options.tui || signal !== "SIGINT")) child.kill(signal);
+  const session = new TraceSession({
+    ...prerequisites,
+    pid: options.pid,
+    command: options.command,
+    perThread: options.perThread,
+    floorNs: options.floorNs,
+    thresholdSigma: options.thresholdSigma,
+    slowNs: options.slowNs,
+    durationNs: options.durationNs,
+    ...(options.tui ? { tui: { tickMs: options.tickMs, fps: options.fps, log: options.log } } : {}),
+    router,
+    routeTraceEvents: sinks.length > 0,
+    notices,
+    debug,
+    watchSignals: (forward) => new SignalWatch(undefined, forward),
   });
-  const logPath = options.tui && options.command
-    ? options.log ?? defaultLogPath(options.command[0])
-    : undefined;
-  const feed = options.tui
-    ? new TracerFeed({
-      arch,
-      pid: options.pid ?? 0,
-      command: options.command?.join(" ") ?? "",
-      outputPath: logPath,
-      source: `bpftrace ${bpftrace.version}`,
-    })
-    : undefined;
   try {
-    if (options.command) {
-      child = await spawnStopped(
-        options.command[0],
-        options.command.slice(1),
-        options.tui ? { detached: true, output: "piped" } : {},
-      );
-      debug(`launched "${child.executable}" as pid ${child.pid}, stopped before exec`);
-      if (logPath) {
-        outputCopied = copyOutputToFile(logPath, [child.stdout!, child.stderr!]);
-        outputCopied.catch(() => child?.kill("SIGKILL"));
-      }
-    }
-    const pid = child?.pid ?? options.pid!;
-    let tracerStart = now();
-    try {
-      tracer = await SyscallTracer.start({
-        pid,
-        bpftrace: bpftrace.path,
-        arch,
-        perThread: options.perThread,
-        floorNs: options.floorNs,
-        anomaly: { thresholdSigma: options.thresholdSigma, slowNs: options.slowNs },
-        filter,
-        debug,
-        emit: (event) => {
-          if (sinks.length > 0) router.emit(event);
-          feed?.onEvent(event);
-          if (event.kind === "anomaly" && !feed) {
-            notice(`wrapp: anomaly: ${describeAnomaly(event, tracerStart)}`);
-          }
-        },
-      });
-    } catch (error) {
-      child?.kill("SIGKILL");
-      throw error;
-    }
-    tracerStart = now();
-    router.emit({
-      kind: "status",
-      time: tracerStart,
-      phase: "start",
-      message: `tracing pid ${pid}`,
-      fields: {
-        pid,
-        ...(options.command ? { command: options.command.join(" ") } : { attached: true }),
-        bpftrace: bpftrace.version,
-        arch,
-        floor_ns: tracer.floorNs,
-        threshold_sigma: options.thresholdSigma,
-      },
-    });
-    debug(`bpftrace ${bpftrace.version} (pid ${tracer.sidecarPid}) attached to pid ${pid}`);
-    if (feed) {
-      await feed.attach(tracer, pid);
-      screenUp = true;
-      tui = showTraceView({
-        feed,
-        tickMs: options.tickMs,
-        showFps: options.fps,
-        signal: closeView.signal,
-      });
-    }
-    if (child) {
-      child.resume();
-    } else if (!feed) {
-      notice(
-        `wrapp: tracing pid ${pid} and the processes it starts; Ctrl-C stops (bpftrace ${bpftrace.version})`,
-      );
-    }
-
-    // The end: the process exits, the duration passes, a signal (--pid), or bpftrace dies.
-    const never = new Promise<never>(() => {});
-    const ended = await Promise.race([
-      child
-        ? child.status.then(() => tracer!.drained()).then(() => "exit" as const)
-        : tracer.rootExited.then(() => "exit" as const),
-      child ? never : signals.first.then(() => "signal" as const),
-      tracer.failed,
-      options.durationNs === undefined ? never : new Promise<"duration">((resolve) => {
-        signals.timer(() => resolve("duration"), options.durationNs! / 1e6);
-      }),
-      tui ? tui.then(() => "quit" as const) : never,
-    ]);
-    debug(`tracing ends: ${typeof ended === "string" ? ended : ended.message}`);
-    if (ended instanceof Error) {
-      feed?.complete(ended.message);
-      if (tui) await _leaveScreen(tui, options, () => screenUp = false, held, baseNotice);
-      notice(`wrapp: ${ended.message}`);
-      if (child) await child.status;
-      throw ended;
-    }
-    const summary = await tracer.stop();
-    const status = child && ended === "exit" ? await child.status : undefined;
-    if (tui) {
-      // The view says TRACE COMPLETE and stays until q (unless q ended the trace).
-      feed!.complete(
-        status
-          ? describeExit(status)
-          : ended === "exit"
-          ? "the process exited"
-          : `tracing stopped (${ended})`,
-      );
-      await _leaveScreen(tui, options, () => screenUp = false, held, baseNotice);
-      if (child && !status) {
-        notice(
-          `wrapp: pid ${child.pid} still runs, untraced, its output going to ${logPath}; waiting for it (Ctrl-C stops it)`,
-        );
-      }
-    }
-    router.emit({
-      kind: "status",
-      time: now(),
-      phase: "exit",
-      message: `traced ${summary.calls} syscalls of pid ${pid}`,
-      fields: {
-        calls: summary.calls,
-        errors: summary.errors,
-        anomalies: summary.anomalyCount,
-        lost_events: summary.lostEvents,
-        ...(status?.code !== undefined ? { exit_code: status.code } : {}),
-        ...(status?.signal !== undefined ? { signal: status.signal } : {}),
-      },
-    });
+    const { summary, status } = await session.run();
     await router.close();
     if (tef) await tef.finish(notice);
     await _report(summary, options, context, notice, status);
@@ -497,42 +333,11 @@ export async function traceCommand(
         `wrapp: bpftrace lost ${summary.lostEvents} slow-call events (counts are unaffected); raise --floor to send fewer`,
       );
     }
-    if (!child) return 0;
-    // After --duration the command runs on untraced: wait for it, like without wrapp.
-    const exit = status ?? await child.status;
-    await outputCopied;
-    return shellExitCode(exit);
+    return await session.exitCode();
   } finally {
-    signals.close();
-    if (tracer) await tracer.stop().catch(() => {});
+    await session.close();
     await router.close().catch(() => {});
-    if (tui && screenUp) {
-      // Something threw while the view was up: it must still give the terminal back.
-      feed?.complete("tracing failed");
-      closeView.abort();
-      await _leaveScreen(tui, options, () => screenUp = false, held, baseNotice);
-    }
   }
-}
-
-/**
- * Wait for the user to close the view, then print what was held back while it was up
- * and, with --fps, the frame times.
- */
-async function _leaveScreen(
-  tui: Promise<TraceTuiResult>,
-  options: TraceArgs,
-  screenDown: () => void,
-  held: string[],
-  notice: (text: string) => void,
-): Promise<void> {
-  const result = await tui.catch((error) => {
-    notice(`wrapp: the view failed: ${describeCause(error)}`);
-    return undefined;
-  });
-  screenDown();
-  for (const text of held.splice(0)) notice(text);
-  if (result && options.fps) notice(describeFrames(result));
 }
 
 /** Print the summary the options ask for. */
@@ -624,13 +429,4 @@ async function _openTef(
       }
     },
   };
-}
-
-async function _checkPid(pid: number): Promise<void> {
-  if (pid === Deno.pid) throw new UsageError(`Cannot trace wrapp itself (pid ${pid})`);
-  try {
-    await Deno.stat(`/proc/${pid}`);
-  } catch {
-    throw new UsageError(`No process with pid ${pid}`);
-  }
 }

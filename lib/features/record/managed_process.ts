@@ -11,7 +11,7 @@ import { now } from "../../core/event.ts";
 import { describeCause, SpawnError } from "../../core/errors.ts";
 import { planUserSwitch } from "../../core/run_as_user.ts";
 import type { ExitStatus } from "../../core/signals.ts";
-import type { StoppedChild } from "../../pipeline/sources/spawn_stopped.ts";
+import { spawnStopped, type StoppedChild } from "../../pipeline/sources/spawn_stopped.ts";
 import type { OutputLog } from "./output_log.ts";
 import type { CommandSpec } from "./workload.ts";
 
@@ -129,4 +129,26 @@ export async function startProcess(
 /** Manage a child from {@linkcode spawnStopped} (started with `detached`). */
 export function manageStopped(name: string, child: StoppedChild): ManagedProcess {
   return new ManagedProcess(name, child.pid, child.status);
+}
+
+/**
+ * Start `spec` held before its exec (see {@linkcode spawnStopped}), leading its own
+ * process group, its output into `log`; `child.resume()` lets it run.
+ */
+export async function startHeld(
+  name: string,
+  spec: CommandSpec,
+  options: { log: OutputLog; cwd: string },
+): Promise<{ process: ManagedProcess; child: StoppedChild }> {
+  const { prefix, env } = await userSwitchPrefix(spec.user);
+  const command = [...prefix, ...spec.command];
+  const child = await spawnStopped(command[0], command.slice(1), {
+    detached: true,
+    output: "piped",
+    cwd: spec.cwd ?? options.cwd,
+    env: { ...env, ...spec.env },
+  });
+  options.log.pump(child.stdout);
+  options.log.pump(child.stderr);
+  return { process: manageStopped(name, child), child };
 }

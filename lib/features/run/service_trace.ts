@@ -1,15 +1,13 @@
 /**
- * The `[trace]` section of `wrapp run`: the same syscall tracing as `wrapp trace`, on the
- * supervised service and the children it starts, feeding the run's sinks.
+ * The `[trace]` section of `wrapp run`: the same syscall tracing session as `wrapp trace`,
+ * on the supervised service and the children it starts, feeding the run's sinks.
  *
  * @module
  */
 
 import type { TraceConfig } from "../../core/config/config.ts";
 import type { DebugLog } from "../../core/debug.ts";
-import { SYSCALLS_PROGRAM } from "../../pipeline/bpf/programs.ts";
-import { preflight } from "../../pipeline/bpf/preflight.ts";
-import { SyscallTracer } from "../../pipeline/syscalls/syscall_tracer.ts";
+import { checkSyscallTracing, SyscallSession } from "../../pipeline/syscalls/syscall_session.ts";
 import type { AnomalyEvent, SyscallEvent } from "../../pipeline/syscalls/syscall_events.ts";
 
 /**
@@ -25,16 +23,16 @@ export async function startServiceTrace(
     notice: (text: string) => Promise<unknown>;
     debug: DebugLog;
   },
-): Promise<SyscallTracer | undefined> {
-  const report = await preflight({ tracepoints: SYSCALLS_PROGRAM.tracepoints });
+): Promise<SyscallSession | undefined> {
+  const report = await checkSyscallTracing();
   if (report.problems.length > 0 || !report.bpftrace) {
     await options.notice(`[trace] is off for this run: ${report.problems.join("; ")}`);
     return undefined;
   }
   try {
-    return await SyscallTracer.start({
+    return await SyscallSession.start({
       pid,
-      bpftrace: report.bpftrace.path,
+      bpftrace: report.bpftrace,
       perThread: trace.perThread,
       floorNs: Math.round(trace.floorMs * 1e6),
       anomaly: {

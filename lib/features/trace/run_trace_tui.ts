@@ -76,36 +76,16 @@ export async function runTraceTui(options: RunTraceTuiOptions): Promise<TraceTui
     else draw();
   };
   const app = (shown = props()) => h(_App, { ...shown, onKey });
-  const instance = render(app(), {
-    stdout: options.stdout,
-    stdin: options.stdin,
-    // wrapp checked for a terminal already; ink would otherwise turn itself off when it
-    // sees $CI set (and draw nothing until the end).
-    interactive: true,
-    alternateScreen: true,
-    exitOnCtrlC: false,
-    patchConsole: true,
-    incrementalRendering: true,
-    // Never hold a frame back: the tick is the pace.
-    maxFps: Math.max(60, Math.ceil(2000 / tickMs)),
-    onRender: () => {
-      if (frameStart !== undefined) frames.add(performance.now() - frameStart);
-      frameStart = undefined;
-    },
+  const instance = _mount(app(), options, tickMs, () => {
+    if (frameStart !== undefined) frames.add(performance.now() - frameStart);
+    frameStart = undefined;
   });
   const draw = (shown = props()) => instance.rerender(app(shown));
 
   const restoreOnCrash = () => _restoreTerminal(options.stdout);
   globalThis.addEventListener("error", restoreOnCrash);
   globalThis.addEventListener("unhandledrejection", restoreOnCrash);
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
-  const onSignal = () => done.resolve("signal");
-  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
-  const onResize = () => draw();
-  Deno.addSignalListener("SIGWINCH", onResize);
-  const onAbort = () => done.resolve("signal");
-  options.signal?.addEventListener("abort", onAbort, { once: true });
-  if (options.signal?.aborted) onAbort();
+  const stopListening = _listen(options.signal, () => done.resolve("signal"), () => draw());
 
   let failure: unknown;
   let lastLook = "";
@@ -118,11 +98,7 @@ export async function runTraceTui(options: RunTraceTuiOptions): Promise<TraceTui
       // A frame that would look like the last one is not drawn (a real trace's counts
       // change once a second; the clock shows tenths).
       const shown = props();
-      const look = `${state.version} ${
-        Math.floor(shown.now / 100)
-      } ${shown.width}x${shown.height} ${
-        shown.fps ? `${shown.fps.meanMs.toFixed(2)} ${shown.fps.p99Ms.toFixed(2)}` : ""
-      }`;
+      const look = _look(state.version, shown);
       if (look === lastLook) {
         frameStart = undefined;
         return;
@@ -141,9 +117,7 @@ export async function runTraceTui(options: RunTraceTuiOptions): Promise<TraceTui
     return { quitBy, frames: frames.stats() };
   } finally {
     timer.clear();
-    options.signal?.removeEventListener("abort", onAbort);
-    Deno.removeSignalListener("SIGWINCH", onResize);
-    for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+    stopListening();
     try {
       instance.unmount();
       await instance.waitUntilExit().catch(() => {});
@@ -153,6 +127,60 @@ export async function runTraceTui(options: RunTraceTuiOptions): Promise<TraceTui
       globalThis.removeEventListener("unhandledrejection", restoreOnCrash);
     }
   }
+}
+
+/** Mount the view with ink on the terminal's alternate screen. */
+function _mount(
+  node: React.ReactElement,
+  options: RunTraceTuiOptions,
+  tickMs: number,
+  onRender: () => void,
+): ReturnType<typeof render> {
+  return render(node, {
+    stdout: options.stdout,
+    stdin: options.stdin,
+    // wrapp checked for a terminal already; ink would otherwise turn itself off when it
+    // sees $CI set (and draw nothing until the end).
+    interactive: true,
+    alternateScreen: true,
+    exitOnCtrlC: false,
+    patchConsole: true,
+    incrementalRendering: true,
+    // Never hold a frame back: the tick is the pace.
+    maxFps: Math.max(60, Math.ceil(2000 / tickMs)),
+    onRender,
+  });
+}
+
+/**
+ * Call `onEnd` on SIGINT, SIGTERM, SIGHUP or `abort`, `onResize` on SIGWINCH; returns
+ * what stops listening.
+ */
+function _listen(
+  abort: AbortSignal | undefined,
+  onEnd: () => void,
+  onResize: () => void,
+): () => void {
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+  for (const signal of signals) Deno.addSignalListener(signal, onEnd);
+  Deno.addSignalListener("SIGWINCH", onResize);
+  abort?.addEventListener("abort", onEnd, { once: true });
+  if (abort?.aborted) onEnd();
+  return () => {
+    abort?.removeEventListener("abort", onEnd);
+    Deno.removeSignalListener("SIGWINCH", onResize);
+    for (const signal of signals) Deno.removeSignalListener(signal, onEnd);
+  };
+}
+
+/** What a frame would show, as text: a frame that looks like the last one is not drawn. */
+function _look(
+  version: number,
+  shown: { now: number; width: number; height: number; fps?: FrameStats },
+): string {
+  return `${version} ${Math.floor(shown.now / 100)} ${shown.width}x${shown.height} ${
+    shown.fps ? `${shown.fps.meanMs.toFixed(2)} ${shown.fps.p99Ms.toFixed(2)}` : ""
+  }`;
 }
 
 /** The view plus the keyboard (ink's input hook lives in a component). */

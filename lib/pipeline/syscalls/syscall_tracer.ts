@@ -1,7 +1,7 @@
 /**
- * Syscall tracing of a process tree through `bpf/syscalls.bt`: the part of `wrapp trace`
- * that `wrapp run`'s `[trace]` section can reuse (give it a pid and an `emit`, e.g. a
- * router's).
+ * Syscall tracing of a process tree through `bpf/syscalls.bt` (give it a pid and an
+ * `emit`, e.g. a router's). `wrapp trace`, a service's `[trace]` section and `wrapp record`
+ * run it through one `SyscallSession` (`syscall_session.ts`).
  *
  * While tracing, every second the kernel's cumulative maps arrive: wrapp turns the
  * difference to the previous second into an `interval` {@linkcode SyscallEvent} and
@@ -23,16 +23,22 @@ import type { BpftraceMapData, BpftraceMessage } from "../bpf/bpftrace_json.ts";
 import { type BpfProgram, SYSCALLS_PROGRAM } from "../bpf/programs.ts";
 import { BpftraceSidecar } from "../sources/bpftrace.ts";
 import type { AnomalyEvent, SyscallEvent, SyscallRow } from "./syscall_events.ts";
-import { type AnomalyOptions, judgeCall, momentsWithout } from "./anomaly_detector.ts";
-import { histogramMoments, latencyBucket, type LatencyHistogram } from "./latency_histogram.ts";
+import type { AnomalyOptions } from "./anomaly_detector.ts";
+import { judgeSlowCalls } from "./slow_call_judge.ts";
 import { rowTotals, syscallRows, SyscallSnapshot } from "./syscall_stats.ts";
-import {
-  errnoName,
-  hostArch,
-  type SyscallArch,
-  syscallName,
-  syscallNumber,
-} from "./syscall_table.ts";
+import { hostArch, type SyscallArch, syscallNumber } from "./syscall_table.ts";
+import { parseRenameLine, parseSlowCallLine, type SlowCall, ThreadNames } from "./tracer_lines.ts";
+import type { TraceSummary } from "./trace_summary.ts";
+
+// Their importers know them from here.
+export {
+  parseRenameLine,
+  parseSlowCallLine,
+  type SlowCall,
+  ThreadNames,
+  type ThreadRename,
+} from "./tracer_lines.ts";
+export type { TraceSummary } from "./trace_summary.ts";
 
 /** How long to keep reading bpftrace after the traced process exited, ms (see the `X` line). */
 const _EXIT_DRAIN_MS = 250;
@@ -73,112 +79,6 @@ export interface SyscallTracerOptions {
   startTimeoutMs?: number;
   /** How long bpftrace may take to print its final maps after SIGINT, ms, before SIGKILL. Default 10000. */
   stopTimeoutMs?: number;
-}
-
-/** What a whole trace found. */
-export interface TraceSummary {
-  /** The traced process. */
-  pid: number;
-  arch: SyscallArch;
-  /** When tracing started and stopped, ms since the Unix epoch. */
-  startTime: number;
-  endTime: number;
-  perThread: boolean;
-  /** The floor, ns: only calls this slow could become anomalies. */
-  floorNs: number;
-  /** Totals over the reported rows. */
-  calls: number;
-  errors: number;
-  totalNs: number;
-  /** Rows, most total time first. */
-  rows: SyscallRow[];
-  /**
-   * Thread names by tid: the latest name each thread had (renames by exec or
-   * `prctl(PR_SET_NAME)` are followed), from slow calls and renames, else /proc.
-   */
-  threads: Record<number, string>;
-  /** Anomalies, at most {@linkcode MAX_SUMMARY_ANOMALIES}. */
-  anomalies: AnomalyEvent[];
-  /** All anomalies, including those not kept. */
-  anomalyCount: number;
-  /** Events bpftrace lost (slow-call lines; counts are never lost). */
-  lostEvents: number;
-  /** Whether the final maps arrived (false when bpftrace was killed: the last second's are used). */
-  complete: boolean;
-}
-
-/** One `S` line: a call at or above the floor. */
-export interface SlowCall {
-  pid: number;
-  tid: number;
-  nr: number;
-  /** CLOCK_MONOTONIC ns when it started. */
-  startNs: number;
-  latencyNs: number;
-  /** Return value (negative errno on failure). */
-  ret: number;
-  comm: string;
-}
-
-/** Parse an `S pid tid nr start lat ret comm` line of `bpf/syscalls.bt`; undefined when malformed. */
-export function parseSlowCallLine(line: string): SlowCall | undefined {
-  const match = /^S (\d+) (\d+) (\d+) (\d+) (\d+) (-?\d+) ?(.*)$/.exec(line);
-  if (!match) return undefined;
-  return {
-    pid: Number(match[1]),
-    tid: Number(match[2]),
-    nr: Number(match[3]),
-    startNs: Number(match[4]),
-    latencyNs: Number(match[5]),
-    ret: Number(match[6]),
-    comm: match[7],
-  };
-}
-
-/** One `N` line: a thread renamed (exec, `prctl(PR_SET_NAME)`, a write to its `comm`). */
-export interface ThreadRename {
-  /** Process of the thread that did the rename. */
-  pid: number;
-  /** The renamed thread. */
-  tid: number;
-  /** CLOCK_MONOTONIC ns of the rename. */
-  ns: number;
-  /** Its new name. */
-  comm: string;
-}
-
-/** Parse an `N pid tid ns comm` line of `bpf/syscalls.bt`; undefined when malformed. */
-export function parseRenameLine(line: string): ThreadRename | undefined {
-  const match = /^N (\d+) (\d+) (\d+) (.*)$/.exec(line);
-  if (!match) return undefined;
-  return { pid: Number(match[1]), tid: Number(match[2]), ns: Number(match[3]), comm: match[4] };
-}
-
-/**
- * The names a thread had over time, from renames and from the name each slow call saw:
- * lines arrive per CPU, not in time order, so the latest by kernel time wins.
- */
-export class ThreadNames {
-  readonly #latest = new Map<number, { ns: number; comm: string }>();
-
-  /** Thread `tid` was called `comm` at `ns` (CLOCK_MONOTONIC). */
-  saw(tid: number, ns: number, comm: string): void {
-    if (comm === "") return;
-    const known = this.#latest.get(tid);
-    if (!known || ns >= known.ns) this.#latest.set(tid, { ns, comm });
-  }
-
-  /** The latest name of `tid`, if known. */
-  latest(tid: number): string | undefined {
-    return this.#latest.get(tid)?.comm;
-  }
-
-  /** Every known thread's latest name, by tid. */
-  toRecord(): Record<number, string> {
-    const out: Record<number, string> = {};
-    for (const [tid, { comm }] of this.#latest) out[tid] = comm;
-    return out;
-  }
 }
 
 /** A running syscall trace. */
@@ -454,37 +354,12 @@ export class SyscallTracer {
   }
 
   #judge(calls: readonly SlowCall[], snapshot: SyscallSnapshot): void {
-    const histograms = new Map<number, LatencyHistogram>();
-    for (const call of calls) {
-      let histogram = histograms.get(call.nr);
-      if (!histogram) {
-        histogram = snapshot.histogramOf(call.nr);
-        histograms.set(call.nr, histogram);
-      }
-      // The maps normally include the call (they are printed after it); not when bpftrace
-      // died before its final printout, and the call is newer than the last one.
-      const included = (histogram.get(latencyBucket(call.latencyNs))?.count ?? 0) > 0;
-      const moments = histogramMoments(histogram);
-      const others = included ? momentsWithout(moments, call.latencyNs) : moments;
-      const verdict = judgeCall(call.latencyNs, others, this.#options.anomaly);
-      if (verdict.reasons.length === 0) continue;
-      const startTime = this.#toEpochMs(call.startNs);
-      const anomaly: AnomalyEvent = {
-        kind: "anomaly",
-        time: startTime + call.latencyNs / 1e6,
-        pid: call.pid,
-        tid: call.tid,
-        comm: call.comm,
-        syscall: syscallName(call.nr, this.#arch),
-        nr: call.nr,
-        startTime,
-        latencyNs: call.latencyNs,
-        zScore: verdict.zScore,
-        meanNs: verdict.meanNs,
-        stddevNs: verdict.stddevNs,
-        reasons: verdict.reasons,
-        ...(call.ret < 0 ? { errno: errnoName(-call.ret) } : {}),
-      };
+    const anomalies = judgeSlowCalls(calls, snapshot, {
+      arch: this.#arch,
+      anomaly: this.#options.anomaly,
+      toEpochMs: (ns) => this.#toEpochMs(ns),
+    });
+    for (const anomaly of anomalies) {
       this.#anomalyCount++;
       if (this.#anomalies.length < MAX_SUMMARY_ANOMALIES) this.#anomalies.push(anomaly);
       this.#emit(anomaly);

@@ -1,70 +1,8 @@
 import assert from "node:assert/strict";
 import type { AnomalyEvent, SyscallEvent } from "./syscall_events.ts";
-import {
-  parseRenameLine,
-  parseSlowCallLine,
-  SyscallTracer,
-  ThreadNames,
-} from "./syscall_tracer.ts";
+import { SyscallTracer } from "./syscall_tracer.ts";
 import { latencyBucket } from "./latency_histogram.ts";
-
-Deno.test("parseSlowCallLine() reads S lines, thread names with spaces included", () => {
-  assert.deepEqual(parseSlowCallLine("S 100 101 230 5000 300000000 -4 my app"), {
-    pid: 100,
-    tid: 101,
-    nr: 230,
-    startNs: 5000,
-    latencyNs: 300000000,
-    ret: -4,
-    comm: "my app",
-  });
-  assert.equal(parseSlowCallLine("S 1 2 3"), undefined);
-  assert.equal(parseSlowCallLine("M 5 0"), undefined);
-});
-
-Deno.test("parseRenameLine() reads N lines, names with spaces included", () => {
-  assert.deepEqual(parseRenameLine("N 100 101 5000 my app"), {
-    pid: 100,
-    tid: 101,
-    ns: 5000,
-    comm: "my app",
-  });
-  assert.equal(parseRenameLine("N 1 2"), undefined);
-  assert.equal(parseRenameLine("S 1 2 3 4 5 6 x"), undefined);
-});
-
-Deno.test("ThreadNames keeps each thread's latest name by kernel time, whatever the arrival order", () => {
-  const names = new ThreadNames();
-  names.saw(7, 200, "slow");
-  names.saw(7, 100, "python3"); // read late from another CPU's buffer
-  names.saw(8, 50, "sh");
-  names.saw(8, 60, "");
-  assert.equal(names.latest(7), "slow");
-  assert.equal(names.latest(9), undefined);
-  assert.deepEqual(names.toRecord(), { 7: "slow", 8: "sh" });
-});
-
-/** A bash stand-in for bpftrace that prints `first`, then `last` on SIGINT (or ignores SIGINT). */
-async function fakeBpftrace(first: string[], last: string[] | "ignore SIGINT") {
-  const dir = await Deno.makeTempDir({ prefix: "wrapp-fake-tracer-" });
-  const path = `${dir}/bpftrace`;
-  await Deno.writeTextFile(path, '#!/bin/bash\nshift 2\nprog=$1\nshift\nsource "$prog"\n', {
-    mode: 0o755,
-  });
-  const heredoc = (lines: string[]) => `cat <<'WRAPP_EOF'\n${lines.join("\n")}\nWRAPP_EOF\n`;
-  const trap = last === "ignore SIGINT"
-    ? "trap '' INT\n"
-    : `trap '${heredoc(last).replaceAll("'", "'\\''")} exit 0' INT\n`;
-  const text = trap +
-    `echo "params $*" >&2\n${heredoc(first)}while true; do sleep 0.02; done\n`;
-  return {
-    path,
-    program: { name: "syscalls.bt", text, tracepoints: [] },
-    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
-  };
-}
-
-const printf = (text: string) => JSON.stringify({ type: "printf", data: `${text}\n` });
+import { fakeBpftrace, printf } from "./_fake_bpftrace.ts";
 
 function latMap(entries: [nr: number, latencies: number[]][]): string {
   const data: Record<string, { count: number; average: number; total: number }> = {};
