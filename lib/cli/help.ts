@@ -6,7 +6,7 @@
 
 import { VERSION } from "../core/version.ts";
 import { LOGS_HELP } from "./logs_command.ts";
-import { TRACE_HELP } from "./trace_command.ts";
+import { TRACE_HELP } from "./trace_help.ts";
 import { MEMPROF_HELP } from "./memprof_command.ts";
 import { DOCTOR_HELP } from "./doctor_command.ts";
 import { RECORD_HELP } from "./record_command.ts";

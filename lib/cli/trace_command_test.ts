@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../core/errors.ts";
-import { parseTraceArgs, TRACE_HELP, traceCommand } from "./trace_command.ts";
+import { parseTraceArgs, traceCommand } from "./trace_command.ts";
+import { TRACE_HELP } from "./trace_help.ts";
 
 Deno.test("parseTraceArgs() reads --pid mode with every option", () => {
   const args = parseTraceArgs([
