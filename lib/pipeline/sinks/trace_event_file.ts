@@ -29,6 +29,7 @@ import { hangTraceEvent } from "./encode/hang.ts";
 import { SyscallTefEncoder } from "../syscalls/syscall_events.ts";
 import { tefMicroseconds } from "../tef/tef_microseconds.ts";
 import { traceTitle } from "../tef/trace_title.ts";
+import { trackMetadata } from "../tef/track_metadata.ts";
 import { type AssembleResult, assembleTrace, writeAll } from "../tef/assemble_trace.ts";
 import { emptyStats, type Sink, type SinkStats } from "./sink.ts";
 
@@ -204,7 +205,7 @@ export class TraceEventFileSink implements Sink {
       });
     }
     const sink = new TraceEventFileSink(file, options);
-    sink.#enqueue(sink.#metadata(options.processName), 0);
+    sink.#enqueue(trackMetadata(sink.#pid, options.processName, TRACE_TRACKS), 0);
     return sink;
   }
 
@@ -338,24 +339,6 @@ export class TraceEventFileSink implements Sink {
     extra: { cat?: string; s?: string; args?: unknown },
   ): string {
     return JSON.stringify({ ph, ts, pid: this.#pid, tid, name, ...extra }) + "\n";
-  }
-
-  #metadata(processName: string): string {
-    const lines = [
-      JSON.stringify({
-        ph: "M",
-        pid: this.#pid,
-        name: "process_name",
-        args: { name: processName },
-      }) + "\n",
-    ];
-    for (const [track, tid] of Object.entries(TRACE_TRACKS)) {
-      lines.push(this.#line("M", tid, undefined, "thread_name", { args: { name: track } }));
-      lines.push(
-        this.#line("M", tid, undefined, "thread_sort_index", { args: { sort_index: tid } }),
-      );
-    }
-    return lines.join("");
   }
 
   #enqueue(text: string, events: number): void {
