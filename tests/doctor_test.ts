@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { TRACEPOINTS } from "../lib/cli/doctor_command.ts";
+import { TRACEPOINTS } from "../lib/features/doctor/bpf_results.ts";
 import { runWrapp, tempDir } from "./_helpers.ts";
 import { freePort, startRedis } from "./_redis.ts";
 

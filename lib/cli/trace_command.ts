@@ -17,7 +17,7 @@ import { STREAM_NAME_PATTERN } from "../core/config/load_config.ts";
 import { newRunId } from "../pipeline/tef/run_dir.ts";
 import type { ExitStatus } from "../core/signals.ts";
 import { DEFAULT_THRESHOLD_SIGMA } from "../pipeline/syscalls/anomaly_detector.ts";
-import type { TraceSummary } from "../pipeline/syscalls/syscall_tracer.ts";
+import type { TraceSummary } from "../pipeline/syscalls/trace_summary.ts";
 import { TRACE_HELP } from "./trace_help.ts";
 import { formatAnomalies, formatSummaryTable } from "../pipeline/syscalls/summary_table.ts";
 import { summaryJson } from "../pipeline/syscalls/summary_json.ts";

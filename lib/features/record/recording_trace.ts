@@ -20,7 +20,7 @@
  */
 
 import type { ProcessMemory } from "../../core/smaps_rollup.ts";
-import type { SlowCall } from "../../pipeline/syscalls/syscall_tracer.ts";
+import type { SlowCall } from "../../pipeline/syscalls/tracer_lines.ts";
 import type { AnomalyEvent, SyscallEvent } from "../../pipeline/syscalls/syscall_events.ts";
 import { tefMicroseconds } from "../../pipeline/syscalls/syscall_events.ts";
 import { errnoName, type SyscallArch, syscallName } from "../../pipeline/syscalls/syscall_table.ts";

@@ -6,7 +6,7 @@ import type {
   SyscallRow,
 } from "../../pipeline/syscalls/syscall_events.ts";
 import { syscallNumber } from "../../pipeline/syscalls/syscall_table.ts";
-import type { SlowCall } from "../../pipeline/syscalls/syscall_tracer.ts";
+import type { SlowCall } from "../../pipeline/syscalls/tracer_lines.ts";
 import { PHASES_TID, RecordingTrace, type TefObject } from "./recording_trace.ts";
 
 const T0 = 1_700_000_000_000; // ms since the epoch

@@ -8,7 +8,7 @@
 import { describeExit } from "../../core/signals.ts";
 import type { AnomalyEvent, SyscallRow } from "../../pipeline/syscalls/syscall_events.ts";
 import { rowTotals } from "../../pipeline/syscalls/syscall_stats.ts";
-import type { TraceSummary } from "../../pipeline/syscalls/syscall_tracer.ts";
+import type { TraceSummary } from "../../pipeline/syscalls/trace_summary.ts";
 import { describeAnomaly, formatSummaryTable } from "../../pipeline/syscalls/summary_table.ts";
 import { formatDurationNs } from "../../core/parse_duration.ts";
 import type { ExitStatusJson, RecordingMetadata } from "./metadata.ts";

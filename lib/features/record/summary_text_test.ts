@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { AnomalyEvent, SyscallRow } from "../../pipeline/syscalls/syscall_events.ts";
-import type { TraceSummary } from "../../pipeline/syscalls/syscall_tracer.ts";
+import type { TraceSummary } from "../../pipeline/syscalls/trace_summary.ts";
 import type { RecordingMetadata } from "./metadata.ts";
 import { exitStatusJson, formatMetadata } from "./metadata.ts";
 import { formatRecordingSummary } from "./summary_text.ts";

@@ -24,7 +24,7 @@
  * @module
  */
 
-import type { TraceSummary } from "./syscall_tracer.ts";
+import type { TraceSummary } from "./trace_summary.ts";
 import type { ExitStatus } from "../../core/signals.ts";
 
 /** Context the summary does not hold. */

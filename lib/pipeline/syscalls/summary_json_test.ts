@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { summaryJson } from "./summary_json.ts";
-import type { TraceSummary } from "./syscall_tracer.ts";
+import type { TraceSummary } from "./trace_summary.ts";
 
 const summary: TraceSummary = {
   pid: 42,

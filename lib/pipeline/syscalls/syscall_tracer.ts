@@ -30,16 +30,6 @@ import { hostArch, type SyscallArch, syscallNumber } from "./syscall_table.ts";
 import { parseRenameLine, parseSlowCallLine, type SlowCall, ThreadNames } from "./tracer_lines.ts";
 import type { TraceSummary } from "./trace_summary.ts";
 
-// Their importers know them from here.
-export {
-  parseRenameLine,
-  parseSlowCallLine,
-  type SlowCall,
-  ThreadNames,
-  type ThreadRename,
-} from "./tracer_lines.ts";
-export type { TraceSummary } from "./trace_summary.ts";
-
 /** How long to keep reading bpftrace after the traced process exited, ms (see the `X` line). */
 const _EXIT_DRAIN_MS = 250;
 
