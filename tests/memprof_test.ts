@@ -14,7 +14,7 @@ import { fileURLToPath as fromFileUrl } from "node:url";
 import { preflight } from "../lib/pipeline/bpf/preflight.ts";
 import { findExecutable } from "../lib/core/find_executable.ts";
 import { MEMPROF_BPF } from "../lib/features/memprof/memprof_bpf.ts";
-import type { MemprofStatus } from "../lib/features/memprof/memprof_session.ts";
+import type { MemprofStatus } from "../lib/features/memprof/memprof_status.ts";
 import { checkTraceFileText } from "../lib/pipeline/tef/perfetto_rules.ts";
 import { readLatestTrace, ROOT, tempDir, waitFor } from "./_helpers.ts";
 import { type RedisServer, startRedis } from "./_redis.ts";
