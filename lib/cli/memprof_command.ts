@@ -39,8 +39,8 @@ import { frameLabel } from "../core/symbols/symbolizer.ts";
 import { writeTefCounters } from "../features/memprof/tef_counters.ts";
 import { DEFAULT_THRESHOLD_KB, toTezedgeTree } from "../features/memprof/tezedge_json.ts";
 import { describeCause, SinkError } from "../core/errors.ts";
-import { Router } from "../pipeline/router.ts";
-import { openRedisSinkFromFlags } from "../pipeline/sinks/redis_from_flags.ts";
+import type { Router } from "../pipeline/router.ts";
+import { openPipeline } from "../pipeline/open_pipeline.ts";
 import { STREAM_NAME_PATTERN } from "../core/config/load_config.ts";
 import { readCommandLine } from "../pipeline/sources/command_line.ts";
 
@@ -338,16 +338,15 @@ export async function memprofCommand(
     const stream = options.name ??
       (options.command ? _streamName(options.command.join(" ")) : `pid-${options.pid}`);
     if (options.redis !== undefined) {
-      redisRouter = new Router([
-        await openRedisSinkFromFlags({
-          url: options.redis,
-          passwordFile: options.redisPasswordFile,
-          streamName: stream,
-          env: (variable) => Deno.env.get(variable),
-          log: (message) => notice(`wrapp memprof: ${message}`),
-          debug,
-        }),
-      ], { debug });
+      const fromFlags = {
+        url: options.redis,
+        passwordFile: options.redisPasswordFile,
+        streamName: stream,
+        env: (variable: string) => Deno.env.get(variable),
+        log: (message: string) => notice(`wrapp memprof: ${message}`),
+        debug,
+      };
+      redisRouter = (await openPipeline({ redis: { fromFlags }, debug })).router;
     }
     if (options.command) {
       child = await spawnStopped(options.command[0], options.command.slice(1));

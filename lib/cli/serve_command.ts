@@ -22,8 +22,7 @@ import {
 } from "../features/collector/trace_store.ts";
 import { quoteTraceId } from "../features/collector/trace_id.ts";
 import { assembleTrace } from "../pipeline/tef/assemble_trace.ts";
-import { Router } from "../pipeline/router.ts";
-import { openRedisSinkFromFlags } from "../pipeline/sinks/redis_from_flags.ts";
+import { openPipeline } from "../pipeline/open_pipeline.ts";
 import {
   type CollectedEvent,
   CollectorServer,
@@ -187,17 +186,20 @@ export async function serveCommand(
   const dir = resolve(_nonEmpty("--dir", values.dir) ?? defaultTraceDir(env));
 
   // Every collected event also goes to logs:app:<trace-id>:trace, through the spooled sink.
-  const router = values.redis === undefined ? undefined : new Router([
-    await openRedisSinkFromFlags({
-      url: values.redis,
-      passwordFile: values["redis-password-file"],
-      spoolDir: values["redis-spool"],
-      streamName: "serve",
-      env,
-      log: (message) => log(`wrapp serve: ${message}`),
-      debug,
-    }),
-  ], { debug });
+  const router = values.redis === undefined ? undefined : (await openPipeline({
+    redis: {
+      fromFlags: {
+        url: values.redis,
+        passwordFile: values["redis-password-file"],
+        spoolDir: values["redis-spool"],
+        streamName: "serve",
+        env,
+        log: (message) => log(`wrapp serve: ${message}`),
+        debug,
+      },
+    },
+    debug,
+  })).router;
   const onEvent = router
     ? (event: CollectedEvent) => {
       router.emit({

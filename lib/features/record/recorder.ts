@@ -16,10 +16,9 @@ import { basename } from "node:path";
 import { type Event, now } from "../../core/event.ts";
 import { describeCause, SidecarError, WrappError } from "../../core/errors.ts";
 import { type DebugLog, silentDebug } from "../../core/debug.ts";
-import { Router } from "../../pipeline/router.ts";
-import type { Sink } from "../../pipeline/sinks/sink.ts";
-import { TraceEventFileSink } from "../../pipeline/sinks/trace_event_file.ts";
-import { openRedisSinkFromFlags } from "../../pipeline/sinks/redis_from_flags.ts";
+import type { Router } from "../../pipeline/router.ts";
+import type { TraceEventFileSink } from "../../pipeline/sinks/trace_event_file.ts";
+import { openPipeline, openPipelineRedis } from "../../pipeline/open_pipeline.ts";
 import { describeExit, type ExitStatus, shellExitCode } from "../../core/signals.ts";
 import type { AnomalyOptions } from "../../pipeline/syscalls/anomaly_detector.ts";
 import type { AnomalyEvent, SyscallEvent } from "../../pipeline/syscalls/syscall_events.ts";
@@ -160,13 +159,15 @@ class _Recording {
     const arch = hostArch();
     // Redis first: a bad URL or password file is a usage error, before any folder exists.
     const redis = options.redis
-      ? await openRedisSinkFromFlags({
-        url: options.redis.url,
-        passwordFile: options.redis.passwordFile,
-        streamName: options.redis.name,
-        env: options.env ?? ((name) => Deno.env.get(name)),
-        log: (message) => options.notice(`wrapp record: ${message}`),
-        debug: this.#debug,
+      ? await openPipelineRedis({
+        fromFlags: {
+          url: options.redis.url,
+          passwordFile: options.redis.passwordFile,
+          streamName: options.redis.name,
+          env: options.env ?? ((name) => Deno.env.get(name)),
+          log: (message) => options.notice(`wrapp record: ${message}`),
+          debug: this.#debug,
+        },
       })
       : undefined;
     // The plan (config files, data folders) before the recording's folder: a plan that
@@ -194,16 +195,15 @@ class _Recording {
         });
     }
     const { dir, name } = created;
-    this.#tefSink = await TraceEventFileSink.open({
-      runDir: dir,
-      processName: `wrapp record ${options.app}`,
-      pid: Deno.pid,
-      runId: name,
+    const pipeline = await openPipeline({
+      trace: { runDir: dir, processName: `wrapp record ${options.app}`, runId: name },
+      redis: redis && { sink: redis },
+      debug: this.#debug,
     });
-    const allSinks: Sink[] = [this.#tefSink, ...(redis ? [redis] : [])];
-    this.#tefRouter = new Router([this.#tefSink], { debug: this.#debug });
-    this.#allRouter = new Router(allSinks, { debug: this.#debug });
-    const redisRouter = redis ? new Router([redis], { debug: this.#debug }) : undefined;
+    this.#tefSink = pipeline.traceSink!;
+    this.#tefRouter = pipeline.routerTo([this.#tefSink]);
+    this.#allRouter = pipeline.router;
+    const redisRouter = redis && pipeline.routerTo([redis]);
     const appLog = await OutputLog.open(`${dir}/app.log`);
     this.#logs.push(appLog);
     this.#listenForSignals();

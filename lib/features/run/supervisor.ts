@@ -8,12 +8,12 @@
 import type { Config } from "../../core/config/config.ts";
 import { now, type StatusEvent } from "../../core/event.ts";
 import { type DebugLog, silentDebug } from "../../core/debug.ts";
-import { Router } from "../../pipeline/router.ts";
+import type { Router } from "../../pipeline/router.ts";
 import type { Sink } from "../../pipeline/sinks/sink.ts";
-import type { TraceEventFileSink } from "../../pipeline/sinks/trace_event_file.ts";
+import { openPipeline } from "../../pipeline/open_pipeline.ts";
 import type { RedisPool } from "../../pipeline/sinks/redis_pool.ts";
 import type { RedisControl } from "../../pipeline/sources/redis_control.ts";
-import { newRunId, prepareRunDir } from "../../pipeline/tef/run_dir.ts";
+import { newRunId } from "../../pipeline/tef/run_dir.ts";
 import {
   DEFAULT_MAX_MARKER_NAMES,
   MarkerExtractor,
@@ -258,8 +258,30 @@ export class Supervisor {
     if (corePlan?.warning) await this.#notice(corePlan.warning);
     // Before the sinks: a socket that cannot be made stops wrapp before anything is open.
     const watchdog = this.#watchdog = await this.#openWatchdog(userSwitch);
-    const { sinks, traceSink } = await this.#openSinks();
-    const router = this.#router = new Router(sinks, { debug: this.#debug });
+    const { router, traceSink } = await openPipeline({
+      redis: this.#config.redis && {
+        fromConfig: {
+          config: this.#config.redis,
+          streamName: app.streamName,
+          runId: this.runId,
+          pid: () => this.#lastPid,
+          removeMarkers: this.#config.output.markers,
+          pool: this.#options.redisPool,
+        },
+      },
+      trace: this.#config.local.enabled
+        ? {
+          dir: this.#config.local.dir,
+          keepRuns: this.#config.local.keepRuns,
+          processName: app.streamName,
+          runId: this.runId,
+        }
+        : undefined,
+      extraSinks: this.#options.extraSinks,
+      debug: this.#debug,
+      notice: (text) => void this.#notice(text),
+    });
+    this.#router = router;
     // The go layout's consumers read DB 2 as the Go wrapp wrote it: its marker grammar.
     const grammar = this.#config.redis?.layout === "go" ? "go" : "wrapp";
     const markers = this.#config.output.markers
@@ -527,64 +549,6 @@ export class Supervisor {
       stopReading.abort();
       await pumps;
     }
-  }
-
-  async #openSinks(): Promise<{ sinks: Sink[]; traceSink?: TraceEventFileSink }> {
-    const { app, local, redis } = this.#config;
-    const sinks: Sink[] = [...(this.#options.extraSinks ?? [])];
-    if (redis) {
-      // Loaded only with [redis]: the sink, its spool and the Redis client.
-      const { RedisSink } = await import("../../pipeline/sinks/redis.ts");
-      // Never throws for an unreachable Redis: the sink starts spooling and the service starts.
-      const sink = await RedisSink.connect({
-        host: redis.host,
-        port: redis.port,
-        tls: redis.tls,
-        username: redis.username,
-        password: redis.password,
-        sentinels: redis.sentinels,
-        masterName: redis.masterName,
-        sentinelUsername: redis.sentinelUsername,
-        sentinelPassword: redis.sentinelPassword,
-        replicasAck: redis.replicasAck,
-        replicasAckTimeoutMs: redis.replicasAckTimeoutMs,
-        streamName: app.streamName,
-        runId: this.runId,
-        hostname: Deno.hostname(),
-        pid: () => this.#lastPid,
-        dbs: { logs: redis.dbLogs, values: redis.dbValues, state: redis.dbState },
-        maxLen: redis.maxLen,
-        layout: redis.layout,
-        removeMarkers: this.#config.output.markers,
-        healthIntervalMs: redis.healthIntervalMs,
-        memoryQueueEvents: redis.memoryQueue,
-        spoolDir: redis.spoolDir,
-        spoolMaxBytes: redis.spoolMaxBytes,
-        policy: redis.policy,
-        onStatus: (event) => void this.#notice(event.message),
-        debug: this.#debug,
-        pool: this.#options.redisPool,
-      });
-      sinks.push(sink);
-      const problem = await sink.healthCheck();
-      await this.#notice(
-        `streaming "${app.streamName}" to Redis at ${sink.address}${
-          problem ? ` (${problem}; events wait in the spool)` : ""
-        }`,
-      );
-    }
-    if (!local.enabled) return { sinks };
-    const runDir = await prepareRunDir(local.dir, this.runId, { keepRuns: local.keepRuns });
-    const { TraceEventFileSink } = await import("../../pipeline/sinks/trace_event_file.ts");
-    const traceSink = await TraceEventFileSink.open({
-      runDir,
-      processName: app.streamName,
-      pid: Deno.pid,
-      runId: this.runId,
-    });
-    sinks.push(traceSink);
-    await this.#notice(`trace of "${app.streamName}" run ${this.runId} in ${runDir}`);
-    return { sinks, traceSink };
   }
 
   /** Start the child once and supervise it until it exits and its output is read. */
