@@ -33,7 +33,7 @@ import {
 } from "../features/run/crash/doctor_checks.ts";
 import { basename, dirname } from "node:path";
 import { defaultStateDir } from "../core/config/state_dir.ts";
-import { findProgram } from "../core/find_program.ts";
+import { findProgram } from "../core/find_executable.ts";
 import {
   type CrashWatcherEngine,
   crashWatcherEngine,

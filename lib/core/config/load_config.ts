@@ -18,7 +18,7 @@
  */
 
 import { parse, TomlDate, TomlError } from "smol-toml";
-import { basename, dirname, isAbsolute, join, resolve } from "../posix_path.ts";
+import { basename, dirname, join, resolve } from "../posix_path.ts";
 import { ConfigError, describeCause } from "../errors.ts";
 import type {
   AppConfig,
@@ -42,6 +42,8 @@ import { JsonSyntaxError, parseJsonDocument } from "./json_document.ts";
 import { tomlPositions } from "./toml_positions.ts";
 import { lookupGroupId, lookupUser } from "../run_as_user.ts";
 import { formatSize, parsePercent, parseSize } from "./parse_size.ts";
+import { parseDurationMs } from "../parse_duration.ts";
+import { DEFAULT_PATH, findExecutableSync, isExecutableFileInfo } from "../find_executable.ts";
 
 /** Options of {@linkcode loadConfig}. */
 export interface LoadConfigOptions {
@@ -444,8 +446,6 @@ function _isTable(value: unknown): value is Record<string, unknown> {
 }
 
 const _INVALID = Symbol("invalid");
-const _DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
-const _DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 // Linux's limits on a file name and a whole path, in bytes (NAME_MAX, PATH_MAX - 1).
 const _NAME_MAX = 255;
 const _PATH_MAX = 4095;
@@ -457,22 +457,13 @@ function _shorten(text: string): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
-const _DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
 /** Milliseconds in a duration value (`10`, `0.5`, `"500ms"`, `"1m30s"`), or `_INVALID`. */
 function _durationMs(value: unknown): number | typeof _INVALID {
   if (typeof value === "number") {
     return Number.isFinite(value) && value >= 0 ? Math.round(value * 1000) : _INVALID;
   }
-  if (typeof value !== "string" || value === "") return _INVALID;
-  let total = 0;
-  _DURATION_PART.lastIndex = 0;
-  while (_DURATION_PART.lastIndex < value.length) {
-    const match = _DURATION_PART.exec(value);
-    if (!match) return _INVALID;
-    total += Number(match[1]) * _DURATION_UNITS[match[2]];
-  }
-  return Math.round(total);
+  if (typeof value !== "string") return _INVALID;
+  return parseDurationMs(value) ?? _INVALID;
 }
 
 /**
@@ -824,12 +815,9 @@ class _Parser {
     const at = ["app", "executable"];
     if (!executable.includes("/")) {
       if (!check) return executable;
-      const search = envPath ?? this.#env("PATH") ?? _DEFAULT_PATH;
-      for (const folder of search.split(":")) {
-        if (!isAbsolute(folder)) continue;
-        const candidate = join(folder, executable);
-        if (_isExecutableFile(candidate)) return candidate;
-      }
+      const path = envPath ?? this.#env("PATH") ?? DEFAULT_PATH;
+      const found = findExecutableSync(executable, { path, relativeFolders: "skip" });
+      if (found !== undefined) return found;
       throw this.#error(`executable "${executable}" was not found in PATH`, at);
     }
     const resolved = resolve(this.#folder, executable);
@@ -846,7 +834,7 @@ class _Parser {
         at,
       );
     }
-    if (!_hasExecuteBit(info)) {
+    if (!isExecutableFileInfo(info)) {
       throw this.#error(`executable "${executable}" is not executable`, at);
     }
     return resolved;
@@ -1208,17 +1196,5 @@ class _Parser {
       }
     }
     return new ConfigError(`Invalid config "${this.#file}"${where}: ${message}`);
-  }
-}
-
-function _hasExecuteBit(info: Deno.FileInfo): boolean {
-  return info.isFile && (info.mode === null || (info.mode & 0o111) !== 0);
-}
-
-function _isExecutableFile(path: string): boolean {
-  try {
-    return _hasExecuteBit(Deno.statSync(path));
-  } catch {
-    return false;
   }
 }

@@ -32,7 +32,7 @@
 import type { DebugConfig } from "../../core/config/config.ts";
 import type { DebugLog } from "../../core/debug.ts";
 import { SidecarError } from "../../core/errors.ts";
-import { findProgram } from "../../core/find_program.ts";
+import { findProgram } from "../../core/find_executable.ts";
 import { waitUntilStopped } from "../../pipeline/sources/spawn_stopped.ts";
 import {
   GDB_SIGNAL_CONT,

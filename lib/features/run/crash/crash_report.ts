@@ -16,7 +16,7 @@ import { type DebugLog, silentDebug } from "../../../core/debug.ts";
 import { describeCause } from "../../../core/errors.ts";
 import { SIGNAL_NUMBERS } from "../../../core/signals.ts";
 import { readElfInfo } from "../../../core/symbols/build_id.ts";
-import { DEFAULT_PATH, findProgram } from "../../../core/find_program.ts";
+import { DEFAULT_PATH, findProgram } from "../../../core/find_executable.ts";
 import {
   type CoreSource,
   type CrashedProcess,
