@@ -72,8 +72,9 @@ export interface OpenPipelineOptions {
   debug?: DebugLog;
   /**
    * A line for the operator: where a config's Redis sink streams (and the status events
-   * it makes itself), where the trace goes. Default: none. The `--redis` flags say it
-   * through their own `log`.
+   * it makes itself), and which run folder a trace in a folder of runs (`dir`) goes to.
+   * Default: none. The `--redis` flags say it through their own `log`; a caller that made
+   * the run folder knows it.
    */
   notice?: (text: string) => void;
 }
