@@ -15,7 +15,7 @@ import {
   waitFor,
 } from "./_helpers.ts";
 import { freePort } from "./_redis.ts";
-import { findProgram } from "../lib/core/find_program.ts";
+import { findProgram } from "../lib/core/find_executable.ts";
 
 const CI = Deno.env.get("CI") === "true";
 const TOOLS = ["gdb", "gdbserver", "gcc"];

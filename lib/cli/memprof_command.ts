@@ -23,8 +23,8 @@ import { MemprofRun, prepareMemprof } from "../features/memprof/memprof_run.ts";
 import { shortCommand } from "../features/memprof/memprof_outputs.ts";
 import { frameLabel } from "../core/symbols/symbolizer.ts";
 import { DEFAULT_THRESHOLD_KB } from "../features/memprof/tezedge_json.ts";
-import { Router } from "../pipeline/router.ts";
-import { openRedisSinkFromFlags } from "../pipeline/sinks/redis_from_flags.ts";
+import type { Router } from "../pipeline/router.ts";
+import { openPipeline } from "../pipeline/open_pipeline.ts";
 import { STREAM_NAME_PATTERN } from "../core/config/load_config.ts";
 
 /** `wrapp memprof --help`. */
@@ -296,16 +296,15 @@ export async function memprofCommand(
   const stream = options.name ??
     (options.command ? _streamName(options.command.join(" ")) : `pid-${options.pid}`);
   if (options.redis !== undefined) {
-    redisRouter = new Router([
-      await openRedisSinkFromFlags({
-        url: options.redis,
-        passwordFile: options.redisPasswordFile,
-        streamName: stream,
-        env: (variable) => Deno.env.get(variable),
-        log: (message) => notice(`wrapp memprof: ${message}`),
-        debug,
-      }),
-    ], { debug });
+    const fromFlags = {
+      url: options.redis,
+      passwordFile: options.redisPasswordFile,
+      streamName: stream,
+      env: (variable: string) => Deno.env.get(variable),
+      log: (message: string) => notice(`wrapp memprof: ${message}`),
+      debug,
+    };
+    redisRouter = (await openPipeline({ redis: { fromFlags }, debug })).router;
   }
 
   const run = new MemprofRun({

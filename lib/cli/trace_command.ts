@@ -9,10 +9,10 @@ import { basename, dirname } from "node:path";
 import { describeCause, SinkError, UsageError } from "../core/errors.ts";
 import { type DebugLog, stderrDebug } from "../core/debug.ts";
 import { parseFlags, parseThresholdFlag, splitAtCommand } from "./parse_flags.ts";
-import { Router } from "../pipeline/router.ts";
 import type { Sink } from "../pipeline/sinks/sink.ts";
 import { TraceEventFileSink } from "../pipeline/sinks/trace_event_file.ts";
-import { openRedisSinkFromFlags } from "../pipeline/sinks/redis_from_flags.ts";
+import type { RedisFlags } from "../pipeline/sinks/redis_from_flags.ts";
+import { openPipeline } from "../pipeline/open_pipeline.ts";
 import { STREAM_NAME_PATTERN } from "../core/config/load_config.ts";
 import { newRunId } from "../pipeline/tef/run_dir.ts";
 import type { ExitStatus } from "../core/signals.ts";
@@ -208,25 +208,27 @@ export async function traceCommand(
   const prerequisites = await prepareTrace({ ...options, debug });
 
   const tef = options.tef ? await _openTef(options.tef, options) : undefined;
-  const sinks: Sink[] = [...(context.sinks ?? []), ...(tef ? [tef.sink] : [])];
+  let redisFlags: RedisFlags | undefined;
   if (options.redis !== undefined) {
     const name = options.name ??
       (options.command ? basename(options.command[0]) : `pid-${options.pid}`);
     if (!STREAM_NAME_PATTERN.test(name)) {
       throw new UsageError(`Invalid --name "${name}": use letters, digits, "_", "." and "-"`);
     }
-    sinks.push(
-      await openRedisSinkFromFlags({
-        url: options.redis,
-        passwordFile: options.redisPasswordFile,
-        streamName: name,
-        env: (variable) => Deno.env.get(variable),
-        log: (message) => notice(`wrapp trace: ${message}`),
-        debug,
-      }),
-    );
+    redisFlags = {
+      url: options.redis,
+      passwordFile: options.redisPasswordFile,
+      streamName: name,
+      env: (variable) => Deno.env.get(variable),
+      log: (message) => notice(`wrapp trace: ${message}`),
+      debug,
+    };
   }
-  const router = new Router(sinks, { debug });
+  const { router, sinks } = await openPipeline({
+    extraSinks: [...(context.sinks ?? []), ...(tef ? [tef.sink] : [])],
+    redis: redisFlags && { fromFlags: redisFlags },
+    debug,
+  });
 
   const session = new TraceSession({
     ...prerequisites,

@@ -1,6 +1,8 @@
 /**
  * Finding a program the way a shell does: a name with a `/` is a path, a bare name is
- * looked up in `PATH`.
+ * looked up in `PATH`. Looked up before spawning: a spawn of a missing program does not
+ * fail the same way everywhere (under qemu-user the child exits 127 instead of the spawn
+ * throwing), and a clear "not installed" beats a bare exit code.
  *
  * @module
  */
@@ -16,6 +18,13 @@ export interface FindExecutableOptions {
   path?: string;
   /** Folder a relative path is resolved against. Default: the current directory. */
   cwd?: string;
+  /**
+   * What a relative folder of the search path means. `resolve` (default): a folder
+   * relative to `cwd`, an empty one `cwd` itself, as `execvp` does. `skip`: none is
+   * searched, so a program wrapp runs is never picked up from whatever folder it was
+   * started in.
+   */
+  relativeFolders?: "resolve" | "skip";
 }
 
 /**
@@ -27,23 +36,52 @@ export async function findExecutable(
   name: string,
   options: FindExecutableOptions = {},
 ): Promise<string | undefined> {
-  if (name === "") return undefined;
-  if (name.includes("/")) {
-    const path = isAbsolute(name) ? name : resolve(options.cwd ?? Deno.cwd(), name);
-    return await _isExecutableFile(path) ? path : undefined;
-  }
-  const search = options.path ?? Deno.env.get("PATH") ?? DEFAULT_PATH;
-  for (const dir of search.split(":")) {
-    const path = resolve(options.cwd ?? Deno.cwd(), dir === "" ? "." : dir, name);
-    if (await _isExecutableFile(path)) return path;
+  for (const candidate of _candidates(name, options)) {
+    if (await Deno.stat(candidate).then(isExecutableFileInfo, () => false)) return candidate;
   }
   return undefined;
 }
 
-async function _isExecutableFile(path: string): Promise<boolean> {
+/** {@linkcode findExecutable} without awaiting, for a caller that cannot (config parsing). */
+export function findExecutableSync(
+  name: string,
+  options: FindExecutableOptions = {},
+): string | undefined {
+  return _candidates(name, options).find(_isExecutableFileSync);
+}
+
+/**
+ * {@linkcode findExecutable} in `path` (default: `$PATH` unless empty, else
+ * {@linkcode DEFAULT_PATH}), its relative folders skipped: how wrapp finds the tools it
+ * runs itself (gdb, gdbserver, prlimit, setpriv…).
+ */
+export function findProgram(
+  name: string,
+  path: string = Deno.env.get("PATH") || DEFAULT_PATH,
+): Promise<string | undefined> {
+  return findExecutable(name, { path, relativeFolders: "skip" });
+}
+
+/** Whether `info` is a regular file someone may execute (always, where there are no modes). */
+export function isExecutableFileInfo(info: Deno.FileInfo): boolean {
+  return info.isFile && (info.mode === null || (info.mode & 0o111) !== 0);
+}
+
+/** Where `name` may be, in search order. */
+function _candidates(name: string, options: FindExecutableOptions): string[] {
+  if (name === "") return [];
+  const cwd = () => options.cwd ?? Deno.cwd();
+  if (name.includes("/")) return [isAbsolute(name) ? name : resolve(cwd(), name)];
+  const search = options.path ?? Deno.env.get("PATH") ?? DEFAULT_PATH;
+  const folders = search.split(":");
+  return options.relativeFolders === "skip"
+    ? folders.filter((dir) => isAbsolute(dir)).map((dir) => resolve(dir, name))
+    : folders.map((dir) => resolve(cwd(), dir === "" ? "." : dir, name));
+}
+
+function _isExecutableFileSync(path: string): boolean {
   try {
-    const info = await Deno.stat(path);
-    return info.isFile && ((info.mode ?? 0) & 0o111) !== 0;
+    return isExecutableFileInfo(Deno.statSync(path));
   } catch {
     return false;
   }

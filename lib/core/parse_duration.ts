@@ -1,6 +1,7 @@
 /**
  * Durations on the command line: `30s`, `1.5s`, `500ms`, `250us` (or `µs`), `100ns`,
- * `2m`, `1h`, combinations such as `1m30s`, or a bare number of seconds.
+ * `2m`, `1h`, combinations such as `1m30s`, or a bare number of seconds; and in a config
+ * (`"500ms"`, `"1m30s"`, see {@linkcode parseDurationMs}).
  *
  * @module
  */
@@ -18,6 +19,8 @@ const _UNITS_NS: Readonly<Record<string, number>> = {
   h: 3600e9,
 };
 const _PART = /(\d+(?:\.\d+)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/gy;
+// A config's durations, as the Go wrapp's configs write them: no ns or µs, no ".5s".
+const _CONFIG_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
 
 /**
  * Nanoseconds in a duration, or `undefined` when `text` is not one. Never negative.
@@ -30,15 +33,35 @@ const _PART = /(\d+(?:\.\d+)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/gy;
 export function parseDurationNs(text: string): number | undefined {
   const trimmed = text.trim();
   if (/^(\d+(\.\d+)?|\.\d+)$/.test(trimmed)) return Math.round(Number(trimmed) * 1e9);
-  if (trimmed === "") return undefined;
-  _PART.lastIndex = 0;
+  const ns = _sumParts(trimmed, _PART, 1);
+  return ns === undefined ? undefined : Math.round(ns);
+}
+
+/**
+ * Milliseconds in a config's duration string (`"500ms"`, `"10s"`, `"1m30s"`, `"1.5h"`), or
+ * `undefined` when `text` is not one: units `ms`, `s`, `m`, `h` only, nothing around them
+ * (a config's bare number of seconds is a TOML number, not a string).
+ */
+export function parseDurationMs(text: string): number | undefined {
+  const ms = _sumParts(text, _CONFIG_PART, 1e6);
+  return ms === undefined ? undefined : Math.round(ms);
+}
+
+/**
+ * The sum of the `<number><unit>` parts `text` is made of, in units of `unitNs` ns;
+ * `undefined` when it is not only those.
+ */
+function _sumParts(text: string, part: RegExp, unitNs: number): number | undefined {
+  if (text === "") return undefined;
+  part.lastIndex = 0;
   let total = 0;
   let end = 0;
-  for (let match = _PART.exec(trimmed); match; match = _PART.exec(trimmed)) {
-    total += Number(match[1]) * _UNITS_NS[match[2]];
-    end = _PART.lastIndex;
+  for (let match = part.exec(text); match; match = part.exec(text)) {
+    // Whole factors (1000 ms in a second), so no rounding error is added.
+    total += Number(match[1]) * (_UNITS_NS[match[2]] / unitNs);
+    end = part.lastIndex;
   }
-  return end === trimmed.length && end > 0 ? Math.round(total) : undefined;
+  return end === text.length ? total : undefined;
 }
 
 /**

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatDurationNs, parseDurationNs } from "./parse_duration.ts";
+import { formatDurationNs, parseDurationMs, parseDurationNs } from "./parse_duration.ts";
 
 Deno.test("parseDurationNs() reads units from ns to h, combinations and bare seconds", () => {
   assert.equal(parseDurationNs("100ns"), 100);
@@ -25,4 +25,16 @@ Deno.test("formatDurationNs() picks a readable unit", () => {
   assert.equal(formatDurationNs(4_560_000), "4.560 ms");
   assert.equal(formatDurationNs(300_104_116), "300.1 ms");
   assert.equal(formatDurationNs(1_234_000_000), "1.234 s");
+});
+
+Deno.test("parseDurationMs() reads a config's durations: ms, s, m and h, nothing around them", () => {
+  assert.equal(parseDurationMs("500ms"), 500);
+  assert.equal(parseDurationMs("10s"), 10_000);
+  assert.equal(parseDurationMs("1.5s"), 1500);
+  assert.equal(parseDurationMs("1m30s"), 90_000);
+  assert.equal(parseDurationMs("1h"), 3_600_000);
+  assert.equal(parseDurationMs("0s"), 0);
+  for (const text of ["", "10", " 3s", "3s ", ".5s", "250us", "100ns", "-5s", "soon", "1.2.3s"]) {
+    assert.equal(parseDurationMs(text), undefined, text);
+  }
 });

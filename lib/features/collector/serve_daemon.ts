@@ -6,8 +6,7 @@
  */
 
 import type { DebugLog } from "../../core/debug.ts";
-import { Router } from "../../pipeline/router.ts";
-import { openRedisSinkFromFlags } from "../../pipeline/sinks/redis_from_flags.ts";
+import { openPipeline } from "../../pipeline/open_pipeline.ts";
 import { type CollectedEvent, CollectorServer, formatCollectorStats } from "./collector_socket.ts";
 import type { EnvLookup } from "./paths.ts";
 
@@ -50,17 +49,20 @@ export async function runServeDaemon(options: ServeDaemonOptions): Promise<numbe
   const { socketPath, dir, maxLineBytes, values, env, log, debug } = options;
 
   // Every collected event also goes to logs:app:<trace-id>:trace, through the spooled sink.
-  const router = values.redis === undefined ? undefined : new Router([
-    await openRedisSinkFromFlags({
-      url: values.redis,
-      passwordFile: values["redis-password-file"],
-      spoolDir: values["redis-spool"],
-      streamName: "serve",
-      env,
-      log: (message) => log(`wrapp serve: ${message}`),
-      debug,
-    }),
-  ], { debug });
+  const router = values.redis === undefined ? undefined : (await openPipeline({
+    redis: {
+      fromFlags: {
+        url: values.redis,
+        passwordFile: values["redis-password-file"],
+        spoolDir: values["redis-spool"],
+        streamName: "serve",
+        env,
+        log: (message) => log(`wrapp serve: ${message}`),
+        debug,
+      },
+    },
+    debug,
+  })).router;
   const onEvent = router
     ? (event: CollectedEvent) => {
       router.emit({

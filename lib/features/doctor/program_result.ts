@@ -5,7 +5,7 @@
  * @module
  */
 
-import { findProgram } from "../../core/find_program.ts";
+import { findProgram } from "../../core/find_executable.ts";
 import type { CheckResult, CheckStatus } from "./check_result.ts";
 
 /** Whether `program` is installed. */

@@ -9,10 +9,10 @@
 
 import { type Event, now } from "../../core/event.ts";
 import type { DebugLog } from "../../core/debug.ts";
-import { Router } from "../../pipeline/router.ts";
-import type { Sink } from "../../pipeline/sinks/sink.ts";
-import { TraceEventFileSink } from "../../pipeline/sinks/trace_event_file.ts";
-import { openRedisSinkFromFlags } from "../../pipeline/sinks/redis_from_flags.ts";
+import type { Router } from "../../pipeline/router.ts";
+import type { RedisSink } from "../../pipeline/sinks/redis.ts";
+import type { TraceEventFileSink } from "../../pipeline/sinks/trace_event_file.ts";
+import { openPipeline, openPipelineRedis } from "../../pipeline/open_pipeline.ts";
 import type { TefObject } from "./recording_trace.ts";
 
 /** What {@linkcode openRecordingRedis} needs. */
@@ -31,15 +31,17 @@ export interface RecordingRedisOptions {
 export async function openRecordingRedis(
   options: RecordingRedisOptions,
   debug: DebugLog,
-): Promise<Sink | undefined> {
+): Promise<RedisSink | undefined> {
   return options.redis
-    ? await openRedisSinkFromFlags({
-      url: options.redis.url,
-      passwordFile: options.redis.passwordFile,
-      streamName: options.redis.name,
-      env: options.env ?? ((name) => Deno.env.get(name)),
-      log: (message) => options.notice(`wrapp record: ${message}`),
-      debug,
+    ? await openPipelineRedis({
+      fromFlags: {
+        url: options.redis.url,
+        passwordFile: options.redis.passwordFile,
+        streamName: options.redis.name,
+        env: options.env ?? ((name) => Deno.env.get(name)),
+        log: (message) => options.notice(`wrapp record: ${message}`),
+        debug,
+      },
     })
     : undefined;
 }
@@ -66,20 +68,19 @@ export class RecordingSinks {
 
   /** Open the trace sink in the recording's folder `dir` (run id `name`), beside `redis`. */
   static async open(
-    redis: Sink | undefined,
+    redis: RedisSink | undefined,
     recording: { app: string; dir: string; name: string; debug: DebugLog },
   ): Promise<RecordingSinks> {
     const { app, dir, name, debug } = recording;
-    const tefSink = await TraceEventFileSink.open({
-      runDir: dir,
-      processName: `wrapp record ${app}`,
-      pid: Deno.pid,
-      runId: name,
+    const pipeline = await openPipeline({
+      trace: { runDir: dir, processName: `wrapp record ${app}`, runId: name },
+      redis: redis && { sink: redis },
+      debug,
     });
-    const allSinks: Sink[] = [tefSink, ...(redis ? [redis] : [])];
-    const tefRouter = new Router([tefSink], { debug });
-    const allRouter = new Router(allSinks, { debug });
-    const redisRouter = redis ? new Router([redis], { debug }) : undefined;
+    const tefSink = pipeline.traceSink!;
+    const tefRouter = pipeline.routerTo([tefSink]);
+    const allRouter = pipeline.router;
+    const redisRouter = redis && pipeline.routerTo([redis]);
     return new RecordingSinks(app, tefSink, { tef: tefRouter, all: allRouter, redis: redisRouter });
   }
 

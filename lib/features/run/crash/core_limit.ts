@@ -12,7 +12,7 @@
  * @module
  */
 
-import { DEFAULT_PATH, findProgram } from "../../../core/find_program.ts";
+import { DEFAULT_PATH, findProgram } from "../../../core/find_executable.ts";
 
 /** A soft and hard RLIMIT_CORE in bytes; `Infinity` is unlimited. */
 export interface CoreLimit {

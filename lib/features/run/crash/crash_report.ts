@@ -23,7 +23,7 @@ import { type DebugLog, silentDebug } from "../../../core/debug.ts";
 import { describeCause } from "../../../core/errors.ts";
 import { SIGNAL_NUMBERS } from "../../../core/signals.ts";
 import { readElfInfo } from "../../../core/symbols/build_id.ts";
-import { DEFAULT_PATH, findProgram } from "../../../core/find_program.ts";
+import { DEFAULT_PATH, findProgram } from "../../../core/find_executable.ts";
 import { crashFrameName, describeCallSite } from "../../../pipeline/sinks/encode/backtrace_text.ts";
 import {
   type CoreLookup,

@@ -29,7 +29,7 @@ import {
   parseCorePattern,
 } from "./core_pattern.ts";
 import { formatLimit } from "./core_limit.ts";
-import { findProgram } from "../../../core/find_program.ts";
+import { findProgram } from "../../../core/find_executable.ts";
 
 /** What is known about the process that crashed. */
 export interface CrashedProcess {

@@ -10,7 +10,7 @@
  */
 
 import { describeCause, WrappError } from "../../../core/errors.ts";
-import { findProgram } from "../../../core/find_program.ts";
+import { findProgram } from "../../../core/find_executable.ts";
 import { setLongTimeout } from "../../../core/long_timeout.ts";
 import { boundText } from "../../../core/bound_text.ts";
 import type { StackFrame, StackThread } from "../../../core/events/stack.ts";
