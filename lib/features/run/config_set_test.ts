@@ -44,7 +44,7 @@ Deno.test("validateConfigSet() keeps the valid configs and names every bad file;
     const { configs, error } = await validateConfigSet([dir], ", nothing started");
     assert.deepEqual(configs.map((c) => c.app.streamName), ["a"]);
     assert.ok(error instanceof ConfigError);
-    assert.match(error.message, /^2 of 3 configs are invalid, nothing started:\n  /);
+    assert.match(error.message, /^2 of 3 configs are invalid, nothing started:\n {2}/);
     await assert.rejects(() => loadConfigs([dir]), /^ConfigError: 2 of 3 configs are invalid/);
   });
 });
