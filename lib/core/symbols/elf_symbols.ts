@@ -3,11 +3,12 @@
  * mapped executable or library into the function that contains it.
  *
  * The ELF identification, byte order and build-id come from
- * {@linkcode elfInfo} in `lib/core/symbols/build_id.ts`; this module adds the section and
- * program headers. Only headers and the symbol and string tables are read, never the
- * whole file. A stripped file (only `.dynsym`, as Debian ships its libraries) gets its
- * `.symtab` from a separate debug file found by build-id under `/usr/lib/debug/.build-id/`
- * when one is installed (`apt-get install libc6-dbg` and the like).
+ * {@linkcode elfInfo} in `lib/core/symbols/build_id.ts`, the section and program headers
+ * from `lib/core/symbols/elf_headers.ts`; this module reads the symbol tables. Only headers
+ * and the symbol and string tables are read, never the whole file. A stripped file (only
+ * `.dynsym`, as Debian ships its libraries) gets its `.symtab` from a separate debug file
+ * found by build-id under `/usr/lib/debug/.build-id/` when one is installed
+ * (`apt-get install libc6-dbg` and the like).
  *
  * Addresses: symbols hold virtual addresses of the ELF's own layout; a process maps file
  * offsets. {@linkcode ElfSymbolTable.vaddrOfOffset} converts through the `PT_LOAD`
@@ -17,6 +18,14 @@
  */
 
 import { type ByteSource, bytesSource, elfInfo, fileSource } from "./build_id.ts";
+import {
+  elfFieldReader,
+  elfHeaderTables,
+  type ElfLayout,
+  type LoadSegment,
+  readLoadSegments,
+  readSectionHeaders,
+} from "./elf_headers.ts";
 import { describeCause, WrappError } from "../errors.ts";
 
 /** A function symbol found for an address. */
@@ -55,7 +64,6 @@ export interface ReadElfSymbolsOptions {
 
 const _SHT_SYMTAB = 2;
 const _SHT_DYNSYM = 11;
-const _PT_LOAD = 1;
 const _STT_FUNC = 2;
 const _STT_GNU_IFUNC = 10;
 const _SHN_UNDEF = 0;
@@ -112,111 +120,70 @@ export async function readElfSymbols(
 /** Parse the function symbols from ELF bytes; `name` is used in messages and as `path`. */
 export async function elfSymbols(source: ByteSource, name = "<bytes>"): Promise<ElfSymbolTable> {
   const info = await elfInfo(source, name);
-  const is64 = info.bits === 64;
-  const le = info.littleEndian;
-  const header = _reader(await source.read(0, 64), le);
-  const phoff = is64 ? header.u64(32) : header.u32(28);
-  const shoff = is64 ? header.u64(40) : header.u32(32);
-  const phentsize = header.u16(is64 ? 54 : 42);
-  const phnum = header.u16(is64 ? 56 : 44);
-  const shentsize = header.u16(is64 ? 58 : 46);
-  let shnum = header.u16(is64 ? 60 : 48);
-
-  const loads: _Load[] = [];
-  if (phoff > 0 && phnum > 0 && phentsize >= (is64 ? 56 : 32)) {
-    const bytes = await source.read(phoff, phnum * phentsize);
-    const r = _reader(bytes, le);
-    for (let i = 0; (i + 1) * phentsize <= bytes.length; i++) {
-      const at = i * phentsize;
-      if (r.u32(at) !== _PT_LOAD) continue;
-      loads.push(
-        is64
-          ? { offset: r.u64(at + 8), vaddr: r.u64(at + 16), filesz: r.u64(at + 32) }
-          : { offset: r.u32(at + 4), vaddr: r.u32(at + 8), filesz: r.u32(at + 16) },
-      );
-    }
-  }
-
+  const layout: ElfLayout = { is64: info.bits === 64, littleEndian: info.littleEndian };
+  const tables = elfHeaderTables(await source.read(0, 64), layout);
+  const loads = await readLoadSegments(source, layout, tables.programHeaders);
+  const sections = await readSectionHeaders(source, layout, tables.sectionHeaders);
   const symbols: _RawSymbol[] = [];
   const strings: Uint8Array[] = [];
   let stringBase = 0;
   let hasSymtab = false;
-  if (shoff > 0 && shentsize >= (is64 ? 64 : 40)) {
-    if (shnum === 0) {
-      // Extended numbering: the count lives in section 0's sh_size.
-      const first = _reader(await source.read(shoff, shentsize), le);
-      shnum = is64 ? first.u64(32) : first.u32(20);
-    }
-    const bytes = await source.read(shoff, Math.min(shnum, 65535) * shentsize);
-    const r = _reader(bytes, le);
-    const sections: _Section[] = [];
-    for (let i = 0; (i + 1) * shentsize <= bytes.length; i++) {
-      const at = i * shentsize;
-      sections.push(
-        is64
-          ? {
-            type: r.u32(at + 4),
-            offset: r.u64(at + 24),
-            size: r.u64(at + 32),
-            link: r.u32(at + 40),
-            entsize: r.u64(at + 56),
-          }
-          : {
-            type: r.u32(at + 4),
-            offset: r.u32(at + 16),
-            size: r.u32(at + 20),
-            link: r.u32(at + 24),
-            entsize: r.u32(at + 36),
-          },
-      );
-    }
-    for (const section of sections) {
-      if (section.type !== _SHT_SYMTAB && section.type !== _SHT_DYNSYM) continue;
-      const strtab = sections[section.link];
-      if (!strtab || section.size > _MAX_TABLE_BYTES || strtab.size > _MAX_TABLE_BYTES) continue;
-      const entsize = section.entsize || (is64 ? 24 : 16);
-      const table = await source.read(section.offset, section.size);
-      const names = await source.read(strtab.offset, strtab.size);
-      const t = _reader(table, le);
-      let found = 0;
-      for (let at = entsize; at + entsize <= table.length; at += entsize) {
-        const nameAt = t.u32(at);
-        const infoByte = is64 ? table[at + 4] : table[at + 12];
-        const shndx = t.u16(is64 ? at + 6 : at + 14);
-        const type = infoByte & 0xf;
-        if ((type !== _STT_FUNC && type !== _STT_GNU_IFUNC) || shndx === _SHN_UNDEF) continue;
-        let value = is64 ? t.u64(at + 8) : t.u32(at + 4);
-        const size = is64 ? t.u64(at + 16) : t.u32(at + 8);
-        if (info.machine === _EM_ARM) value -= value % 2; // Thumb bit
-        if (nameAt === 0 || nameAt >= names.length) continue;
-        symbols.push({ vaddr: value, size, bind: infoByte >> 4, name: stringBase + nameAt });
-        found++;
-      }
-      if (found > 0 && section.type === _SHT_SYMTAB) hasSymtab = true;
-      strings.push(names);
-      stringBase += names.length;
-    }
+  for (const section of sections) {
+    if (section.type !== _SHT_SYMTAB && section.type !== _SHT_DYNSYM) continue;
+    const strtab = sections[section.link];
+    if (!strtab || section.size > _MAX_TABLE_BYTES || strtab.size > _MAX_TABLE_BYTES) continue;
+    const table = await source.read(section.offset, section.size);
+    const names = await source.read(strtab.offset, strtab.size);
+    const found = _functionSymbols(table, section.entsize, {
+      names,
+      nameBase: stringBase,
+      layout,
+      thumb: info.machine === _EM_ARM,
+    });
+    for (const symbol of found) symbols.push(symbol);
+    if (found.length > 0 && section.type === _SHT_SYMTAB) hasSymtab = true;
+    strings.push(names);
+    stringBase += names.length;
   }
   return new _Table(name, info.buildId, loads, symbols, _concat(strings), hasSymtab);
+}
+
+/**
+ * The defined function symbols of one symbol table (entry 0 skipped), named by offset
+ * into `names`, their string table, plus `nameBase`.
+ */
+function _functionSymbols(
+  table: Uint8Array,
+  entsize: number,
+  { names, nameBase, layout: { is64, littleEndian }, thumb }: {
+    names: Uint8Array;
+    nameBase: number;
+    layout: ElfLayout;
+    /** 32-bit ARM: function addresses carry the Thumb bit. */
+    thumb: boolean;
+  },
+): _RawSymbol[] {
+  entsize ||= is64 ? 24 : 16;
+  const t = elfFieldReader(table, littleEndian);
+  const symbols: _RawSymbol[] = [];
+  for (let at = entsize; at + entsize <= table.length; at += entsize) {
+    const nameAt = t.u32(at);
+    const infoByte = is64 ? table[at + 4] : table[at + 12];
+    const shndx = t.u16(is64 ? at + 6 : at + 14);
+    const type = infoByte & 0xf;
+    if ((type !== _STT_FUNC && type !== _STT_GNU_IFUNC) || shndx === _SHN_UNDEF) continue;
+    let value = is64 ? t.u64(at + 8) : t.u32(at + 4);
+    const size = is64 ? t.u64(at + 16) : t.u32(at + 8);
+    if (thumb) value -= value % 2; // Thumb bit
+    if (nameAt === 0 || nameAt >= names.length) continue;
+    symbols.push({ vaddr: value, size, bind: infoByte >> 4, name: nameBase + nameAt });
+  }
+  return symbols;
 }
 
 /** Symbols of ELF bytes in memory (tests). */
 export function elfSymbolsFromBytes(bytes: Uint8Array, name?: string): Promise<ElfSymbolTable> {
   return elfSymbols(bytesSource(bytes), name);
-}
-
-interface _Load {
-  readonly offset: number;
-  readonly vaddr: number;
-  readonly filesz: number;
-}
-
-interface _Section {
-  readonly type: number;
-  readonly offset: number;
-  readonly size: number;
-  readonly link: number;
-  readonly entsize: number;
 }
 
 interface _RawSymbol {
@@ -237,7 +204,7 @@ class _Table implements ElfSymbolTable {
   readonly buildId?: string;
   readonly hasSymtab: boolean;
   /** `PT_LOAD` segments, kept so a debug file's symbols can use the mapped file's layout. */
-  readonly loads: readonly _Load[];
+  readonly loads: readonly LoadSegment[];
   readonly #starts: Float64Array;
   readonly #ends: Float64Array;
   readonly #names: Uint32Array;
@@ -250,7 +217,7 @@ class _Table implements ElfSymbolTable {
   constructor(
     path: string,
     buildId: string | undefined,
-    loads: readonly _Load[],
+    loads: readonly LoadSegment[],
     symbols: _RawSymbol[],
     strings: Uint8Array,
     hasSymtab: boolean,
@@ -362,13 +329,4 @@ function _concat(parts: readonly Uint8Array[]): Uint8Array {
     at += part.length;
   }
   return out;
-}
-
-function _reader(bytes: Uint8Array, le: boolean) {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return {
-    u16: (at: number) => view.getUint16(at, le),
-    u32: (at: number) => view.getUint32(at, le),
-    u64: (at: number) => Number(view.getBigUint64(at, le)),
-  };
 }

@@ -66,43 +66,61 @@ export interface PreflightReport {
 export async function preflight(options: PreflightOptions = {}): Promise<PreflightReport> {
   const uid = options.uid ?? Deno.uid() ?? -1;
   const root = uid === 0;
-  const problems: string[] = [];
   const report: PreflightReport = {
     root,
     mountedTracefs: false,
     btf: await pathExists(options.btfFile ?? "/sys/kernel/btf/vmlinux"),
     missingTracepoints: [],
-    problems,
+    problems: [],
     needsRoot: !root,
   };
-  if (!root) problems.push("wrapp is not root (run it with sudo)");
+  if (!root) report.problems.push("wrapp is not root (run it with sudo)");
+  await _checkBpftrace(options, report);
+  await _findTracefs(options, report);
+  // Tracepoints: only visible to root.
+  if (report.tracefs !== undefined && root) await _checkTracepoints(options, report);
+  if (options.needBtf && !report.btf) {
+    report.problems.push(
+      `the kernel has no BTF (${
+        options.btfFile ?? "/sys/kernel/btf/vmlinux"
+      } is missing; it needs CONFIG_DEBUG_INFO_BTF=y)`,
+    );
+  }
+  return report;
+}
 
-  // bpftrace and its version.
+/** Find bpftrace and check its version; sets `report.bpftrace` when it runs. */
+async function _checkBpftrace(options: PreflightOptions, report: PreflightReport): Promise<void> {
   const wanted = options.bpftrace ?? (Deno.env.get("WRAPP_BPFTRACE") || "bpftrace");
   const path = await findExecutable(wanted);
   if (path === undefined) {
-    problems.push(
+    report.problems.push(
       wanted.includes("/")
         ? `bpftrace is not at "${wanted}" (no executable file there)`
         : `bpftrace is not installed (no "${wanted}" in PATH): install it with "apt-get install bpftrace", or pass --bpftrace PATH`,
     );
-  } else {
-    const version = await bpftraceVersion(path);
-    if (typeof version !== "string") {
-      problems.push(`"${path} --version" failed: ${version.error}`);
-    } else if (_compareVersions(_parseVersion(version), MIN_BPFTRACE_VERSION) < 0) {
-      problems.push(
-        `bpftrace ${version} at "${path}" is too old: wrapp needs ${
-          MIN_BPFTRACE_VERSION.join(".")
-        } or newer`,
-      );
-      report.bpftrace = { path, version };
-    } else {
-      report.bpftrace = { path, version };
-    }
+    return;
   }
+  const version = await bpftraceVersion(path);
+  if (typeof version !== "string") {
+    report.problems.push(`"${path} --version" failed: ${version.error}`);
+    return;
+  }
+  if (_compareVersions(_parseVersion(version), MIN_BPFTRACE_VERSION) < 0) {
+    report.problems.push(
+      `bpftrace ${version} at "${path}" is too old: wrapp needs ${
+        MIN_BPFTRACE_VERSION.join(".")
+      } or newer`,
+    );
+  }
+  report.bpftrace = { path, version };
+}
 
-  // tracefs.
+/**
+ * Find where tracefs is mounted (its usual folder, under debugfs, or anywhere), mounting
+ * it when it is absent and wrapp is root; sets `report.tracefs`.
+ */
+async function _findTracefs(options: PreflightOptions, report: PreflightReport): Promise<void> {
   const tracefsDir = options.tracefsDir ?? "/sys/kernel/tracing";
   const debugfsDir = options.debugfsDir ?? "/sys/kernel/debug";
   const mounts = await _readMounts(options.mountsFile ?? "/proc/self/mounts");
@@ -112,10 +130,10 @@ export async function preflight(options: PreflightOptions = {}): Promise<Preflig
     report.tracefs = `${debugfsDir}/tracing`; // the kernel automounts tracefs there
   } else if (mounts.some((m) => m.type === "tracefs")) {
     report.tracefs = mounts.find((m) => m.type === "tracefs")!.dir;
-  } else if (!root) {
-    problems.push(`tracefs is not mounted at ${tracefsDir} and wrapp is not root`);
+  } else if (!report.root) {
+    report.problems.push(`tracefs is not mounted at ${tracefsDir} and wrapp is not root`);
   } else if (options.mountTracefs === false) {
-    problems.push(
+    report.problems.push(
       `tracefs is not mounted at ${tracefsDir}: mount it with "mount -t tracefs nodev ${tracefsDir}"`,
     );
   } else {
@@ -124,35 +142,31 @@ export async function preflight(options: PreflightOptions = {}): Promise<Preflig
       report.tracefs = tracefsDir;
       report.mountedTracefs = true;
     } else {
-      problems.push(`tracefs is not mounted at ${tracefsDir} and mounting it failed: ${failure}`);
+      report.problems.push(
+        `tracefs is not mounted at ${tracefsDir} and mounting it failed: ${failure}`,
+      );
     }
   }
+}
 
-  // Tracepoints: only visible to root.
-  if (report.tracefs !== undefined && root) {
-    for (const tracepoint of options.tracepoints ?? []) {
-      const [category, name] = tracepoint.split(":");
-      if (!await pathExists(`${report.tracefs}/events/${category}/${name}`)) {
-        report.missingTracepoints.push(tracepoint);
-      }
-    }
-    if (report.missingTracepoints.length > 0) {
-      const list = report.missingTracepoints.join(", ");
-      const hint = report.missingTracepoints.some((t) => t.startsWith("raw_syscalls:"))
-        ? " (a kernel built without CONFIG_FTRACE_SYSCALLS)"
-        : "";
-      problems.push(`the kernel has no tracepoint ${list}${hint}`);
+/** List the asked-for tracepoints missing under `report.tracefs` (which must be set). */
+async function _checkTracepoints(
+  options: PreflightOptions,
+  report: PreflightReport,
+): Promise<void> {
+  for (const tracepoint of options.tracepoints ?? []) {
+    const [category, name] = tracepoint.split(":");
+    if (!await pathExists(`${report.tracefs}/events/${category}/${name}`)) {
+      report.missingTracepoints.push(tracepoint);
     }
   }
-
-  if (options.needBtf && !report.btf) {
-    problems.push(
-      `the kernel has no BTF (${
-        options.btfFile ?? "/sys/kernel/btf/vmlinux"
-      } is missing; it needs CONFIG_DEBUG_INFO_BTF=y)`,
-    );
+  if (report.missingTracepoints.length > 0) {
+    const list = report.missingTracepoints.join(", ");
+    const hint = report.missingTracepoints.some((t) => t.startsWith("raw_syscalls:"))
+      ? " (a kernel built without CONFIG_FTRACE_SYSCALLS)"
+      : "";
+    report.problems.push(`the kernel has no tracepoint ${list}${hint}`);
   }
-  return report;
 }
 
 /**

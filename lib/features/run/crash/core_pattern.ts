@@ -167,102 +167,126 @@ export function expandCorePattern(
   values: PatternValues,
   options: { usesPid?: boolean } = {},
 ): PatternPiece[] {
-  const pieces: PatternPiece[] = [];
-  const text = (t: string) => {
-    const last = pieces.at(-1);
-    if (last?.kind === "text") pieces[pieces.length - 1] = { kind: "text", text: last.text + t };
-    else if (t !== "") pieces.push({ kind: "text", text: t });
-  };
-  const wildcard = (specifier: string, regex: string) =>
-    pieces.push({ kind: "wildcard", specifier, regex });
-  const number = (specifier: string, value: number | undefined) =>
-    value === undefined ? wildcard(specifier, _DIGITS) : text(String(value));
-  const escaped = (specifier: string, value: string | undefined) =>
-    value === undefined ? wildcard(specifier, _NAME) : text(escapeCoreName(value));
-
+  const out = new _PieceList();
   let pidInPattern = false;
   for (let i = 0; i < pattern.length; i++) {
     const char = pattern[i];
     if (char !== "%") {
-      text(char);
+      out.text(char);
       continue;
     }
     const spec = pattern[++i];
-    switch (spec) {
-      case undefined:
-        break; // a single % at the end is dropped
-      case "%":
-        text("%");
-        break;
-      case "p":
-        pidInPattern = true;
-        text(String(values.pid));
-        break;
-      case "P":
-        number("P", values.globalPid);
-        break;
-      case "i":
-        number("i", values.tid);
-        break;
-      case "I":
-        number("I", values.globalTid);
-        break;
-      case "u":
-        number("u", values.uid);
-        break;
-      case "g":
-        number("g", values.gid);
-        break;
-      case "d":
-        number("d", values.dumpMode);
-        break;
-      case "s":
-        number("s", values.signal);
-        break;
-      case "t":
-        number("t", values.time);
-        break;
-      case "C":
-        number("C", values.cpu);
-        break;
-      case "c":
-        if (values.coreLimit === undefined) wildcard("c", _DIGITS);
-        else {text(
-            Number.isFinite(values.coreLimit) ? String(values.coreLimit) : _RLIM_INFINITY_TEXT,
-          );}
-        break;
-      case "h":
-        escaped("h", values.hostname);
-        break;
-      case "e":
-        if (values.comm === undefined) {
-          wildcard("e", _NAME);
-        } else {
-          const { text: comm, cut } = truncateComm(values.comm);
-          // A name cut inside a multi-byte character leaves bytes no string can spell: match them loosely.
-          if (cut) wildcard("e", `${escapeRegExp(escapeCoreName(comm))}[^/]*`);
-          else text(escapeCoreName(comm));
-        }
-        break;
-      case "f":
-        escaped(
-          "f",
-          values.executablePath === undefined
-            ? undefined
-            : values.executablePath.slice(values.executablePath.lastIndexOf("/") + 1),
+    if (spec === "p") pidInPattern = true;
+    _expandSpecifier(spec, values, out);
+  }
+  if (options.usesPid && !pidInPattern) out.text(`.${values.pid}`);
+  return out.pieces;
+}
+
+/** The specifiers that expand to a number, with the value each takes. */
+const _NUMBER_SPECIFIERS: ReadonlyMap<string, (values: PatternValues) => number | undefined> =
+  new Map([
+    ["P", (values) => values.globalPid],
+    ["i", (values) => values.tid],
+    ["I", (values) => values.globalTid],
+    ["u", (values) => values.uid],
+    ["g", (values) => values.gid],
+    ["d", (values) => values.dumpMode],
+    ["s", (values) => values.signal],
+    ["t", (values) => values.time],
+    ["C", (values) => values.cpu],
+  ]);
+
+/** Append the expansion of `%<spec>` (`undefined`: a `%` at the end of the pattern). */
+function _expandSpecifier(
+  spec: string | undefined,
+  values: PatternValues,
+  out: _PieceList,
+): void {
+  switch (spec) {
+    case undefined:
+      break; // a single % at the end is dropped
+    case "%":
+      out.text("%");
+      break;
+    case "p":
+      out.text(String(values.pid));
+      break;
+    case "c":
+      if (values.coreLimit === undefined) out.wildcard("c", _DIGITS);
+      else {
+        out.text(
+          Number.isFinite(values.coreLimit) ? String(values.coreLimit) : _RLIM_INFINITY_TEXT,
         );
-        break;
-      case "E":
-        escaped("E", values.executablePath);
-        break;
-      case "F":
-        break; // a pidfd number exists only for pipe helpers
-      default:
-        break; // unknown specifiers are dropped with their %
+      }
+      break;
+    case "h":
+      out.escaped("h", values.hostname);
+      break;
+    case "e":
+      _expandComm(values.comm, out);
+      break;
+    case "f":
+      out.escaped(
+        "f",
+        values.executablePath === undefined
+          ? undefined
+          : values.executablePath.slice(values.executablePath.lastIndexOf("/") + 1),
+      );
+      break;
+    case "E":
+      out.escaped("E", values.executablePath);
+      break;
+    case "F":
+      break; // a pidfd number exists only for pipe helpers
+    default: {
+      const numberOf = _NUMBER_SPECIFIERS.get(spec);
+      // Unknown specifiers are dropped with their %.
+      if (numberOf !== undefined) out.number(spec, numberOf(values));
     }
   }
-  if (options.usesPid && !pidInPattern) text(`.${values.pid}`);
-  return pieces;
+}
+
+/** Append `%e`: comm cut to the kernel's 15 bytes. */
+function _expandComm(comm: string | undefined, out: _PieceList): void {
+  if (comm === undefined) {
+    out.wildcard("e", _NAME);
+    return;
+  }
+  const { text, cut } = truncateComm(comm);
+  // A name cut inside a multi-byte character leaves bytes no string can spell: match them loosely.
+  if (cut) out.wildcard("e", `${escapeRegExp(escapeCoreName(text))}[^/]*`);
+  else out.text(escapeCoreName(text));
+}
+
+/** The pieces of an expansion as they are appended, adjacent text merged into one piece. */
+class _PieceList {
+  readonly pieces: PatternPiece[] = [];
+
+  /** Literal text. */
+  text(t: string): void {
+    const last = this.pieces.at(-1);
+    if (last?.kind === "text") {
+      this.pieces[this.pieces.length - 1] = { kind: "text", text: last.text + t };
+    } else if (t !== "") this.pieces.push({ kind: "text", text: t });
+  }
+
+  /** A value unknown after the fact, matched by `regex`. */
+  wildcard(specifier: string, regex: string): void {
+    this.pieces.push({ kind: "wildcard", specifier, regex });
+  }
+
+  /** A number, or digits when it is unknown. */
+  number(specifier: string, value: number | undefined): void {
+    if (value === undefined) this.wildcard(specifier, _DIGITS);
+    else this.text(String(value));
+  }
+
+  /** A name escaped like the kernel does, or any name when it is unknown. */
+  escaped(specifier: string, value: string | undefined): void {
+    if (value === undefined) this.wildcard(specifier, _NAME);
+    else this.text(escapeCoreName(value));
+  }
 }
 
 /**
