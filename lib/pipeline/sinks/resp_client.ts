@@ -76,6 +76,8 @@ const _encoder = new TextEncoder();
 const _decoder = new TextDecoder();
 const _INCOMPLETE: unique symbol = Symbol("incomplete");
 const _CR = 13;
+// How often the ready check asks a Redis that is loading its data set again, in ms.
+const _LOADING_RETRY_MS = 100;
 
 /** One connection to Redis; see the module documentation. */
 export class RespClient {
@@ -232,7 +234,7 @@ export class RespClient {
       this.#offset = 0;
       this.#writing = Promise.resolve();
       void this.#read(conn, generation);
-      await this.#handshake();
+      await this.#handshake(generation);
       if (generation !== this.#generation) throw new Error("Connection is closed.");
     } catch (error) {
       const failure = _connectionError(error);
@@ -254,8 +256,15 @@ export class RespClient {
     this.#emit("ready");
   }
 
-  /** AUTH, CLIENT SETNAME and SELECT in one round trip; the first error reply fails it. */
-  async #handshake(): Promise<void> {
+  /**
+   * AUTH, CLIENT SETNAME, SELECT (and ROLE) in one round trip, the first error reply fails
+   * it; then the ready check, a PING in the same round trip: a Redis still loading its
+   * data set (after a restart) takes these commands but answers every write `LOADING`
+   * until it is done, and a pipeline sent then can have its first commands refused and
+   * the rest applied (out of order when retried). So the client is not ready before PING
+   * is answered without `LOADING`, as ioredis's ready check waits for `loading:0`.
+   */
+  async #handshake(generation: number): Promise<void> {
     const { username, password, connectionName, db } = this.#options;
     const commands: [string, RespArg[]][] = [];
     if (password !== undefined) {
@@ -265,11 +274,9 @@ export class RespClient {
     if (db) commands.push(["SELECT", [db]]);
     const sentinel = !!this.#options.sentinels?.length;
     if (sentinel) commands.push(["ROLE", []]);
-    if (commands.length === 0) return;
-    const pipeline = new RespPipeline((bytes, waiters) => this.#send(bytes, waiters, true));
-    for (const [command, args] of commands) pipeline.call(command, args);
-    const replies = await pipeline.exec();
-    for (const [k, [error]] of replies.entries()) {
+    commands.push(["PING", []]);
+    const replies = await this.#handshakeCall(commands);
+    for (const [k, [error]] of replies.slice(0, -1).entries()) {
       if (error === null) continue;
       // AUTH to a server without a password: ioredis goes on, and so does this.
       if (
@@ -279,12 +286,26 @@ export class RespClient {
       ) continue;
       throw error;
     }
-    const role = replies.at(-1)?.[1];
+    const role = replies.at(-2)?.[1];
     if (sentinel && !(Array.isArray(role) && role[0] === "master")) {
       throw new Error(
         `the Sentinels named ${this.#address?.host}:${this.#address?.port}, which is not a master`,
       );
     }
+    let [pingError] = replies.at(-1)!;
+    while (_isLoading(pingError)) {
+      await new Promise((resolve) => setTimeout(resolve, _LOADING_RETRY_MS));
+      if (generation !== this.#generation) throw new Error("Connection is closed.");
+      [[pingError]] = await this.#handshakeCall([["PING", []]]);
+    }
+    // Any other PING error (NOAUTH without a password): ready as before, commands tell it.
+  }
+
+  /** Send `commands` before the connection is ready; their `[error, reply]` pairs. */
+  #handshakeCall(commands: [string, RespArg[]][]): Promise<[Error | null, RespReply][]> {
+    const pipeline = new RespPipeline((bytes, waiters) => this.#send(bytes, waiters, true));
+    for (const [command, args] of commands) pipeline.call(command, args);
+    return pipeline.exec();
   }
 
   /**
@@ -606,6 +627,11 @@ function _short(buffer: Uint8Array, from: number, to: number): string {
 
 function _notWritable(): Error {
   return new Error("Stream isn't writeable and enableOfflineQueue options is false");
+}
+
+/** Whether `error` is Redis's `LOADING Redis is loading the dataset in memory`. */
+function _isLoading(error: Error | null): boolean {
+  return error instanceof RespReplyError && error.message.startsWith("LOADING");
 }
 
 /** Deno's connection errors with the errno names the messages are chosen by. */

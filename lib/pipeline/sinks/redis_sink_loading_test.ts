@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import { type LogEvent, now } from "../../core/event.ts";
+import { fakeRedisServer } from "./fake_redis_server.ts";
+import { RedisSink } from "./redis.ts";
+
+Deno.test("RedisSink keeps lines in order when Redis answers the start of a pipeline LOADING and takes the rest", async () => {
+  // A Redis restarted from its AOF refuses writes with LOADING until its data set is in,
+  // then takes the rest of the same pipeline: had the sink sent while it loads, the lines
+  // after the refused ones would be in the stream before them (the flake "line 9000 out
+  // of order: got 10435" of tests/redis_sink_test.ts). Loading here lasts 3 commands.
+  let loading = 3;
+  const lines: string[] = [];
+  const server = fakeRedisServer((args) => {
+    if (args[0] === "CLIENT" || args[0] === "SELECT") return "+OK\r\n";
+    if (loading > 0) {
+      loading--;
+      return "-LOADING Redis is loading the dataset in memory\r\n";
+    }
+    if (args[0] !== "XADD") return args[0] === "PING" ? "+PONG\r\n" : ":1\r\n";
+    const message = args[args.indexOf("message") + 1];
+    if (message.startsWith("line ")) lines.push(message);
+    return "$3\r\n1-0\r\n";
+  });
+  const sink = await RedisSink.connect({
+    host: "127.0.0.1",
+    port: server.port,
+    streamName: "svc",
+    runId: "run-1",
+    hostname: "box",
+    pid: () => 42,
+  });
+  try {
+    const batch: LogEvent[] = [];
+    for (let i = 0; i < 10; i++) {
+      batch.push({ kind: "log", stream: "stdout", text: `line ${i}`, time: now() });
+    }
+    sink.write(batch);
+    await sink.flush();
+    const first = [...new Set(lines)];
+    assert.deepEqual(first, batch.map((event) => event.text));
+  } finally {
+    await sink.close();
+    await server.close();
+  }
+});
