@@ -59,6 +59,7 @@ function _forbidden(module: string): boolean {
     // [trace], [memprof] and [redis] load when a config has them.
     module === "lib/features/run/service_trace.ts" ||
     module === "lib/pipeline/sinks/redis.ts" ||
+    module.startsWith("lib/pipeline/sinks/redis/") ||
     module === "lib/pipeline/sources/redis_control.ts" ||
     // A crash, [debug], the crash watcher and the local trace load what they need when used.
     module === "lib/features/run/crash/crash_report.ts" ||
@@ -107,7 +108,7 @@ Deno.test("what [redis] loads (the sink, the control stream) reaches no ioredis,
   }
 });
 
-Deno.test("_forbidden() names the modules of the TUI, memprof, record, playwright, crash reports, node: and other commands", () => {
+Deno.test("_forbidden() names the modules of the TUI, memprof, record, playwright, crash reports, the Redis sink, node: and other commands", () => {
   for (
     const module of [
       "npm:ink",
@@ -121,6 +122,7 @@ Deno.test("_forbidden() names the modules of the TUI, memprof, record, playwrigh
       "lib/cli/trace_command.ts",
       "lib/cli/memprof_command.ts",
       "lib/features/run/crash/crash_report.ts",
+      "lib/pipeline/sinks/redis/backlog.ts",
       "node:path",
     ]
   ) assert.ok(_forbidden(module), module);

@@ -14,23 +14,29 @@
  * @module
  */
 
+import {
+  encodeRespCommand,
+  RESP_INCOMPLETE,
+  type RespArg,
+  type RespReply,
+  RespReplyBuffer,
+  RespReplyError,
+} from "./resp_protocol.ts";
+import { RespPipeline, type RespWaiter } from "./resp_pipeline.ts";
+import {
+  connectionError,
+  connectWithTimeout,
+  isLoading,
+  isSentinelError,
+  notWritable,
+} from "./resp_errors.ts";
+import { askSentinels } from "./resp_sentinels.ts";
+
+export { type RespArg, type RespReply, RespReplyError } from "./resp_protocol.ts";
+export { RespPipeline } from "./resp_pipeline.ts";
+
 /** The connection's state, as ioredis names it. */
 export type RespStatus = "wait" | "connecting" | "ready" | "reconnecting" | "end";
-
-/** An error reply of Redis (`-ERR …`, `-WRONGTYPE …`): `name` is `ReplyError`, as in ioredis. */
-export class RespReplyError extends Error {
-  /** The error reply's text, e.g. `WRONGPASS invalid username-password pair`. */
-  constructor(message: string) {
-    super(message);
-    this.name = "ReplyError";
-  }
-}
-
-/** A reply: a string, an integer, `null`, an array of replies, or an error inside an array. */
-export type RespReply = string | number | null | RespReply[] | RespReplyError;
-
-/** A command argument. Numbers are sent in decimal. */
-export type RespArg = string | number;
 
 /** Options of {@linkcode RespClient}. */
 export interface RespClientOptions {
@@ -70,12 +76,8 @@ export interface RespClientOptions {
 }
 
 type Listener = (value?: unknown) => void;
-type Waiter = { resolve: (reply: RespReply) => void; reject: (error: Error) => void };
-
-const _encoder = new TextEncoder();
-const _decoder = new TextDecoder();
-const _INCOMPLETE: unique symbol = Symbol("incomplete");
-const _CR = 13;
+// How often the ready check asks a Redis that is loading its data set again, in ms.
+const _LOADING_RETRY_MS = 100;
 
 /** One connection to Redis; see the module documentation. */
 export class RespClient {
@@ -85,11 +87,10 @@ export class RespClient {
   readonly #listeners = new Map<string, Set<Listener>>();
   #conn: Deno.Conn | undefined;
   // Replies are matched to commands in order: the oldest waiter takes the next reply.
-  #waiters: Waiter[] = [];
+  #waiters: RespWaiter[] = [];
   #waiterHead = 0;
   #writing: Promise<void> = Promise.resolve();
-  #buffer = new Uint8Array(0);
-  #offset = 0;
+  #replies = new RespReplyBuffer();
   #attempts = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   // Bumped by every (re)connection and disconnect: a stale reader or handshake stands down.
@@ -144,8 +145,8 @@ export class RespClient {
   /** Send one command; resolves with its reply, rejects with a {@linkcode RespReplyError} or a connection error. */
   call(command: string, ...args: RespArg[]): Promise<RespReply> {
     return new Promise((resolve, reject) => {
-      if (!this.#send(_encodeCommand(command, args), [{ resolve, reject }])) {
-        reject(_notWritable());
+      if (!this.#send(encodeRespCommand(command, args), [{ resolve, reject }])) {
+        reject(notWritable());
       }
     }).then((reply) => {
       if (reply instanceof RespReplyError) throw reply;
@@ -214,9 +215,11 @@ export class RespClient {
     let { host, port } = this.#options;
     let conn: Deno.Conn | undefined;
     try {
-      if (this.#options.sentinels?.length) ({ host, port } = await this.#askSentinels());
+      if (this.#options.sentinels?.length) {
+        ({ host, port } = await askSentinels(this.#options, (options) => new RespClient(options)));
+      }
       this.#address = { host, port };
-      conn = await _withTimeout<Deno.Conn>(
+      conn = await connectWithTimeout<Deno.Conn>(
         this.#options.tls
           ? Deno.connectTls({ hostname: host, port })
           : Deno.connect({ hostname: host, port }),
@@ -228,15 +231,14 @@ export class RespClient {
       }
       if (!this.#options.tls) (conn as Deno.TcpConn).setNoDelay?.(true);
       this.#conn = conn;
-      this.#buffer = new Uint8Array(0);
-      this.#offset = 0;
+      this.#replies = new RespReplyBuffer();
       this.#writing = Promise.resolve();
       void this.#read(conn, generation);
-      await this.#handshake();
+      await this.#handshake(generation);
       if (generation !== this.#generation) throw new Error("Connection is closed.");
     } catch (error) {
-      const failure = _connectionError(error);
-      if (this.#options.sentinels?.length && !_isSentinelError(failure)) {
+      const failure = connectionError(error);
+      if (this.#options.sentinels?.length && !isSentinelError(failure)) {
         // Which master failed: the Sentinels may name another one next time.
         Object.assign(failure, { address: host, port });
       }
@@ -254,8 +256,15 @@ export class RespClient {
     this.#emit("ready");
   }
 
-  /** AUTH, CLIENT SETNAME and SELECT in one round trip; the first error reply fails it. */
-  async #handshake(): Promise<void> {
+  /**
+   * AUTH, CLIENT SETNAME, SELECT (and ROLE) in one round trip, the first error reply fails
+   * it; then the ready check, a PING in the same round trip: a Redis still loading its
+   * data set (after a restart) takes these commands but answers every write `LOADING`
+   * until it is done, and a pipeline sent then can have its first commands refused and
+   * the rest applied (out of order when retried). So the client is not ready before PING
+   * is answered without `LOADING`, as ioredis's ready check waits for `loading:0`.
+   */
+  async #handshake(generation: number): Promise<void> {
     const { username, password, connectionName, db } = this.#options;
     const commands: [string, RespArg[]][] = [];
     if (password !== undefined) {
@@ -265,11 +274,9 @@ export class RespClient {
     if (db) commands.push(["SELECT", [db]]);
     const sentinel = !!this.#options.sentinels?.length;
     if (sentinel) commands.push(["ROLE", []]);
-    if (commands.length === 0) return;
-    const pipeline = new RespPipeline((bytes, waiters) => this.#send(bytes, waiters, true));
-    for (const [command, args] of commands) pipeline.call(command, args);
-    const replies = await pipeline.exec();
-    for (const [k, [error]] of replies.entries()) {
+    commands.push(["PING", []]);
+    const replies = await this.#handshakeCall(commands);
+    for (const [k, [error]] of replies.slice(0, -1).entries()) {
       if (error === null) continue;
       // AUTH to a server without a password: ioredis goes on, and so does this.
       if (
@@ -279,56 +286,26 @@ export class RespClient {
       ) continue;
       throw error;
     }
-    const role = replies.at(-1)?.[1];
+    const role = replies.at(-2)?.[1];
     if (sentinel && !(Array.isArray(role) && role[0] === "master")) {
       throw new Error(
         `the Sentinels named ${this.#address?.host}:${this.#address?.port}, which is not a master`,
       );
     }
+    let [pingError] = replies.at(-1)!;
+    while (isLoading(pingError)) {
+      await new Promise((resolve) => setTimeout(resolve, _LOADING_RETRY_MS));
+      if (generation !== this.#generation) throw new Error("Connection is closed.");
+      [[pingError]] = await this.#handshakeCall([["PING", []]]);
+    }
+    // Any other PING error (NOAUTH without a password): ready as before, commands tell it.
   }
 
-  /**
-   * The master's address from the first Sentinel that knows it. When none does, an error
-   * worded as ioredis words it ("All sentinels are unreachable. Last error: …", without
-   * the last error when the Sentinels answered but know no master of that name), so
-   * messages read the same whichever client met it.
-   */
-  async #askSentinels(): Promise<{ host: string; port: number }> {
-    const { sentinels = [], masterName = "", tls, connectTimeout } = this.#options;
-    let lastError: Error | undefined;
-    for (const sentinel of sentinels) {
-      const client = new RespClient({
-        ...sentinel,
-        username: this.#options.sentinelUsername,
-        password: this.#options.sentinelPassword,
-        tls,
-        connectTimeout,
-      });
-      try {
-        await client.connect();
-        const reply = await client.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", masterName);
-        if (Array.isArray(reply) && reply.length === 2) {
-          return { host: String(reply[0]), port: Number(reply[1]) };
-        }
-        lastError = undefined; // it answered, and knows no such master (older Sentinels: nil)
-      } catch (error) {
-        // Redis 7 answers an unknown name with an error reply.
-        const unknown = error instanceof RespReplyError && /No such master/i.test(error.message);
-        lastError = unknown ? undefined : _connectionError(error);
-      } finally {
-        client.disconnect();
-      }
-    }
-    const code = (lastError as { code?: string } | undefined)?.code;
-    return Promise.reject(
-      new Error(
-        lastError === undefined
-          ? "All sentinels are unreachable."
-          : `All sentinels are unreachable. Last error: ${
-            code ? `${code} ` : ""
-          }${lastError.message}`,
-      ),
-    );
+  /** Send `commands` before the connection is ready; their `[error, reply]` pairs. */
+  #handshakeCall(commands: [string, RespArg[]][]): Promise<[Error | null, RespReply][]> {
+    const pipeline = new RespPipeline((bytes, waiters) => this.#send(bytes, waiters, true));
+    for (const [command, args] of commands) pipeline.call(command, args);
+    return pipeline.exec();
   }
 
   #scheduleRetry(): void {
@@ -378,7 +355,7 @@ export class RespClient {
   // ---- writing and reading ----
 
   /** Queue `bytes` for writing and `waiters` for their replies; false when not connected. */
-  #send(bytes: Uint8Array, waiters: Waiter[], handshake = false): boolean {
+  #send(bytes: Uint8Array, waiters: RespWaiter[], handshake = false): boolean {
     const conn = this.#conn;
     if (!conn || (this.status !== "ready" && !handshake)) return false;
     for (const waiter of waiters) this.#waiters.push(waiter);
@@ -390,7 +367,7 @@ export class RespClient {
           written += await conn.write(bytes.subarray(written));
         }
       } catch (error) {
-        this.#lost(generation, _connectionError(error));
+        this.#lost(generation, connectionError(error));
       }
     });
     return true;
@@ -403,11 +380,11 @@ export class RespClient {
         const n = await conn.read(chunk);
         if (n === null) break;
         if (generation !== this.#generation) return;
-        this.#append(chunk.subarray(0, n));
+        this.#replies.append(chunk.subarray(0, n));
         this.#parseReplies();
       }
     } catch (error) {
-      this.#lost(generation, _connectionError(error));
+      this.#lost(generation, connectionError(error));
       return;
     }
     const closed = new Error("Connection is closed.");
@@ -415,25 +392,10 @@ export class RespClient {
     this.#lost(generation, closed);
   }
 
-  #append(bytes: Uint8Array): void {
-    const left = this.#buffer.length - this.#offset;
-    if (left === 0) {
-      this.#buffer = bytes.slice();
-    } else {
-      const joined = new Uint8Array(left + bytes.length);
-      joined.set(this.#buffer.subarray(this.#offset));
-      joined.set(bytes, left);
-      this.#buffer = joined;
-    }
-    this.#offset = 0;
-  }
-
   #parseReplies(): void {
-    while (this.#offset < this.#buffer.length) {
-      const parser = { buffer: this.#buffer, offset: this.#offset };
-      const reply = _parse(parser);
-      if (reply === _INCOMPLETE) return;
-      this.#offset = parser.offset;
+    for (;;) {
+      const reply = this.#replies.next();
+      if (reply === RESP_INCOMPLETE) return;
       const waiter = this.#waiters[this.#waiterHead];
       if (waiter === undefined) continue; // a reply nobody waits for (cannot happen in RESP2)
       this.#waiters[this.#waiterHead++] = undefined!;
@@ -459,182 +421,4 @@ export class RespClient {
     this.#waiterHead = 0;
     for (const waiter of waiters) waiter.reject(error);
   }
-}
-
-/**
- * Commands written together: `call()` each, then `exec()` resolves with one
- * `[error, reply]` pair per command, in order (ioredis's shape). A command that could not
- * be sent or whose connection closed has a connection error; an error reply a
- * {@linkcode RespReplyError}.
- */
-export class RespPipeline {
-  readonly #send: (bytes: Uint8Array, waiters: Waiter[]) => boolean;
-  #parts: string[] = [];
-  #count = 0;
-
-  /** A pipeline whose `exec()` hands its bytes and reply waiters to `send`. */
-  constructor(send: (bytes: Uint8Array, waiters: Waiter[]) => boolean) {
-    this.#send = send;
-  }
-
-  /** Add `command args…`. */
-  call(command: string, args: readonly RespArg[]): this {
-    this.#parts.push(_commandText(command, args));
-    this.#count++;
-    return this;
-  }
-
-  /** Send every command; see the class documentation. */
-  exec(): Promise<[Error | null, RespReply][]> {
-    const results: Promise<[Error | null, RespReply]>[] = [];
-    const waiters: Waiter[] = [];
-    for (let k = 0; k < this.#count; k++) {
-      results.push(
-        new Promise<RespReply>((resolve, reject) => waiters.push({ resolve, reject })).then(
-          (reply): [Error | null, RespReply] =>
-            reply instanceof RespReplyError ? [reply, null] : [null, reply],
-          (error: Error): [Error | null, RespReply] => [error, null],
-        ),
-      );
-    }
-    const bytes = _encoder.encode(this.#parts.join(""));
-    this.#parts = [];
-    if (!this.#send(bytes, waiters)) {
-      const error = _notWritable();
-      for (const waiter of waiters) waiter.reject(error);
-    }
-    return Promise.all(results);
-  }
-}
-
-// ---- the protocol ----
-
-/** `*<n>\r\n$<len>\r\n<arg>\r\n…` as a string (lengths in UTF-8 bytes), encoded once per write. */
-function _commandText(command: string, args: readonly RespArg[]): string {
-  let text = `*${args.length + 1}\r\n$${_utf8Length(command)}\r\n${command}\r\n`;
-  for (const arg of args) {
-    const value = typeof arg === "string" ? arg : String(arg);
-    text += `$${_utf8Length(value)}\r\n${value}\r\n`;
-  }
-  return text;
-}
-
-function _encodeCommand(command: string, args: readonly RespArg[]): Uint8Array {
-  return _encoder.encode(_commandText(command, args));
-}
-
-/** The UTF-8 length of `text` as TextEncoder writes it (a lone surrogate becomes U+FFFD, 3 bytes). */
-function _utf8Length(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) continue;
-    if (code < 0x800) bytes += 1;
-    else if (code >= 0xd800 && code < 0xdc00) {
-      const next = i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
-      if (next >= 0xdc00 && next < 0xe000) {
-        bytes += 2; // a pair: 4 bytes for 2 code units
-        i++;
-      } else bytes += 2;
-    } else bytes += 2;
-  }
-  return bytes;
-}
-
-/** One reply from `state.buffer` at `state.offset`, advancing it; `_INCOMPLETE` if it is not all there. */
-function _parse(state: { buffer: Uint8Array; offset: number }): RespReply | typeof _INCOMPLETE {
-  const { buffer } = state;
-  const start = state.offset;
-  if (start >= buffer.length) return _INCOMPLETE;
-  const end = buffer.indexOf(_CR, start + 1);
-  if (end < 0 || end + 1 >= buffer.length) return _INCOMPLETE;
-  const type = buffer[start];
-  const line = () => _ascii(buffer, start + 1, end);
-  state.offset = end + 2;
-  switch (type) {
-    case 0x2b: // +
-      return line();
-    case 0x2d: // -
-      return new RespReplyError(_decoder.decode(buffer.subarray(start + 1, end)));
-    case 0x3a: // :
-      return Number(line());
-    case 0x24: { // $
-      const length = Number(line());
-      if (length < 0) return null;
-      const from = state.offset;
-      if (from + length + 2 > buffer.length) {
-        state.offset = start;
-        return _INCOMPLETE;
-      }
-      state.offset = from + length + 2;
-      return length < 48 ? _short(buffer, from, from + length) : _decoder.decode(
-        buffer.subarray(from, from + length),
-      );
-    }
-    case 0x2a: { // *
-      const count = Number(line());
-      if (count < 0) return null;
-      const items: RespReply[] = new Array(count);
-      for (let k = 0; k < count; k++) {
-        const item = _parse(state);
-        if (item === _INCOMPLETE) {
-          state.offset = start;
-          return _INCOMPLETE;
-        }
-        items[k] = item;
-      }
-      return items;
-    }
-    default:
-      throw new Error(`Unexpected reply from Redis (type byte ${type})`);
-  }
-}
-
-function _ascii(buffer: Uint8Array, from: number, to: number): string {
-  let text = "";
-  for (let i = from; i < to; i++) text += String.fromCharCode(buffer[i]);
-  return text;
-}
-
-/** A short bulk string: stream ids and counters are ASCII, decoded without TextDecoder. */
-function _short(buffer: Uint8Array, from: number, to: number): string {
-  for (let i = from; i < to; i++) {
-    if (buffer[i] >= 0x80) return _decoder.decode(buffer.subarray(from, to));
-  }
-  return _ascii(buffer, from, to);
-}
-
-function _notWritable(): Error {
-  return new Error("Stream isn't writeable and enableOfflineQueue options is false");
-}
-
-/** Deno's connection errors with the errno names the messages are chosen by. */
-function _isSentinelError(error: Error): boolean {
-  return error.message.startsWith("All sentinels are unreachable");
-}
-
-function _connectionError(error: unknown): Error {
-  if (error instanceof RespReplyError) return error;
-  const failure = error instanceof Error ? error : new Error(String(error));
-  const withCode = failure as { code?: string };
-  if (withCode.code === undefined && /failed to lookup address/i.test(failure.message)) {
-    withCode.code = "ENOTFOUND";
-  }
-  return failure;
-}
-
-function _withTimeout<T extends Deno.Conn>(connecting: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    connecting,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        // The connection may still come: close it then.
-        connecting.then((conn) => conn.close(), () => {});
-        const error = new Error(`connect ETIMEDOUT`);
-        (error as { code?: string }).code = "ETIMEDOUT";
-        reject(error);
-      }, ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -1,85 +1,11 @@
 import assert from "node:assert/strict";
 import { RespClient, RespReplyError } from "./resp_client.ts";
-
-/**
- * A stand-in server on a free port: records each command it receives (as its arguments)
- * and answers with `answer(args)`, raw RESP; `null` answers nothing.
- */
-function _fakeServer(answer: (args: string[]) => string | null) {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const commands: string[][] = [];
-  const conns: Deno.Conn[] = [];
-  const serving = (async () => {
-    for await (const conn of listener) {
-      conns.push(conn);
-      void (async () => {
-        const decoder = new TextDecoder();
-        let text = "";
-        const chunk = new Uint8Array(65536);
-        try {
-          for (;;) {
-            const n = await conn.read(chunk);
-            if (n === null) return;
-            text += decoder.decode(chunk.subarray(0, n), { stream: true });
-            for (;;) {
-              const parsed = _parseCommand(text);
-              if (!parsed) break;
-              text = text.slice(parsed.used);
-              commands.push(parsed.args);
-              const reply = answer(parsed.args);
-              if (reply !== null) await conn.write(new TextEncoder().encode(reply));
-            }
-          }
-        } catch {
-          // closed by the test
-        }
-      })();
-    }
-  })().catch(() => {});
-  return {
-    port: (listener.addr as Deno.NetAddr).port,
-    commands,
-    /** Drop every open connection, as a restarted server would. */
-    dropAll() {
-      for (const conn of conns.splice(0)) conn.close();
-    },
-    async close() {
-      listener.close();
-      this.dropAll();
-      await serving;
-    },
-  };
-}
-
-/** One `*n $len arg …` command from the start of `text` (lengths in characters: ASCII tests only). */
-function _parseCommand(text: string): { args: string[]; used: number } | undefined {
-  let at = 0;
-  const line = () => {
-    const end = text.indexOf("\r\n", at);
-    if (end < 0) return undefined;
-    const value = text.slice(at, end);
-    at = end + 2;
-    return value;
-  };
-  const head = line();
-  if (head === undefined) return undefined;
-  const count = Number(head.slice(1));
-  const args: string[] = [];
-  for (let k = 0; k < count; k++) {
-    const length = line();
-    if (length === undefined) return undefined;
-    const size = Number(length.slice(1));
-    if (text.length < at + size + 2) return undefined;
-    args.push(text.slice(at, at + size));
-    at += size + 2;
-  }
-  return { args, used: at };
-}
+import { fakeRedisServer } from "./fake_redis_server.ts";
 
 const _OK = "+OK\r\n";
 
 Deno.test("RespClient authenticates, names the connection and selects the database in one round trip", async () => {
-  const server = _fakeServer(() => _OK);
+  const server = fakeRedisServer(() => _OK);
   const client = new RespClient({
     host: "127.0.0.1",
     port: server.port,
@@ -99,6 +25,7 @@ Deno.test("RespClient authenticates, names the connection and selects the databa
       ["AUTH", "cam", "s3cret"],
       ["CLIENT", "SETNAME", "wrapp:robot"],
       ["SELECT", "5"],
+      ["PING"], // the ready check
     ]);
   } finally {
     client.disconnect();
@@ -117,7 +44,7 @@ Deno.test("RespClient parses every reply type, split across reads, and counts UT
     XREAD:
       "*1\r\n*2\r\n$1\r\nk\r\n*1\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$7\r\nmessage\r\n$5\r\nh\u00e9\u00e9\r\n",
   };
-  const server = _fakeServer((args) => {
+  const server = fakeRedisServer((args) => {
     if (args[0] === "ECHO") return `$${new TextEncoder().encode(args[1]).length}\r\n${args[1]}\r\n`;
     return replies[args[0]] ?? "-ERR unknown command\r\n";
   });
@@ -149,9 +76,10 @@ Deno.test("RespClient parses every reply type, split across reads, and counts UT
 
 Deno.test("RespClient pipeline answers [error, reply] per command, in order", async () => {
   let n = 0;
-  const server = _fakeServer((args) =>
-    args[0] === "BAD" ? "-WRONGTYPE Operation against a key\r\n" : `:${++n}\r\n`
-  );
+  const server = fakeRedisServer((args) => {
+    if (args[0] === "PING") return "+PONG\r\n"; // the ready check
+    return args[0] === "BAD" ? "-WRONGTYPE Operation against a key\r\n" : `:${++n}\r\n`;
+  });
   const client = new RespClient({ host: "127.0.0.1", port: server.port });
   try {
     await client.connect();
@@ -169,7 +97,7 @@ Deno.test("RespClient pipeline answers [error, reply] per command, in order", as
 });
 
 Deno.test("RespClient fails waiting and new commands when the connection drops, then reconnects by its strategy", async () => {
-  const server = _fakeServer((args) => args[0] === "HANG" ? null : _OK);
+  const server = fakeRedisServer((args) => args[0] === "HANG" ? null : _OK);
   const client = new RespClient({
     host: "127.0.0.1",
     port: server.port,
@@ -206,7 +134,7 @@ Deno.test("RespClient fails waiting and new commands when the connection drops, 
 });
 
 Deno.test("RespClient refuses commands while not connected and reports a refused connection with its code", async () => {
-  const server = _fakeServer(() => _OK);
+  const server = fakeRedisServer(() => _OK);
   const port = server.port;
   await server.close();
   const client = new RespClient({ host: "127.0.0.1", port });
@@ -219,8 +147,46 @@ Deno.test("RespClient refuses commands while not connected and reports a refused
 });
 
 Deno.test("RespClient disconnect() during a connect leaves nothing open", async () => {
-  const server = _fakeServer(() => null); // never answers the handshake
+  const server = fakeRedisServer(() => null); // never answers the handshake
   const client = new RespClient({ host: "127.0.0.1", port: server.port, db: 1 });
+  try {
+    const connecting = client.connect();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    client.disconnect();
+    await assert.rejects(connecting, /Connection is closed/);
+    assert.equal(client.status, "end");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("RespClient is not ready while Redis is loading its data set: PING waits out LOADING", async () => {
+  // Redis restarted from its AOF takes SELECT at once but refuses writes with LOADING
+  // until the data set is in: the ready check must not let a pipeline in before that.
+  let loading = 2;
+  const server = fakeRedisServer((args) => {
+    if (args[0] !== "PING") return _OK;
+    return loading-- > 0 ? "-LOADING Redis is loading the dataset in memory\r\n" : "+PONG\r\n";
+  });
+  const client = new RespClient({ host: "127.0.0.1", port: server.port, db: 1 });
+  try {
+    const connecting = client.connect();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(client.status, "connecting");
+    await connecting;
+    assert.equal(client.status, "ready");
+    assert.deepEqual(server.commands, [["SELECT", "1"], ["PING"], ["PING"], ["PING"]]);
+  } finally {
+    client.disconnect();
+    await server.close();
+  }
+});
+
+Deno.test("RespClient disconnect() while Redis is loading ends the ready check", async () => {
+  const server = fakeRedisServer((args) =>
+    args[0] === "PING" ? "-LOADING Redis is loading the dataset in memory\r\n" : _OK
+  );
+  const client = new RespClient({ host: "127.0.0.1", port: server.port });
   try {
     const connecting = client.connect();
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -36,10 +36,8 @@ import { applyGdbBacktrace } from "./apply_gdb_backtrace.ts";
 
 // The report and event are plain data in core (lib/core/events/crash.ts), their encodings
 // for the sinks in the pipeline (lib/pipeline/sinks/encode/crash.ts). Re-exported for the
-// importers that knew them here; the encoders only until redis.ts, being split, no longer
-// names this file.
+// importers that knew them here.
 export type { CrashCore, CrashEvent, CrashFrame, CrashReport, CrashSource, CrashThread };
-export { crashStreamFields, crashTraceEvent } from "../../../pipeline/sinks/encode/crash.ts";
 
 /**
  * Signals whose default action is to dump core (signal(7)): a child killed by one of these

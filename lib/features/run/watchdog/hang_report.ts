@@ -18,10 +18,8 @@ import { applyGdbBacktrace } from "../crash/apply_gdb_backtrace.ts";
 
 // The report and event are plain data in core (lib/core/events/hang.ts), their encodings
 // for the sinks in the pipeline (lib/pipeline/sinks/encode/hang.ts). Re-exported for the
-// importers that knew them here; the encoders only until redis.ts, being split, no longer
-// names this file.
+// importers that knew them here.
 export type { HangEvent, HangInfo, HangReason, HangReport };
-export { hangStreamFields, hangTraceEvent } from "../../../pipeline/sinks/encode/hang.ts";
 
 /** Options for {@linkcode captureHang}. */
 export interface CaptureHangOptions {
