@@ -37,8 +37,24 @@ export function configErrorFrom(text: string, options: ParseConfigOptions): stri
   assert.fail("expected a ConfigError, but the config was accepted");
 }
 
+/** Parse options for `svc.toml` that touch neither the filesystem nor the real environment. */
+export const OFFLINE: ParseConfigOptions = offline("svc.toml");
+
+/** The message of the ConfigError that parsing `text` as {@linkcode OFFLINE} (with `options`) throws. */
+export function errorFrom(text: string, options: Partial<ParseConfigOptions> = {}): string {
+  return configErrorFrom(text, { ...OFFLINE, ...options });
+}
+
+/** Write a shell script that prints "hi" at `path`, with `mode`. */
+export async function writeScript(path: string, mode = 0o755): Promise<void> {
+  await Deno.writeTextFile(path, "#!/bin/sh\necho hi\n");
+  await Deno.chmod(path, mode);
+}
+
 /** A temporary folder (its real path), removed when disposed. */
-export async function tempDir(prefix: string): Promise<{ path: string } & AsyncDisposable> {
+export async function tempDir(
+  prefix = "wrapp_config_",
+): Promise<{ path: string } & AsyncDisposable> {
   const path = await Deno.realPath(await Deno.makeTempDir({ prefix }));
   return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
 }

@@ -1,14 +1,6 @@
 import assert from "node:assert/strict";
-import { configErrorFrom, offline } from "./_test_helpers.ts";
-import { parseConfig, type ParseConfigOptions } from "./load_config.ts";
-
-/** Parse options that touch neither the filesystem nor the real environment. */
-const OFFLINE: ParseConfigOptions = offline("svc.toml");
-
-/** The message of the ConfigError that parsing `text` throws. */
-function errorFrom(text: string, options: Partial<ParseConfigOptions> = {}): string {
-  return configErrorFrom(text, { ...OFFLINE, ...options });
-}
+import { errorFrom, OFFLINE } from "./_test_helpers.ts";
+import { parseConfig } from "./load_config.ts";
 
 Deno.test("parseConfig() reads durations as seconds or as strings with units", () => {
   const grace = (value: string) =>

@@ -1,24 +1,7 @@
 import assert from "node:assert/strict";
-import { configErrorFrom, fakeEnv, offline, tempDir as tempFolder } from "./_test_helpers.ts";
+import { errorFrom, fakeEnv, OFFLINE, tempDir, writeScript } from "./_test_helpers.ts";
 import { ConfigError } from "../errors.ts";
-import { loadConfig, parseConfig, type ParseConfigOptions } from "./load_config.ts";
-
-/** Parse options that touch neither the filesystem nor the real environment. */
-const OFFLINE: ParseConfigOptions = offline("svc.toml");
-
-/** The message of the ConfigError that parsing `text` throws. */
-function errorFrom(text: string, options: Partial<ParseConfigOptions> = {}): string {
-  return configErrorFrom(text, { ...OFFLINE, ...options });
-}
-
-function tempDir(): Promise<{ path: string } & AsyncDisposable> {
-  return tempFolder("wrapp_config_");
-}
-
-async function writeScript(path: string, mode = 0o755): Promise<void> {
-  await Deno.writeTextFile(path, "#!/bin/sh\necho hi\n");
-  await Deno.chmod(path, mode);
-}
+import { loadConfig, parseConfig } from "./load_config.ts";
 
 Deno.test("parseConfig() reports an executable path that does not exist", () => {
   assert.equal(
