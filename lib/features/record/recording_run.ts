@@ -14,9 +14,8 @@ import { describeCause, SidecarError, WrappError } from "../../core/errors.ts";
 import type { DebugLog } from "../../core/debug.ts";
 import { describeExit, type ExitStatus } from "../../core/signals.ts";
 import { formatDurationNs } from "../../core/parse_duration.ts";
-import type { AnomalyEvent, SyscallEvent } from "../../pipeline/syscalls/syscall_events.ts";
 import type { SyscallArch } from "../../pipeline/syscalls/syscall_table.ts";
-import { SyscallSession } from "../../pipeline/syscalls/syscall_session.ts";
+import type { SyscallSession } from "../../pipeline/syscalls/syscall_session.ts";
 import type { StoppedChild } from "../../pipeline/sources/spawn_stopped.ts";
 import { type ManagedProcess, startHeld, startProcess } from "./managed_process.ts";
 import type { StoppedBy } from "./metadata.ts";
@@ -28,6 +27,7 @@ import type { RecordOptions } from "./record_options.ts";
 import type { RecordingSinks } from "./recording_sinks.ts";
 import type { RecordingStop } from "./recording_stop.ts";
 import type { RecordingTrace } from "./recording_trace.ts";
+import { startRecordingTracer } from "./recording_tracer.ts";
 import {
   appDied,
   lastOutput,
@@ -195,18 +195,15 @@ export class RecordingRun {
     this.#child = child;
     this.#app = app;
     this.#started.push(app);
-    const options = this.#options;
     try {
-      this.#tracer = await SyscallSession.start({
+      this.#tracer = await startRecordingTracer({
         pid: app.pid,
-        bpftrace: options.bpftrace,
+        options: this.#options,
         arch: this.#arch,
-        perThread: true,
-        floorNs: options.floorNs,
-        anomaly: options.anomaly,
+        trace: this.#trace,
+        sinks: this.#sinks,
+        rate: (callsPerSecond) => this.#lastRate = callsPerSecond,
         debug: this.#debug,
-        emit: (event) => this.#onTracerEvent(event),
-        onSlowCall: (call, start) => this.#trace.slowCall(call, start),
       });
     } catch (error) {
       this.#fail(
@@ -365,22 +362,6 @@ export class RecordingRun {
       if (plan.load) this.#fail(appDied(appName, outcome.status, this.#appLog));
       else this.#stoppedBy = "exit";
     }
-  }
-
-  #onTracerEvent(event: SyscallEvent | AnomalyEvent): void {
-    const trace = this.#trace;
-    if (event.kind === "anomaly") {
-      trace.anomaly(event);
-      this.#sinks.emitToRedis(event);
-      return;
-    }
-    // Every slow call of the second is judged by now: draw them.
-    this.#sinks.tef(trace.flush());
-    if (event.scope === "interval") {
-      this.#sinks.tef(trace.interval(event));
-      this.#lastRate = event.calls / Math.max((event.time - event.startTime) / 1000, 1e-3);
-    }
-    this.#sinks.emit(event);
   }
 
   #fail(error: WrappError): void {

@@ -34,7 +34,6 @@ import {
   type SpoolRecovery,
 } from "./spool_options.ts";
 import {
-  ACK_FILE,
   FIRST_SEGMENT_ID,
   isDiskFull,
   readSegmentRecords,
@@ -45,6 +44,7 @@ import {
 } from "./spool_files.ts";
 import { SpoolSync } from "./spool_sync.ts";
 import { SpoolSegments } from "./spool_segments.ts";
+import { SpoolPosition } from "./spool_position.ts";
 
 export {
   DEFAULT_SPOOL_MAX_BYTES,
@@ -72,8 +72,8 @@ export class DiskSpool<T> {
   readonly #files: SpoolSegments<T>;
   #skippedLines = 0;
   readonly #sync: SpoolSync<SpoolSegment<T>>;
+  readonly #position: SpoolPosition;
   #closed = false;
-  #positionSaved = false;
   #lowestId: number;
   #writeErrors = 0;
   #lastWriteError: string | undefined;
@@ -96,7 +96,8 @@ export class DiskSpool<T> {
     this.recovery = recovery;
     this.#skippedLines = recovery.partialLines;
     this.#lowestId = recovered.length > 0 ? recovered[0].id : FIRST_SEGMENT_ID;
-    this.#positionSaved = recovered.some((segment) => segment.acked > 0);
+    const acked = recovered.some((segment) => segment.acked > 0);
+    this.#position = new SpoolPosition(dir, acked, this.#debug);
     this.#sync = new SpoolSync(dir, options.fsyncIntervalMs ?? 500, this.#debug, {
       isLive: (segment) => this.#files.list.includes(segment),
       tailFile: () => this.#files.tail?.file,
@@ -299,7 +300,7 @@ export class DiskSpool<T> {
       reading: false,
     });
     if (this.policy === "drop_oldest") this.#files.makeRoom(0);
-    this.#savePosition();
+    this.#position.save(this.#files.list[0]);
     return this.#files.droppedRecords - droppedBefore;
   }
 
@@ -344,7 +345,7 @@ export class DiskSpool<T> {
       left -= take;
       if (head.acked >= head.count) this.#files.remove(head);
     }
-    this.#savePosition();
+    this.#position.save(this.#files.list[0]);
   }
 
   /** Wait until everything appended so far is on disk (fsync of data and folder). */
@@ -363,32 +364,6 @@ export class DiskSpool<T> {
     if (this.#files.tail) this.#files.tail.file = undefined;
     this.#files.tail = undefined;
     await this.#release();
-  }
-
-  /**
-   * Remember how far the oldest segment is acknowledged, in the `ack` file. Best effort
-   * and without fsync: a stale position only means some records are delivered twice. A
-   * position must never name a segment other than the head, or a recovery would skip
-   * records that were never delivered: segment ids are never reused, and the file is
-   * removed when the head has nothing acknowledged.
-   */
-  #savePosition(): void {
-    const head = this.#files.list[0];
-    const path = `${this.dir}/${ACK_FILE}`;
-    try {
-      if (head !== undefined && head.acked > 0) {
-        Deno.writeTextFileSync(path, JSON.stringify({ segment: head.id, acked: head.acked }));
-        this.#positionSaved = true;
-      } else if (this.#positionSaved) {
-        Deno.removeSync(path);
-        this.#positionSaved = false;
-      }
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) {
-        this.#debug(`spool ${this.dir}: cannot save the ack position: ${describeCause(error)}`);
-      }
-      this.#positionSaved = false;
-    }
   }
 
   #assertOpen(): void {

@@ -54,14 +54,13 @@
  * @module
  */
 
-import { describeConnectFailure, describeEndpoint } from "./redis_connection.ts";
+import { describeEndpoint } from "./redis_connection.ts";
 import type { crashStreamFields } from "./encode/crash.ts";
 import type { hangStreamFields } from "./encode/hang.ts";
-import { type Event, type EventEncoders, now } from "../../core/event.ts";
+import type { Event, EventEncoders } from "../../core/event.ts";
 import { type DebugLog, silentDebug } from "../../core/debug.ts";
 import type { Sink } from "./sink.ts";
 import type { DiskSpool } from "./disk_spool.ts";
-import { type LongTimer, setLongInterval } from "../../core/long_timeout.ts";
 import type { DeliveryLedger } from "./delivery_ledger.ts";
 import { type RedisKeys, redisKeys } from "./redis/keys.ts";
 import type { SpooledEvent } from "./redis/spooled_event.ts";
@@ -83,7 +82,7 @@ import {
   type SinkLifecycle,
   type SinkParts,
 } from "./redis/sink_parts.ts";
-import { reportAtStart } from "./redis/start_reports.ts";
+import { SinkRun } from "./redis/sink_run.ts";
 
 // The crash and hang encoders are loaded with the first crash or hang event to encode,
 // not at every start.
@@ -159,12 +158,10 @@ export class RedisSink implements Sink {
   readonly #debugLog: DebugLog;
   readonly #spool: DiskSpool<SpooledEvent> | undefined;
   readonly #ledger: DeliveryLedger;
-  readonly #spoolProblem: string | undefined;
   readonly #counters: SinkCounters;
   readonly #life: SinkLifecycle = { closing: false, closed: false };
   readonly #parts: SinkParts;
-  #loop: Promise<void> = Promise.resolve();
-  #healthTimer: LongTimer | undefined;
+  readonly #run: SinkRun;
   #closePromise: Promise<void> | undefined;
 
   private constructor(
@@ -174,7 +171,6 @@ export class RedisSink implements Sink {
     spoolProblem?: string,
   ) {
     this.#options = options;
-    this.#spoolProblem = spoolProblem;
     const sentinel = (options.sentinels?.length ?? 0) > 0;
     this.address = sentinel
       ? describeEndpoint(options)
@@ -204,6 +200,22 @@ export class RedisSink implements Sink {
       redact: (text) => this.#redact(text),
       debug: this.#debugLog,
     });
+    this.#run = new SinkRun({
+      options,
+      parts: this.#parts,
+      counters: this.#counters,
+      lifecycle: this.#life,
+      spool,
+      spoolProblem,
+      ledger,
+      address: this.address,
+      stateKey: this.keys.state,
+      flushWithin: (timeoutMs, flush) => this.flushWithin(timeoutMs, flush),
+      stats: () => this.stats(),
+      pid: () => this.#pid(),
+      redact: (text) => this.#redact(text),
+      debug: this.#debugLog,
+    });
   }
 
   /**
@@ -219,7 +231,7 @@ export class RedisSink implements Sink {
     validateRedisSinkOptions(options);
     const { spool, ledger, spoolProblem } = await openSpool(options);
     const sink = new RedisSink(options, spool, ledger, spoolProblem);
-    await sink.#start();
+    await sink.#run.start();
     return sink;
   }
 
@@ -319,7 +331,7 @@ export class RedisSink implements Sink {
    * Idempotent.
    */
   close(): Promise<void> {
-    this.#closePromise ??= this.#close();
+    this.#closePromise ??= this.#run.close();
     return this.#closePromise;
   }
 
@@ -329,19 +341,8 @@ export class RedisSink implements Sink {
   }
 
   /** `undefined` when Redis answers PING on every connection, else what is wrong. */
-  async healthCheck(): Promise<string | undefined> {
-    if (this.#life.closed) return "Redis sink is closed";
-    const { connections, outage } = this.#parts;
-    if (!outage.down) {
-      try {
-        await connections.ping();
-      } catch (error) {
-        outage.markDown(error);
-      }
-    }
-    return outage.down
-      ? this.#redact(describeConnectFailure(this.#options, outage.cause))
-      : undefined;
+  healthCheck(): Promise<string | undefined> {
+    return this.#run.healthCheck();
   }
 
   /** Current counters; `dropped` includes events lost to spool limits and corruption. */
@@ -358,82 +359,6 @@ export class RedisSink implements Sink {
       seq: this.#ledger.accepted,
       connected: !this.#parts.outage.down,
     };
-  }
-
-  // ---- start and stop ----
-
-  async #start(): Promise<void> {
-    const { connections, outage, statuses, writer } = this.#parts;
-    reportAtStart(
-      {
-        spool: this.#spool,
-        spoolProblem: this.#spoolProblem,
-        ledger: this.#ledger,
-        streamName: this.#options.streamName,
-        policy: this.#options.policy ?? "drop_oldest",
-        memoryLimit: this.#options.memoryQueueEvents ?? 100_000,
-      },
-      statuses,
-      this.#counters,
-    );
-    if (!(await connections.connect(this.#options.connectTimeoutMs ?? 5000))) {
-      outage.markDown(outage.connectionError ?? new Error("connection timed out"));
-    } else {
-      this.#debugLog(`connected to ${this.address}`);
-    }
-    this.#loop = writer.run();
-    const interval = this.#options.healthIntervalMs ?? 60_000;
-    // health_interval may be longer than setInterval can wait (it would PING every ms).
-    this.#healthTimer = setLongInterval(() => this.#healthTick(), interval, { unref: true });
-  }
-
-  async #close(): Promise<void> {
-    const report = await this.flushWithin(this.#options.closeTimeoutMs ?? 5000, {
-      untilStalled: true,
-    });
-    const { backlog, connections, sender, statuses, writer } = this.#parts;
-    this.#life.closing = true;
-    this.#healthTimer?.clear();
-    if (!report.complete && backlog.inflight) {
-      // A pipeline still waiting on a stuck Redis: cut it short, its events go back to the queue.
-      // A pooled connection reconnects at once: the other sinks go on with it.
-      connections.cut(this.#options.pool !== undefined);
-    }
-    writer.kick();
-    await this.#loop;
-    sender.stop(); // no batch is being sent any more
-    const left = backlog.keepForNextStart();
-    if (left.length > 0) {
-      this.#counters.ownDropped += left.length;
-      statuses.status(
-        "warning",
-        `Redis sink closed with ${left.length} undelivered events and nowhere to keep them: dropped`,
-        { dropped: left.length },
-        false,
-      );
-    }
-    await this.#spool?.close();
-    connections.detach();
-    await this.#ledger.close();
-    await connections.close();
-    this.#life.closed = true;
-    this.#parts.progress.notify();
-    const stats = this.stats();
-    this.#debugLog(
-      `closed: received ${stats.received}, sent ${stats.sent}, dropped ${stats.dropped}, errors ${stats.errors}` +
-        (stats.spooled > 0 ? `, ${stats.spooled} left in spool "${this.#spool!.dir}"` : ""),
-    );
-  }
-
-  async #healthTick(): Promise<void> {
-    const { connections, outage } = this.#parts;
-    if (outage.down || this.#life.closing) return;
-    try {
-      const [pid, time] = [String(this.#pid()), String(Math.floor(now()))];
-      await connections.heartbeat(this.keys.state, pid, time);
-    } catch (error) {
-      if (!this.#life.closing) outage.markDown(error);
-    }
   }
 
   // ---- small helpers ----

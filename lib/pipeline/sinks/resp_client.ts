@@ -26,11 +26,11 @@ import { RespPipeline, type RespWaiter } from "./resp_pipeline.ts";
 import {
   connectionError,
   connectWithTimeout,
-  isLoading,
   isSentinelError,
   notWritable,
 } from "./resp_errors.ts";
 import { askSentinels } from "./resp_sentinels.ts";
+import { handshake } from "./resp_handshake.ts";
 
 export { type RespArg, type RespReply, RespReplyError } from "./resp_protocol.ts";
 export { RespPipeline } from "./resp_pipeline.ts";
@@ -76,8 +76,6 @@ export interface RespClientOptions {
 }
 
 type Listener = (value?: unknown) => void;
-// How often the ready check asks a Redis that is loading its data set again, in ms.
-const _LOADING_RETRY_MS = 100;
 
 /** One connection to Redis; see the module documentation. */
 export class RespClient {
@@ -234,7 +232,12 @@ export class RespClient {
       this.#replies = new RespReplyBuffer();
       this.#writing = Promise.resolve();
       void this.#read(conn, generation);
-      await this.#handshake(generation);
+      // AUTH, SETNAME, SELECT, ROLE; not ready while Redis is still loading its data set.
+      await handshake(this.#options, {
+        pipeline: () => new RespPipeline((bytes, waiters) => this.#send(bytes, waiters, true)),
+        current: () => generation === this.#generation,
+        address: () => this.#address,
+      });
       if (generation !== this.#generation) throw new Error("Connection is closed.");
     } catch (error) {
       const failure = connectionError(error);
@@ -254,58 +257,6 @@ export class RespClient {
     this.#attempts = 0;
     this.status = "ready";
     this.#emit("ready");
-  }
-
-  /**
-   * AUTH, CLIENT SETNAME, SELECT (and ROLE) in one round trip, the first error reply fails
-   * it; then the ready check, a PING in the same round trip: a Redis still loading its
-   * data set (after a restart) takes these commands but answers every write `LOADING`
-   * until it is done, and a pipeline sent then can have its first commands refused and
-   * the rest applied (out of order when retried). So the client is not ready before PING
-   * is answered without `LOADING`, as ioredis's ready check waits for `loading:0`.
-   */
-  async #handshake(generation: number): Promise<void> {
-    const { username, password, connectionName, db } = this.#options;
-    const commands: [string, RespArg[]][] = [];
-    if (password !== undefined) {
-      commands.push(["AUTH", username !== undefined ? [username, password] : [password]]);
-    }
-    if (connectionName) commands.push(["CLIENT", ["SETNAME", connectionName]]);
-    if (db) commands.push(["SELECT", [db]]);
-    const sentinel = !!this.#options.sentinels?.length;
-    if (sentinel) commands.push(["ROLE", []]);
-    commands.push(["PING", []]);
-    const replies = await this.#handshakeCall(commands);
-    for (const [k, [error]] of replies.slice(0, -1).entries()) {
-      if (error === null) continue;
-      // AUTH to a server without a password: ioredis goes on, and so does this.
-      if (
-        k === 0 && password !== undefined && /no password is set|without any password/i.test(
-          error.message,
-        )
-      ) continue;
-      throw error;
-    }
-    const role = replies.at(-2)?.[1];
-    if (sentinel && !(Array.isArray(role) && role[0] === "master")) {
-      throw new Error(
-        `the Sentinels named ${this.#address?.host}:${this.#address?.port}, which is not a master`,
-      );
-    }
-    let [pingError] = replies.at(-1)!;
-    while (isLoading(pingError)) {
-      await new Promise((resolve) => setTimeout(resolve, _LOADING_RETRY_MS));
-      if (generation !== this.#generation) throw new Error("Connection is closed.");
-      [[pingError]] = await this.#handshakeCall([["PING", []]]);
-    }
-    // Any other PING error (NOAUTH without a password): ready as before, commands tell it.
-  }
-
-  /** Send `commands` before the connection is ready; their `[error, reply]` pairs. */
-  #handshakeCall(commands: [string, RespArg[]][]): Promise<[Error | null, RespReply][]> {
-    const pipeline = new RespPipeline((bytes, waiters) => this.#send(bytes, waiters, true));
-    for (const [command, args] of commands) pipeline.call(command, args);
-    return pipeline.exec();
   }
 
   #scheduleRetry(): void {

@@ -144,22 +144,18 @@ function renderStatus() {
   $("title").textContent = `— pid ${s.pid}${s.command ? ` (${s.command})` : ""}`;
   document.title = `memprof ${s.pid} ${s.command ?? ""}`;
   const a = s.attributed;
+  const [elapsed, updated] = [Math.round(s.elapsedMs / 1000), new Date(s.updatedAt)];
+  const [resident, cache] = [formatKb(a.residentKb), formatKb(a.cacheKb)];
   const lines = [
-    `${s.state}${s.exit ? ` (${s.exit})` : ""}, profiled for ${
-      Math.round(s.elapsedMs / 1000)
-    } s; ` +
-    `updated ${new Date(s.updatedAt).toLocaleTimeString()}`,
-    `Attributed to call stacks: ${formatKb(a.residentKb)} resident + ${
-      formatKb(a.cacheKb)
-    } page cache, ` +
-    `${a.stacks} stacks`,
+    `${s.state}${s.exit ? ` (${s.exit})` : ""}, profiled for ${elapsed} s; ` +
+    `updated ${updated.toLocaleTimeString()}`,
+    `Attributed to call stacks: ${resident} resident + ${cache} page cache, ${a.stacks} stacks`,
   ];
   if (s.process) {
+    const share = percent(a.residentKb, s.process.rssKb);
     lines.push(
       `Process RSS ${formatKb(s.process.rssKb)} (anonymous ${formatKb(s.process.anonKb)}, ` +
-        `files ${formatKb(s.process.fileKb)}); attributed ${
-          percent(a.residentKb, s.process.rssKb)
-        } of it`,
+        `files ${formatKb(s.process.fileKb)}); attributed ${share} of it`,
     );
   }
   if (s.atAttach) {
@@ -178,14 +174,10 @@ function renderStatus() {
     warn("The process started exiting: the numbers are those from just before its exit.");
   }
   if (s.lost.pages > 0) warn(`${s.lost.pages} pages were not recorded: raise --max-pages.`);
-  if (
-    s.shallowKb > 0 && a.residentKb + a.cacheKb > 0 &&
-    s.shallowKb / (a.residentKb + a.cacheKb) > 0.2
-  ) {
+  const attributedKb = a.residentKb + a.cacheKb;
+  if (s.shallowKb > 0 && attributedKb > 0 && s.shallowKb / attributedKb > 0.2) {
     warn(
-      `${
-        percent(s.shallowKb, a.residentKb + a.cacheKb)
-      } of the memory has stacks of 2 frames or fewer: ` +
+      `${percent(s.shallowKb, attributedKb)} of the memory has stacks of 2 frames or fewer: ` +
         "stacks are unwound by frame pointers; build with -fno-omit-frame-pointer.",
     );
   }
@@ -272,11 +264,8 @@ function showTooltip(event, node, total) {
   const tip = $("tooltip");
   const lines = [label(node)];
   if (where(node)) lines.push(where(node));
-  lines.push(
-    `${formatKb(node.value)} (${percent(node.value, total)}), page cache ${
-      formatKb(node.cacheValue)
-    }`,
-  );
+  const [kb, share] = [formatKb(node.value), percent(node.value, total)];
+  lines.push(`${kb} (${share}), page cache ${formatKb(node.cacheValue)}`);
   tip.textContent = lines.join("\n");
   tip.hidden = false;
   tip.style.left = `${event.clientX + 12}px`;
