@@ -230,7 +230,10 @@ export class RecordingTrace {
       }
       this.#drawn++;
       if (!this.#processes.has(call.pid)) events.push(...this.process(call.pid, call.comm));
-      if (!this.#threads.has(call.tid) || this.#threads.get(call.tid)!.pid !== call.pid) {
+      // The name the kernel gave at the call beats a /proc sample's: a sample can catch a
+      // new thread before it names itself (prctl), and a short-lived one is not seen again.
+      const known = this.#threads.get(call.tid);
+      if (!known || known.pid !== call.pid || known.name !== call.comm) {
         events.push(...this.thread(call.pid, call.tid, call.comm));
       }
       const { ts, dur } = this.#tracks.place(

@@ -175,3 +175,14 @@ Deno.test("RecordingTrace draws at most maxSlowCalls slices and counts the rest"
     ["thread_name", { name: "server" }],
   ]);
 });
+
+Deno.test("RecordingTrace: a slow call's thread name beats a /proc sample taken before the thread named itself", () => {
+  const trace = new RecordingTrace({ wrappPid: 9, rootPid: 100, arch: "x86_64" });
+  trace.process(100, "server", T0);
+  // Sampled between pthread_create and prctl(PR_SET_NAME): still the process's name.
+  const sampled = trace.thread(100, 101, "server");
+  assert.deepEqual(sampled.map((e) => e.args), [{ name: "server" }]);
+  trace.slowCall(call(101, FUTEX, 10, 3), T0 + 10);
+  const names = trace.flush().filter((e) => e.name === "thread_name" && e.tid === 101);
+  assert.deepEqual(names.map((e) => e.args), [{ name: "worker" }]);
+});
