@@ -11,8 +11,10 @@ import type { BpfProgram } from "../bpf/programs.ts";
 /**
  * `bpf/fatal_signal.bt`: the raw user stack of a process tree's thread when a fatal
  * signal (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS) is generated for it,
- * plus a line at every execve. Parameter: `$1` the pid. Run with
- * `BPFTRACE_NO_USER_SYMBOLS=1`.
+ * plus a line at every execve and whenever its dynamic loader maps libraries (a uprobe,
+ * so not among `tracepoints`). Parameters: `$1` the pid, `$2` the supervisor, `$3` the
+ * loader (its path is written in place of `$3`: bpftrace parameters are integers). Run
+ * with `BPFTRACE_NO_USER_SYMBOLS=1`.
  */
 export const FATAL_SIGNAL_PROGRAM: BpfProgram = Object.freeze({
   name: "fatal_signal.bt",
