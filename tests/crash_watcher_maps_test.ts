@@ -154,6 +154,8 @@ for (const engine of ["native", "bpftrace"] as CrashWatcherEngine[]) {
         watcher.watch(child.pid);
         child.resume();
         assert.equal(await firstLine(child), "ready");
+        // Its start is over, and (native) its loader hooked after its first second.
+        await watcher.settled();
         await using steps = await Deno.open(fifo, { write: true });
         await steps.write(new Uint8Array([1])); // dlopen
         // No poll: only the loader's record can make the watcher read the new library.

@@ -17,9 +17,15 @@
  * changed" record, and the watcher reads that process's maps again (a burst of records
  * costs one read). An idle service costs nothing. The maps are read once more at the
  * signal itself; when the process is gone (or exiting, with no mappings left) the last
- * copy is used. Only a process whose loader cannot be hooked (no uprobes in the kernel,
- * a loader without `_dl_debug_state`; for bpftrace, any loader but wrapp's own) is polled,
- * every `refreshMs`, as every process was before.
+ * copy is used.
+ *
+ * The native watcher hooks a loader once a process using it has run for a second
+ * (reading its maps 50 and 250 ms after its exec until then, and once more when the
+ * hook is in place): removing a uprobe adds 100-200 ms to wrapp's exit (RCU grace
+ * periods), which a service that only runs for a moment should not pay. Only a process
+ * whose loader cannot be hooked (no uprobes in the kernel, a loader without
+ * `_dl_debug_state`; for bpftrace, any loader but wrapp's own) is polled, every
+ * `refreshMs`, as every process was before.
  *
  * Started with `supervisorPid`, one watcher serves every run of a supervised service: the
  * supervisor holds each start before its exec and calls {@linkcode EbpfCrashWatcher.watch}
@@ -83,8 +89,9 @@ export interface EbpfCrashWatcherOptions {
   debug?: DebugLog;
   /**
    * How often to re-read the maps of a watched process whose dynamic loader cannot be
-   * hooked (see the module documentation), ms. Default 1000; 0: never (nor soon after its
-   * exec: only records make the watcher read maps).
+   * hooked (see the module documentation), ms. Default 1000; 0: never, nor 50 and 250 ms
+   * after an exec (the maps are then read at the exec, on records, once the loader is
+   * hooked, and at the signal only).
    */
   refreshMs?: number;
   /** Called after every read of a watched process's maps, with its text (tests count them). */
@@ -176,7 +183,10 @@ export function crashFrames(resolved: readonly ResolvedFrame[]): CrashFrame[] {
  * Milliseconds after an exec at which the maps of a process whose loader is not hooked
  * are read again (the loader maps libraries).
  */
-const _AFTER_EXEC_MS = [50, 250, 1000];
+const _AFTER_EXEC_MS = [50, 250];
+
+/** How long a watched process runs before its loader is hooked, ms (see the module documentation). */
+const _HOOK_AFTER_MS = 1000;
 
 /**
  * How long a "maps changed" record waits for others before the maps are read, ms: the two
@@ -246,6 +256,8 @@ export class EbpfCrashWatcher {
   readonly #polled = new Set<number>();
   /** Coalesced reads: `scheduled` or `running`, `again` when a record came during a read. */
   readonly #mapsRefresh = new Map<number, "scheduled" | "running" | "again">();
+  /** Exec handling and timed reads under way, for {@linkcode EbpfCrashWatcher.settled}. */
+  #unsettled = 0;
   #interval: ReturnType<typeof setInterval> | undefined;
   #pending: Extract<FatalSignalLine, { kind: "signal" }> | undefined;
   #arrived = Promise.withResolvers<void>();
@@ -293,9 +305,6 @@ export class EbpfCrashWatcher {
       }
       if (watcher.#native) {
         debug(`crash watcher: native eBPF programs attached for ${what}`);
-        // wrapp's own loader is most services' too: hooked now, while nothing waits for it.
-        const own = findLoader(await Deno.readTextFile("/proc/self/maps").catch(() => ""));
-        if (own) watcher.#hookLoader(own, own.path);
         if (options.pid !== undefined) {
           watcher.#symbolizers.set(options.pid, watcher.#newSymbolizer(options.pid));
           watcher.#lastMaps.set(options.pid, "");
@@ -485,11 +494,12 @@ export class EbpfCrashWatcher {
 
   /**
    * Hand the records already written by the native programs to the watcher now, and
-   * resolve once no read of maps is scheduled or running (tests: a quiet point).
+   * resolve once no exec is being handled and no read of maps (nor loader hook) is
+   * scheduled or running (tests: a quiet point).
    */
   async settled(): Promise<void> {
     this.#native?.flush();
-    while (this.#mapsRefresh.size > 0 && !this.#stopped) {
+    while ((this.#mapsRefresh.size > 0 || this.#unsettled > 0) && !this.#stopped) {
       await new Promise((resolve) => setTimeout(resolve, _COALESCE_MS));
     }
   }
@@ -538,19 +548,51 @@ export class EbpfCrashWatcher {
   }
 
   /**
-   * After the first read of `pid`'s maps: make its loader send "maps changed" records,
-   * or, when it cannot, poll the process (and read it again soon after its exec).
+   * After the first read of `pid`'s maps: nothing more when its loader sends "maps
+   * changed" records; else read them again soon after its exec, and hook its loader once
+   * it has run a while, or poll it when its loader cannot be hooked.
    */
   async #followLoader(pid: number, afterExec = false): Promise<void> {
     const loader = findLoader(this.#lastMaps.get(pid) ?? "");
     this.#lastMaps.delete(pid);
     // A static program maps nothing more after its exec (without a loader, no dlopen).
     if (loader === undefined) return;
-    if (await this.#hookLoader(loader, `${this.#procDir}/${pid}/root${loader.path}`)) return;
-    if (this.#stopped || !this.#symbolizers.has(pid)) return;
+    const hooked = this.#loaderHooks.get(loader.key);
+    if (hooked !== undefined && await hooked) return;
+    const symbolizer = this.#symbolizers.get(pid);
+    if (this.#stopped || symbolizer === undefined) return;
     if (afterExec && this.#refreshMs > 0) {
-      for (const delay of _AFTER_EXEC_MS) this.#after(delay, () => void this.#refresh(pid));
+      for (const delay of _AFTER_EXEC_MS) this.#afterRead(delay, () => this.#refresh(pid));
     }
+    if (hooked === undefined) {
+      this.#afterRead(_HOOK_AFTER_MS, () => this.#hookWhileRunning(pid, symbolizer, loader));
+    } else {
+      this.#poll(pid);
+    }
+  }
+
+  /** `pid` has run a while: hook its loader, then read the maps it mapped meanwhile. */
+  async #hookWhileRunning(
+    pid: number,
+    symbolizer: Symbolizer,
+    loader: LoaderMapping,
+  ): Promise<void> {
+    if (this.#symbolizers.get(pid) !== symbolizer) return; // it exec'd again
+    // Still running? A process that ended (or is ending) has no maps to read.
+    this.#lastMaps.set(pid, "");
+    await this.#refresh(pid);
+    const running = this.#lastMaps.get(pid) !== "";
+    this.#lastMaps.delete(pid);
+    if (!running || this.#stopped) return;
+    if (await this.#hookLoader(loader, `${this.#procDir}/${pid}/root${loader.path}`)) {
+      await this.#refresh(pid);
+    } else if (this.#symbolizers.get(pid) === symbolizer) {
+      this.#poll(pid);
+    }
+  }
+
+  #poll(pid: number): void {
+    if (this.#stopped) return;
     this.#polled.add(pid);
     if (this.#interval === undefined && this.#refreshMs > 0) {
       this.#interval = setInterval(() => {
@@ -656,10 +698,14 @@ export class EbpfCrashWatcher {
     this.#symbolizers.set(pid, this.#newSymbolizer(pid));
     this.#lastMaps.set(pid, "");
     this.#unpoll(pid);
-    // Resumed once its loader is hooked (or known not to be): no library is mapped unseen.
+    // Resumed once its maps are read and what follows them is decided.
+    this.#unsettled++;
     void this.#refresh(pid)
       .then(() => this.#followLoader(pid, true))
-      .finally(() => this.#resume(pid));
+      .finally(() => {
+        this.#unsettled--;
+        this.#resume(pid);
+      });
   }
 
   #onExit(pid: number): void {
@@ -678,6 +724,13 @@ export class EbpfCrashWatcher {
     } catch (error) {
       this.#debug(`cannot resume pid ${pid} after its exec: ${describeCause(error)}`);
     }
+  }
+
+  /** `#after` for a read of maps, which `settled()` waits for (until `stop()` drops it). */
+  #afterRead(ms: number, read: () => Promise<void>): void {
+    if (this.#stopped) return;
+    this.#unsettled++;
+    this.#after(ms, () => void read().finally(() => this.#unsettled--));
   }
 
   #after(ms: number, fn: () => void): void {

@@ -195,7 +195,10 @@ export class NativeFatalSignalSource {
       throw new Error(`"${path}" has no function ${LOADER_HOOK_FUNCTION}`);
     }
     if (this.#closed) return;
-    this.#hooks.push(attachUprobe(path, offset, this.#loaderProgram));
+    const fd = await attachUprobe(path, offset, this.#loaderProgram);
+    // Closed meanwhile: the reader has closed the others already.
+    if (this.#closed) void libc().closeInPool(fd);
+    else this.#hooks.push(fd);
   }
 
   /** Hand the records already in the ring buffer to `onEvent` now, without waiting for the reader. */

@@ -42,10 +42,16 @@ export function uprobePmuType(): number {
 
 /**
  * Run program `programFd` whenever any process executes the instruction at file offset
- * `offset` of the ELF file `path`; returns the perf event's fd. Throws a `SyscallError`
- * (`ENOENT` for a missing file, `EINVAL` for an offset outside its code).
+ * `offset` of the ELF file `path`; resolves with the perf event's fd. The kernel writes
+ * the breakpoint into every process that maps the file (12-50 ms on 6.18): that happens
+ * on a pool thread. Rejects with a `SyscallError` (`ENOENT` for a missing file, `EINVAL`
+ * for an offset outside its code).
  */
-export function attachUprobe(path: string, offset: number, programFd: number): number {
+export async function attachUprobe(
+  path: string,
+  offset: number,
+  programFd: number,
+): Promise<number> {
   const pathBytes = new TextEncoder().encode(`${path}\0`);
   const attr = new Uint8Array(_ATTR_SIZE);
   const view = new DataView(attr.buffer);
@@ -57,17 +63,21 @@ export function attachUprobe(path: string, offset: number, programFd: number): n
   view.setBigUint64(64, BigInt(offset), true); // config2: probe_offset
   const c = libc();
   // pid -1, cpu 0: every process, on whatever CPU it runs (the program runs for every hit).
-  const fd = check(
-    `perf_event_open(uprobe ${path}+0x${offset.toString(16)})`,
-    c.syscall6(
-      BigInt(syscallNumbers().perfEventOpen),
-      attr,
-      -1n,
-      0n,
-      -1n,
-      BigInt(_PERF_FLAG_FD_CLOEXEC),
-    ),
-  );
+  const args = [
+    BigInt(syscallNumbers().perfEventOpen),
+    attr,
+    -1n,
+    0n,
+    -1n,
+    BigInt(_PERF_FLAG_FD_CLOEXEC),
+  ] as const;
+  let fd = Number(await c.syscall6InPool(...args));
+  // The pool thread's errno is out of reach: a failed call is repeated here to read it.
+  if (fd < 0) {
+    fd = check(`perf_event_open(uprobe ${path}+0x${offset.toString(16)})`, c.syscall6(...args));
+  }
+  // The kernel reads the path through its address only: it lives until here.
+  void pathBytes.byteLength;
   try {
     check("ioctl(PERF_EVENT_IOC_SET_BPF)", c.ioctl(fd, _PERF_EVENT_IOC_SET_BPF, BigInt(programFd)));
     check("ioctl(PERF_EVENT_IOC_ENABLE)", c.ioctl(fd, _PERF_EVENT_IOC_ENABLE, 0n));
