@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { findLoader } from "../lib/crash/ebpf_backtrace.ts";
 import { NativeFatalSignalSource } from "../lib/crash/native_fatal_signal.ts";
+import { attachUprobe } from "../lib/bpf/native/uprobe_attach.ts";
 import type { FatalSignalEvent } from "../lib/crash/fatal_signal_bpf.ts";
 import { spawnStopped } from "../lib/sources/spawn_stopped.ts";
 import { compileC, tempDir } from "./_helpers.ts";
@@ -218,5 +219,30 @@ int main(void) { return dlopen("libm.so.6", RTLD_NOW) ? 0 : 1; }
       await source.close();
     }
     assert.deepEqual(bpfFds(), before, "every fd is closed, the uprobe's too");
+  },
+});
+
+Deno.test({
+  name: "hookLoader() says why a loader cannot be hooked, and the source still works",
+  ignore,
+  async fn() {
+    assert.ok(isRoot, "loading eBPF programs needs root (CI runs as root)");
+    await using dir = await tempDir();
+    const exe = await compileC(dir.path, "segv", SEGV_C);
+    const source = await NativeFatalSignalSource.load({ onEvent: () => {} });
+    try {
+      await assert.rejects(
+        () => source.hookLoader(exe),
+        new RegExp(`"${exe}" has no function _dl_debug_state`),
+      );
+      // The attach itself: a file offset past the end of the file.
+      await assert.rejects(
+        () => attachUprobe(exe, 1 << 30, source.fds[0]),
+        /^SyscallError: perf_event_open\(uprobe .*\+0x40000000\) failed: EINVAL/,
+      );
+      assert.equal(source.fds.length, 13, "nothing left open by the failures");
+    } finally {
+      await source.close();
+    }
   },
 });
