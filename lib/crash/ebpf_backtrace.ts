@@ -60,7 +60,11 @@ import type { FatalSignalEvent } from "./fatal_signal_bpf.ts";
 import { NativeFatalSignalSource } from "./native_fatal_signal.ts";
 import { SIGNAL_NUMBERS } from "../supervise/signals.ts";
 import type { CrashFallback, CrashFrame, CrashInfo, CrashThread } from "./crash_report.ts";
-import { FATAL_SIGNAL_NUMBERS, FATAL_SIGNAL_PROGRAM } from "./fatal_signal_program.ts";
+import {
+  FATAL_SIGNAL_NUMBERS,
+  FATAL_SIGNAL_PROGRAM,
+  fatalSignalProgramText,
+} from "./fatal_signal_program.ts";
 
 /**
  * Which programs watch: `native` (wrapp loads them itself), `bpftrace`
@@ -351,13 +355,8 @@ export class EbpfCrashWatcher {
     // bpftrace takes integer parameters only: the loader's path is written into the
     // program. Only that loader is hooked; processes using another one are polled.
     const own = findLoader(await Deno.readTextFile("/proc/self/maps").catch(() => ""));
-    let program = FATAL_SIGNAL_PROGRAM.text;
-    if (own && /^[\w./+-]+$/.test(own.path)) {
-      watcher.#loaderHooks.set(own.key, Promise.resolve(true));
-      program = program.replace("uprobe:$3:", `uprobe:${own.path}:`);
-    } else {
-      program = program.replace(/^uprobe:\$3:[^]*?^}\n/m, "");
-    }
+    const program = fatalSignalProgramText(own?.path);
+    if (own && program.hooked) watcher.#loaderHooks.set(own.key, Promise.resolve(true));
     if (options.pid !== undefined) {
       watcher.#symbolizers.set(options.pid, watcher.#newSymbolizer(options.pid));
       watcher.#lastMaps.set(options.pid, "");
@@ -367,7 +366,7 @@ export class EbpfCrashWatcher {
     try {
       sidecar = await BpftraceSidecar.start({
         bpftrace: check.bpftrace.path,
-        program,
+        program: program.text,
         programName: FATAL_SIGNAL_PROGRAM.name,
         params: [options.pid ?? 0, options.supervisorPid ?? 0],
         // signal(): a process that execs stops until its maps are read.

@@ -7,7 +7,11 @@ import {
   findLoader,
   parseFatalSignalLine,
 } from "./ebpf_backtrace.ts";
-import { FATAL_SIGNAL_NUMBERS, FATAL_SIGNAL_PROGRAM } from "./fatal_signal_program.ts";
+import {
+  FATAL_SIGNAL_NUMBERS,
+  FATAL_SIGNAL_PROGRAM,
+  fatalSignalProgramText,
+} from "./fatal_signal_program.ts";
 
 const info = {
   pid: 4242,
@@ -172,4 +176,23 @@ Deno.test("crashFrames ends a stack that loops outside any file (no frame pointe
     frame(0x1010, "/app", "fib"),
   ]);
   assert.equal(recursive.length, 3);
+});
+
+Deno.test("fatalSignalProgramText() writes the loader's path in the uprobe, or leaves the probe out", () => {
+  const loader = "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2";
+  const hooked = fatalSignalProgramText(loader);
+  assert.equal(hooked.hooked, true);
+  assert.ok(hooked.text.includes(`\nuprobe:${loader}:_dl_debug_state\n`));
+  assert.ok(!hooked.text.includes("uprobe:$3"));
+  for (const path of [undefined, "/opt/my loader/ld-linux.so.2", "ld.so"]) {
+    const without = fatalSignalProgramText(path);
+    assert.equal(without.hooked, false, String(path));
+    assert.ok(!/^uprobe:/m.test(without.text), String(path));
+    assert.ok(!without.text.includes('printf("M'), "its block is gone");
+    // Only the probe's block goes: the rest of the program stays.
+    const text = FATAL_SIGNAL_PROGRAM.text;
+    const start = text.indexOf("\nuprobe:$3:") + 1;
+    const end = text.indexOf("\n}\n", start) + 3;
+    assert.equal(without.text, text.slice(0, start) + text.slice(end), String(path));
+  }
 });

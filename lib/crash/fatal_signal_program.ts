@@ -29,3 +29,18 @@ export const FATAL_SIGNAL_PROGRAM: BpfProgram = Object.freeze({
 
 /** The signal numbers the program watches (the same on x86_64 and aarch64). */
 export const FATAL_SIGNAL_NUMBERS: ReadonlySet<number> = new Set([4, 5, 6, 7, 8, 11, 31]);
+
+/**
+ * The program text bpftrace runs: `loaderPath` (the dynamic loader to hook) written in
+ * place of `$3`, since wrapp passes bpftrace integer parameters only; without that probe
+ * (`hooked` false) when there is no loader, or its path would not parse in a probe.
+ */
+export function fatalSignalProgramText(
+  loaderPath: string | undefined,
+): { text: string; hooked: boolean } {
+  const text = FATAL_SIGNAL_PROGRAM.text;
+  if (loaderPath !== undefined && /^\/[\w./+-]+$/.test(loaderPath)) {
+    return { text: text.replace("\nuprobe:$3:", `\nuprobe:${loaderPath}:`), hooked: true };
+  }
+  return { text: text.replace(/^uprobe:\$3:[^]*?^}\n/m, ""), hooked: false };
+}
