@@ -1,13 +1,16 @@
 /**
  * The native crash watcher's programs in the real kernel: loaded through the bpf()
  * syscall with no bpftrace, they follow a watched process into its children, stop it at
- * exec, and record the user stack of a fault; every fd goes when it is closed.
+ * exec, record the user stack of a fault, and (hooked on the dynamic loader) say when it
+ * maps libraries; every fd goes when it is closed.
  *
  * Needs root (CAP_BPF): under CI it fails when not root; elsewhere it is skipped.
  */
 
 import assert from "node:assert/strict";
+import { findLoader } from "../lib/features/run/crash/ebpf_backtrace.ts";
 import { NativeFatalSignalSource } from "../lib/features/run/crash/native_fatal_signal.ts";
+import { attachUprobe } from "../lib/pipeline/bpf/native/uprobe_attach.ts";
 import type { FatalSignalEvent } from "../lib/features/run/crash/fatal_signal_bpf.ts";
 import { spawnStopped } from "../lib/pipeline/sources/spawn_stopped.ts";
 import { compileC, tempDir } from "./_helpers.ts";
@@ -72,9 +75,9 @@ Deno.test({
     const { events, onEvent, until } = collector();
     const source = await NativeFatalSignalSource.load({ onEvent });
     try {
-      // 2 maps, 4 programs, 4 links, epoll, eventfd.
-      assert.equal(source.fds.length, 12, `fds ${source.fds}`);
-      assert.equal(bpfFds().length, before.length + 12, bpfFds().join(" "));
+      // 2 maps, 4 programs, 4 links, the loader hook's program, epoll, eventfd.
+      assert.equal(source.fds.length, 13, `fds ${source.fds}`);
+      assert.equal(bpfFds().length, before.length + 13, bpfFds().join(" "));
       // The shell forks the program (no exec of its own: it is already running).
       const child = await spawnStopped("/bin/sh", ["-c", `${exe}; echo done`], {
         output: "null",
@@ -173,5 +176,73 @@ Deno.test({
     if (status === undefined) child.kill("SIGKILL");
     assert.equal(status?.code, 0, "it ran to its end without being stopped");
     assert.deepEqual(events, []);
+  },
+});
+
+Deno.test({
+  name:
+    "the loader hook sends maps records for a watched process's start and dlopen only, and goes with close()",
+  ignore,
+  async fn() {
+    assert.ok(isRoot, "loading eBPF programs needs root (CI runs as root)");
+    await using dir = await tempDir();
+    const exe = await compileC(
+      dir.path,
+      "dl",
+      `#include <dlfcn.h>
+int main(void) { return dlopen("libm.so.6", RTLD_NOW) ? 0 : 1; }
+`,
+    );
+    const loader = findLoader(await Deno.readTextFile("/proc/self/maps"));
+    assert.ok(loader, "this process has a dynamic loader");
+    const before = bpfFds();
+    const { events, onEvent, until } = collector();
+    const source = await NativeFatalSignalSource.load({ onEvent });
+    try {
+      await source.hookLoader(loader.path);
+      assert.equal(source.fds.length, 14, "the uprobe's perf event");
+      assert.equal(bpfFds().length, before.length + 14, bpfFds().join(" "));
+      const unwatched = await new Deno.Command(exe).output();
+      assert.equal(unwatched.code, 0);
+      const child = await spawnStopped(exe, [], { output: "null" });
+      source.watch(child.pid);
+      child.resume();
+      await until((e) => e.line.kind === "exec" && pidOf(e) === child.pid);
+      Deno.kill(child.pid, "SIGCONT");
+      assert.equal((await child.status).code, 0);
+      await until((e) => e.line.kind === "exit" && pidOf(e) === child.pid);
+      const maps = events.filter((e) => e.line.kind === "maps");
+      // Start-up and the dlopen: the loader calls _dl_debug_state before and after each.
+      assert.ok(maps.length >= 2, JSON.stringify(events));
+      assert.deepEqual(new Set(maps.map(pidOf)), new Set([child.pid]));
+    } finally {
+      await source.close();
+    }
+    assert.deepEqual(bpfFds(), before, "every fd is closed, the uprobe's too");
+  },
+});
+
+Deno.test({
+  name: "hookLoader() says why a loader cannot be hooked, and the source still works",
+  ignore,
+  async fn() {
+    assert.ok(isRoot, "loading eBPF programs needs root (CI runs as root)");
+    await using dir = await tempDir();
+    const exe = await compileC(dir.path, "segv", SEGV_C);
+    const source = await NativeFatalSignalSource.load({ onEvent: () => {} });
+    try {
+      await assert.rejects(
+        () => source.hookLoader(exe),
+        new RegExp(`"${exe}" has no function _dl_debug_state`),
+      );
+      // The attach itself: a file offset past the end of the file.
+      await assert.rejects(
+        () => attachUprobe(exe, 1 << 30, source.fds[0]),
+        /^SyscallError: perf_event_open\(uprobe .*\+0x40000000\) failed: EINVAL/,
+      );
+      assert.equal(source.fds.length, 13, "nothing left open by the failures");
+    } finally {
+      await source.close();
+    }
   },
 });

@@ -11,9 +11,21 @@
  * The maps must be read while the process lives, and a program may crash at its first
  * instruction: a watched process that execs is stopped by the programs before the new
  * program runs, and the watcher reads its maps and resumes it (SIGCONT) when it sees the
- * exec. It reads them again a little later (the dynamic loader maps the libraries), every
- * `refreshMs`, and at the signal itself; when the process is gone (or exiting, with no
- * mappings left) the last copy is used.
+ * exec. Libraries mapped later (by the dynamic loader at start-up, by `dlopen`) are seen
+ * without polling: a uprobe on the loader's `_dl_debug_state()`, which glibc's and musl's
+ * loaders call around every change of the library list (for debuggers), sends a "maps
+ * changed" record, and the watcher reads that process's maps again (a burst of records
+ * costs one read). An idle service costs nothing. The maps are read once more at the
+ * signal itself; when the process is gone (or exiting, with no mappings left) the last
+ * copy is used.
+ *
+ * The native watcher hooks a loader once a process using it has run for a second
+ * (reading its maps 50 and 250 ms after its exec until then, and once more when the
+ * hook is in place): removing a uprobe adds 100-200 ms to wrapp's exit (RCU grace
+ * periods), which a service that only runs for a moment should not pay. Only a process
+ * whose loader cannot be hooked (no uprobes in the kernel, a loader without
+ * `_dl_debug_state`; for bpftrace, any loader but wrapp's own) is polled, every
+ * `refreshMs`, as every process was before.
  *
  * Started with `supervisorPid`, one watcher serves every run of a supervised service: the
  * supervisor holds each start before its exec and calls {@linkcode EbpfCrashWatcher.watch}
@@ -48,7 +60,11 @@ import type { FatalSignalEvent } from "./fatal_signal_bpf.ts";
 import { NativeFatalSignalSource } from "./native_fatal_signal.ts";
 import { SIGNAL_NUMBERS } from "../../../core/signals.ts";
 import type { CrashFallback, CrashFrame, CrashInfo, CrashThread } from "./crash_report.ts";
-import { FATAL_SIGNAL_NUMBERS, FATAL_SIGNAL_PROGRAM } from "./fatal_signal_program.ts";
+import {
+  FATAL_SIGNAL_NUMBERS,
+  FATAL_SIGNAL_PROGRAM,
+  fatalSignalProgramText,
+} from "./fatal_signal_program.ts";
 
 /**
  * Which programs watch: `native` (wrapp loads them itself), `bpftrace`
@@ -75,8 +91,15 @@ export interface EbpfCrashWatcherOptions {
   bpftrace?: string;
   /** Debug logger. Default: silent. */
   debug?: DebugLog;
-  /** How often to re-read the maps of the watched processes while they run, ms. Default 1000; 0: never. */
+  /**
+   * How often to re-read the maps of a watched process whose dynamic loader cannot be
+   * hooked (see the module documentation), ms. Default 1000; 0: never, nor 50 and 250 ms
+   * after an exec (the maps are then read at the exec, on records, once the loader is
+   * hooked, and at the signal only).
+   */
   refreshMs?: number;
+  /** Called after every read of a watched process's maps, with its text (tests count them). */
+  onMapsRead?: (pid: number, maps: string) => void;
   /** How long the fallback waits for the signal's record to arrive, ms. Default 2000. */
   waitMs?: number;
   /** How long compiling and attaching the program may take, ms. Default 60000. */
@@ -108,6 +131,7 @@ export type FatalSignalLine =
   | { kind: "ready" }
   | { kind: "exec"; pid: number }
   | { kind: "exit"; pid: number }
+  | { kind: "maps"; pid: number }
   | { kind: "signal"; pid: number; tid: number; signal: number; result: number };
 
 /** Parse a printf line of `bpf/fatal_signal.bt`; `undefined` for anything else. */
@@ -122,6 +146,8 @@ export function parseFatalSignalLine(text: string): FatalSignalLine | undefined 
       return numbers.length === 1 ? { kind: "exec", pid: numbers[0] } : undefined;
     case "X":
       return numbers.length === 1 ? { kind: "exit", pid: numbers[0] } : undefined;
+    case "M":
+      return numbers.length === 1 ? { kind: "maps", pid: numbers[0] } : undefined;
     case "S":
       if (numbers.length !== 4) return undefined;
       return {
@@ -157,8 +183,41 @@ export function crashFrames(resolved: readonly ResolvedFrame[]): CrashFrame[] {
   });
 }
 
-/** Milliseconds after an exec at which the maps are read again (the loader maps libraries). */
-const _AFTER_EXEC_MS = [50, 250, 1000];
+/**
+ * Milliseconds after an exec at which the maps of a process whose loader is not hooked
+ * are read again (the loader maps libraries).
+ */
+const _AFTER_EXEC_MS = [50, 250];
+
+/** How long a watched process runs before its loader is hooked, ms (see the module documentation). */
+const _HOOK_AFTER_MS = 1000;
+
+/**
+ * How long a "maps changed" record waits for others before the maps are read, ms: the two
+ * calls around one `dlopen`, or a burst of them, cost one read.
+ */
+const _COALESCE_MS = 20;
+
+/** A dynamic loader mapped by a process: where, and its identity. */
+export interface LoaderMapping {
+  /** Its path in the process's own root. */
+  path: string;
+  /** `dev:inode`: the same file for every process, whatever the path. */
+  key: string;
+}
+
+/**
+ * The dynamic loader in the text of a `/proc/<pid>/maps` (`ld-linux-x86-64.so.2`,
+ * `ld-linux-aarch64.so.1`, `ld-2.31.so`, `ld-musl-x86_64.so.1`), or `undefined` (a static
+ * program).
+ */
+export function findLoader(maps: string): LoaderMapping | undefined {
+  for (const line of maps.split("\n")) {
+    const match = /^\S+\s+\S+\s+\S+\s+(\S+)\s+(\d+)\s+(\/.*\/ld[-.][^/]*\.so[^/]*)$/.exec(line);
+    if (match && match[2] !== "0") return { path: match[3], key: `${match[1]}:${match[2]}` };
+  }
+  return undefined;
+}
 
 /** How long the maps of a process that ended are kept, ms: bpftrace's per-CPU buffers may deliver its signal after its exit. */
 const _KEEP_AFTER_EXIT_MS = 10_000;
@@ -188,6 +247,21 @@ export class EbpfCrashWatcher {
   readonly #symbolizers = new Map<number, Symbolizer>();
   readonly #records: FatalSignalRecord[] = [];
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  readonly #refreshMs: number;
+  readonly #onMapsRead: ((pid: number, maps: string) => void) | undefined;
+  /**
+   * The maps text of the processes whose loader is looked for ("" until it is read; see
+   * `#followLoader`).
+   */
+  readonly #lastMaps = new Map<number, string>();
+  /** Per loader (`dev:inode`): whether its `_dl_debug_state` sends "maps changed" records. */
+  readonly #loaderHooks = new Map<string, Promise<boolean>>();
+  /** Processes whose loader is not hooked: polled every `refreshMs`. */
+  readonly #polled = new Set<number>();
+  /** Coalesced reads: `scheduled` or `running`, `again` when a record came during a read. */
+  readonly #mapsRefresh = new Map<number, "scheduled" | "running" | "again">();
+  /** Exec handling and timed reads under way, for {@linkcode EbpfCrashWatcher.settled}. */
+  #unsettled = 0;
   #interval: ReturnType<typeof setInterval> | undefined;
   #pending: Extract<FatalSignalLine, { kind: "signal" }> | undefined;
   #arrived = Promise.withResolvers<void>();
@@ -199,6 +273,8 @@ export class EbpfCrashWatcher {
     this.#debug = options.debug ?? silentDebug;
     this.#procDir = options.procDir ?? "/proc";
     this.#waitMs = options.waitMs ?? 2000;
+    this.#refreshMs = options.refreshMs ?? 1000;
+    this.#onMapsRead = options.onMapsRead;
     this.#demangler = new Demangler({ debug: this.#debug });
   }
 
@@ -235,10 +311,10 @@ export class EbpfCrashWatcher {
         debug(`crash watcher: native eBPF programs attached for ${what}`);
         if (options.pid !== undefined) {
           watcher.#symbolizers.set(options.pid, watcher.#newSymbolizer(options.pid));
-          void watcher.#refresh(options.pid);
+          watcher.#lastMaps.set(options.pid, "");
+          void watcher.#refresh(options.pid).then(() => watcher.#followLoader(options.pid!));
           watcher.#native.watch(options.pid);
         }
-        watcher.#startRefresh(options.refreshMs);
         return watcher;
       }
       debug(`crash watcher: the native eBPF programs cannot load: ${nativeFailure}`);
@@ -276,15 +352,21 @@ export class EbpfCrashWatcher {
     }
     // The watcher exists before bpftrace starts, so no message is lost.
     const watcher = new EbpfCrashWatcher(options);
+    // bpftrace takes integer parameters only: the loader's path is written into the
+    // program. Only that loader is hooked; processes using another one are polled.
+    const own = findLoader(await Deno.readTextFile("/proc/self/maps").catch(() => ""));
+    const program = fatalSignalProgramText(own?.path);
+    if (own && program.hooked) watcher.#loaderHooks.set(own.key, Promise.resolve(true));
     if (options.pid !== undefined) {
       watcher.#symbolizers.set(options.pid, watcher.#newSymbolizer(options.pid));
-      void watcher.#refresh(options.pid);
+      watcher.#lastMaps.set(options.pid, "");
+      void watcher.#refresh(options.pid).then(() => watcher.#followLoader(options.pid!));
     }
     let sidecar: BpftraceSidecar;
     try {
       sidecar = await BpftraceSidecar.start({
         bpftrace: check.bpftrace.path,
-        program: FATAL_SIGNAL_PROGRAM.text,
+        program: program.text,
         programName: FATAL_SIGNAL_PROGRAM.name,
         params: [options.pid ?? 0, options.supervisorPid ?? 0],
         // signal(): a process that execs stops until its maps are read.
@@ -305,7 +387,6 @@ export class EbpfCrashWatcher {
       return watcher;
     }
     watcher.#sidecar = sidecar;
-    watcher.#startRefresh(options.refreshMs);
     void sidecar.exited.then((exit) => {
       if (!exit.requested) {
         debug(`bpftrace (crash backtraces) ended by itself${sidecar.describeFailure()}`);
@@ -411,6 +492,18 @@ export class EbpfCrashWatcher {
   }
 
   /**
+   * Hand the records already written by the native programs to the watcher now, and
+   * resolve once no exec is being handled and no read of maps (nor loader hook) is
+   * scheduled or running (tests: a quiet point).
+   */
+  async settled(): Promise<void> {
+    this.#native?.flush();
+    while ((this.#mapsRefresh.size > 0 || this.#unsettled > 0) && !this.#stopped) {
+      await new Promise((resolve) => setTimeout(resolve, _COALESCE_MS));
+    }
+  }
+
+  /**
    * Stop the programs (closing every fd of the native ones) and the maps refreshes, and
    * resume any process still stopped at its exec. Records and the fallback stay usable.
    * Idempotent.
@@ -421,16 +514,122 @@ export class EbpfCrashWatcher {
     this.#interval = undefined;
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
+    this.#mapsRefresh.clear();
     this.#arrived.resolve();
     await Promise.all([this.#sidecar?.stop(), this.#native?.close()]);
   }
 
-  #startRefresh(refreshMs = 1000): void {
-    if (refreshMs > 0 && !this.#stopped) {
-      this.#interval = setInterval(() => {
-        for (const pid of this.#symbolizers.keys()) void this.#refresh(pid);
-      }, refreshMs);
+  /**
+   * Attach the loader hook to the loader `loader` (opened at `openPath`) once; resolves
+   * whether its records come.
+   */
+  #hookLoader(loader: LoaderMapping, openPath: string): Promise<boolean> {
+    let hooked = this.#loaderHooks.get(loader.key);
+    if (hooked === undefined) {
+      const native = this.#native;
+      hooked = native === undefined ? Promise.resolve(false) : native.hookLoader(openPath).then(
+        () => {
+          this.#debug(`crash watcher: hooked the dynamic loader ${loader.path}`);
+          return true;
+        },
+        (error) => {
+          this.#debug(
+            `crash watcher: cannot hook the dynamic loader ${loader.path} (its processes are polled): ${
+              describeCause(error)
+            }`,
+          );
+          return false;
+        },
+      );
+      this.#loaderHooks.set(loader.key, hooked);
     }
+    return hooked;
+  }
+
+  /**
+   * After the first read of `pid`'s maps: nothing more when its loader sends "maps
+   * changed" records; else read them again soon after its exec, and hook its loader once
+   * it has run a while, or poll it when its loader cannot be hooked.
+   */
+  async #followLoader(pid: number, afterExec = false): Promise<void> {
+    const loader = findLoader(this.#lastMaps.get(pid) ?? "");
+    this.#lastMaps.delete(pid);
+    // A static program maps nothing more after its exec (without a loader, no dlopen).
+    if (loader === undefined) return;
+    const hooked = this.#loaderHooks.get(loader.key);
+    if (hooked !== undefined && await hooked) return;
+    const symbolizer = this.#symbolizers.get(pid);
+    if (this.#stopped || symbolizer === undefined) return;
+    if (afterExec && this.#refreshMs > 0) {
+      for (const delay of _AFTER_EXEC_MS) this.#afterRead(delay, () => this.#refresh(pid));
+    }
+    if (hooked === undefined) {
+      this.#afterRead(_HOOK_AFTER_MS, () => this.#hookWhileRunning(pid, symbolizer, loader));
+    } else {
+      this.#poll(pid);
+    }
+  }
+
+  /** `pid` has run a while: hook its loader, then read the maps it mapped meanwhile. */
+  async #hookWhileRunning(
+    pid: number,
+    symbolizer: Symbolizer,
+    loader: LoaderMapping,
+  ): Promise<void> {
+    if (this.#symbolizers.get(pid) !== symbolizer) return; // it exec'd again
+    // Still running? A process that ended (or is ending) has no maps to read.
+    this.#lastMaps.set(pid, "");
+    await this.#refresh(pid);
+    const running = this.#lastMaps.get(pid) !== "";
+    this.#lastMaps.delete(pid);
+    if (!running || this.#stopped) return;
+    if (await this.#hookLoader(loader, `${this.#procDir}/${pid}/root${loader.path}`)) {
+      await this.#refresh(pid);
+    } else if (this.#symbolizers.get(pid) === symbolizer) {
+      this.#poll(pid);
+    }
+  }
+
+  #poll(pid: number): void {
+    if (this.#stopped) return;
+    this.#polled.add(pid);
+    if (this.#interval === undefined && this.#refreshMs > 0) {
+      this.#interval = setInterval(() => {
+        for (const polled of this.#polled) void this.#refresh(polled);
+      }, this.#refreshMs);
+    }
+  }
+
+  #unpoll(pid: number): void {
+    this.#polled.delete(pid);
+    if (this.#polled.size === 0 && this.#interval !== undefined) {
+      clearInterval(this.#interval);
+      this.#interval = undefined;
+    }
+  }
+
+  /** A "maps changed" record: read the maps once the burst it may start is over. */
+  #onMapsChanged(pid: number): void {
+    if (this.#stopped) return;
+    if (!this.#symbolizers.has(pid)) {
+      // A fork that never exec'd, loading a library.
+      this.#symbolizers.set(pid, this.#newSymbolizer(pid));
+    }
+    const state = this.#mapsRefresh.get(pid);
+    if (state === "running") this.#mapsRefresh.set(pid, "again");
+    if (state !== undefined) return;
+    this.#mapsRefresh.set(pid, "scheduled");
+    const read = async () => {
+      this.#mapsRefresh.set(pid, "running");
+      await this.#refresh(pid);
+      if (this.#mapsRefresh.get(pid) === "again" && !this.#stopped) {
+        this.#mapsRefresh.set(pid, "scheduled");
+        this.#after(_COALESCE_MS, read);
+      } else {
+        this.#mapsRefresh.delete(pid);
+      }
+    };
+    this.#after(_COALESCE_MS, read);
   }
 
   #find(pid: number, signal: number): FatalSignalRecord | undefined {
@@ -444,6 +643,7 @@ export class EbpfCrashWatcher {
         const line = parseFatalSignalLine(text);
         if (line?.kind === "exec") this.#onExec(line.pid);
         else if (line?.kind === "exit") this.#onExit(line.pid);
+        else if (line?.kind === "maps") this.#onMapsChanged(line.pid);
         else if (line?.kind === "signal") this.#pending = line;
       }
     } else if (message.type === "other" && message.kind === "value") {
@@ -458,6 +658,7 @@ export class EbpfCrashWatcher {
     const { line } = event;
     if (line.kind === "exec") this.#onExec(line.pid);
     else if (line.kind === "exit") this.#onExit(line.pid);
+    else if (line.kind === "maps") this.#onMapsChanged(line.pid);
     else if (line.kind === "signal") {
       if (event.stackError !== undefined) {
         this.#debug(`bpf_get_stack failed for pid ${line.pid}: error ${event.stackError}`);
@@ -494,11 +695,20 @@ export class EbpfCrashWatcher {
     // The maps read before belong to the old program: a new symbolizer, so the old ones
     // can never name a frame of the new program.
     this.#symbolizers.set(pid, this.#newSymbolizer(pid));
-    void this.#refresh(pid).finally(() => this.#resume(pid));
-    for (const delay of _AFTER_EXEC_MS) this.#after(delay, () => void this.#refresh(pid));
+    this.#lastMaps.set(pid, "");
+    this.#unpoll(pid);
+    // Resumed once its maps are read and what follows them is decided.
+    this.#unsettled++;
+    void this.#refresh(pid)
+      .then(() => this.#followLoader(pid, true))
+      .finally(() => {
+        this.#unsettled--;
+        this.#resume(pid);
+      });
   }
 
   #onExit(pid: number): void {
+    this.#unpoll(pid);
     const symbolizer = this.#symbolizers.get(pid);
     if (symbolizer === undefined || pid === this.pid) return;
     // Another CPU's buffer may still hold its fatal signal: keep the maps a while.
@@ -513,6 +723,13 @@ export class EbpfCrashWatcher {
     } catch (error) {
       this.#debug(`cannot resume pid ${pid} after its exec: ${describeCause(error)}`);
     }
+  }
+
+  /** `#after` for a read of maps, which `settled()` waits for (until `stop()` drops it). */
+  #afterRead(ms: number, read: () => Promise<void>): void {
+    if (this.#stopped) return;
+    this.#unsettled++;
+    this.#after(ms, () => void read().finally(() => this.#unsettled--));
   }
 
   #after(ms: number, fn: () => void): void {
@@ -556,6 +773,8 @@ export class EbpfCrashWatcher {
         // A process past its exit (or a zombie) has no mappings left: it is gone for
         // the symbolizer, which then keeps the maps it read last.
         if (text === "") throw new Error("the process is exiting");
+        if (this.#lastMaps.has(pid)) this.#lastMaps.set(pid, text);
+        this.#onMapsRead?.(pid, text);
         return text;
       },
     });

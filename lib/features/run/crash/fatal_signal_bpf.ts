@@ -3,11 +3,13 @@
  * `bpf/fatal_signal.bt` without bpftrace. A hash map holds the watched processes; four
  * raw tracepoint programs follow children and threads, stop a watched process at its
  * exec, forget it at its exit, and record the user stack of a thread a fatal signal is
- * generated for. Records go to a ring buffer:
+ * generated for. A fifth, for a uprobe on the dynamic loader's `_dl_debug_state` (see
+ * {@linkcode loaderHookProgram}), says when a watched process mapped or unmapped
+ * libraries. Records go to a ring buffer:
  *
  * ```text
  * offset 0  u32 kind       1 exec (the process is stopped: read its maps, then SIGCONT it)
- *                          2 exit (its last thread), 3 fatal signal
+ *                          2 exit (its last thread), 3 fatal signal, 4 maps changed
  *        4  u32 pid        the process (thread group)
  *  signal records only:
  *        8  u32 tid        the thread the signal was generated for
@@ -64,7 +66,7 @@ const _BPF_RB_FORCE_WAKEUP = 2;
 const _SIGSTOP = 19; // the same on x86_64 and aarch64
 
 /** Record kinds. */
-export const FATAL_SIGNAL_RECORD = Object.freeze({ EXEC: 1, EXIT: 2, SIGNAL: 3 });
+export const FATAL_SIGNAL_RECORD = Object.freeze({ EXEC: 1, EXIT: 2, SIGNAL: 3, MAPS: 4 });
 
 /** Frames of user stack recorded (as `ustack(perf, 64)`). */
 export const STACK_FRAMES = 64;
@@ -118,8 +120,11 @@ function _watched(pids: number): Insn[] {
   ];
 }
 
-/** Send `{kind, pid (R7)}` to the ring buffer from the stack (fp-24). */
-function _emit(events: number, kind: number): Insn[] {
+/**
+ * Send `{kind, pid (R7)}` to the ring buffer from the stack (fp-24). `flags` 0 wakes the
+ * reader only when it has read everything before (a burst wakes it once).
+ */
+function _emit(events: number, kind: number, flags = _BPF_RB_FORCE_WAKEUP): Insn[] {
   return [
     storeImm("u32", R10, -24, kind),
     store("u32", R10, -20, R7),
@@ -127,7 +132,7 @@ function _emit(events: number, kind: number): Insn[] {
     movReg(R2, R10),
     aluImm("add", R2, -24),
     movImm(R3, 8),
-    movImm(R4, _BPF_RB_FORCE_WAKEUP),
+    movImm(R4, flags),
     call(_RINGBUF_OUTPUT),
   ];
 }
@@ -233,6 +238,25 @@ export function fatalSignalPrograms(maps: FatalSignalMaps): Uint8Array[] {
   return [fork, exec, exitProgram, signal].map((program) => assemble(program));
 }
 
+/**
+ * The program run at each call of the dynamic loader's `_dl_debug_state()`, which glibc's
+ * and musl's loaders call (for debuggers) before and after they map or unmap libraries:
+ * at start-up and at every `dlopen`/`dlclose` that changes something. For a watched
+ * process it sends a "maps changed" record, without forcing a wake-up: the two calls of a
+ * `dlopen`, or a burst of them, wake wrapp once. A `BPF_PROG_TYPE_KPROBE` program (a
+ * uprobe's); it reads nothing of its context, so no register layout matters.
+ */
+export function loaderHookProgram(maps: FatalSignalMaps): Uint8Array {
+  return assemble([
+    ..._watched(maps.pids),
+    ..._emit(maps.events, FATAL_SIGNAL_RECORD.MAPS, 0),
+    ..._OUT,
+  ]);
+}
+
+/** The function of the dynamic loader {@linkcode loaderHookProgram} is attached to. */
+export const LOADER_HOOK_FUNCTION = "_dl_debug_state";
+
 /** A decoded ring buffer record: a {@linkcode FatalSignalLine} and, for a signal, its stack. */
 export interface FatalSignalEvent {
   /** What happened. */
@@ -251,6 +275,7 @@ export function parseFatalSignalRecord(bytes: Uint8Array): FatalSignalEvent | un
   const pid = view.getUint32(4, true);
   if (kind === FATAL_SIGNAL_RECORD.EXEC) return { line: { kind: "exec", pid } };
   if (kind === FATAL_SIGNAL_RECORD.EXIT) return { line: { kind: "exit", pid } };
+  if (kind === FATAL_SIGNAL_RECORD.MAPS) return { line: { kind: "maps", pid } };
   if (kind !== FATAL_SIGNAL_RECORD.SIGNAL || bytes.byteLength < 24) return undefined;
   const line: FatalSignalLine = {
     kind: "signal",

@@ -3,6 +3,7 @@ import {
   FATAL_SIGNAL_RECORD,
   FATAL_SIGNAL_TRACEPOINTS,
   fatalSignalPrograms,
+  loaderHookProgram,
   parseFatalSignalRecord,
   SIGNAL_RECORD_SIZE,
 } from "./fatal_signal_bpf.ts";
@@ -123,4 +124,30 @@ Deno.test("parseFatalSignalRecord() keeps bpf_get_stack's error and refuses unkn
   assert.equal(parseFatalSignalRecord(record(9, 1)), undefined);
   assert.equal(parseFatalSignalRecord(new Uint8Array(4)), undefined);
   assert.equal(parseFatalSignalRecord(record(FATAL_SIGNAL_RECORD.SIGNAL, 1)), undefined);
+});
+
+Deno.test("loaderHookProgram() sends a maps record for a watched process, reading nothing of its context", () => {
+  const program = loaderHookProgram({ pids: 3, events: 4 });
+  // pid_tgid, current_task, lookup, lookup, then ringbuf_output.
+  assert.deepEqual(helpers(program), [14, 35, 1, 1, 130]);
+  assert.deepEqual(ctxLoads(program), []);
+  assert.equal(program[program.length - 8], 0x95, "it ends with exit");
+  // The record: kind MAPS stored at fp-24; flags 0 (mov r4, 0): no forced wake-up.
+  const view = new DataView(program.buffer);
+  const stores: number[] = [];
+  let flags: number | undefined;
+  for (let i = 0; i < program.length; i += 8) {
+    if (program[i] === 0x62 && view.getInt16(i + 2, true) === -24) {
+      stores.push(view.getInt32(i + 4, true));
+    }
+    if (program[i] === 0xb7 && (program[i + 1] & 0xf) === 4) flags = view.getInt32(i + 4, true);
+  }
+  assert.deepEqual(stores, [FATAL_SIGNAL_RECORD.MAPS]);
+  assert.equal(flags, 0);
+});
+
+Deno.test("parseFatalSignalRecord() decodes a maps record", () => {
+  assert.deepEqual(parseFatalSignalRecord(record(FATAL_SIGNAL_RECORD.MAPS, 77)), {
+    line: { kind: "maps", pid: 77 },
+  });
 });

@@ -16,7 +16,7 @@ const _MAP_CREATE = 0, _MAP_UPDATE_ELEM = 2, _MAP_DELETE_ELEM = 3, _PROG_LOAD = 
 export const BPF_MAP_TYPE = Object.freeze({ HASH: 1, RINGBUF: 27 });
 
 /** Program types used here (enum bpf_prog_type). */
-export const BPF_PROG_TYPE = Object.freeze({ RAW_TRACEPOINT: 17 });
+export const BPF_PROG_TYPE = Object.freeze({ KPROBE: 2, RAW_TRACEPOINT: 17 });
 
 /** Size of the `bpf_attr` passed: large enough for every field set here, zero beyond. */
 const _ATTR_SIZE = 128;

@@ -1,7 +1,7 @@
 /**
  * The few libc functions the native eBPF loader calls, through Deno FFI (`Deno.dlopen` of
- * glibc), opened once and on first use: `syscall` (for `bpf`, which glibc does not wrap),
- * `mmap`, `close`, `epoll_*`, `eventfd`, `read`, `write`.
+ * glibc), opened once and on first use: `syscall` (for `bpf` and `perf_event_open`, which
+ * glibc does not wrap), `ioctl`, `mmap`, `close`, `epoll_*`, `eventfd`, `read`, `write`.
  *
  * Every wrapper throws a {@linkcode SyscallError} carrying `errno` when the call fails.
  *
@@ -53,15 +53,17 @@ export function errnoName(errno: number): string {
 export interface SyscallNumbers {
   /** `bpf(2)`. */
   bpf: number;
+  /** `perf_event_open(2)`. */
+  perfEventOpen: number;
 }
 
-/** The number of `bpf` for `arch` (`Deno.build.arch`). */
+/** The numbers of `bpf` and `perf_event_open` for `arch` (`Deno.build.arch`). */
 export function syscallNumbers(arch: string = Deno.build.arch): SyscallNumbers {
   switch (arch) {
     case "x86_64":
-      return { bpf: 321 };
+      return { bpf: 321, perfEventOpen: 298 };
     case "aarch64":
-      return { bpf: 280 };
+      return { bpf: 280, perfEventOpen: 241 };
   }
   throw new RangeError(`No bpf syscall numbers for the architecture "${arch}"`);
 }
@@ -70,9 +72,26 @@ const _SYMBOLS = {
   // syscall(2) is variadic; integer arguments travel in the same registers either way
   // on x86_64 and aarch64 Linux, and glibc's syscall reads none from the vector registers.
   syscall4: { name: "syscall", parameters: ["i64", "i64", "buffer", "i64"], result: "i64" },
+  // perf_event_open(attr, pid, cpu, group_fd, flags), on a pool thread: placing a uprobe
+  // takes 12-50 ms. errno is that thread's: repeat a failed call with syscall6 to read it.
+  syscall6InPool: {
+    name: "syscall",
+    parameters: ["i64", "buffer", "i64", "i64", "i64", "i64"],
+    result: "i64",
+    nonblocking: true,
+  },
+  syscall6: {
+    name: "syscall",
+    parameters: ["i64", "buffer", "i64", "i64", "i64", "i64"],
+    result: "i64",
+  },
+  // ioctl(2) is variadic too: the argument is an integer here.
+  ioctl: { parameters: ["i32", "u64", "u64"], result: "i32" },
   mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
   munmap: { parameters: ["pointer", "usize"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
+  // For an fd whose close waits for RCU grace periods (a uprobe's perf event: 50-200 ms).
+  closeInPool: { name: "close", parameters: ["i32"], result: "i32", nonblocking: true },
   epoll_create1: { parameters: ["i32"], result: "i32" },
   epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
   epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32", nonblocking: true },

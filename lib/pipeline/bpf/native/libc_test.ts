@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { errnoName, SyscallError, syscallNumbers } from "./libc.ts";
 
-Deno.test("syscallNumbers() gives bpf of x86_64 and aarch64", () => {
-  assert.deepEqual(syscallNumbers("x86_64"), { bpf: 321 });
-  assert.deepEqual(syscallNumbers("aarch64"), { bpf: 280 });
+Deno.test("syscallNumbers() gives bpf and perf_event_open of x86_64 and aarch64", () => {
+  assert.deepEqual(syscallNumbers("x86_64"), { bpf: 321, perfEventOpen: 298 });
+  assert.deepEqual(syscallNumbers("aarch64"), { bpf: 280, perfEventOpen: 241 });
   assert.throws(
     () => syscallNumbers("riscv64"),
     /No bpf syscall numbers for the architecture "riscv64"/,
