@@ -27,6 +27,10 @@
  * `_dl_debug_state`; for bpftrace, any loader but wrapp's own) is polled, every
  * `refreshMs`, as every process was before.
  *
+ * The parts: `maps_refresher.ts` keeps the maps (with `loader_hooks.ts`), the fatal signal
+ * records are kept in `fatal_signal_records.ts` and symbolized by `crash_frames.ts`, and
+ * `bpftrace_fatal_signal.ts` runs the bpftrace engine.
+ *
  * Started with `supervisorPid`, one watcher serves every run of a supervised service: the
  * supervisor holds each start before its exec and calls {@linkcode EbpfCrashWatcher.watch}
  * with its pid before resuming it (bpftrace adopts the processes the supervisor resumes
@@ -48,29 +52,27 @@
  * @module
  */
 
-import type { BpftraceMessage } from "../../../pipeline/bpf/bpftrace_json.ts";
 import { preflight, type PreflightOptions } from "../../../pipeline/bpf/preflight.ts";
 import { type DebugLog, silentDebug } from "../../../core/debug.ts";
 import { describeCause } from "../../../core/errors.ts";
-import { parseStackKey } from "../../../core/symbols/mem_map.ts";
-import { Demangler } from "../../../core/symbols/demangle.ts";
-import { type ResolvedFrame, Symbolizer } from "../../../core/symbols/symbolizer.ts";
-import { BpftraceSidecar } from "../../../pipeline/sources/bpftrace.ts";
+import type { BpftraceSidecar } from "../../../pipeline/sources/bpftrace.ts";
 import type { FatalSignalEvent } from "./fatal_signal_bpf.ts";
 import { NativeFatalSignalSource } from "./native_fatal_signal.ts";
 import { SIGNAL_NUMBERS } from "../../../core/signals.ts";
-import type { CrashFallback, CrashFrame, CrashInfo, CrashThread } from "./crash_report.ts";
-import {
-  FATAL_SIGNAL_NUMBERS,
-  FATAL_SIGNAL_PROGRAM,
-  fatalSignalProgramText,
-} from "./fatal_signal_program.ts";
+import type { CrashFallback, CrashInfo, CrashThread } from "./crash_report.ts";
+import { FATAL_SIGNAL_NUMBERS, FATAL_SIGNAL_PROGRAM } from "./fatal_signal_program.ts";
+import { type CrashWatcherEngine, crashWatcherEngine } from "./crash_watcher_engine.ts";
+import type { FatalSignalLine } from "./fatal_signal_line.ts";
+import { type FatalSignalRecord, FatalSignalRecords } from "./fatal_signal_records.ts";
+import { symbolizeFrames } from "./crash_frames.ts";
+import { MapsRefresher } from "./maps_refresher.ts";
+import { fatalSignalBpftraceProgram, startFatalSignalSidecar } from "./bpftrace_fatal_signal.ts";
 
-/**
- * Which programs watch: `native` (wrapp loads them itself), `bpftrace`
- * (`bpf/fatal_signal.bt`), or `auto`: native, else bpftrace.
- */
-export type CrashWatcherEngine = "auto" | "native" | "bpftrace";
+export { type CrashWatcherEngine, crashWatcherEngine } from "./crash_watcher_engine.ts";
+export { type FatalSignalLine, parseFatalSignalLine } from "./fatal_signal_line.ts";
+export type { FatalSignalRecord } from "./fatal_signal_records.ts";
+export { crashFrames } from "./crash_frames.ts";
+export { findLoader, type LoaderMapping } from "./find_loader.ts";
 
 /** Options for {@linkcode EbpfCrashWatcher.start}: `pid`, `supervisorPid`, or both. */
 export interface EbpfCrashWatcherOptions {
@@ -110,128 +112,6 @@ export interface EbpfCrashWatcherOptions {
   preflight?: PreflightOptions;
 }
 
-/** One fatal signal the programs saw, with the stack of its thread. */
-export interface FatalSignalRecord {
-  /** The process (thread group). */
-  pid: number;
-  /** The thread the signal was generated for. */
-  tid: number;
-  /** The signal number. */
-  signal: number;
-  /** The kernel's TRACE_SIGNAL_* result: 0 delivered, 1 ignored, 2 already pending… */
-  result: number;
-  /** Code addresses, innermost frame first. */
-  addresses: number[];
-  /** The symbolized frames (resolved when the record arrived, while the maps were fresh). */
-  frames: Promise<CrashFrame[]>;
-}
-
-/** A line printed by `bpf/fatal_signal.bt`. */
-export type FatalSignalLine =
-  | { kind: "ready" }
-  | { kind: "exec"; pid: number }
-  | { kind: "exit"; pid: number }
-  | { kind: "maps"; pid: number }
-  | { kind: "signal"; pid: number; tid: number; signal: number; result: number };
-
-/** Parse a printf line of `bpf/fatal_signal.bt`; `undefined` for anything else. */
-export function parseFatalSignalLine(text: string): FatalSignalLine | undefined {
-  const fields = text.trim().split(/\s+/);
-  const numbers = fields.slice(1).map((f) => Number(f));
-  if (numbers.some((n) => !Number.isSafeInteger(n))) return undefined;
-  switch (fields[0]) {
-    case "R":
-      return { kind: "ready" };
-    case "E":
-      return numbers.length === 1 ? { kind: "exec", pid: numbers[0] } : undefined;
-    case "X":
-      return numbers.length === 1 ? { kind: "exit", pid: numbers[0] } : undefined;
-    case "M":
-      return numbers.length === 1 ? { kind: "maps", pid: numbers[0] } : undefined;
-    case "S":
-      if (numbers.length !== 4) return undefined;
-      return {
-        kind: "signal",
-        pid: numbers[0],
-        tid: numbers[1],
-        signal: numbers[2],
-        result: numbers[3],
-      };
-  }
-  return undefined;
-}
-
-/**
- * Resolved frames in the shape of gdb's: the function when the symbols name one (else
- * `??`), the mapped file as `library`, the address as gdb prints it.
- */
-export function crashFrames(resolved: readonly ResolvedFrame[]): CrashFrame[] {
-  // Code without frame pointers (glibc's raise/abort) leaves the unwinder looping on one
-  // address outside any file: the stack ends at the first such repeat.
-  const end = resolved.findIndex((frame, i) =>
-    i > 0 && frame.address === resolved[i - 1].address &&
-    (frame.path === "" || frame.path.startsWith("["))
-  );
-  return resolved.slice(0, end < 0 ? resolved.length : end - 1).map((frame, index) => {
-    const out: CrashFrame = {
-      index,
-      address: `0x${frame.address.toString(16).padStart(16, "0")}`,
-      function: frame.functionName ?? "??",
-    };
-    if (frame.path !== "") out.library = frame.path;
-    return out;
-  });
-}
-
-/**
- * Milliseconds after an exec at which the maps of a process whose loader is not hooked
- * are read again (the loader maps libraries).
- */
-const _AFTER_EXEC_MS = [50, 250];
-
-/** How long a watched process runs before its loader is hooked, ms (see the module documentation). */
-const _HOOK_AFTER_MS = 1000;
-
-/**
- * How long a "maps changed" record waits for others before the maps are read, ms: the two
- * calls around one `dlopen`, or a burst of them, cost one read.
- */
-const _COALESCE_MS = 20;
-
-/** A dynamic loader mapped by a process: where, and its identity. */
-export interface LoaderMapping {
-  /** Its path in the process's own root. */
-  path: string;
-  /** `dev:inode`: the same file for every process, whatever the path. */
-  key: string;
-}
-
-/**
- * The dynamic loader in the text of a `/proc/<pid>/maps` (`ld-linux-x86-64.so.2`,
- * `ld-linux-aarch64.so.1`, `ld-2.31.so`, `ld-musl-x86_64.so.1`), or `undefined` (a static
- * program).
- */
-export function findLoader(maps: string): LoaderMapping | undefined {
-  for (const line of maps.split("\n")) {
-    const match = /^\S+\s+\S+\s+\S+\s+(\S+)\s+(\d+)\s+(\/.*\/ld[-.][^/]*\.so[^/]*)$/.exec(line);
-    if (match && match[2] !== "0") return { path: match[3], key: `${match[1]}:${match[2]}` };
-  }
-  return undefined;
-}
-
-/** How long the maps of a process that ended are kept, ms: bpftrace's per-CPU buffers may deliver its signal after its exit. */
-const _KEEP_AFTER_EXIT_MS = 10_000;
-
-/** How many fatal signal records are kept (a service crashing in a loop). */
-const _MAX_RECORDS = 64;
-
-/** The engine `$WRAPP_CRASH_WATCHER` asks for (`native`, `bpftrace`), else `auto`. */
-export function crashWatcherEngine(
-  value: string | undefined = Deno.env.get("WRAPP_CRASH_WATCHER"),
-): CrashWatcherEngine {
-  return value === "native" || value === "bpftrace" ? value : "auto";
-}
-
 /** Watches a service for fatal signals with eBPF; see the module documentation. */
 export class EbpfCrashWatcher {
   /** The pid watched from the start, if any. */
@@ -241,41 +121,25 @@ export class EbpfCrashWatcher {
   #native: NativeFatalSignalSource | undefined;
   #nativeFailure: string | undefined;
   readonly #debug: DebugLog;
-  readonly #procDir: string;
   readonly #waitMs: number;
-  readonly #demangler: Demangler;
-  readonly #symbolizers = new Map<number, Symbolizer>();
-  readonly #records: FatalSignalRecord[] = [];
-  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
-  readonly #refreshMs: number;
-  readonly #onMapsRead: ((pid: number, maps: string) => void) | undefined;
-  /**
-   * The maps text of the processes whose loader is looked for ("" until it is read; see
-   * `#followLoader`).
-   */
-  readonly #lastMaps = new Map<number, string>();
-  /** Per loader (`dev:inode`): whether its `_dl_debug_state` sends "maps changed" records. */
-  readonly #loaderHooks = new Map<string, Promise<boolean>>();
-  /** Processes whose loader is not hooked: polled every `refreshMs`. */
-  readonly #polled = new Set<number>();
-  /** Coalesced reads: `scheduled` or `running`, `again` when a record came during a read. */
-  readonly #mapsRefresh = new Map<number, "scheduled" | "running" | "again">();
-  /** Exec handling and timed reads under way, for {@linkcode EbpfCrashWatcher.settled}. */
-  #unsettled = 0;
-  #interval: ReturnType<typeof setInterval> | undefined;
-  #pending: Extract<FatalSignalLine, { kind: "signal" }> | undefined;
-  #arrived = Promise.withResolvers<void>();
+  /** The maps of the watched processes, read while they live. */
+  readonly #maps: MapsRefresher;
+  readonly #records = new FatalSignalRecords();
   #stopped = false;
 
   private constructor(options: EbpfCrashWatcherOptions, unavailable?: string) {
     this.pid = options.pid;
     this.#unavailable = unavailable;
     this.#debug = options.debug ?? silentDebug;
-    this.#procDir = options.procDir ?? "/proc";
     this.#waitMs = options.waitMs ?? 2000;
-    this.#refreshMs = options.refreshMs ?? 1000;
-    this.#onMapsRead = options.onMapsRead;
-    this.#demangler = new Demangler({ debug: this.#debug });
+    this.#maps = new MapsRefresher({
+      procDir: options.procDir ?? "/proc",
+      refreshMs: options.refreshMs ?? 1000,
+      onMapsRead: options.onMapsRead,
+      keepPid: options.pid,
+      attachLoaderHook: (openPath) => this.#native?.hookLoader(openPath),
+      debug: this.#debug,
+    });
   }
 
   /**
@@ -310,9 +174,7 @@ export class EbpfCrashWatcher {
       if (watcher.#native) {
         debug(`crash watcher: native eBPF programs attached for ${what}`);
         if (options.pid !== undefined) {
-          watcher.#symbolizers.set(options.pid, watcher.#newSymbolizer(options.pid));
-          watcher.#lastMaps.set(options.pid, "");
-          void watcher.#refresh(options.pid).then(() => watcher.#followLoader(options.pid!));
+          watcher.#maps.follow(options.pid);
           watcher.#native.watch(options.pid);
         }
         return watcher;
@@ -352,31 +214,19 @@ export class EbpfCrashWatcher {
     }
     // The watcher exists before bpftrace starts, so no message is lost.
     const watcher = new EbpfCrashWatcher(options);
-    // bpftrace takes integer parameters only: the loader's path is written into the
-    // program. Only that loader is hooked; processes using another one are polled.
-    const own = findLoader(await Deno.readTextFile("/proc/self/maps").catch(() => ""));
-    const program = fatalSignalProgramText(own?.path);
-    if (own && program.hooked) watcher.#loaderHooks.set(own.key, Promise.resolve(true));
-    if (options.pid !== undefined) {
-      watcher.#symbolizers.set(options.pid, watcher.#newSymbolizer(options.pid));
-      watcher.#lastMaps.set(options.pid, "");
-      void watcher.#refresh(options.pid).then(() => watcher.#followLoader(options.pid!));
+    const program = await fatalSignalBpftraceProgram();
+    if (program.hookedLoaderKey !== undefined) {
+      watcher.#maps.loaderHooks.markHooked(program.hookedLoaderKey);
     }
-    let sidecar: BpftraceSidecar;
+    if (options.pid !== undefined) watcher.#maps.follow(options.pid);
     try {
-      sidecar = await BpftraceSidecar.start({
+      watcher.#sidecar = await startFatalSignalSidecar({
         bpftrace: check.bpftrace.path,
         program: program.text,
-        programName: FATAL_SIGNAL_PROGRAM.name,
-        params: [options.pid ?? 0, options.supervisorPid ?? 0],
-        // signal(): a process that execs stops until its maps are read.
-        unsafe: true,
-        env: { BPFTRACE_NO_USER_SYMBOLS: "1" },
-        onMessage: (message) => watcher.#onMessage(message),
-        // bpftrace announces the probes before attaching them; BEGIN runs once they are.
-        isReady: (message) =>
-          message.type === "printf" && parseFatalSignalLine(message.text)?.kind === "ready",
+        pid: options.pid,
+        supervisorPid: options.supervisorPid,
         startTimeoutMs: options.startTimeoutMs,
+        onLine: (line, addresses) => watcher.#onLine(line, addresses),
         debug,
       });
     } catch (error) {
@@ -384,14 +234,7 @@ export class EbpfCrashWatcher {
       debug(`no eBPF crash backtrace for ${what}: ${why}`);
       watcher.#unavailable = why;
       await watcher.stop();
-      return watcher;
     }
-    watcher.#sidecar = sidecar;
-    void sidecar.exited.then((exit) => {
-      if (!exit.requested) {
-        debug(`bpftrace (crash backtraces) ended by itself${sidecar.describeFailure()}`);
-      }
-    });
     return watcher;
   }
 
@@ -430,7 +273,7 @@ export class EbpfCrashWatcher {
 
   /** The fatal signals seen so far, oldest first (the last 64). */
   get records(): readonly FatalSignalRecord[] {
-    return this.#records;
+    return this.#records.list;
   }
 
   /**
@@ -453,35 +296,22 @@ export class EbpfCrashWatcher {
           note: `no eBPF backtrace: ${info.signal} is not a signal the eBPF watcher records`,
         };
       }
-      const deadline = performance.now() + this.#waitMs;
-      let record = this.#find(info.pid, number);
-      while (record === undefined && !this.#stopped) {
-        const left = deadline - performance.now();
-        if (left <= 0) break;
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([
-          this.#arrived.promise,
-          new Promise<void>((resolve) => timer = setTimeout(resolve, left)),
-        ]);
-        clearTimeout(timer);
-        record = this.#find(info.pid, number);
-      }
+      const record = await this.#records.waitFor(info.pid, number, this.#waitMs);
+      const programs = this.#native ? "the eBPF programs" : "bpftrace";
       if (record === undefined) {
         const lost = this.#sidecar?.lostEvents ?? 0;
         return {
           source: "ebpf",
           threads: [],
-          note: `no eBPF backtrace: ${
-            this.#native ? "the eBPF programs" : "bpftrace"
-          } saw no fatal signal for pid ${info.pid}${lost > 0 ? ` (${lost} events lost)` : ""}`,
+          note: `no eBPF backtrace: ${programs} saw no fatal signal for pid ${info.pid}${
+            lost > 0 ? ` (${lost} events lost)` : ""
+          }`,
         };
       }
       const frames = await record.frames;
       const thread: CrashThread = { number: 1, lwp: record.tid, crashed: true, frames };
       const note = frames.length === 0
-        ? `no eBPF backtrace: ${
-          this.#native ? "the eBPF programs" : "bpftrace"
-        } recorded an empty user stack`
+        ? `no eBPF backtrace: ${programs} recorded an empty user stack`
         : frames.every((f) => f.function === "??")
         ? "the eBPF stack could not be symbolized (the process died before wrapp could read its maps, or its files have no symbols)"
         : undefined;
@@ -498,9 +328,7 @@ export class EbpfCrashWatcher {
    */
   async settled(): Promise<void> {
     this.#native?.flush();
-    while ((this.#mapsRefresh.size > 0 || this.#unsettled > 0) && !this.#stopped) {
-      await new Promise((resolve) => setTimeout(resolve, _COALESCE_MS));
-    }
+    await this.#maps.settled();
   }
 
   /**
@@ -510,281 +338,40 @@ export class EbpfCrashWatcher {
    */
   async stop(): Promise<void> {
     this.#stopped = true;
-    if (this.#interval !== undefined) clearInterval(this.#interval);
-    this.#interval = undefined;
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
-    this.#mapsRefresh.clear();
-    this.#arrived.resolve();
+    this.#maps.stop();
+    this.#records.close();
     await Promise.all([this.#sidecar?.stop(), this.#native?.close()]);
-  }
-
-  /**
-   * Attach the loader hook to the loader `loader` (opened at `openPath`) once; resolves
-   * whether its records come.
-   */
-  #hookLoader(loader: LoaderMapping, openPath: string): Promise<boolean> {
-    let hooked = this.#loaderHooks.get(loader.key);
-    if (hooked === undefined) {
-      const native = this.#native;
-      hooked = native === undefined ? Promise.resolve(false) : native.hookLoader(openPath).then(
-        () => {
-          this.#debug(`crash watcher: hooked the dynamic loader ${loader.path}`);
-          return true;
-        },
-        (error) => {
-          this.#debug(
-            `crash watcher: cannot hook the dynamic loader ${loader.path} (its processes are polled): ${
-              describeCause(error)
-            }`,
-          );
-          return false;
-        },
-      );
-      this.#loaderHooks.set(loader.key, hooked);
-    }
-    return hooked;
-  }
-
-  /**
-   * After the first read of `pid`'s maps: nothing more when its loader sends "maps
-   * changed" records; else read them again soon after its exec, and hook its loader once
-   * it has run a while, or poll it when its loader cannot be hooked.
-   */
-  async #followLoader(pid: number, afterExec = false): Promise<void> {
-    const loader = findLoader(this.#lastMaps.get(pid) ?? "");
-    this.#lastMaps.delete(pid);
-    // A static program maps nothing more after its exec (without a loader, no dlopen).
-    if (loader === undefined) return;
-    const hooked = this.#loaderHooks.get(loader.key);
-    if (hooked !== undefined && await hooked) return;
-    const symbolizer = this.#symbolizers.get(pid);
-    if (this.#stopped || symbolizer === undefined) return;
-    if (afterExec && this.#refreshMs > 0) {
-      for (const delay of _AFTER_EXEC_MS) this.#afterRead(delay, () => this.#refresh(pid));
-    }
-    if (hooked === undefined) {
-      this.#afterRead(_HOOK_AFTER_MS, () => this.#hookWhileRunning(pid, symbolizer, loader));
-    } else {
-      this.#poll(pid);
-    }
-  }
-
-  /** `pid` has run a while: hook its loader, then read the maps it mapped meanwhile. */
-  async #hookWhileRunning(
-    pid: number,
-    symbolizer: Symbolizer,
-    loader: LoaderMapping,
-  ): Promise<void> {
-    if (this.#symbolizers.get(pid) !== symbolizer) return; // it exec'd again
-    // Still running? A process that ended (or is ending) has no maps to read.
-    this.#lastMaps.set(pid, "");
-    await this.#refresh(pid);
-    const running = this.#lastMaps.get(pid) !== "";
-    this.#lastMaps.delete(pid);
-    if (!running || this.#stopped) return;
-    if (await this.#hookLoader(loader, `${this.#procDir}/${pid}/root${loader.path}`)) {
-      await this.#refresh(pid);
-    } else if (this.#symbolizers.get(pid) === symbolizer) {
-      this.#poll(pid);
-    }
-  }
-
-  #poll(pid: number): void {
-    if (this.#stopped) return;
-    this.#polled.add(pid);
-    if (this.#interval === undefined && this.#refreshMs > 0) {
-      this.#interval = setInterval(() => {
-        for (const polled of this.#polled) void this.#refresh(polled);
-      }, this.#refreshMs);
-    }
-  }
-
-  #unpoll(pid: number): void {
-    this.#polled.delete(pid);
-    if (this.#polled.size === 0 && this.#interval !== undefined) {
-      clearInterval(this.#interval);
-      this.#interval = undefined;
-    }
-  }
-
-  /** A "maps changed" record: read the maps once the burst it may start is over. */
-  #onMapsChanged(pid: number): void {
-    if (this.#stopped) return;
-    if (!this.#symbolizers.has(pid)) {
-      // A fork that never exec'd, loading a library.
-      this.#symbolizers.set(pid, this.#newSymbolizer(pid));
-    }
-    const state = this.#mapsRefresh.get(pid);
-    if (state === "running") this.#mapsRefresh.set(pid, "again");
-    if (state !== undefined) return;
-    this.#mapsRefresh.set(pid, "scheduled");
-    const read = async () => {
-      this.#mapsRefresh.set(pid, "running");
-      await this.#refresh(pid);
-      if (this.#mapsRefresh.get(pid) === "again" && !this.#stopped) {
-        this.#mapsRefresh.set(pid, "scheduled");
-        this.#after(_COALESCE_MS, read);
-      } else {
-        this.#mapsRefresh.delete(pid);
-      }
-    };
-    this.#after(_COALESCE_MS, read);
-  }
-
-  #find(pid: number, signal: number): FatalSignalRecord | undefined {
-    const mine = this.#records.filter((r) => r.pid === pid);
-    return mine.findLast((r) => r.signal === signal) ?? mine.at(-1);
-  }
-
-  #onMessage(message: BpftraceMessage): void {
-    if (message.type === "printf") {
-      for (const text of message.text.split("\n")) {
-        const line = parseFatalSignalLine(text);
-        if (line?.kind === "exec") this.#onExec(line.pid);
-        else if (line?.kind === "exit") this.#onExit(line.pid);
-        else if (line?.kind === "maps") this.#onMapsChanged(line.pid);
-        else if (line?.kind === "signal") this.#pending = line;
-      }
-    } else if (message.type === "other" && message.kind === "value") {
-      const line = this.#pending;
-      this.#pending = undefined;
-      if (line === undefined || typeof message.data !== "string") return;
-      this.#onSignal(line, parseStackKey(message.data));
-    }
   }
 
   #onNative(event: FatalSignalEvent): void {
     const { line } = event;
-    if (line.kind === "exec") this.#onExec(line.pid);
-    else if (line.kind === "exit") this.#onExit(line.pid);
-    else if (line.kind === "maps") this.#onMapsChanged(line.pid);
-    else if (line.kind === "signal") {
-      if (event.stackError !== undefined) {
-        this.#debug(`bpf_get_stack failed for pid ${line.pid}: error ${event.stackError}`);
-      }
-      this.#onSignal(line, event.addresses ?? []);
+    if (line.kind === "signal" && event.stackError !== undefined) {
+      this.#debug(`bpf_get_stack failed for pid ${line.pid}: error ${event.stackError}`);
     }
+    this.#onLine(line, event.addresses ?? []);
+  }
+
+  /** An event of either engine; `addresses` is the user stack of a signal. */
+  #onLine(line: FatalSignalLine, addresses: number[]): void {
+    if (line.kind === "exec") this.#maps.onExec(line.pid);
+    else if (line.kind === "exit") this.#maps.onExit(line.pid);
+    else if (line.kind === "maps") this.#maps.onMapsChanged(line.pid);
+    else if (line.kind === "signal") this.#onSignal(line, addresses);
   }
 
   #onSignal(line: Extract<FatalSignalLine, { kind: "signal" }>, addresses: number[]): void {
     this.#debug(
       `fatal signal ${line.signal} for pid ${line.pid} tid ${line.tid}: ${addresses.length} frames`,
     );
-    this.#records.push({
+    this.#records.add({
       pid: line.pid,
       tid: line.tid,
       signal: line.signal,
       result: line.result,
       addresses,
-      frames: this.#symbolize(line.pid, addresses),
+      frames: symbolizeFrames(this.#maps.symbolizerFor(line.pid), addresses, (error) => {
+        this.#debug(`cannot symbolize the stack of pid ${line.pid}: ${describeCause(error)}`);
+      }),
     });
-    if (this.#records.length > _MAX_RECORDS) this.#records.shift();
-    const arrived = this.#arrived;
-    this.#arrived = Promise.withResolvers<void>();
-    arrived.resolve();
-  }
-
-  /** The process exec'd and the programs stopped it: read its new maps, then let it run. */
-  #onExec(pid: number): void {
-    if (this.#stopped) {
-      this.#resume(pid);
-      return;
-    }
-    this.#debug(`pid ${pid} exec'd: reading its maps before it runs`);
-    // The maps read before belong to the old program: a new symbolizer, so the old ones
-    // can never name a frame of the new program.
-    this.#symbolizers.set(pid, this.#newSymbolizer(pid));
-    this.#lastMaps.set(pid, "");
-    this.#unpoll(pid);
-    // Resumed once its maps are read and what follows them is decided.
-    this.#unsettled++;
-    void this.#refresh(pid)
-      .then(() => this.#followLoader(pid, true))
-      .finally(() => {
-        this.#unsettled--;
-        this.#resume(pid);
-      });
-  }
-
-  #onExit(pid: number): void {
-    this.#unpoll(pid);
-    const symbolizer = this.#symbolizers.get(pid);
-    if (symbolizer === undefined || pid === this.pid) return;
-    // Another CPU's buffer may still hold its fatal signal: keep the maps a while.
-    this.#after(_KEEP_AFTER_EXIT_MS, () => {
-      if (this.#symbolizers.get(pid) === symbolizer) this.#symbolizers.delete(pid);
-    });
-  }
-
-  #resume(pid: number): void {
-    try {
-      Deno.kill(pid, "SIGCONT");
-    } catch (error) {
-      this.#debug(`cannot resume pid ${pid} after its exec: ${describeCause(error)}`);
-    }
-  }
-
-  /** `#after` for a read of maps, which `settled()` waits for (until `stop()` drops it). */
-  #afterRead(ms: number, read: () => Promise<void>): void {
-    if (this.#stopped) return;
-    this.#unsettled++;
-    this.#after(ms, () => void read().finally(() => this.#unsettled--));
-  }
-
-  #after(ms: number, fn: () => void): void {
-    if (this.#stopped) return;
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      fn();
-    }, ms);
-    this.#timers.add(timer);
-  }
-
-  async #symbolize(pid: number, addresses: number[]): Promise<CrashFrame[]> {
-    try {
-      let symbolizer = this.#symbolizers.get(pid);
-      if (!symbolizer) {
-        // A process never seen exec'ing (a fork): its maps can only be read now.
-        symbolizer = this.#newSymbolizer(pid);
-        this.#symbolizers.set(pid, symbolizer);
-      }
-      await symbolizer.refreshMaps();
-      const [resolved] = await symbolizer.resolveStacks([addresses]);
-      return crashFrames(resolved);
-    } catch (error) {
-      this.#debug(`cannot symbolize the stack of pid ${pid}: ${describeCause(error)}`);
-      return addresses.map((address, index) => ({
-        index,
-        address: `0x${address.toString(16).padStart(16, "0")}`,
-        function: "??",
-      }));
-    }
-  }
-
-  #newSymbolizer(pid: number): Symbolizer {
-    const path = `${this.#procDir}/${pid}/maps`;
-    return new Symbolizer(pid, {
-      procDir: this.#procDir,
-      demangler: this.#demangler,
-      debug: this.#debug,
-      readMaps: async () => {
-        const text = await Deno.readTextFile(path);
-        // A process past its exit (or a zombie) has no mappings left: it is gone for
-        // the symbolizer, which then keeps the maps it read last.
-        if (text === "") throw new Error("the process is exiting");
-        if (this.#lastMaps.has(pid)) this.#lastMaps.set(pid, text);
-        this.#onMapsRead?.(pid, text);
-        return text;
-      },
-    });
-  }
-
-  async #refresh(pid: number): Promise<void> {
-    try {
-      await this.#symbolizers.get(pid)?.refreshMaps();
-    } catch (error) {
-      this.#debug(`cannot read the maps of pid ${pid}: ${describeCause(error)}`);
-    }
   }
 }

@@ -51,7 +51,7 @@ import {
   store,
   storeImm,
 } from "../../../pipeline/bpf/native/bpf_insn.ts";
-import type { FatalSignalLine } from "./ebpf_backtrace.ts";
+import type { FatalSignalLine } from "./fatal_signal_line.ts";
 import { FATAL_SIGNAL_NUMBERS } from "./fatal_signal_program.ts";
 
 const { R0, R1, R2, R3, R4, R6, R7, R8, R9, R10 } = BPF_REG;
