@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { crashFrames } from "./crash_frames.ts";
+import type { Symbolizer } from "../../../core/symbols/symbolizer.ts";
+import { crashFrames, symbolizeFrames } from "./crash_frames.ts";
 
 Deno.test("crashFrames gives gdb-shaped frames", () => {
   assert.deepEqual(
@@ -54,4 +55,18 @@ Deno.test("crashFrames ends a stack that loops outside any file (no frame pointe
     frame(0x1010, "/app", "fib"),
   ]);
   assert.equal(recursive.length, 3);
+});
+
+Deno.test("symbolizeFrames() gives unnamed frames and says why when the stack cannot be resolved", async () => {
+  const errors: unknown[] = [];
+  const symbolizer = {
+    refreshMaps: () => Promise.resolve(false),
+    resolveStacks: () => Promise.reject(new Error("cannot read /tmp/segv")),
+  } as unknown as Symbolizer;
+  const frames = await symbolizeFrames(symbolizer, [0x5590450b5145, 0x10], (e) => errors.push(e));
+  assert.deepEqual(frames, [
+    { index: 0, address: "0x00005590450b5145", function: "??" },
+    { index: 1, address: "0x0000000000000010", function: "??" },
+  ]);
+  assert.match(String(errors[0]), /cannot read \/tmp\/segv/);
 });
