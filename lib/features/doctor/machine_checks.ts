@@ -19,7 +19,8 @@ import {
 import type { DoctorCheck } from "./check_result.ts";
 import { bpfResults, TRACEPOINTS } from "./bpf_results.ts";
 import { kernelResult } from "./kernel_check.ts";
-import { debugfsResult, readMounts } from "./debugfs_check.ts";
+import { debugfsResult } from "./debugfs_check.ts";
+import { readMounts } from "../../core/mounts.ts";
 import { coreDumpResult, crashWatcherResult } from "./crash_results.ts";
 import {
   attachResult,

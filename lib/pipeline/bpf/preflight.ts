@@ -16,6 +16,7 @@
 import { PrivilegeError, SidecarError } from "../../core/errors.ts";
 import { findExecutable } from "../../core/find_executable.ts";
 import { pathExists } from "../../core/path_exists.ts";
+import { readMounts } from "../../core/mounts.ts";
 
 /** Oldest bpftrace wrapp's programs are written for. */
 export const MIN_BPFTRACE_VERSION: readonly [number, number, number] = [0, 14, 0];
@@ -123,7 +124,7 @@ async function _checkBpftrace(options: PreflightOptions, report: PreflightReport
 async function _findTracefs(options: PreflightOptions, report: PreflightReport): Promise<void> {
   const tracefsDir = options.tracefsDir ?? "/sys/kernel/tracing";
   const debugfsDir = options.debugfsDir ?? "/sys/kernel/debug";
-  const mounts = await _readMounts(options.mountsFile ?? "/proc/self/mounts");
+  const mounts = await readMounts(options.mountsFile).catch(() => []);
   if (mounts.some((m) => m.type === "tracefs" && m.dir === tracefsDir)) {
     report.tracefs = tracefsDir;
   } else if (mounts.some((m) => m.type === "debugfs" && m.dir === debugfsDir)) {
@@ -213,23 +214,6 @@ function _compareVersions(a: readonly number[], b: readonly number[]): number {
     if (d !== 0) return d;
   }
   return 0;
-}
-
-async function _readMounts(file: string): Promise<{ dir: string; type: string }[]> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch {
-    return [];
-  }
-  return text.split("\n").filter((line) => line.trim() !== "").map((line) => {
-    const [, dir = "", type = ""] = line.split(" ");
-    // /proc/mounts escapes spaces and friends as octal: "\040".
-    return {
-      dir: dir.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8))),
-      type,
-    };
-  });
 }
 
 async function _mountTracefs(dir: string): Promise<string | undefined> {
