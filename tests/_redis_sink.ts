@@ -6,20 +6,13 @@
  */
 
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
 import { type LogEvent, now } from "../lib/core/event.ts";
 import type { RedisSink, RedisSinkOptions } from "../lib/pipeline/sinks/redis.ts";
 import type { RedisServer } from "./_redis.ts";
+import { waitFor as waitUntil } from "./_helpers.ts";
 
-/** The repository. */
-export const ROOT = fileURLToPath(new URL("../", import.meta.url));
-
-/** A temporary folder removed when disposed. */
-export async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "wrapp-redis-test-" });
-  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
-}
+export { ROOT, tempDir } from "./_helpers.ts";
 
 /** Sink options for the Redis on `port`: stream `svc`, run `run-1`, host `testhost`, pid 4242. */
 export function options(port: number, extra: Partial<RedisSinkOptions> = {}): RedisSinkOptions {
@@ -92,15 +85,11 @@ export function assertInOrder(seen: number[], count: number): number {
   return seen.length - first.length;
 }
 
-/** Poll `condition` every 50 ms; fail naming `what` after `timeoutMs`. */
-export async function waitFor(
+/** `waitFor` of _helpers.ts with what it waits for named first, and 20 s by default. */
+export function waitFor(
   condition: () => boolean | Promise<boolean>,
   what: string,
   timeoutMs = 20_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+): Promise<void> {
+  return waitUntil(condition, timeoutMs, what);
 }
