@@ -15,6 +15,6 @@ export {
   type CheckCoreDumpsOptions,
   type CoreDumpCheck,
 } from "./crash/doctor_checks.ts";
-export { type CrashWatcherEngine, crashWatcherEngine } from "./crash/ebpf_backtrace.ts";
+export { type CrashWatcherEngine, crashWatcherEngine } from "./crash/crash_watcher_engine.ts";
 export { NativeFatalSignalSource } from "./crash/native_fatal_signal.ts";
 export { type LimitsPlan, planLimits } from "./service_cgroup.ts";
