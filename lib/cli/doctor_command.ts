@@ -11,7 +11,7 @@
 import { UsageError } from "../core/errors.ts";
 import { parseFlags } from "./parse_flags.ts";
 import { loadConfig } from "../core/config/load_config.ts";
-import { redisUrlFlag } from "./redis_url_flag.ts";
+import { redisUrlFlag } from "../core/config/redis_url_flag.ts";
 import { MIN_BPFTRACE_VERSION } from "../pipeline/bpf/preflight.ts";
 import { basename } from "node:path";
 import {

@@ -9,7 +9,7 @@
 import type { DebugLog } from "../core/debug.ts";
 import { UsageError } from "../core/errors.ts";
 import type { RedisEndpoint } from "../core/config/redis_url.ts";
-import { redisUrlFlag } from "./redis_url_flag.ts";
+import { redisUrlFlag } from "../core/config/redis_url_flag.ts";
 import { ROOT_RUNTIME_DIR } from "../features/run/runtime_dir.ts";
 import { type PsRow, rowJson } from "../features/run/ps/ps_row.ts";
 import { formatPsTable } from "../features/run/ps/ps_table.ts";

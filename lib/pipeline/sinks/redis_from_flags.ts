@@ -17,6 +17,7 @@ import {
   SENTINEL_PORT,
 } from "../../core/config/redis_url.ts";
 import { defaultStateDir } from "../../core/config/state_dir.ts";
+import { redisUrlFlag } from "../../core/config/redis_url_flag.ts";
 import { newRunId } from "../tef/run_dir.ts";
 import { RedisSink } from "./redis.ts";
 
@@ -173,11 +174,7 @@ export interface RedisFlags {
  * that events wait in the spool). Throws UsageError for a bad URL or password file.
  */
 export async function openRedisSinkFromFlags(flags: RedisFlags): Promise<RedisSink> {
-  const endpoint = parseRedisUrl(flags.url);
-  if (!endpoint) {
-    // The URL is not echoed: it may hold a password.
-    throw new UsageError(`Invalid --redis: ${redisUrlProblem(flags.url)}`);
-  }
+  const endpoint = redisUrlFlag(flags.url, flags.env);
   if (flags.passwordFile !== undefined) {
     try {
       endpoint.password = (await Deno.readTextFile(flags.passwordFile)).replace(/\r?\n$/, "");
@@ -187,7 +184,6 @@ export async function openRedisSinkFromFlags(flags: RedisFlags): Promise<RedisSi
       );
     }
   }
-  endpoint.password ??= flags.env("WRAPP_REDIS_PASSWORD") || undefined;
   const stateDir = defaultStateDir(flags.streamName, { env: flags.env, uid: Deno.uid() }) ??
     join("/tmp/wrapp", flags.streamName);
   const spoolDir = resolve(flags.spoolDir ?? join(stateDir, "spool"));

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UsageError } from "../core/errors.ts";
+import { UsageError } from "../errors.ts";
 import { redisUrlFlag } from "./redis_url_flag.ts";
 
 Deno.test("redisUrlFlag(): the URL's endpoint, the password from the environment when it has none", () => {

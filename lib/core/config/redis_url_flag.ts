@@ -1,12 +1,12 @@
 /**
- * The `--redis URL` flag of `wrapp ps` and `wrapp doctor`: the endpoint it names, its
+ * The `--redis URL` flag (`wrapp ps`, `doctor`, and the sinks of `trace`, `memprof`, `record` and `serve`): the endpoint it names, its
  * password from `$WRAPP_REDIS_PASSWORD` when the URL has none.
  *
  * @module
  */
 
-import { parseRedisUrl, type RedisEndpoint, redisUrlProblem } from "../core/config/redis_url.ts";
-import { UsageError } from "../core/errors.ts";
+import { parseRedisUrl, type RedisEndpoint, redisUrlProblem } from "./redis_url.ts";
+import { UsageError } from "../errors.ts";
 
 /** The endpoint of `--redis url`; a {@linkcode UsageError} that does not echo the URL when it is invalid. */
 export function redisUrlFlag(
