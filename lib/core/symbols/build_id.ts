@@ -11,6 +11,7 @@
  */
 
 import { describeCause, WrappError } from "../errors.ts";
+import { elfFieldReader } from "./elf_headers.ts";
 
 /** What {@linkcode readElfInfo} reports. */
 export interface ElfInfo {
@@ -120,7 +121,7 @@ export async function elfInfo(source: ByteSource, name = "<bytes>"): Promise<Elf
   if (ident.length < (bits === 64 ? 64 : 52)) {
     throw new SyntaxError(`Invalid ELF file "${name}": the header is cut short`);
   }
-  const header = new _Reader(ident, littleEndian);
+  const header = elfFieldReader(ident, littleEndian);
   const type = header.u16(16);
   const machine = header.u16(18);
   const info: ElfInfo = {
@@ -140,7 +141,7 @@ export async function elfInfo(source: ByteSource, name = "<bytes>"): Promise<Elf
   const notes: Array<{ offset: number; size: number; align: number }> = [];
   if (phoff > 0 && phnum > 0 && phnum <= _MAX_HEADERS && phentsize >= (bits === 64 ? 56 : 32)) {
     const table = await source.read(phoff, phnum * phentsize);
-    const reader = new _Reader(table, littleEndian);
+    const reader = elfFieldReader(table, littleEndian);
     for (let i = 0; i < phnum && (i + 1) * phentsize <= table.length; i++) {
       const at = i * phentsize;
       if (reader.u32(at) !== _PT_NOTE) continue;
@@ -156,7 +157,7 @@ export async function elfInfo(source: ByteSource, name = "<bytes>"): Promise<Elf
 
   if (shoff > 0 && shnum > 0 && shnum <= _MAX_HEADERS && shentsize >= (bits === 64 ? 64 : 40)) {
     const table = await source.read(shoff, shnum * shentsize);
-    const reader = new _Reader(table, littleEndian);
+    const reader = elfFieldReader(table, littleEndian);
     const sections: typeof notes = [];
     for (let i = 0; i < shnum && (i + 1) * shentsize <= table.length; i++) {
       const at = i * shentsize;
@@ -217,28 +218,4 @@ async function _buildIdIn(
     }
   }
   return undefined;
-}
-
-/** Fixed-width integer reads at the ELF's byte order. */
-class _Reader {
-  readonly #view: DataView;
-  readonly #le: boolean;
-
-  constructor(bytes: Uint8Array, littleEndian: boolean) {
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.#le = littleEndian;
-  }
-
-  u16(at: number): number {
-    return this.#view.getUint16(at, this.#le);
-  }
-
-  u32(at: number): number {
-    return this.#view.getUint32(at, this.#le);
-  }
-
-  /** A 64-bit field as a number; offsets and sizes beyond 2^53 are not real files. */
-  u64(at: number): number {
-    return Number(this.#view.getBigUint64(at, this.#le));
-  }
 }
