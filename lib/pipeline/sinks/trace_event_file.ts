@@ -28,7 +28,7 @@ import { crashTraceEvent } from "./encode/crash.ts";
 import { hangTraceEvent } from "./encode/hang.ts";
 import { SyscallTefEncoder } from "../syscalls/syscall_events.ts";
 import { tefMicroseconds } from "../tef/tef_microseconds.ts";
-import { traceTitle } from "../tef/trace_title.ts";
+import { tefLogLine } from "../tef/tef_log_line.ts";
 import { trackMetadata } from "../tef/track_metadata.ts";
 import { type AssembleResult, assembleTrace, writeAll } from "../tef/assemble_trace.ts";
 import { emptyStats, type Sink, type SinkStats } from "./sink.ts";
@@ -61,8 +61,10 @@ export interface TraceEventFileSinkOptions {
 }
 
 /** Encoded characters handed to one write call. */
-const _WRITE_BATCH_CHARS = 4 << 20;
+const _WRITE_BATCH_CHARS = 1 << 20;
 const _DEFAULT_MAX_QUEUED_CHARS = 64 << 20;
+/** Queued characters above which the output is held back: few strings stay alive in a burst. */
+const _HOLD_CHARS = 1 << 20;
 
 interface _Queued {
   readonly text: string;
@@ -100,6 +102,7 @@ export class TraceEventFileSink implements Sink {
   readonly #pid: number;
   readonly #runName: string;
   readonly #maxQueuedChars: number;
+  readonly #holdChars: number;
   readonly #encoders: EventEncoders<string>;
   readonly #syscallTef: SyscallTefEncoder;
   readonly #textEncoder = new TextEncoder();
@@ -119,6 +122,7 @@ export class TraceEventFileSink implements Sink {
     this.#pid = options.pid;
     this.#runName = `run ${options.runId}`;
     this.#maxQueuedChars = options.maxQueuedChars ?? _DEFAULT_MAX_QUEUED_CHARS;
+    this.#holdChars = Math.min(this.#maxQueuedChars / 4, _HOLD_CHARS);
     this.jsonlPath = join(options.runDir, "events.jsonl");
     this.tracePath = join(options.runDir, "trace.json");
     // Syscall statistics: counters on the traced process, anomalies as slices on their
@@ -126,21 +130,12 @@ export class TraceEventFileSink implements Sink {
     this.#syscallTef = new SyscallTefEncoder({ pid: this.#pid, tid: TRACE_TRACKS.status });
     this.#encoders = {
       status: (event) => this.#encodeStatus(event),
-      log: (event) => {
-        const tid = event.stream === "stdout" ? TRACE_TRACKS.stdout : TRACE_TRACKS.stderr;
-        const args: Record<string, unknown> = { text: event.text };
-        if (event.split) {
-          args.part = event.split.part;
-          args.last = event.split.last;
-        }
-        if (event.lines !== undefined) args.lines = event.lines;
-        if (event.unterminated !== undefined) args.unterminated = event.unterminated;
-        return this.#line("i", tid, tefMicroseconds(event.time), traceTitle(event.text), {
-          cat: event.stream,
-          s: "t",
-          args,
-        });
-      },
+      log: (event) =>
+        tefLogLine(
+          this.#pid,
+          event.stream === "stdout" ? TRACE_TRACKS.stdout : TRACE_TRACKS.stderr,
+          event,
+        ),
       metric: (event) => {
         if (event.numeric !== undefined && Number.isFinite(event.numeric)) {
           return this.#line("C", TRACE_TRACKS.markers, tefMicroseconds(event.time), event.name, {
@@ -236,12 +231,12 @@ export class TraceEventFileSink implements Sink {
   }
 
   /**
-   * `undefined` while less than a quarter of `maxQueuedChars` waits to be written, else a
-   * promise that resolves once the queue is below that again. The output pipeline awaits
+   * `undefined` while less than 1 Mi characters (or a quarter of `maxQueuedChars`) wait to be
+   * written, else a promise that resolves once the queue is below that again. The output pipeline awaits
    * it, so a slow disk slows the child's output instead of dropping lines.
    */
   waitForCapacity(): Promise<void> | undefined {
-    if (this.#queuedChars < this.#maxQueuedChars / 4) return undefined;
+    if (this.#queuedChars < this.#holdChars) return undefined;
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#capacityWaiters.push(resolve);
     return promise;
@@ -377,7 +372,7 @@ export class TraceEventFileSink implements Sink {
 
   #releaseWaiters(): void {
     if (this.#capacityWaiters.length === 0) return;
-    if (this.#queuedChars >= this.#maxQueuedChars / 4 && this.#queue.length > 0) return;
+    if (this.#queuedChars >= this.#holdChars && this.#queue.length > 0) return;
     for (const resolve of this.#capacityWaiters.splice(0)) resolve();
   }
 

@@ -236,6 +236,25 @@ Deno.test("TraceEventFileSink flush() resolves once every accepted batch is on d
   });
 });
 
+Deno.test("TraceEventFileSink holds the producer back above 1 Mi queued characters, and never drops a burst", async () => {
+  await withSink(async (sink) => {
+    assert.equal(sink.waitForCapacity(), undefined);
+    // One 64 KiB read of empty lines: 65,536 events, ~7 Mi characters of TEF, in 4096-event batches.
+    let holds = 0;
+    for (let batch = 0; batch < 16; batch++) {
+      sink.write(Array.from({ length: 4096 }, (_, i) => log("stdout", "", batch * 4096 + i)));
+      if (sink.waitForCapacity()) holds++;
+    }
+    assert.ok(holds >= 14, `held back after ${16 - holds} of 16 batches, expected from the 2nd`);
+    const wait = sink.waitForCapacity();
+    assert.ok(wait, "still holding while ~7 Mi characters wait");
+    await wait;
+    assert.equal(sink.waitForCapacity(), undefined);
+    await sink.flush();
+    assert.deepEqual([sink.stats().sent, sink.stats().dropped], [65_536, 0]);
+  });
+});
+
 Deno.test("TraceEventFileSink handles 100,000 events in large batches, in order", async () => {
   // Fewer under qemu (the aarch64 lane sets WRAPP_TEST_EMULATED), where this is ~40x slower.
   const count = Deno.env.get("WRAPP_TEST_EMULATED") === "1" ? 10_000 : 100_000;

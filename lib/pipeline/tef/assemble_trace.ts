@@ -3,15 +3,17 @@
  * `trace.json` that ui.perfetto.dev opens.
  *
  * The JSON-lines file is crash-safe but not loadable; the assembled file is loadable but
- * only written at the end. Assembly streams: it reads 1 MiB chunks and writes ~4 MiB
- * batches, so a 200 MB recording never sits in memory. The output is written to a
- * temporary file in the same folder, fsynced and renamed over the target, so a reader (or
- * a crash) never sees a half-written trace.
+ * only written at the end. Assembly streams: it reads 1 MiB chunks and writes 4 MiB
+ * batches, so a 200 MB recording never sits in memory, and it copies lines as bytes (see
+ * `event_line_bytes.ts`), so a million lines make no million strings. The output is
+ * written to a temporary file in the same folder, fsynced and renamed over the target, so a
+ * reader (or a crash) never sees a half-written trace.
  *
  * @module
  */
 
 import { basename, dirname, join } from "node:path";
+import { isPlainEventLine } from "./event_line_bytes.ts";
 
 /**
  * The one event written when a recording holds no valid event, so the trace is still a
@@ -34,8 +36,16 @@ export interface AssembleResult {
 }
 
 const _READ_CHUNK_BYTES = 1 << 20;
-const _WRITE_BATCH_CHARS = 4 << 20;
+const _WRITE_BATCH_BYTES = 4 << 20;
 const _NEWLINE = 0x0a;
+const _OPEN = new TextEncoder().encode("[");
+const _SEPARATOR = new TextEncoder().encode(",\n");
+const _CLOSE = new TextEncoder().encode("]\n");
+
+/** What `String.prototype.trim` removes that is ASCII: the rest is left to the slow path. */
+function _isSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+}
 
 /**
  * Stream the JSON-lines TEF file `jsonlPath` into an array-form trace at `tracePath`,
@@ -67,42 +77,32 @@ export async function assembleTrace(
     if (options.mode !== undefined) await Deno.chmod(tempPath, options.mode);
     const writer = new _BatchWriter(output);
     const result: AssembleResult = { events: 0, skipped: 0 };
-    const take = async (line: string) => {
-      const event = _eventText(line);
+    const decoder = new TextDecoder();
+    const take = (bytes: Uint8Array, start: number, end: number) => {
+      while (start < end && _isSpace(bytes[start])) start++;
+      while (end > start && _isSpace(bytes[end - 1])) end--;
+      let event: Uint8Array | undefined;
+      if (isPlainEventLine(bytes, start, end)) event = bytes.subarray(start, end);
+      else if (start < end) {
+        // Not certainly valid: JSON.parse decides, as it always has.
+        const text = _eventText(decoder.decode(bytes.subarray(start, end)));
+        if (text !== undefined) event = writer.encode(text);
+      }
       if (event === undefined) {
         result.skipped++;
-        return;
+        return undefined;
       }
-      await writer.add(result.events === 0 ? "[" : ",\n", event);
+      const wait = writer.put(result.events === 0 ? _OPEN : _SEPARATOR, event);
       result.events++;
+      return wait;
     };
 
-    const decoder = new TextDecoder();
-    const buffer = new Uint8Array(_READ_CHUNK_BYTES);
-    // Bytes of a line not yet ended by "\n", kept as parts so a huge line costs O(n).
-    let carry: Uint8Array[] = [];
-    for (;;) {
-      const n = await input.read(buffer);
-      if (n === null) break;
-      const chunk = buffer.subarray(0, n);
-      const lastNewline = chunk.lastIndexOf(_NEWLINE);
-      if (lastNewline < 0) {
-        carry.push(chunk.slice());
-        continue;
-      }
-      // Everything up to the last newline is whole lines; decoding it in one go cannot
-      // split a UTF-8 sequence, because "\n" never occurs inside one.
-      const whole = carry.length === 0
-        ? chunk.subarray(0, lastNewline)
-        : _concat([...carry, chunk.subarray(0, lastNewline)]);
-      carry = lastNewline + 1 < n ? [chunk.slice(lastNewline + 1)] : [];
-      for (const line of decoder.decode(whole).split("\n")) await take(line);
-    }
-    // A last line without "\n": complete if the writer died just after it, else cut off.
-    if (carry.length > 0) await take(decoder.decode(_concat(carry)));
+    await _forEachLine(input, take);
 
-    if (result.events === 0) await writer.add("[", JSON.stringify(EMPTY_TRACE_EVENT));
-    await writer.add("", "]\n");
+    if (result.events === 0) {
+      await writer.put(_OPEN, writer.encode(JSON.stringify(EMPTY_TRACE_EVENT)));
+    }
+    await writer.put(_CLOSE, new Uint8Array());
     await writer.flush();
     // Data reaches the disk before the rename makes it visible, so a power cut cannot
     // leave an empty trace.json behind.
@@ -117,6 +117,45 @@ export async function assembleTrace(
     throw error;
   } finally {
     input.close();
+  }
+}
+
+/**
+ * Call `take` with every line of `input`, as bytes without the "\n", and await what it
+ * returns. A last line without "\n" is complete if the writer died just after it, else cut off.
+ */
+async function _forEachLine(
+  input: Deno.FsFile,
+  take: (bytes: Uint8Array, start: number, end: number) => Promise<void> | undefined,
+): Promise<void> {
+  const buffer = new Uint8Array(_READ_CHUNK_BYTES);
+  // Bytes of a line not yet ended by "\n", kept as parts so a huge line costs O(n).
+  let carry: Uint8Array[] = [];
+  for (;;) {
+    const n = await input.read(buffer);
+    if (n === null) break;
+    const chunk = buffer.subarray(0, n);
+    let start = 0;
+    for (
+      let newline = chunk.indexOf(_NEWLINE);
+      newline >= 0;
+      newline = chunk.indexOf(_NEWLINE, start)
+    ) {
+      let wait: Promise<void> | undefined;
+      if (carry.length === 0) wait = take(chunk, start, newline);
+      else {
+        const line = _concat([...carry, chunk.subarray(start, newline)]);
+        carry = [];
+        wait = take(line, 0, line.length);
+      }
+      if (wait) await wait;
+      start = newline + 1;
+    }
+    if (start < n) carry.push(chunk.slice(start));
+  }
+  if (carry.length > 0) {
+    const line = _concat(carry);
+    await take(line, 0, line.length);
   }
 }
 
@@ -139,29 +178,47 @@ function _eventText(line: string): string | undefined {
   return text.startsWith('{"') ? text : JSON.stringify(value);
 }
 
-/** Collects strings and writes them in large batches. */
+/** Copies lines into one buffer and writes it when full: no string or promise per line. */
 class _BatchWriter {
   readonly #file: Deno.FsFile;
   readonly #encoder = new TextEncoder();
-  #parts: string[] = [];
-  #chars = 0;
+  readonly #buffer = new Uint8Array(_WRITE_BATCH_BYTES);
+  #used = 0;
 
   constructor(file: Deno.FsFile) {
     this.#file = file;
   }
 
-  async add(separator: string, text: string): Promise<void> {
-    this.#parts.push(separator, text);
-    this.#chars += separator.length + text.length;
-    if (this.#chars >= _WRITE_BATCH_CHARS) await this.flush();
+  encode(text: string): Uint8Array {
+    return this.#encoder.encode(text);
+  }
+
+  /** Append `separator` and `payload`; a promise only when the buffer had to be written first. */
+  put(separator: Uint8Array, payload: Uint8Array): Promise<void> | undefined {
+    if (this.#used + separator.length + payload.length > this.#buffer.length) {
+      return this.#flushThenPut(separator, payload);
+    }
+    this.#buffer.set(separator, this.#used);
+    this.#buffer.set(payload, this.#used + separator.length);
+    this.#used += separator.length + payload.length;
+    return undefined;
   }
 
   async flush(): Promise<void> {
-    if (this.#parts.length === 0) return;
-    const bytes = this.#encoder.encode(this.#parts.join(""));
-    this.#parts = [];
-    this.#chars = 0;
-    await writeAll(this.#file, bytes);
+    if (this.#used === 0) return;
+    const used = this.#used;
+    this.#used = 0;
+    await writeAll(this.#file, this.#buffer.subarray(0, used));
+  }
+
+  async #flushThenPut(separator: Uint8Array, payload: Uint8Array): Promise<void> {
+    await this.flush();
+    if (separator.length + payload.length <= this.#buffer.length) {
+      this.put(separator, payload);
+      return;
+    }
+    await writeAll(this.#file, separator); // a line larger than the buffer goes straight out
+    await writeAll(this.#file, payload);
   }
 }
 
