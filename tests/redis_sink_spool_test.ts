@@ -8,6 +8,7 @@ import {
   assertInOrder,
   lineNumbers,
   log,
+  logs,
   options,
   readStream,
   ROOT,
@@ -153,7 +154,9 @@ Deno.test("RedisSink with policy block drops nothing and holds waitForCapacity()
   writeLines(sink, 0, 5000, 100);
   assert.equal(sink.hasCapacity, false);
   let released = false;
-  const waiting = sink.waitForCapacity().then(() => released = true);
+  const waiting = sink.waitForCapacity();
+  assert.ok(waiting, "a full spool under policy block holds the producer");
+  waiting.then(() => released = true);
   await new Promise((resolve) => setTimeout(resolve, 200));
   assert.equal(released, false);
   await using redis = await startRedis({ port });
@@ -199,4 +202,29 @@ Deno.test("RedisSink skips a spooled line it cannot encode, counts it, and sends
   assert.deepEqual(await lineNumbers(redis), [0, 1]);
   assert.equal(sink.stats().dropped, 1);
   assert.equal(sink.stats().errors, 1);
+});
+
+Deno.test("RedisSink paces a burst to a healthy Redis: nothing goes to the spool, every line arrives in order", async () => {
+  await using redis = await startRedis();
+  await using dir = await tempDir();
+  // A stall limit no busy machine reaches: this test is about the wiring, burst_pacer_test
+  // about stalls.
+  const sink = await RedisSink.connect(options(redis.port, {
+    spoolDir: `${dir.path}/spool`,
+    memoryQueueEvents: 20_000,
+    burstStallMs: 60_000,
+    maxLen: 1_000_000,
+  }));
+  // As the output pipeline does: write what one read framed, then await the sink's word.
+  const count = 200_000;
+  let spooled = 0;
+  for (let i = 0; i < count; i += 4096) {
+    sink.write(logs(i, Math.min(i + 4096, count)));
+    spooled = Math.max(spooled, sink.stats().spooled);
+    await sink.waitForCapacity();
+  }
+  await sink.close();
+  assert.equal(spooled, 0, "a burst Redis keeps up with waits in the pipe, not in the spool");
+  assert.equal(sink.stats().dropped, 0);
+  assertInOrder(await lineNumbers(redis), count);
 });

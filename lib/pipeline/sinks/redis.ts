@@ -305,13 +305,20 @@ export class RedisSink implements Sink {
   }
 
   /**
-   * Resolve when there is room for more events: at once with `drop_oldest`; with `block`,
-   * once the spool (or, without one, the memory queue) is below its limit again. The
-   * output pipeline awaits this before reading more of the child's output.
+   * `undefined` when the service's output may be read on, else a promise for when it may.
+   * With `block`, that is once the spool (or, without one, the memory queue) is below its
+   * limit again. And while Redis keeps up, a burst is read only as fast as Redis takes it
+   * (see `redis/burst_pacer.ts`); a Redis that stalls 200 ms ends that, and the spool takes
+   * the burst. The output pipeline awaits this before reading more of the child's output.
    */
-  async waitForCapacity(): Promise<void> {
+  waitForCapacity(): Promise<void> | undefined {
     const block = (this.#options.policy ?? "drop_oldest") === "block";
-    while (block && !this.#life.closing && !this.hasCapacity) {
+    if (block && !this.#life.closing && !this.hasCapacity) return this.#waitForRoom();
+    return this.#parts.pacer.wait();
+  }
+
+  async #waitForRoom(): Promise<void> {
+    while (!this.#life.closing && !this.hasCapacity) {
       await this.#parts.progress.wait(1000);
       this.#parts.backlog.drainOverflow(); // the disk may have room again while Redis is still away
     }

@@ -102,6 +102,13 @@ export interface RedisSinkOptions {
   policy?: SpoolPolicy;
   /** Most events per pipeline. Default 2000. */
   batchEvents?: number;
+  /**
+   * While Redis keeps up, `RedisSink.waitForCapacity` holds a bursting producer once ten
+   * batches wait in memory, so the burst waits in the pipe rather than in memory and spool;
+   * a hold that sees no delivery for this long ends that until Redis delivers again. In ms.
+   * Default 200.
+   */
+  burstStallMs?: number;
   /** How long `RedisSink.connect` and each connection attempt wait, in ms. Default 5000. */
   connectTimeoutMs?: number;
   /**
@@ -178,6 +185,7 @@ export function validateRedisSinkOptions(options: RedisSinkOptions): void {
     ["memoryQueueEvents", options.memoryQueueEvents],
     ["spoolMaxBytes", options.spoolMaxBytes],
     ["batchEvents", options.batchEvents],
+    ["burstStallMs", options.burstStallMs],
     ["connectTimeoutMs", options.connectTimeoutMs],
     ["commandTimeoutMs", options.commandTimeoutMs],
   ];

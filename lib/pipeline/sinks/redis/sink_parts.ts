@@ -17,6 +17,7 @@ import type { RedisSinkOptions } from "./options.ts";
 import type { SpooledEvent } from "./spooled_event.ts";
 import type { RedisEncoder, RedisEncoderOptions } from "./encoders.ts";
 import { Backlog } from "./backlog.ts";
+import { BurstPacer } from "./burst_pacer.ts";
 import { BatchSender } from "./batch_sender.ts";
 import { SinkConnections } from "./connections.ts";
 import { Outage } from "./outage.ts";
@@ -106,6 +107,8 @@ export interface SinkParts {
   writer: SinkWriter;
   /** Those waiting for the writer. */
   progress: ProgressWaiters;
+  /** Holds a bursting service to Redis's pace. */
+  pacer: BurstPacer;
 }
 
 /** Build and wire the parts of a sink. */
@@ -163,6 +166,14 @@ export function assembleSink(setup: SinkSetup): SinkParts {
     notify: () => progress.notify(),
     debug,
   });
+  // A burst waits in the pipe once ten batches wait in memory (at most half the queue).
+  const holdAt = Math.max(1, Math.min(memoryLimit / 2, 10 * (options.batchEvents ?? 2000)));
+  parts.pacer = new BurstPacer({
+    queued: () => parts.backlog.memory.length,
+    delivered: () => counters.stats.sent + counters.dropped(),
+    paused: () => parts.outage.down || lifecycle.closing,
+    progress,
+  }, { holdAt, resumeAt: holdAt / 2, stallMs: options.burstStallMs ?? 200 });
   parts.writer = new SinkWriter({
     ...parts,
     spool,
