@@ -21,6 +21,7 @@
 
 import { parseArgs } from "node:util";
 import { bundleWrapp } from "./bundle.ts";
+import { V8_FLAGS } from "./v8_flags.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const MiB = 1024 * 1024;
@@ -35,14 +36,6 @@ const REQUIRED_TEXT: Record<string, string> = {
   "bpf/memprof.bt": "the bpftrace program of wrapp memprof",
   "lib/features/memprof/page/": "the memprof page",
 };
-
-/**
- * V8 flags baked into the binary. A young generation of at most 8 MiB per semi-space
- * lowered the peak RSS of 1M lines through `wrapp run` from 284 to 224 MiB at the same
- * wall time (CPU within the noise, +3 % median); no flag measured changed an idle
- * wrapp's RSS (README, "What wrapp costs").
- */
-const V8_FLAGS: string[] = ["--max-semi-space-size=8"];
 
 /**
  * Unstable Deno features the binary needs, and what for. The bundle is compiled without

@@ -36,6 +36,7 @@
 
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { startRedis } from "../tests/_redis.ts";
+import { V8_FLAGS } from "../.ci/v8_flags.ts";
 import { realtimeUs } from "./_clock.ts";
 import type { LatencyRequest, LatencyResult } from "./_latency_reader.ts";
 import { PACED_PRINTER_PY } from "./_paced_printer.ts";
@@ -214,6 +215,10 @@ const appSection = (app: App) =>
     JSON.stringify(app.args)
   }\n${userLine}stream_name = ${JSON.stringify(app.name)}\n`;
 
+// Ours runs with the V8 flags the compiled binary carries, so the figures are the binary's.
+const V8_FLAG = `--v8-flags=${V8_FLAGS.join(",")}`;
+const DENO_RUN = [Deno.execPath(), "run", "-A", V8_FLAG];
+
 const GO: Side = {
   id: "go",
   argv: (config) => [goBinary, config],
@@ -226,8 +231,8 @@ const GO: Side = {
 const noWatcher = options.noWatcher ? `\n[crash]\nebpf_backtrace = false\n` : "";
 const OURS: Side = {
   id: "ours",
-  argv: (config) => [Deno.execPath(), "run", "-A", MAIN, "run", config],
-  up: (folder) => [Deno.execPath(), "run", "-A", MAIN, "up", folder],
+  argv: (config) => [...DENO_RUN, MAIN, "run", config],
+  up: (folder) => [...DENO_RUN, MAIN, "up", folder],
   config: (app) =>
     `[redis]\nhost = "127.0.0.1"\nport = ${redis.port}\nspool_dir = ${
       JSON.stringify(`${dir}/spool/${app.name}`)
@@ -236,8 +241,8 @@ const OURS: Side = {
 // --before DIR: the same config run by an earlier checkout, for before/after in one run.
 const BEFORE: Side | undefined = options.beforeDir === undefined ? undefined : {
   id: "before",
-  argv: (config) => [Deno.execPath(), "run", "-A", `${options.beforeDir}/main.ts`, "run", config],
-  up: (folder) => [Deno.execPath(), "run", "-A", `${options.beforeDir}/main.ts`, "up", folder],
+  argv: (config) => [...DENO_RUN, `${options.beforeDir}/main.ts`, "run", config],
+  up: (folder) => [...DENO_RUN, `${options.beforeDir}/main.ts`, "up", folder],
   config: OURS.config,
 };
 const sides: Side[] = [...(goPresent ? [GO] : []), ...(BEFORE ? [BEFORE] : []), OURS];
@@ -768,6 +773,26 @@ async function floorRun(rep: number): Promise<void> {
   }
 }
 
+/** The server's own XADD ceiling: `redis-benchmark -P 1000`, as the throughput target names it. */
+async function redisBenchmarkRun(rep: number): Promise<void> {
+  const key = `vsgo-redis-benchmark-${rep}`;
+  const { code, stdout, stderr } = await new Deno.Command("redis-benchmark", {
+    args: ["-h", "127.0.0.1", "-p", String(redis.port), "-P", "1000", "-n", String(options.lines)]
+      .concat(["-q", "XADD", key, "*", "message", String(options.lines)]),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(stdout);
+  const rates = [...text.matchAll(/([\d.]+) requests per second/g)];
+  if (code !== 0 || rates.length === 0) {
+    throw new BrokenWorkload(`redis-benchmark: ${new TextDecoder().decode(stderr).trim() || text}`);
+  }
+  const rate = Number(rates.at(-1)![1]);
+  record("redis-benchmark.rate", "floor", rate);
+  progress(`redis-benchmark ${rep + 1}: ${Math.round(rate)} XADD/s`);
+  await redis.client(1).then((client) => client.del(key));
+}
+
 // ---- the table ----
 
 const MiB = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
@@ -1003,6 +1028,15 @@ function targets(): string {
     Number.isNaN(times) ? "—" : `${times.toFixed(1)}× Go's`,
     Number.isNaN(times) ? undefined : times >= 5,
   );
+  const ceiling = median(figures.get("redis-benchmark.rate")?.get("floor") ?? []);
+  const share = ours("seq.rate") / ceiling;
+  add(
+    "throughput against `redis-benchmark -P 1000` XADD, same server",
+    "≥ 0.6×",
+    share,
+    `${share.toFixed(2)}× (${Math.round(ceiling).toLocaleString("en-US")} XADD/s)`,
+    share >= 0.6,
+  );
   // CPU is counted in 100 Hz ticks: one tick over the idle window is the finest step.
   out.push(
     "",
@@ -1022,9 +1056,9 @@ function method(commit: string): string {
       Math.max(5, options.n)
     }), ` +
     `the two wrappers alternated in each round, one redis-server (--save "" --appendonly no) for all.`,
-    `- Go: \`wrapp-go-toml cfg.toml\`; ours: \`deno run -A ${
+    `- Go: \`wrapp-go-toml cfg.toml\`; ours: \`deno run -A ${V8_FLAG} ${
       options.entry ?? "main.ts"
-    } run cfg.toml\` (not compiled), the ` +
+    } run cfg.toml\` (not compiled; the flags the binary bakes in), the ` +
     `same [redis] host/port and [app] executable/args/user/stream_name; ours without \`password = ""\` ` +
     `(it refuses an empty password) and with its disk spool in a temporary folder; every other key ` +
     `at its default (so ours echoes lines to its stdout, here /dev/null, and ${
@@ -1033,7 +1067,7 @@ function method(commit: string): string {
         : "runs its crash watcher when root: its own eBPF programs, bpftrace where they cannot load"
     }). Each run uses its own stream, capped by both at MAXLEN ~ 1000.` +
     (BEFORE
-      ? ` "before": \`deno run -A ${options.beforeDir}/main.ts run cfg.toml\`, the same config, in the same rounds.`
+      ? ` "before": \`deno run -A ${V8_FLAG} ${options.beforeDir}/main.ts run cfg.toml\`, the same config, in the same rounds.`
       : ""),
     `- The tree: the wrapper's pid and its descendants (from /proc), except the service and what ` +
     `runs under it; bpftrace processes are the fallback crash watcher. RSS/PSS: VmRSS and smaps_rollup Pss ` +
@@ -1043,6 +1077,9 @@ function method(commit: string): string {
     `minus the run markers each wrapper adds to one \`echo hi\`. CPU seconds: /usr/bin/time around ` +
     `the wrapper (it and every child it reaped) minus /usr/bin/time around seq as the service. Peak ` +
     `RSS: each tree process's VmHWM (read every 200 ms), summed.`,
+    `- The server's XADD ceiling: \`redis-benchmark -P 1000 -n ${options.lines} -q XADD <key> * message ${options.lines}\` ` +
+    `(its default 50 connections) against the same redis-server after each seq round; the throughput ` +
+    `target compares ours' seq lines/s with it.`,
     `- Paced: a Python printer (the service) writes \`lat <i> <µs>\` ${options.rate} times a second; ` +
     `the window starts ${
       SETTLE_MS / 1000
@@ -1104,6 +1141,7 @@ try {
     for (const side of order(rep)) {
       await attempt(`seq ${rep + 1} ${side.id}`, () => seqRun(side, rep));
     }
+    await attempt(`redis-benchmark ${rep + 1}`, () => redisBenchmarkRun(rep));
   }
   for (let rep = 0; rep < n; rep++) {
     for (const side of order(rep)) {

@@ -103,7 +103,7 @@ export interface RedisSinkOptions {
   /** Most events per pipeline. Default 2000. */
   batchEvents?: number;
   /**
-   * While Redis keeps up, `RedisSink.waitForCapacity` holds a bursting producer once ten
+   * While Redis keeps up, `RedisSink.waitForCapacity` holds a bursting producer once three
    * batches wait in memory, so the burst waits in the pipe rather than in memory and spool;
    * a hold that sees no delivery for this long ends that until Redis delivers again. In ms.
    * Default 200.
