@@ -115,3 +115,44 @@ Deno.test("MetricsSampler samples on its timer and stops with the service", asyn
     await Deno.remove(procDir, { recursive: true });
   }
 });
+
+Deno.test("MetricsSampler waits twice as long after each quiet sample, up to maxQuietMs, and not with an RSS check", async () => {
+  const procDir = await Deno.makeTempDir({ prefix: "wrapp-proc-" });
+  try {
+    await _writeProcess(procDir, 42, { ticks: 100, threads: 2, rssKb: 1024, pssKb: 512, fds: 3 });
+    const sampler = MetricsSampler.start(42, {
+      everyMs: 3_600_000,
+      maxQuietMs: 4 * 3_600_000,
+      procDir,
+      emit: () => {},
+    });
+    try {
+      sampler.sample(); // the first values are emitted: not quiet
+      assert.equal(sampler.nextWaitMs, 3_600_000);
+      const waits = [1, 2, 3].map(() => (sampler.sample(), sampler.nextWaitMs / 3_600_000));
+      assert.deepEqual(waits, [2, 4, 4]);
+      await _writeProcess(procDir, 42, { ticks: 101, threads: 2, rssKb: 1024, pssKb: 512, fds: 3 });
+      sampler.sample(); // one tick of CPU: back to every
+      assert.equal(sampler.nextWaitMs, 3_600_000);
+      sampler.sample(); // cpu_pct back to 0 is a change, emitted
+      assert.equal(sampler.nextWaitMs, 3_600_000);
+      sampler.sample();
+      assert.equal(sampler.nextWaitMs, 2 * 3_600_000, "quiet again");
+      await _writeProcess(procDir, 42, { ticks: 101, threads: 2, rssKb: 4096, pssKb: 512, fds: 3 });
+      sampler.sample(); // the RSS moved (no CPU): back to every
+      assert.equal(sampler.nextWaitMs, 3_600_000);
+    } finally {
+      sampler.stop();
+    }
+    // With only onSample (an RSS limit), the default: every sample on time.
+    const checked = MetricsSampler.start(42, { everyMs: 3_600_000, procDir, onSample: () => {} });
+    try {
+      for (let i = 0; i < 3; i++) checked.sample();
+      assert.equal(checked.nextWaitMs, 3_600_000);
+    } finally {
+      checked.stop();
+    }
+  } finally {
+    await Deno.remove(procDir, { recursive: true });
+  }
+});

@@ -143,6 +143,8 @@ export function startRunSampler(
   if (!metrics.enabled && rssLimit === undefined) return state;
   state.sampler = MetricsSampler.start(pid, {
     everyMs: metrics.everyMs,
+    // A silent service is sampled less often, unless an RSS limit needs every sample.
+    maxQuietMs: rssLimit === undefined ? 8 * metrics.everyMs : metrics.everyMs,
     emit: metrics.enabled ? (events) => options.router.emitAll(events) : undefined,
     onSample: rssLimit === undefined ? undefined : (sample) => {
       if (state.overLimit || sample.rssBytes <= rssLimit) return;
