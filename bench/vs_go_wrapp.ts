@@ -1102,6 +1102,8 @@ function method(commit: string): string {
     `- The server's XADD ceiling: \`redis-benchmark -P 1000 -n ${options.lines} -q XADD <key> * message ${options.lines}\` ` +
     `(its default 50 connections) against the same redis-server after each seq round; the throughput ` +
     `target compares ours' seq lines/s with it.`,
+    `- Deno's start-up floor: spawn → exit of \`deno run -A ${V8_FLAG}\` of a script printing one ` +
+    `line, once per start-up round: what any Deno program pays before its first instruction.`,
     `- Paced: a Python printer (the service) writes \`lat <i> <µs>\` ${options.rate} times a second; ` +
     `the window starts ${
       SETTLE_MS / 1000
