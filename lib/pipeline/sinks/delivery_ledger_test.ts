@@ -146,3 +146,30 @@ Deno.test("DeliveryLedger.sent() ends the batch being sent and releases what was
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("DeliveryLedger.sent({ lazy }) reaches the file with the next change or within the fsync interval", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const ledger = DeliveryLedger.open(dir, { syncIntervalMs: 50 });
+    const state = () => parseLedger(Deno.readTextFileSync(`${dir}/${LEDGER_FILE}`));
+    ledger.nextHeld(2);
+    ledger.sending([1, 2]);
+    ledger.sent([1, 2], { lazy: true });
+    // Not written yet: a kill -9 now would report 1-2 as possibly delivered, never less.
+    assert.deepEqual(state(), { accepted: 2, held: [[1, 2]], sending: [1, 2] });
+    ledger.flush(); // flush() is for holds, which must be written before any wait
+    assert.deepEqual(state(), { accepted: 2, held: [[1, 2]], sending: [1, 2] });
+    ledger.nextHeld(1, { defer: true });
+    ledger.sending([3, 3]); // the next batch's write carries the release
+    assert.deepEqual(state(), { accepted: 3, held: [[3, 3]], sending: [3, 3] });
+    ledger.sent([3], { lazy: true });
+    const deadline = Date.now() + 10_000;
+    while (state().held.length > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.deepEqual(state(), { accepted: 3, held: [] }, "the fsync timer wrote it");
+    await ledger.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -91,7 +91,8 @@ export class SinkWriter {
         backlog.inflight = undefined;
         const delivered = done === next.batch.length ? next.batch : next.batch.slice(0, done);
         if (next.source === "memory") {
-          ledger.sent(delivered.map((record) => record.seq)); // one write for both
+          // Lazily: the next batch's "sending" write (or the fsync timer) carries it.
+          ledger.sent(delivered.map((record) => record.seq), { lazy: true });
         } else if (next.source === "spool") {
           this.#parts.spool!.ack(done);
           backlog.drainOverflow(); // delivered segments gave disk space back
