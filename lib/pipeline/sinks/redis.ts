@@ -283,7 +283,7 @@ export class RedisSink implements Sink {
     let done = -1;
     const { backlog, outage } = this.#parts;
     for (;;) {
-      const delivered = this.#counters.stats.sent + this.#counters.dropped();
+      const delivered = this.#counters.delivered();
       if (delivered >= target) return this.#report(true);
       if (options.untilStalled && delivered > done) {
         done = delivered;

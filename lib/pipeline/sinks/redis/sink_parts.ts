@@ -49,6 +49,11 @@ export class SinkCounters {
     return this.ownDropped +
       (this.#spool ? this.#spool.droppedRecords + this.#spool.skippedLines : 0);
   }
+
+  /** Events done with: sent, or dropped and counted. */
+  delivered(): number {
+    return this.stats.sent + this.dropped();
+  }
 }
 
 /** Whether the sink is closing (no more sending), or closed. */
@@ -171,7 +176,7 @@ export function assembleSink(setup: SinkSetup): SinkParts {
   const holdAt = Math.max(1, Math.min(memoryLimit / 2, 3 * (options.batchEvents ?? 2000)));
   parts.pacer = new BurstPacer({
     queued: () => parts.backlog.memory.length,
-    delivered: () => counters.stats.sent + counters.dropped(),
+    delivered: () => counters.delivered(),
     paused: () => parts.outage.down || lifecycle.closing,
     progress,
   }, { holdAt, resumeAt: holdAt / 2, stallMs: options.burstStallMs ?? 200 });
