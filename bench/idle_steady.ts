@@ -21,6 +21,7 @@ import { parseArgs } from "node:util";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { startRedis } from "../tests/_redis.ts";
 import { V8_FLAGS } from "../.ci/v8_flags.ts";
+import { goPeer } from "./_go_peer.ts";
 import { snapshotTree } from "./_proc_tree.ts";
 
 const { values } = parseArgs({
@@ -39,15 +40,7 @@ const ROOT = fromFileUrl(new URL("../", import.meta.url));
 // Absolute: the wrappers run in the temporary folder.
 const entry = values.entry ? Deno.realPathSync(values.entry) : `${ROOT}main.ts`;
 const beforeDir = values.before && Deno.realPathSync(values.before);
-const goDir = values.go ?? Deno.env.get("WRAPP_GO_PEER_DIR") ?? `${ROOT}../shared/peers/go-wrapp`;
-const goBinary = `${goDir.replace(/\/$/, "")}/wrapp-go-toml`;
-const goPresent = (() => {
-  try {
-    return Deno.statSync(goBinary).isFile;
-  } catch {
-    return false;
-  }
-})();
+const { binary: goBinary, present: goPresent } = goPeer(values.go);
 
 const dir = await Deno.makeTempDir({ prefix: "wrapp-idle-steady-" });
 const redis = await startRedis();

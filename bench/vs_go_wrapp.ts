@@ -37,6 +37,7 @@
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { startRedis } from "../tests/_redis.ts";
 import { V8_FLAGS } from "../.ci/v8_flags.ts";
+import { goPeer, isExecutable } from "./_go_peer.ts";
 import { realtimeUs } from "./_clock.ts";
 import type { LatencyRequest, LatencyResult } from "./_latency_reader.ts";
 import { PACED_PRINTER_PY } from "./_paced_printer.ts";
@@ -152,23 +153,11 @@ try {
   console.error(`--entry ${JSON.stringify(options.entry)}: no such file (${MAIN})\n${USAGE}`);
   Deno.exit(2);
 }
-const goDir = options.goDir ?? Deno.env.get("WRAPP_GO_PEER_DIR") ??
-  fromFileUrl(new URL("../../shared/peers/go-wrapp", import.meta.url));
-const goBinary = `${goDir.replace(/\/$/, "")}/wrapp-go-toml`;
-const goPresent = _isExecutable(goBinary);
-const PYTHON = _isExecutable("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+const { binary: goBinary, present: goPresent } = goPeer(options.goDir);
+const PYTHON = isExecutable("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 const SETTLE_MS = 5000; // after spawn, before a window starts: both wrappers are up by then
 const STOP_TIMEOUT_MS = 30_000;
 const SEQ_TIMEOUT_MS = 900_000; // the Go wrapp needs about a minute for 1M lines
-
-function _isExecutable(path: string): boolean {
-  try {
-    const info = Deno.statSync(path);
-    return info.isFile && ((info.mode ?? 0o111) & 0o111) !== 0;
-  } catch {
-    return false;
-  }
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
