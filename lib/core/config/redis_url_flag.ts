@@ -1,6 +1,7 @@
 /**
- * The `--redis URL` flag (`wrapp ps`, `doctor`, and the sinks of `trace`, `memprof`, `record` and `serve`): the endpoint it names, its
- * password from `$WRAPP_REDIS_PASSWORD` when the URL has none.
+ * The `--redis URL` flag (`wrapp ps`, `doctor`, and the sinks of `trace`, `memprof`,
+ * `record` and `serve`): the endpoint it names, its password from `$WRAPP_REDIS_PASSWORD`
+ * when the URL has none.
  *
  * @module
  */

@@ -16,8 +16,8 @@
  * or waits to restart. The first sample comes 1 s after the start (or `every`, if
  * shorter), so a short run has one too; then one every `every`. While the tree uses no CPU
  * and no value changes, the waits double up to `maxQuietMs` (`wrapp run`: 8 × `every`,
- * unless an RSS limit needs every sample): a silent service wakes wrapp 2 times a minute,
- * not 12, and each wake-up of cold code cost ~1.7 ms of CPU.
+ * unless an RSS limit needs every sample): a silent service wakes wrapp once every 40 s,
+ * not 12 times a minute, and each wake-up of cold code cost ~1.7 ms of CPU.
  *
  * A value is emitted when it changed (a counter track and a Redis value both hold the last
  * one); a memory value when it moved by at least {@linkcode MEMORY_STEP_BYTES} or 1 % from

@@ -232,8 +232,8 @@ export class TraceEventFileSink implements Sink {
 
   /**
    * `undefined` while less than 1 Mi characters (or a quarter of `maxQueuedChars`) wait to be
-   * written, else a promise that resolves once the queue is below that again. The output pipeline awaits
-   * it, so a slow disk slows the child's output instead of dropping lines.
+   * written, else a promise that resolves once the queue is below that again. The output
+   * pipeline awaits it, so a slow disk slows the child's output instead of dropping lines.
    */
   waitForCapacity(): Promise<void> | undefined {
     if (this.#queuedChars < this.#holdChars) return undefined;

@@ -38,9 +38,10 @@ export interface AssembleResult {
 const _READ_CHUNK_BYTES = 1 << 20;
 const _WRITE_BATCH_BYTES = 4 << 20;
 const _NEWLINE = 0x0a;
-const _OPEN = new TextEncoder().encode("[");
-const _SEPARATOR = new TextEncoder().encode(",\n");
-const _CLOSE = new TextEncoder().encode("]\n");
+const _encoder = new TextEncoder();
+const _OPEN = _encoder.encode("[");
+const _SEPARATOR = _encoder.encode(",\n");
+const _CLOSE = _encoder.encode("]\n");
 
 /** What `String.prototype.trim` removes that is ASCII: the rest is left to the slow path. */
 function _isSpace(c: number): boolean {
@@ -86,7 +87,7 @@ export async function assembleTrace(
       else if (start < end) {
         // Not certainly valid: JSON.parse decides, as it always has.
         const text = _eventText(decoder.decode(bytes.subarray(start, end)));
-        if (text !== undefined) event = writer.encode(text);
+        if (text !== undefined) event = _encoder.encode(text);
       }
       if (event === undefined) {
         result.skipped++;
@@ -100,7 +101,7 @@ export async function assembleTrace(
     await _forEachLine(input, take);
 
     if (result.events === 0) {
-      await writer.put(_OPEN, writer.encode(JSON.stringify(EMPTY_TRACE_EVENT)));
+      await writer.put(_OPEN, _encoder.encode(JSON.stringify(EMPTY_TRACE_EVENT)));
     }
     await writer.put(_CLOSE, new Uint8Array());
     await writer.flush();
@@ -181,16 +182,11 @@ function _eventText(line: string): string | undefined {
 /** Copies lines into one buffer and writes it when full: no string or promise per line. */
 class _BatchWriter {
   readonly #file: Deno.FsFile;
-  readonly #encoder = new TextEncoder();
   readonly #buffer = new Uint8Array(_WRITE_BATCH_BYTES);
   #used = 0;
 
   constructor(file: Deno.FsFile) {
     this.#file = file;
-  }
-
-  encode(text: string): Uint8Array {
-    return this.#encoder.encode(text);
   }
 
   /** Append `separator` and `payload`; a promise only when the buffer had to be written first. */
