@@ -8,6 +8,11 @@ function check(text: string | Uint8Array): boolean {
   return isPlainEventLine(bytes, 0, bytes.length);
 }
 
+/** An event line whose string value holds `raw` bytes. */
+function inString(...raw: number[]): Uint8Array {
+  return new Uint8Array([...encoder.encode('{"ph":"i","s":"'), ...raw, ...encoder.encode('"}')]);
+}
+
 /** What JSON.parse says, for lines the byte check must be sure of. */
 function parsesAsEvent(bytes: Uint8Array): boolean {
   let text: string;
@@ -64,30 +69,9 @@ Deno.test("isPlainEventLine() is never sure of a line JSON.parse would refuse or
     ['{"ph":"i","s":"a\\x"}', "bad escape"],
     ['{"ph":"i","s":"\\u12g4"}', "bad hex escape"],
     ['{"ph":"i","s":"a\tb"}', "raw control character"],
-    [
-      new Uint8Array([...encoder.encode('{"ph":"i","s":"'), 0xc3, 0x28, ...encoder.encode('"}')]),
-      "invalid UTF-8",
-    ],
-    [
-      new Uint8Array([
-        ...encoder.encode('{"ph":"i","s":"'),
-        0xed,
-        0xa0,
-        0x80,
-        ...encoder.encode('"}'),
-      ]),
-      "UTF-8 surrogate",
-    ],
-    [
-      new Uint8Array([
-        ...encoder.encode('{"ph":"i","s":"'),
-        0xe0,
-        0x80,
-        0x80,
-        ...encoder.encode('"}'),
-      ]),
-      "overlong UTF-8",
-    ],
+    [inString(0xc3, 0x28), "invalid UTF-8"],
+    [inString(0xed, 0xa0, 0x80), "UTF-8 surrogate"],
+    [inString(0xe0, 0x80, 0x80), "overlong UTF-8"],
     ['{"ph":"i","deep":' + "[".repeat(100) + "]".repeat(100) + "}", "deeper than 64"],
   ];
   for (const [line, why] of cases) assert.equal(check(line), false, why);
