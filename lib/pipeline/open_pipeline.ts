@@ -77,6 +77,8 @@ export interface OpenPipelineOptions {
    * the run folder knows it.
    */
   notice?: (text: string) => void;
+  /** Called after each batch any of its routers handed to the sinks. Default: nothing. */
+  onDeliver?: () => void;
 }
 
 /** The sinks of a pipeline and the router in front of them. */
@@ -113,7 +115,8 @@ export async function openPipeline(options: OpenPipelineOptions): Promise<Pipeli
   if (redisSink) sinks.push(redisSink);
   const trace = options.trace && await _openTrace(options.trace, notice);
   if (trace) sinks.push(trace.sink);
-  const router = new Router(sinks, { debug });
+  const onDeliver = options.onDeliver;
+  const router = new Router(sinks, { debug, onDeliver });
   const routers = [router];
   return {
     router,
@@ -122,7 +125,7 @@ export async function openPipeline(options: OpenPipelineOptions): Promise<Pipeli
     traceSink: trace?.sink,
     runDir: trace?.runDir,
     routerTo(some) {
-      const routed = new Router(some, { debug });
+      const routed = new Router(some, { debug, onDeliver });
       routers.push(routed);
       return routed;
     },

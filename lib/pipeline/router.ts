@@ -36,6 +36,8 @@ export interface RouterOptions {
   flushIntervalMs?: number;
   /** Debug logger. Default: silent. */
   debug?: DebugLog;
+  /** Called after each batch went to the sinks (a run touches its heap trimmer). */
+  onDeliver?: () => void;
 }
 
 /**
@@ -59,6 +61,7 @@ export class Router {
   readonly #batchSize: number;
   readonly #flushIntervalMs: number;
   readonly #debug: DebugLog;
+  readonly #onDeliver: (() => void) | undefined;
   #pending: Event[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #microtask = false;
@@ -70,6 +73,7 @@ export class Router {
     this.#batchSize = options.batchSize ?? 4096;
     this.#flushIntervalMs = options.flushIntervalMs ?? 0;
     this.#debug = options.debug ?? silentDebug;
+    this.#onDeliver = options.onDeliver;
   }
 
   /** The sinks events go to. */
@@ -157,5 +161,6 @@ export class Router {
         this.#debug(`sink "${sink.name}" threw on write: ${error}`);
       }
     }
+    this.#onDeliver?.();
   }
 }

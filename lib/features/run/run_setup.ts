@@ -85,6 +85,8 @@ export interface PrepareRunsOptions {
   onRouter: (router: Router) => void;
   /** Send a signal to the current run. */
   signal: (signal: Deno.Signal) => void;
+  /** Called after each batch of events went to the sinks. */
+  onDeliver?: () => void;
 }
 
 /** Set up what every run shares; the sinks' pipeline is the caller's to close. */
@@ -151,6 +153,7 @@ function _openPipeline(
     extraSinks: options.extraSinks,
     debug: context.debug,
     notice: (text) => void context.notice(text),
+    onDeliver: options.onDeliver,
   });
 }
 

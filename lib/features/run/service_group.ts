@@ -14,6 +14,7 @@ import { type DebugLog, silentDebug } from "../../core/debug.ts";
 import { EbpfCrashWatcher } from "./crash/ebpf_backtrace.ts";
 import type { ByteWriter } from "./echo.ts";
 import { FORWARDED_SIGNALS } from "../../core/signals.ts";
+import { HeapTrimmer } from "../../core/heap_trimmer.ts";
 import { RedisPool } from "../../pipeline/sinks/redis_pool.ts";
 import { type RunResult, Supervisor } from "./supervisor.ts";
 
@@ -101,6 +102,7 @@ export class ServiceGroup {
   readonly #supervisors: Supervisor[];
   readonly #wantsWatcher: boolean;
   readonly #crashWatcher = Promise.withResolvers<EbpfCrashWatcher>();
+  readonly #heapTrimmer = new HeapTrimmer();
 
   /**
    * A group for `configs` (already loaded and valid). Throws {@linkcode ConfigError} when
@@ -129,6 +131,7 @@ export class ServiceGroup {
         echoPrefix: prefixed ? `${name} | ` : undefined,
         crashWatcher: this.#crashWatcher.promise,
         redisPool,
+        heapTrimmer: this.#heapTrimmer,
         drainMs: options.drainMs,
       });
     });
@@ -177,6 +180,7 @@ export class ServiceGroup {
     } finally {
       for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
       await (await watcher)?.stop();
+      this.#heapTrimmer.close();
     }
     return { exitCode: groupExitCode(ends), ends };
   }

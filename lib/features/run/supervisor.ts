@@ -13,6 +13,7 @@ import { now, type StatusEvent } from "../../core/event.ts";
 import { type DebugLog, silentDebug } from "../../core/debug.ts";
 import { type ExitStatus, FORWARDED_SIGNALS, STOP_SIGNALS } from "../../core/signals.ts";
 import { type LongTimer, setLongTimeout } from "../../core/long_timeout.ts";
+import { HeapTrimmer } from "../../core/heap_trimmer.ts";
 import type { Router } from "../../pipeline/router.ts";
 import { newRunId } from "../../pipeline/tef/run_dir.ts";
 import { type ByteWriter, Echo, type EchoDrops, isDevNull } from "./echo.ts";
@@ -63,6 +64,7 @@ export class Supervisor {
   #router: Router | undefined;
   // The crash watcher this supervisor started itself (not a group's).
   #ownCrashWatcher: Promise<EbpfCrashWatcher> | undefined;
+  readonly #trimmer: HeapTrimmer;
   #run: ServiceRun | undefined;
   // The pid of the latest run: lines the router delivers after the child exited are still its.
   #lastPid = 0;
@@ -81,6 +83,7 @@ export class Supervisor {
   constructor(config: Config, options: SupervisorOptions = {}) {
     this.#config = config;
     this.#options = options;
+    this.#trimmer = options.heapTrimmer ?? new HeapTrimmer();
     this.#debug = options.debug ?? silentDebug;
     // Services sharing one journal: every echoed line and notice names its service.
     const prefixed = (target: ByteWriter) =>
@@ -158,6 +161,7 @@ export class Supervisor {
     } finally {
       // #supervise stops it; this is for a start that failed before its loop (idempotent).
       await this.#ownCrashWatcher?.then((watcher) => watcher.stop(), () => {});
+      if (!this.#options.heapTrimmer) this.#trimmer.close();
       // Also when it failed: the notices queued so far are written before wrapp exits
       // (unless the reader of stderr is stuck).
       const flushMs = this.#options.echoFlushMs ?? 2000;
@@ -192,6 +196,7 @@ export class Supervisor {
       onWatchdog: (watchdog) => this.#watchdog = watchdog,
       onRouter: (router) => this.#router = router,
       signal: (signal) => void this.signal(signal),
+      onDeliver: () => this.#trimmer.touch(),
     });
     const { markers } = setup;
     const handlers = this.#options.handleSignals === false ? [] : this.#installSignalHandlers();
@@ -251,7 +256,10 @@ export class Supervisor {
     const run = this.#run = new ServiceRun(this.#context, setup);
     try {
       return await run.run(this.#restarts, {
-        onStart: (pid) => this.#lastPid = pid,
+        onStart: (pid) => {
+          this.#lastPid = pid;
+          this.#trimmer.touch(); // what starting a run allocated is free once it runs
+        },
         onExit: (exit) => this.#lastExit = exit,
       });
     } finally {

@@ -10,6 +10,7 @@ import type { Sink } from "../../pipeline/sinks/sink.ts";
 import type { RedisPool } from "../../pipeline/sinks/redis_pool.ts";
 import type { ByteWriter } from "./echo.ts";
 import type { EbpfCrashWatcher } from "./crash/ebpf_backtrace.ts";
+import type { HeapTrimmer } from "../../core/heap_trimmer.ts";
 
 /** Options for {@linkcode Supervisor}. */
 export interface SupervisorOptions {
@@ -37,6 +38,8 @@ export interface SupervisorOptions {
   crashWatcher?: Promise<EbpfCrashWatcher>;
   /** Redis connections shared with the other services of a group. Default: the sink's own. */
   redisPool?: RedisPool;
+  /** Gives freed C heap back after activity, shared by a group (its owner closes it). Default: the supervisor's own. */
+  heapTrimmer?: HeapTrimmer;
 }
 
 /**
