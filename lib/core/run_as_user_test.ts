@@ -1,6 +1,46 @@
 import assert from "node:assert/strict";
-import { lookupUser, planUserSwitch } from "./run_as_user.ts";
+import { findEntry, lookupGroupId, lookupUser, planUserSwitch } from "./run_as_user.ts";
 import { PrivilegeError } from "./errors.ts";
+
+Deno.test("findEntry() finds a name, or an id when the key is all digits, and skips comments", () => {
+  const text =
+    "# local users\n\nroot:x:0:0:root:/root:/bin/bash\n42:x:1042:1042::/home/x:/bin/sh\n";
+  assert.deepEqual(findEntry(text, "root"), ["root", "x", "0", "0", "root", "/root", "/bin/bash"]);
+  assert.equal(findEntry(text, "0")?.[0], "root");
+  assert.equal(findEntry(text, "1042")?.[0], "42", "digits are an id, as getent reads them");
+  assert.equal(findEntry(text, "42"), undefined);
+  assert.equal(findEntry(text, "# local users"), undefined);
+  assert.equal(findEntry(text, "nobody"), undefined);
+});
+
+/** What `getent DATABASE KEY` prints, split at its colons. */
+async function getent(database: string, key: string): Promise<string[] | undefined> {
+  const output = await new Deno.Command("getent", { args: [database, key], stdout: "piped" })
+    .output();
+  const line = new TextDecoder().decode(output.stdout).split("\n")[0];
+  return output.success && line ? line.split(":") : undefined;
+}
+
+Deno.test("lookupUser() and lookupGroupId() answer as getent does, by name and by id", async () => {
+  for (const key of ["root", "nobody", "0", "65534"]) {
+    const fields = (await getent("passwd", key))!;
+    const user = await lookupUser(key);
+    assert.deepEqual(
+      user && [user.name, String(user.uid), String(user.gid), user.home, user.shell],
+      [fields[0], fields[2], fields[3], fields[5], fields[6]],
+      `passwd ${key}`,
+    );
+  }
+  for (const key of ["root", "nogroup", "0"]) {
+    assert.equal(
+      await lookupGroupId(key),
+      Number((await getent("group", key))![2]),
+      `group ${key}`,
+    );
+  }
+  assert.equal(await lookupUser("no-such-user-wrapp"), undefined);
+  assert.equal(await lookupGroupId("no-such-group-wrapp"), undefined);
+});
 
 Deno.test("planUserSwitch() needs no switch without [app] user or group", async () => {
   assert.equal(await planUserSwitch({}), undefined);
