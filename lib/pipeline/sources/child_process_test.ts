@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isWrappSecret } from "./child_process.ts";
+import { isWrappSecret, spawnChild } from "./child_process.ts";
 
 Deno.test("isWrappSecret() picks wrapp's passwords, tokens and keys, not its other variables", () => {
   for (
@@ -20,5 +20,45 @@ Deno.test("isWrappSecret() picks wrapp's passwords, tokens and keys, not its oth
     const name of ["WRAPP_DEBUG", "WRAPP_BPFTRACE", "WRAPP_KEYBOARD", "REDIS_PASSWORD", "PATH"]
   ) {
     assert.ok(!isWrappSecret(name), name);
+  }
+});
+
+/** Session and process group ids of `pid`, and its command name, from /proc/<pid>/stat. */
+function ids(pid: number): { comm: string; pgrp: number; session: number } {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+  return { comm, pgrp: Number(fields[2]), session: Number(fields[3]) };
+}
+
+Deno.test("spawnChild() starts the program in its own session and group, and signals the whole group", async () => {
+  const child = spawnChild({
+    executable: "/bin/sh",
+    args: ["-c", "sleep 300 & echo $!; wait"],
+    cwd: "/tmp",
+    env: {},
+    clearEnv: true,
+  });
+  const reader = child.stdout.getReader();
+  const { value } = await reader.read();
+  const grandchild = Number(new TextDecoder().decode(value).trim());
+  try {
+    // The grandchild is forked by the program itself: its pid, its exec (no setsid left).
+    const mine = ids(child.pid);
+    assert.equal(mine.comm, "sh");
+    assert.deepEqual([mine.pgrp, mine.session], [child.pid, child.pid]);
+    assert.equal(ids(grandchild).pgrp, child.pid);
+    assert.notEqual(mine.session, ids(Deno.pid).session);
+    assert.equal(child.signalGroup("SIGTERM"), true);
+    assert.deepEqual(await child.status, { signal: "SIGTERM" });
+  } finally {
+    reader.releaseLock();
+    await child.stderr.cancel();
+    await child.stdout.cancel();
+    try {
+      Deno.kill(grandchild, "SIGKILL");
+    } catch {
+      // gone with its group
+    }
   }
 });
