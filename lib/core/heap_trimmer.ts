@@ -16,30 +16,17 @@
  * @module
  */
 
+import { glibc } from "./glibc.ts";
+
 /** The trim function's result: whether memory could be given back (glibc said so). */
 export type Trim = () => boolean;
 
-let _mallocTrim: ((pad: bigint) => number) | null | undefined;
-
 /**
- * `malloc_trim(0)` of glibc, through FFI (opened on first use). `false` when there is no
- * glibc or FFI is not permitted: there is then nothing to trim, and nothing throws.
+ * `malloc_trim(0)` of glibc, through FFI. `false` when there is no glibc or FFI is not
+ * permitted: there is then nothing to trim, and nothing throws.
  */
 export function mallocTrim(): boolean {
-  if (_mallocTrim === undefined) {
-    try {
-      const lib = Deno.dlopen(
-        "libc.so.6",
-        {
-          malloc_trim: { parameters: ["usize"], result: "i32" },
-        } as const,
-      );
-      _mallocTrim = (pad) => lib.symbols.malloc_trim(pad);
-    } catch {
-      _mallocTrim = null;
-    }
-  }
-  return _mallocTrim !== null && _mallocTrim(0n) === 1;
+  return glibc()?.malloc_trim(0n) === 1;
 }
 
 /** Options for {@linkcode HeapTrimmer}. */

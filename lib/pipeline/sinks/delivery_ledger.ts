@@ -15,7 +15,7 @@
  * sending 99292-101291
  * ```
  *
- * It is rewritten in place (a seek and a write, no fsync) on every change, so after a
+ * It is rewritten in place (one `pwrite`, else a seek and a write; no fsync) on every change, so after a
  * `kill -9` the page cache has the state of the moment of the kill: the held ranges are
  * exactly the events that died with the process. A caller that is about to make another
  * change may defer one ({@linkcode DeliveryLedger.nextHeld} with `defer`), so the two cost
@@ -34,6 +34,7 @@
  */
 
 import { describeCause, SinkError } from "../../core/errors.ts";
+import { openOverwriter, type Overwriter } from "../../core/overwriter.ts";
 import { formatRanges, intersectRange, mergeRanges, type SeqRange } from "./seq_ranges.ts";
 
 export { countRanges, formatRanges, type SeqRange } from "./seq_ranges.ts";
@@ -72,6 +73,8 @@ export class DeliveryLedger {
   #unreported: readonly SeqRange[];
   #reportSeq: number | undefined;
   #file: Deno.FsFile | undefined;
+  // The same file, rewritten by one pwrite where FFI allows (else #file seeks and writes).
+  #overwriter: Overwriter | undefined;
   #written = 0;
   // A change not yet in the file (see nextHeld's `defer`).
   #pending = false;
@@ -91,6 +94,7 @@ export class DeliveryLedger {
   ) {
     this.path = path;
     this.#file = file;
+    this.#overwriter = path === undefined ? undefined : openOverwriter(path);
     this.#accepted = previous.accepted;
     this.lost = mergeRanges([...(previous.unreported ?? []), ...previous.held]);
     this.#unreported = this.lost;
@@ -250,6 +254,8 @@ export class DeliveryLedger {
     clearTimeout(this.#syncTimer);
     this.#syncTimer = undefined;
     this.#file = undefined;
+    this.#overwriter?.close();
+    this.#overwriter = undefined;
     try {
       await file.syncData();
     } catch { /* nothing left to do about it: the state is in the page cache */ }
@@ -305,9 +311,13 @@ export class DeliveryLedger {
     if (this.#bytes.length < text.length) this.#bytes = new Uint8Array(text.length * 2);
     const bytes = this.#bytes.subarray(0, this.#encoder.encodeInto(text, this.#bytes).written);
     try {
-      file.seekSync(0, Deno.SeekMode.Start);
-      let done = 0;
-      while (done < bytes.length) done += file.writeSync(bytes.subarray(done));
+      if (this.#overwriter) {
+        this.#overwriter.write(bytes);
+      } else {
+        file.seekSync(0, Deno.SeekMode.Start);
+        let done = 0;
+        while (done < bytes.length) done += file.writeSync(bytes.subarray(done));
+      }
     } catch {
       return; // a full or failing disk: the spool reports it; numbering goes on in memory
     }
