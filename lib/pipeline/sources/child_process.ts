@@ -7,6 +7,7 @@
 
 import { describeCause, SpawnError } from "../../core/errors.ts";
 import type { ExitStatus } from "../../core/signals.ts";
+import { findExecutableSync } from "../../core/find_executable.ts";
 
 /** What to run. */
 export interface ChildSpec {
@@ -86,7 +87,12 @@ function _setsidPath(): string | null {
  */
 export function spawnChild(spec: ChildSpec): RunningChild {
   const setsid = _setsidPath();
-  const prefix = [...setsid ? [setsid] : [], ...spec.prefix ?? []];
+  const [first, ...rest] = spec.prefix ?? [];
+  // setsid would search PATH with one failed exec per folder: it gets the program's path.
+  const resolved = first === undefined || first.includes("/")
+    ? first
+    : findExecutableSync(first, { relativeFolders: "skip" }) ?? first;
+  const prefix = [...setsid ? [setsid] : [], ...resolved === undefined ? [] : [resolved, ...rest]];
   const [program, ...prefixArgs] = prefix.length ? prefix : [spec.executable];
   const args = prefix.length ? [...prefixArgs, spec.executable, ...spec.args] : [...spec.args];
   let child: Deno.ChildProcess;
