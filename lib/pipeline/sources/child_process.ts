@@ -91,7 +91,10 @@ export function spawnChild(spec: ChildSpec): RunningChild {
   // setsid would search PATH with one failed exec per folder: it gets the program's path.
   const resolved = first === undefined || first.includes("/")
     ? first
-    : findExecutableSync(first, { relativeFolders: "skip" }) ?? first;
+    : findExecutableSync(first, { relativeFolders: "skip" });
+  if (first !== undefined && resolved === undefined) {
+    throw new SpawnError(`Cannot start "${spec.executable}": "${first}" is not in PATH`);
+  }
   const prefix = [...setsid ? [setsid] : [], ...resolved === undefined ? [] : [resolved, ...rest]];
   const [program, ...prefixArgs] = prefix.length ? prefix : [spec.executable];
   const args = prefix.length ? [...prefixArgs, spec.executable, ...spec.args] : [...spec.args];

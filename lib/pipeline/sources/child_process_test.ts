@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { isWrappSecret, spawnChild } from "./child_process.ts";
+import { SpawnError } from "../../core/errors.ts";
 
 Deno.test("isWrappSecret() picks wrapp's passwords, tokens and keys, not its other variables", () => {
   for (
@@ -61,4 +62,26 @@ Deno.test("spawnChild() starts the program in its own session and group, and sig
       // gone with its group
     }
   }
+});
+
+Deno.test("spawnChild() names a prefix program that is not in PATH", () => {
+  assert.throws(
+    () =>
+      spawnChild({
+        executable: "/bin/true",
+        args: [],
+        cwd: "/tmp",
+        env: {},
+        clearEnv: true,
+        prefix: ["wrapp-no-such-setpriv", "--"],
+      }),
+    (error: unknown) => {
+      assert.ok(error instanceof SpawnError);
+      assert.equal(
+        error.message,
+        'Cannot start "/bin/true": "wrapp-no-such-setpriv" is not in PATH',
+      );
+      return true;
+    },
+  );
 });
