@@ -72,7 +72,10 @@ export class HeapTrimmer {
     return this.#trims;
   }
 
-  /** Work happened (it may have freed memory): trim within `quietMs` (or the pending follow-up). Cheap on a hot path. */
+  /**
+   * Work happened (it may have freed memory): trim within `quietMs`, or with the pending
+   * follow-up. Cheap on a hot path.
+   */
   touch(): void {
     this.#touched = true;
     if (this.#timer === undefined && !this.#closed) this.#arm(this.#quietMs);

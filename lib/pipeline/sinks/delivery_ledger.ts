@@ -15,8 +15,8 @@
  * sending 99292-101291
  * ```
  *
- * It is rewritten in place (one `pwrite`, else a seek and a write; no fsync) on every change, so after a
- * `kill -9` the page cache has the state of the moment of the kill: the held ranges are
+ * It is rewritten in place (one `pwrite`, else a seek and a write; no fsync) on every change,
+ * so after a `kill -9` the page cache has the state of the moment of the kill: the held ranges are
  * exactly the events that died with the process. A caller that is about to make another
  * change may defer one ({@linkcode DeliveryLedger.nextHeld} with `defer`), so the two cost
  * one write; it then writes (or {@linkcode DeliveryLedger.flush}es) before it waits on
