@@ -61,16 +61,10 @@ export function inheritedEnv(): Record<string, string> {
 
 let _setsid: string | null | undefined;
 
-/** util-linux `setsid`, when installed (it is wherever `setpriv` is). */
+/** util-linux `setsid`, when installed (it is wherever `setpriv` is); looked for once. */
 function _setsidPath(): string | null {
   if (_setsid === undefined) {
-    _setsid = ["/usr/bin/setsid", "/bin/setsid"].find((path) => {
-      try {
-        return Deno.statSync(path).isFile;
-      } catch {
-        return false;
-      }
-    }) ?? null;
+    _setsid = findExecutableSync("setsid", { path: "/usr/bin:/bin" }) ?? null;
   }
   return _setsid;
 }
