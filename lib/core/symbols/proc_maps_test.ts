@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fileOffset, findMapping, parseProcMaps, readProcMaps } from "./proc_maps.ts";
+import { fileOffset, findMapping, parseProcMaps, readLiveMaps, readProcMaps } from "./proc_maps.ts";
 
 const SAMPLE =
   `55d0c8a00000-55d0c8a01000 r--p 00000000 08:01 1234567                    /usr/bin/app
@@ -52,4 +52,46 @@ Deno.test("readProcMaps() reads this process and names a missing one", async () 
     () => readProcMaps(999_999_999),
     { message: "Cannot attach to pid 999999999: no such process" },
   );
+});
+
+/** A fake proc holding pid 42 with `maps` and a stat line of `name` with `flags`. */
+async function fakeProc(maps: string, name: string, flags: number): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "wrapp-proc-" });
+  await Deno.mkdir(`${dir}/42`);
+  await Deno.writeTextFile(`${dir}/42/maps`, maps);
+  // pid (comm) state ppid pgrp session tty_nr tpgid flags minflt…
+  await Deno.writeTextFile(`${dir}/42/stat`, `42 (${name}) R 1 42 42 0 -1 ${flags} 120 0\n`);
+  return dir;
+}
+
+Deno.test("readLiveMaps() reads the maps of a live process", async () => {
+  const text = await readLiveMaps(Deno.pid);
+  assert.ok(parseProcMaps(text).some((m) => m.path === "[stack]"), text);
+  const dir = await fakeProc(SAMPLE, "svc", 0x400100);
+  assert.equal(await readLiveMaps(42, dir), SAMPLE);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("readLiveMaps() refuses the maps of a process that is exiting (PF_EXITING)", async () => {
+  const dir = await fakeProc(SAMPLE.split("\n")[0] + "\n", "svc", 0x400104);
+  await assert.rejects(
+    () => readLiveMaps(42, dir),
+    /pid 42 is exiting: its maps may be incomplete/,
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("readLiveMaps() finds the flags after a name holding spaces and parentheses", async () => {
+  const live = await fakeProc(SAMPLE, "a) R 1 2 3 4 5 4 (b", 0x400000);
+  assert.equal(await readLiveMaps(42, live), SAMPLE);
+  const exiting = await fakeProc(SAMPLE, "x) R 1 2 3 4 5 0 (y", 0x4);
+  await assert.rejects(() => readLiveMaps(42, exiting), /is exiting/);
+  await Promise.all([live, exiting].map((dir) => Deno.remove(dir, { recursive: true })));
+});
+
+Deno.test("readLiveMaps() refuses empty maps (a zombie) and a process that is gone", async () => {
+  const dir = await fakeProc("", "svc", 0);
+  await assert.rejects(() => readLiveMaps(42, dir), /pid 42 has no mappings/);
+  await assert.rejects(() => readLiveMaps(43, dir), Deno.errors.NotFound);
+  await Deno.remove(dir, { recursive: true });
 });

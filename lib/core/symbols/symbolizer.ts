@@ -19,7 +19,7 @@ import { basename } from "node:path";
 import { Demangler, isRustName } from "./demangle.ts";
 import { readElfSymbols } from "./elf_symbols.ts";
 import type { ElfSymbolTable } from "./elf_symbols.ts";
-import { fileOffset, findMapping, type Mapping, parseProcMaps } from "./proc_maps.ts";
+import { fileOffset, findMapping, type Mapping, parseProcMaps, readLiveMaps } from "./proc_maps.ts";
 
 /**
  * Where a function comes from, with TezEdge's names: `nodeRust` and `nodeCpp` are the
@@ -73,7 +73,10 @@ export interface SymbolizerOptions {
   demangler?: Demangler;
   /** Debug logger. */
   debug?: (message: string) => void;
-  /** Override for reading the maps text (tests). Default: `<procDir>/<pid>/maps`. */
+  /**
+   * Override for reading the maps text. Default: {@linkcode readLiveMaps} of `pid`, which
+   * throws for a process that is gone or exiting.
+   */
   readMaps?: () => Promise<string>;
 }
 
@@ -100,8 +103,7 @@ export class Symbolizer {
     this.#debugDirs = options.debugDirs;
     this.#demangler = options.demangler ?? new Demangler({ debug: options.debug });
     this.#debug = options.debug ?? (() => {});
-    this.#readMaps = options.readMaps ??
-      (() => Deno.readTextFile(`${this.#procDir}/${this.pid}/maps`));
+    this.#readMaps = options.readMaps ?? (() => readLiveMaps(this.pid, this.#procDir));
   }
 
   /** The mappings currently known. */

@@ -16,6 +16,7 @@
 import { type DebugLog, silentDebug } from "../../../core/debug.ts";
 import { describeCause } from "../../../core/errors.ts";
 import { Demangler } from "../../../core/symbols/demangle.ts";
+import { readLiveMaps } from "../../../core/symbols/proc_maps.ts";
 import { Symbolizer } from "../../../core/symbols/symbolizer.ts";
 import { findLoader, type LoaderMapping } from "./find_loader.ts";
 import { type AttachLoaderHook, LoaderHooks } from "./loader_hooks.ts";
@@ -277,16 +278,13 @@ export class MapsRefresher {
   }
 
   #newSymbolizer(pid: number): Symbolizer {
-    const path = `${this.#procDir}/${pid}/maps`;
     return new Symbolizer(pid, {
       procDir: this.#procDir,
       demangler: this.#demangler,
       debug: this.#debug,
       readMaps: async () => {
-        const text = await Deno.readTextFile(path);
-        // A process past its exit (or a zombie) has no mappings left: it is gone for
-        // the symbolizer, which then keeps the maps it read last.
-        if (text === "") throw new Error("the process is exiting");
+        // Throws for a process that is exiting: the symbolizer keeps the maps read last.
+        const text = await readLiveMaps(pid, this.#procDir);
         if (this.#lastMaps.has(pid)) this.#lastMaps.set(pid, text);
         this.#onMapsRead?.(pid, text);
         return text;

@@ -12,7 +12,13 @@ async function fakeProc(maps: string): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "wrapp-maps-" });
   await Deno.mkdir(`${dir}/${pid}`);
   await Deno.writeTextFile(`${dir}/${pid}/maps`, maps);
+  await writeStat(dir, 0x400000);
   return dir;
+}
+
+/** The stat line of the fake process, with `flags` (0x4: PF_EXITING). */
+function writeStat(dir: string, flags: number): Promise<void> {
+  return Deno.writeTextFile(`${dir}/${pid}/stat`, `${pid} (app) S 1 1 1 0 -1 ${flags} 0 0\n`);
 }
 
 function refresher(
@@ -84,6 +90,24 @@ Deno.test("MapsRefresher polls a process whose loader cannot be hooked", async (
   maps.onExec(pid);
   await maps.settled();
   while (reads.length < 6) await new Promise((resolve) => setTimeout(resolve, 5));
+  maps.stop();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("MapsRefresher keeps the maps read before when the process is exiting", async () => {
+  const dir = await fakeProc(PROGRAM + LOADER);
+  const { maps, reads } = refresher(dir, () => Promise.resolve());
+  maps.onExec(pid);
+  await maps.settled();
+  const symbolizer = maps.symbolizerFor(pid);
+  assert.equal(symbolizer.mappings.length, 2);
+  const readsBefore = reads.length;
+  // At its fatal signal: its memory is being torn down, and the kernel lists part of it.
+  await Deno.writeTextFile(`${dir}/${pid}/maps`, LOADER);
+  await writeStat(dir, 0x400004);
+  assert.equal(await symbolizer.refreshMaps(), false);
+  assert.deepEqual(symbolizer.mappings.map((m) => m.path), ["/usr/bin/app", LOADER_PATH]);
+  assert.equal(reads.length, readsBefore, "the partial read is not a read of its maps");
   maps.stop();
   await Deno.remove(dir, { recursive: true });
 });
