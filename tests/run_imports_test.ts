@@ -108,6 +108,22 @@ Deno.test("what [redis] loads (the sink, the control stream) reaches no ioredis,
   }
 });
 
+Deno.test("what a run loads when it needs it (the crash watcher, a crash report, a set of configs) reaches no node: module", async () => {
+  // The crash watcher starts with every run as root: node:path alone cost it 15 ms of
+  // start-up (Deno's Node layer), for one basename().
+  for (
+    const entry of [
+      "lib/features/run/crash/ebpf_backtrace.ts",
+      "lib/features/run/crash/crash_report.ts",
+      "lib/features/run/config_set.ts",
+    ]
+  ) {
+    const graph = await _staticGraph(entry);
+    assert.ok(graph.has(entry), `${entry}: ${[...graph].join(", ")}`);
+    assert.deepEqual([...graph].filter((module) => module.startsWith("node:")), [], entry);
+  }
+});
+
 Deno.test("_forbidden() names the modules of the TUI, memprof, record, playwright, crash reports, the Redis sink, node: and other commands", () => {
   for (
     const module of [

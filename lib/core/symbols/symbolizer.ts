@@ -15,7 +15,7 @@
  * @module
  */
 
-import { basename } from "node:path";
+import { basename } from "../posix_path.ts";
 import { Demangler, isRustName } from "./demangle.ts";
 import { readElfSymbols } from "./elf_symbols.ts";
 import type { ElfSymbolTable } from "./elf_symbols.ts";

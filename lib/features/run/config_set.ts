@@ -6,7 +6,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "../../core/posix_path.ts";
 import type { Config } from "../../core/config/config.ts";
 import { loadConfig } from "../../core/config/load_config.ts";
 import { ConfigError, describeCause, WrappError } from "../../core/errors.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { join, resolve } from "node:path";
+import { join, resolve } from "../../core/posix_path.ts";
 import { describeCause, UsageError } from "../../core/errors.ts";
 import {
   parseHostPort,

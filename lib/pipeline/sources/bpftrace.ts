@@ -15,7 +15,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "../../core/posix_path.ts";
 import { type BpftraceMessage, parseBpftraceLine } from "../bpf/bpftrace_json.ts";
 import { describeCause, SidecarError } from "../../core/errors.ts";
 import { type DebugLog, silentDebug } from "../../core/debug.ts";

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from "../../core/posix_path.ts";
 import { isPlainEventLine } from "./event_line_bytes.ts";
 
 /**

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "../../../core/posix_path.ts";
 import type { ComponentMatcher } from "./core_pattern.ts";
 import { type CrashedProcess, type FindCoreOptions, oldestCoreTime } from "./core_lookup.ts";
 import { sleep } from "./poll.ts";

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { basename } from "node:path";
+import { basename } from "../../../core/posix_path.ts";
 import type {
   CrashCore,
   CrashEvent,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "../../../core/posix_path.ts";
 import { describeCause } from "../../../core/errors.ts";
 import { type CoreLimit, formatLimit, readCoreLimit } from "./core_limit.ts";
 import {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { basename, join } from "node:path";
+import { basename, join } from "../../../core/posix_path.ts";
 import {
   type ComponentMatcher,
   corePathMatchers,

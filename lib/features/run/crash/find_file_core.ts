@@ -6,7 +6,7 @@
  * @module
  */
 
-import { basename } from "node:path";
+import { basename } from "../../../core/posix_path.ts";
 import { silentDebug } from "../../../core/debug.ts";
 import { SIGNAL_NUMBERS } from "../../../core/signals.ts";
 import {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { basename, join } from "node:path";
+import { basename, join } from "../../../core/posix_path.ts";
 import { describeCause } from "../../../core/errors.ts";
 import { setLongTimeout } from "../../../core/long_timeout.ts";
 import { findProgram } from "../../../core/find_executable.ts";

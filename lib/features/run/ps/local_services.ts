@@ -6,7 +6,7 @@
  * @module
  */
 
-import { join, resolve } from "node:path";
+import { join, resolve } from "../../../core/posix_path.ts";
 import { describeCause } from "../../../core/errors.ts";
 import { ROOT_RUNTIME_DIR, runtimeDir, socketPid } from "../runtime_dir.ts";
 import type { WrappSnapshot } from "../service_snapshot.ts";
