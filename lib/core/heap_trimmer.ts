@@ -18,6 +18,7 @@
  */
 
 import { glibc } from "./glibc.ts";
+import { startTimer, type Timer } from "./timers.ts";
 
 /** The trim function's result: whether memory could be given back (glibc said so). */
 export type Trim = () => boolean;
@@ -54,7 +55,7 @@ export class HeapTrimmer {
   readonly #quietMs: number;
   readonly #followUpMs: number;
   readonly #trim: Trim;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: Timer | undefined;
   /** Touched since the last trim. */
   #touched = false;
   #closed = false;
@@ -84,12 +85,12 @@ export class HeapTrimmer {
   /** Stop: a pending trim is dropped, later touches do nothing. */
   close(): void {
     this.#closed = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer?.clear();
     this.#timer = undefined;
   }
 
   #arm(ms: number): void {
-    this.#timer = setTimeout(() => {
+    this.#timer = startTimer(() => {
       this.#timer = undefined;
       this.#trims++;
       this.#trim();

@@ -6,17 +6,20 @@
  * configures (`stop_grace = "600h"`, `wrapp trace --duration 600h`) must wait as long as
  * written, so every timer armed from a config value or a flag goes through
  * {@linkcode setLongTimeout} or {@linkcode setLongInterval}, which chain timers of at
- * most {@linkcode MAX_TIMER_MS} until the deadline.
+ * most {@linkcode MAX_TIMER_MS} until the deadline. They run on Deno's core timers
+ * (`timers.ts`), not on `setTimeout`.
  *
  * @module
  */
+
+import { startTimer, type Timer } from "./timers.ts";
 
 /** The longest delay `setTimeout` honours: 2^31 − 1 ms, about 24.8 days. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Options of {@linkcode setLongTimeout} and {@linkcode setLongInterval}. */
 export interface LongTimerOptions {
-  /** The timer does not keep the process alive (`Deno.unrefTimer`). Default `false`. */
+  /** The timer does not keep the process alive. Default `false`. */
   unref?: boolean;
   /** Longest single `setTimeout` of the chain. Default {@linkcode MAX_TIMER_MS}; tests lower it. */
   maxSegmentMs?: number;
@@ -45,17 +48,15 @@ export function setLongTimeout(
   const segment = options.maxSegmentMs ?? MAX_TIMER_MS;
   const delay = Number.isNaN(ms) || ms < 0 ? 0 : ms;
   const deadline = performance.now() + delay;
-  let id: ReturnType<typeof setTimeout> | undefined;
+  let timer: Timer | undefined;
   let cleared = false;
   const arm = (left: number) => {
     if (left === Infinity) return; // never fires: no timer, nothing keeps the process alive
-    const armed = setTimeout(step, Math.min(left, segment));
-    if (options.unref) Deno.unrefTimer(armed);
-    id = armed;
+    timer = startTimer(step, Math.min(left, segment), options.unref);
   };
   // The clock decides, not the count of segments: a timer that fired late is not stretched.
   const step = () => {
-    id = undefined;
+    timer = undefined;
     if (cleared) return;
     const left = deadline - performance.now();
     if (left > 0 && delay > segment) arm(left);
@@ -65,16 +66,15 @@ export function setLongTimeout(
   return {
     clear() {
       cleared = true;
-      if (id !== undefined) clearTimeout(id);
-      id = undefined;
+      timer?.clear();
+      timer = undefined;
     },
   };
 }
 
 /**
- * Call `callback` every `ms` milliseconds, however long that is, until cleared. Up to
- * {@linkcode MAX_TIMER_MS} this is `setInterval`; beyond, each call is `ms` after the
- * previous one. `Infinity` never fires.
+ * Call `callback` every `ms` milliseconds, however long that is, until cleared: each call is
+ * `ms` after the previous one. `Infinity` never fires.
  */
 export function setLongInterval(
   callback: () => void,
@@ -82,11 +82,6 @@ export function setLongInterval(
   options: LongTimerOptions = {},
 ): LongTimer {
   const period = Number.isNaN(ms) || ms < 1 ? 1 : ms;
-  if (period <= (options.maxSegmentMs ?? MAX_TIMER_MS)) {
-    const id = setInterval(callback, period);
-    if (options.unref) Deno.unrefTimer(id);
-    return { clear: () => clearInterval(id) };
-  }
   let current: LongTimer | undefined;
   let cleared = false;
   const next = () => {

@@ -8,6 +8,7 @@
 
 import type { RunningChild } from "../../pipeline/sources/child_process.ts";
 import { processGroupMembers } from "./process_group.ts";
+import { delay, startTimer, type Timer } from "../../core/timers.ts";
 import type { SupervisionContext } from "./supervision_context.ts";
 
 /**
@@ -19,10 +20,9 @@ export async function reapGroup(
   child: RunningChild,
   options: { deadline: number; kill: () => void; debug: (message: string) => void },
 ): Promise<void> {
-  const wait = () => new Promise((resolve) => setTimeout(resolve, 50));
   let members = await processGroupMembers(child.pid);
   while (members.length > 0 && performance.now() < options.deadline) {
-    await wait();
+    await delay(50);
     members = await processGroupMembers(child.pid);
   }
   if (members.length === 0) return;
@@ -31,7 +31,7 @@ export async function reapGroup(
   // SIGKILL takes effect at once, except for a process stuck in the kernel: do not wait forever.
   const until = performance.now() + 5000;
   while (members.length > 0 && performance.now() < until) {
-    await wait();
+    await delay(50);
     members = await processGroupMembers(child.pid);
   }
   if (members.length > 0) options.debug(`process group ${child.pid} still has ${members}`);
@@ -59,11 +59,11 @@ export async function drainGroup(
 ): Promise<void> {
   const { pumps } = reading;
   const until = (ms: number) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: Timer | undefined;
     return Promise.race([
       pumps.then(() => true),
-      new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms)),
-    ]).finally(() => clearTimeout(timer));
+      new Promise<false>((resolve) => timer = startTimer(() => resolve(false), ms)),
+    ]).finally(() => timer?.clear());
   };
   const { drainMs } = options;
   const deadline = performance.now() + drainMs;
@@ -71,7 +71,7 @@ export async function drainGroup(
   let members = await processGroupMembers(child.pid);
   // The pipes closed, but some of the group may still be ending on its own.
   while (members.length > 0 && performance.now() < deadline) {
-    await _pause(100);
+    await delay(100);
     members = await processGroupMembers(child.pid);
   }
   if (members.length > 0) {
@@ -108,7 +108,7 @@ async function _endGroup(
   child.signalGroup("SIGTERM");
   const graceEnd = performance.now() + stopGraceMs;
   while (members.length > 0 && performance.now() < graceEnd) {
-    await _pause(50);
+    await delay(50);
     members = await processGroupMembers(child.pid);
   }
   if (members.length === 0) {
@@ -126,11 +126,7 @@ async function _endGroup(
   );
   const killEnd = performance.now() + 5000;
   while (members.length > 0 && performance.now() < killEnd) {
-    await _pause(50);
+    await delay(50);
     members = await processGroupMembers(child.pid);
   }
-}
-
-function _pause(ms: number): Promise<unknown> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

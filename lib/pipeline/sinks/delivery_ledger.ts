@@ -36,6 +36,7 @@
 import { describeCause, SinkError } from "../../core/errors.ts";
 import { openOverwriter, type Overwriter } from "../../core/overwriter.ts";
 import { formatRanges, intersectRange, mergeRanges, type SeqRange } from "./seq_ranges.ts";
+import { startTimer, type Timer } from "../../core/timers.ts";
 
 export { countRanges, formatRanges, type SeqRange } from "./seq_ranges.ts";
 
@@ -82,7 +83,7 @@ export class DeliveryLedger {
   // the fsync timer.
   #lazy = false;
   #bytes = new Uint8Array(256);
-  #syncTimer: ReturnType<typeof setTimeout> | undefined;
+  #syncTimer: Timer | undefined;
   readonly #syncIntervalMs: number;
   readonly #encoder = new TextEncoder();
 
@@ -251,7 +252,7 @@ export class DeliveryLedger {
     const file = this.#file;
     if (file === undefined) return;
     this.#write();
-    clearTimeout(this.#syncTimer);
+    this.#syncTimer?.clear();
     this.#syncTimer = undefined;
     this.#file = undefined;
     this.#overwriter?.close();
@@ -327,12 +328,15 @@ export class DeliveryLedger {
   /** One fsync within `syncIntervalMs`, writing a lazy release first. */
   #armSync(): void {
     if (this.#syncTimer !== undefined) return;
-    this.#syncTimer = setTimeout(() => {
-      if (this.#lazy) this.#write();
-      this.#syncTimer = undefined; // after the write, which must not arm another
-      this.#file?.syncData().catch(() => {});
-    }, this.#syncIntervalMs);
-    Deno.unrefTimer(this.#syncTimer);
+    this.#syncTimer = startTimer(
+      () => {
+        if (this.#lazy) this.#write();
+        this.#syncTimer = undefined; // after the write, which must not arm another
+        this.#file?.syncData().catch(() => {});
+      },
+      this.#syncIntervalMs,
+      true,
+    );
   }
 }
 

@@ -31,6 +31,7 @@ import {
 } from "./resp_errors.ts";
 import { askSentinels } from "./resp_sentinels.ts";
 import { handshake } from "./resp_handshake.ts";
+import { startTimer, type Timer } from "../../core/timers.ts";
 
 export { type RespArg, type RespReply, RespReplyError } from "./resp_protocol.ts";
 export { RespPipeline } from "./resp_pipeline.ts";
@@ -90,7 +91,7 @@ export class RespClient {
   #writing: Promise<void> = Promise.resolve();
   #replies = new RespReplyBuffer();
   #attempts = 0;
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryTimer: Timer | undefined;
   // Bumped by every (re)connection and disconnect: a stale reader or handshake stands down.
   #generation = 0;
   #manualClose = false;
@@ -191,7 +192,7 @@ export class RespClient {
    * right away (a hung server's commands are given up this way); else the client ends.
    */
   disconnect(reconnect = false): void {
-    clearTimeout(this.#retryTimer);
+    this.#retryTimer?.clear();
     this.#retryTimer = undefined;
     this.#manualClose = !reconnect;
     this.#generation++;
@@ -267,7 +268,7 @@ export class RespClient {
       return;
     }
     this.status = "reconnecting";
-    this.#retryTimer = setTimeout(() => {
+    this.#retryTimer = startTimer(() => {
       this.#retryTimer = undefined;
       this.#open().catch(() => {}); // told through the "error" listeners
     }, delay);

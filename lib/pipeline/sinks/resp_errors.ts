@@ -7,6 +7,7 @@
  */
 
 import { RespReplyError } from "./resp_protocol.ts";
+import { startTimer, type Timer } from "../../core/timers.ts";
 
 /** A command sent while the connection is not ready (ioredis's words, offline queue off). */
 export function notWritable(): Error {
@@ -39,11 +40,11 @@ export function connectWithTimeout<T extends Deno.Conn>(
   connecting: Promise<T>,
   ms: number,
 ): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: Timer | undefined;
   return Promise.race([
     connecting,
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+      timer = startTimer(() => {
         // The connection may still come: close it then.
         connecting.then((conn) => conn.close(), () => {});
         const error = new Error(`connect ETIMEDOUT`);
@@ -51,5 +52,5 @@ export function connectWithTimeout<T extends Deno.Conn>(
         reject(error);
       }, ms);
     }),
-  ]).finally(() => clearTimeout(timer));
+  ]).finally(() => timer?.clear());
 }

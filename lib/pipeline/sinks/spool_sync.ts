@@ -8,6 +8,7 @@
  */
 
 import type { DebugLog } from "../../core/debug.ts";
+import { startTimer, type Timer } from "../../core/timers.ts";
 
 /** A segment file of the spool, as far as fsync cares. */
 export interface SyncedFile {
@@ -38,7 +39,7 @@ export class SpoolSync<S extends SyncedFile> {
   // back before the next write: a full disk needs that.)
   readonly #unsynced = new Set<S>();
   #syncing: Promise<void> | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: Timer | undefined;
   #stopped = false;
 
   /** Fsync bookkeeping for the spool in `dir`, syncing within `intervalMs` of a change. */
@@ -62,17 +63,20 @@ export class SpoolSync<S extends SyncedFile> {
   /** Something changed: fsync within the interval (one timer for any number of changes). */
   arm(): void {
     if (this.#timer !== undefined || this.#stopped) return;
-    const timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.sync().catch((error) => this.#debug(`spool ${this.#dir}: fsync failed: ${error}`));
-    }, this.#intervalMs);
-    Deno.unrefTimer(timer); // a forgotten close() must not keep wrapp alive
-    this.#timer = timer;
+    // Unref'd: a forgotten close() must not keep wrapp alive.
+    this.#timer = startTimer(
+      () => {
+        this.#timer = undefined;
+        this.sync().catch((error) => this.#debug(`spool ${this.#dir}: fsync failed: ${error}`));
+      },
+      this.#intervalMs,
+      true,
+    );
   }
 
   /** Drop the pending timer (`DiskSpool.close` syncs itself). */
   cancel(): void {
-    clearTimeout(this.#timer);
+    this.#timer?.clear();
     this.#timer = undefined;
   }
 

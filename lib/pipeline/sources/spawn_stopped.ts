@@ -18,6 +18,7 @@
 import { describeCause, SpawnError } from "../../core/errors.ts";
 import { findExecutable } from "../../core/find_executable.ts";
 import type { ExitStatus } from "../../core/signals.ts";
+import { delay } from "../../core/timers.ts";
 
 /** A child waiting (stopped) to exec its program. */
 export interface StoppedChild {
@@ -145,7 +146,7 @@ export async function waitUntilStopped(
   while (!gone()) {
     if (await processState(pid) === "T") return true;
     if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 2));
+    await delay(2);
   }
   return false;
 }

@@ -20,6 +20,8 @@ import { readLiveMaps } from "../../../core/symbols/proc_maps.ts";
 import { Symbolizer } from "../../../core/symbols/symbolizer.ts";
 import { findLoader, type LoaderMapping } from "./find_loader.ts";
 import { type AttachLoaderHook, LoaderHooks } from "./loader_hooks.ts";
+import { delay, startTimer, type Timer } from "../../../core/timers.ts";
+import { type LongTimer, setLongInterval } from "../../../core/long_timeout.ts";
 
 /**
  * Milliseconds after an exec at which the maps of a process whose loader is not hooked
@@ -64,7 +66,7 @@ export class MapsRefresher {
   readonly #keepPid: number | undefined;
   readonly #demangler: Demangler;
   readonly #symbolizers = new Map<number, Symbolizer>();
-  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  readonly #timers = new Set<Timer>();
   /**
    * The maps text of the processes whose loader is looked for ("" until it is read; see
    * `#followLoader`).
@@ -77,7 +79,7 @@ export class MapsRefresher {
   readonly #mapsRefresh = new Map<number, "scheduled" | "running" | "again">();
   /** Exec handling and timed reads under way, for {@linkcode MapsRefresher.settled}. */
   #unsettled = 0;
-  #interval: ReturnType<typeof setInterval> | undefined;
+  #interval: LongTimer | undefined;
   #stopped = false;
 
   /** Reads nothing until told about a process. */
@@ -177,16 +179,16 @@ export class MapsRefresher {
    */
   async settled(): Promise<void> {
     while ((this.#mapsRefresh.size > 0 || this.#unsettled > 0) && !this.#stopped) {
-      await new Promise((resolve) => setTimeout(resolve, _COALESCE_MS));
+      await delay(_COALESCE_MS);
     }
   }
 
   /** Stop every timed read and the poll; a process exec'ing from now on is resumed at once. */
   stop(): void {
     this.#stopped = true;
-    if (this.#interval !== undefined) clearInterval(this.#interval);
+    this.#interval?.clear();
     this.#interval = undefined;
-    for (const timer of this.#timers) clearTimeout(timer);
+    for (const timer of this.#timers) timer.clear();
     this.#timers.clear();
     this.#mapsRefresh.clear();
   }
@@ -239,7 +241,7 @@ export class MapsRefresher {
     if (this.#stopped) return;
     this.#polled.add(pid);
     if (this.#interval === undefined && this.#refreshMs > 0) {
-      this.#interval = setInterval(() => {
+      this.#interval = setLongInterval(() => {
         for (const polled of this.#polled) void this.#refresh(polled);
       }, this.#refreshMs);
     }
@@ -248,7 +250,7 @@ export class MapsRefresher {
   #unpoll(pid: number): void {
     this.#polled.delete(pid);
     if (this.#polled.size === 0 && this.#interval !== undefined) {
-      clearInterval(this.#interval);
+      this.#interval.clear();
       this.#interval = undefined;
     }
   }
@@ -270,7 +272,7 @@ export class MapsRefresher {
 
   #after(ms: number, fn: () => void): void {
     if (this.#stopped) return;
-    const timer = setTimeout(() => {
+    const timer = startTimer(() => {
       this.#timers.delete(timer);
       fn();
     }, ms);

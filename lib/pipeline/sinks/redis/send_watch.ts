@@ -5,11 +5,13 @@
  * @module
  */
 
+import { startTimer, type Timer } from "../../../core/timers.ts";
+
 /** Watches the batch being sent; one at a time. */
 export class SendWatch {
   // The batch being sent: when it is stuck, and what to do then.
   #watch: { deadline: number; onStuck: () => void } | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: Timer | undefined;
 
   /**
    * Call `onStuck` unless {@linkcode SendWatch.done} comes within `timeoutMs`. One timer
@@ -28,12 +30,12 @@ export class SendWatch {
 
   /** No batch will be sent any more: the timer goes too. */
   stop(): void {
-    clearTimeout(this.#timer);
+    this.#timer?.clear();
     this.#timer = undefined;
   }
 
   #arm(ms: number): void {
-    this.#timer = setTimeout(() => {
+    this.#timer = startTimer(() => {
       this.#timer = undefined;
       const watch = this.#watch;
       if (watch === undefined) return;

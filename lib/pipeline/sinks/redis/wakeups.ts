@@ -6,6 +6,8 @@
  * @module
  */
 
+import { startTimer } from "../../../core/timers.ts";
+
 /** One sleeper (the writer loop) that new events, a ready connection or close() wake up. */
 export class WriterWakeup {
   #wake: (() => void) | undefined;
@@ -13,9 +15,9 @@ export class WriterWakeup {
   /** Sleep `ms` (`Infinity`: until kicked) or until {@linkcode WriterWakeup.kick}. */
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = Number.isFinite(ms) ? setTimeout(() => done(), ms) : undefined;
+      const timer = Number.isFinite(ms) ? startTimer(() => done(), ms) : undefined;
       const done = () => {
-        clearTimeout(timer);
+        timer?.clear();
         if (this.#wake === done) this.#wake = undefined;
         resolve();
       };

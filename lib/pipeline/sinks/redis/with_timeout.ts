@@ -4,13 +4,15 @@
  * @module
  */
 
+import { startTimer, type Timer } from "../../../core/timers.ts";
+
 /** `promise`, or a rejection with `reason` (or "timed out") after `ms`. */
 export function withTimeout<T>(promise: Promise<T>, ms: number, reason: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: Timer | undefined;
   return Promise.race([
     promise,
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(reason || "timed out")), ms);
+      timer = startTimer(() => reject(new Error(reason || "timed out")), ms);
     }),
-  ]).finally(() => clearTimeout(timer));
+  ]).finally(() => timer?.clear());
 }
