@@ -320,11 +320,14 @@ export class RecordingTrace {
   }
 
   #label(tid: number): string {
-    let label = this.#labels.get(tid);
-    if (label === undefined) {
-      label = `${this.#threads.get(tid)?.name ?? "thread"} ${tid}`;
-      this.#labels.set(tid, label);
-    }
+    const kept = this.#labels.get(tid);
+    if (kept !== undefined) return kept;
+    const name = this.#threads.get(tid)?.name;
+    // Not named yet (an interval can come before the first sample of its process): its
+    // series takes the name once known, and keeps it if the thread renames itself.
+    if (name === undefined) return `thread ${tid}`;
+    const label = `${name} ${tid}`;
+    this.#labels.set(tid, label);
     return label;
   }
 }

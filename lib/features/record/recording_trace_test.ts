@@ -157,6 +157,20 @@ Deno.test("RecordingTrace.interval(): calls per second per thread, under each th
   assert.deepEqual(checkPerfettoRules([...first, ...second, ...third]), []);
 });
 
+Deno.test("RecordingTrace.interval(): a thread counted before it is named takes its name once known", () => {
+  const trace = new RecordingTrace({ wrappPid: 9, rootPid: 100, arch: "x86_64" });
+  // The first interval can come before the first sample of the traced process.
+  const first = trace.interval(interval(T0 + 1000, [row(100, 9)]));
+  assert.deepEqual(first.map((e) => e.args), [{ "thread 100": 9 }]);
+  trace.process(100, "server", T0 + 1100);
+  const second = trace.interval(interval(T0 + 2000, [row(100, 4)]));
+  assert.deepEqual(second.map((e) => e.args), [{ "server 100": 4 }]);
+  // Named once, the series keeps its name when the thread renames itself.
+  trace.thread(100, 100, "renamed");
+  const third = trace.interval(interval(T0 + 3000, [row(100, 2)]));
+  assert.deepEqual(third.map((e) => e.args), [{ "server 100": 2 }]);
+});
+
 Deno.test("RecordingTrace draws at most maxSlowCalls slices and counts the rest", () => {
   const trace = new RecordingTrace({
     wrappPid: 9,
