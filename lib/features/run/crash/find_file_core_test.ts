@@ -64,9 +64,12 @@ Deno.test("findCore() waits until a core that is still being written stops growi
       file.close();
     }
   }, 40);
+  // The writer pauses 40 ms between writes; the settle window is far longer than that even
+  // when qemu or a busy machine holds the event loop (150 ms once saw no write at all).
   const lookup = await findCore(crashed(dir.path), {
     ...quick,
-    settleMs: 150,
+    timeoutMs: 20_000,
+    settleMs: 1500,
     settings: { pattern: `${dir.path}/core.%p`, usesPid: false },
   });
   assert.ok(lookup.found);
