@@ -10,10 +10,17 @@ import type { CheckResult } from "./check_result.ts";
 
 /**
  * The crash watcher line: which programs will record crash stacks, the native ones
- * (loaded by wrapp, no bpftrace process) or bpftrace, and why.
+ * (loaded by wrapp, no bpftrace process) or bpftrace, and why; for the native ones, whether
+ * the kernel has uprobes (`noUprobes` says why not), without which every service's maps are
+ * re-read each second instead of when its dynamic loader maps a library.
  */
 export function crashWatcherResult(
-  probe: { root: boolean; engine: CrashWatcherEngine; nativeFailure?: string },
+  probe: {
+    root: boolean;
+    engine: CrashWatcherEngine;
+    nativeFailure?: string;
+    noUprobes?: string;
+  },
 ): CheckResult {
   const check = "crash eBPF";
   if (!probe.root) {
@@ -32,8 +39,22 @@ export function crashWatcherResult(
         "bpftrace, as $WRAPP_CRASH_WATCHER asks (about 100 MiB and 1 s of start-up per wrapp)",
     };
   }
+  if (probe.nativeFailure === undefined && probe.noUprobes === undefined) {
+    return {
+      check,
+      status: "ok",
+      message:
+        "native eBPF programs loaded by wrapp (no bpftrace); a uprobe on the dynamic loader says when a service maps a library",
+    };
+  }
   if (probe.nativeFailure === undefined) {
-    return { check, status: "ok", message: "native eBPF programs loaded by wrapp (no bpftrace)" };
+    return {
+      check,
+      status: "warning",
+      message:
+        `native eBPF programs loaded by wrapp (no bpftrace), but no uprobes: ${probe.noUprobes}; each service's maps are re-read every second instead of at each dlopen`,
+      fix: "a kernel with uprobes (CONFIG_UPROBE_EVENTS, Linux 4.17 or newer)",
+    };
   }
   return {
     check,

@@ -35,8 +35,17 @@ Deno.test("crashWatcherResult(): native when its programs load, else bpftrace wi
   assert.deepEqual(crashWatcherResult({ root: true, engine: "auto" }), {
     check: "crash eBPF",
     status: "ok",
-    message: "native eBPF programs loaded by wrapp (no bpftrace)",
+    message:
+      "native eBPF programs loaded by wrapp (no bpftrace); a uprobe on the dynamic loader says when a service maps a library",
   });
+  const noUprobes = crashWatcherResult({
+    root: true,
+    engine: "auto",
+    noUprobes: 'Cannot read "/sys/bus/event_source/devices/uprobe/type"',
+  });
+  assert.equal(noUprobes.status, "warning");
+  assert.match(noUprobes.message, /but no uprobes: Cannot read .*re-read every second/);
+  assert.match(noUprobes.fix ?? "", /CONFIG_UPROBE_EVENTS/);
   const failed = crashWatcherResult({
     root: true,
     engine: "auto",

@@ -10,6 +10,7 @@ import { describeCause } from "../../core/errors.ts";
 import type { Config } from "../../core/config/config.ts";
 import type { RedisEndpoint } from "../../core/config/redis_url.ts";
 import { preflight } from "../../pipeline/bpf/preflight.ts";
+import { uprobePmuType } from "../../pipeline/bpf/native/uprobe_attach.ts";
 import {
   checkCoreDumps,
   crashWatcherEngine,
@@ -105,12 +106,28 @@ function _crashWatcherCheck(): DoctorCheck {
     run: async () => {
       const root = Deno.uid() === 0;
       const engine = crashWatcherEngine();
-      const nativeFailure = root && engine !== "bpftrace"
-        ? await NativeFatalSignalSource.probe()
-        : undefined;
-      return [crashWatcherResult({ root, engine, nativeFailure })];
+      const native = root && engine !== "bpftrace";
+      const nativeFailure = native ? await NativeFatalSignalSource.probe() : undefined;
+      return [
+        crashWatcherResult({
+          root,
+          engine,
+          nativeFailure,
+          noUprobes: native ? _noUprobes() : undefined,
+        }),
+      ];
     },
   };
+}
+
+/** Why this kernel has no uprobe PMU, or `undefined` when it has one. */
+function _noUprobes(): string | undefined {
+  try {
+    uprobePmuType();
+    return undefined;
+  } catch (error) {
+    return describeCause(error);
+  }
 }
 
 /** gdb (and, for [watchdog], may it attach) and gdbserver (may it attach, for [debug]). */
