@@ -38,9 +38,9 @@ export class ProgressWaiters {
   /** Resolve at the next {@linkcode ProgressWaiters.notify}, or after `ms`. */
   wait(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => done(), ms);
+      const timer = startTimer(() => done(), ms);
       const done = () => {
-        clearTimeout(timer);
+        timer.clear();
         resolve();
       };
       this.#waiting.push(done);
