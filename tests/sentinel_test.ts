@@ -80,14 +80,22 @@ spool_dir = ${JSON.stringify(`${dir.path}/spool`)}
     const key = "logs:app:svc:info";
     const first = group.master;
     const firstClient = await first.client(1);
-    const wrapp = spawnWrapp(["run", config]);
+    // With debug lines, so a failure shows what the sink and its connections did.
+    const wrapp = spawnWrapp(["run", config], { env: { WRAPP_DEBUG: "1" } });
     const stdout = collect(wrapp.stdout);
-    const stderr = collect(wrapp.stderr);
+    const output = collect(wrapp.stderr);
+    // What wrapp said, without its debug lines; `stderr.all()` is everything, for failures.
+    const stderr = {
+      text: () =>
+        output.text().split("\n").filter((line) => !line.startsWith("[DEBUG ")).join("\n"),
+      all: () => output.text().slice(-20_000),
+      done: output.done,
+    };
     let exited: Deno.CommandStatus | undefined;
     wrapp.status.then((status) => exited = status);
     /** `check`, failing at once with wrapp's stderr if wrapp ended early. */
     const running = (check: () => Promise<boolean>) => async () => {
-      if (exited) throw new Error(`wrapp exited with ${exited.code}: ${stderr.text()}`);
+      if (exited) throw new Error(`wrapp exited with ${exited.code}: ${stderr.all()}`);
       return await check();
     };
     try {
@@ -111,7 +119,7 @@ spool_dir = ${JSON.stringify(`${dir.path}/spool`)}
           stderr.text().split("did not replicate in time for").length;
       const lengths = async () => {
         const [master, held] = [await firstClient.xlen(key), await replicaData.xlen(key)];
-        return `master ${master}, replica ${held}; ${stderr.text()}`;
+        return `master ${master}, replica ${held}; ${stderr.all()}`;
       };
       let printedAtCut = 0;
       for (let cuts = 1;; cuts++) {
@@ -168,11 +176,22 @@ spool_dir = ${JSON.stringify(`${dir.path}/spool`)}
         ),
         120_000,
         "lines printed after the failover on the new master",
-      );
+      ).catch(async (error) => {
+        const replication = await newClient.info("replication").catch((e) => String(e));
+        const oldRole = await firstClient.info("replication").catch((e) => String(e));
+        const { lines } = await numbers(newClient, key).catch(() => ({ lines: [] as number[] }));
+        throw new Error(
+          `${error.message} (past line ${
+            printedAtCut + 2000
+          }): new master holds ${lines.length} lines up to ${lines.at(-1)}; its replication: ${
+            replication.replace(/\r?\n/g, " ")
+          }; old master's: ${oldRole.replace(/\r?\n/g, " ")}; wrapp's stderr: ${stderr.all()}`,
+        );
+      });
       await Deno.writeTextFile(stopFile, "");
       const status = await wrapp.status;
       await Promise.all([stdout.done, stderr.done]);
-      assert.equal(status.code, 0, stderr.text());
+      assert.equal(status.code, 0, stderr.all());
 
       const { lines, last } = await numbers(newClient, key);
       assert.ok(
