@@ -11,6 +11,7 @@
  */
 
 import { describeCause, WrappError } from "../errors.ts";
+import { procStatFields } from "../proc_stat.ts";
 
 /** One mapping of a process. */
 export interface Mapping {
@@ -77,8 +78,7 @@ export async function readLiveMaps(pid: number, procDir = "/proc"): Promise<stri
   if (text === "") throw new WrappError(`pid ${pid} has no mappings: it is exiting`);
   // Read after the maps: a flag not set by then was not set while they were read.
   const stat = await Deno.readTextFile(`${procDir}/${pid}/stat`);
-  // The name, in parentheses, may hold spaces and ")": the fields follow the last ")".
-  const flags = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[6]);
+  const flags = Number(procStatFields(stat)?.[6]); // field 9
   if (!Number.isInteger(flags)) {
     throw new WrappError(`Cannot read the flags of pid ${pid} in ${procDir}/${pid}/stat`);
   }

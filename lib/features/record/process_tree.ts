@@ -7,6 +7,7 @@
  */
 
 import { basename } from "node:path";
+import { procStatFields } from "../../core/proc_stat.ts";
 
 /** The fields of `/proc/<pid>/stat` wrapp uses. */
 export interface ProcStat {
@@ -25,11 +26,11 @@ export const CLOCK_TICKS_PER_SECOND = 100;
 
 /** Parse `/proc/<pid>/stat`; `undefined` when malformed. */
 export function parseProcStat(text: string): ProcStat | undefined {
-  // "pid (comm) S ppid …": comm may hold spaces and parentheses, so split at the last ")".
+  // The name is between the first "(" and the last ")" (it may hold both).
   const open = text.indexOf("(");
   const close = text.lastIndexOf(")");
-  if (open < 0 || close < open) return undefined;
-  const fields = text.slice(close + 2).split(" ");
+  const fields = procStatFields(text);
+  if (open < 0 || close < open || !fields) return undefined;
   // fields[0] is field 3 (state); starttime is field 22.
   const ppid = Number(fields[1]);
   const startTicks = Number(fields[19]);

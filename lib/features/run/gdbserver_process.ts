@@ -8,6 +8,7 @@
 
 import { SidecarError } from "../../core/errors.ts";
 import { findProgram } from "../../core/find_executable.ts";
+import { procStatFields } from "../../core/proc_stat.ts";
 
 /** Start gdbserver in its own session (a terminal's Ctrl-C is wrapp's to forward), dying with wrapp. */
 export async function spawnGdbserver(
@@ -91,7 +92,7 @@ export function killProcess(child: Deno.ChildProcess): void {
 export async function isGone(pid: number): Promise<boolean> {
   try {
     const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+    return procStatFields(stat)?.[0] === "Z";
   } catch {
     return true;
   }

@@ -6,12 +6,13 @@
  * @module
  */
 
+import { procStatFields } from "../../core/proc_stat.ts";
+
 /** The state letter and process group of a `/proc/<pid>/stat` line; `undefined` when malformed. */
 export function parseStatGroup(text: string): { state: string; pgrp: number } | undefined {
-  // "pid (comm) S ppid pgrp …": comm may hold spaces and parentheses, so split at the last ")".
-  const close = text.lastIndexOf(")");
-  if (close < 0) return undefined;
-  const fields = text.slice(close + 2).split(" ");
+  // fields[0] is field 3 (state), fields[2] field 5 (pgrp).
+  const fields = procStatFields(text);
+  if (!fields) return undefined;
   const pgrp = Number(fields[2]);
   if (!fields[0] || !Number.isInteger(pgrp)) return undefined;
   return { state: fields[0], pgrp };

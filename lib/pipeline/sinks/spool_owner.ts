@@ -12,6 +12,7 @@
 
 import { basename, fileUrlToPath, isAbsolute, resolve } from "../../core/posix_path.ts";
 import { describeCause, SinkError } from "../../core/errors.ts";
+import { procStatFields } from "../../core/proc_stat.ts";
 
 const _OWNER_FILE = "owner";
 
@@ -103,8 +104,7 @@ export async function isWrappProcess(pid: number, procDir = "/proc"): Promise<bo
 async function _startTime(pid: number, procDir: string): Promise<string> {
   try {
     const stat = await Deno.readTextFile(`${procDir}/${pid}/stat`);
-    // The name (field 2) may hold spaces and parentheses: count from its closing one.
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? "";
+    return procStatFields(stat)?.[19] ?? "";
   } catch {
     return "";
   }

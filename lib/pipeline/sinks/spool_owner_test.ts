@@ -2,10 +2,11 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { SinkError } from "../../core/errors.ts";
 import { claimSpool, isWrappProcess } from "./spool_owner.ts";
+import { procStatFields } from "../../core/proc_stat.ts";
 
 function startTime(pid: number): string {
   const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  return procStatFields(stat)?.[19] ?? "";
 }
 
 Deno.test("claimSpool() refuses a folder a live wrapp holds, and takes over a stale one", async () => {

@@ -13,6 +13,8 @@
  * @module
  */
 
+import { procStatFields } from "../../core/proc_stat.ts";
+
 /** Linux's `USER_HZ`: the unit of the CPU times in `/proc/<pid>/stat` on every architecture. */
 export const CLOCK_TICKS_PER_SECOND = 100;
 
@@ -70,10 +72,8 @@ export interface ProcOptions {
 
 /** Parse `/proc/<pid>/stat`; undefined when malformed. */
 export function parseStatUsage(text: string): StatUsage | undefined {
-  // "pid (comm) S ppid …": comm may hold spaces and parentheses, so split at the last ")".
-  const close = text.lastIndexOf(")");
-  if (close < 0) return undefined;
-  const fields = text.slice(close + 2).split(" ");
+  const fields = procStatFields(text);
+  if (!fields) return undefined;
   // fields[0] is field 3 (state): utime is field 14, stime 15, cutime 16, cstime 17, num_threads 20.
   const numbers = [1, 11, 12, 13, 14, 17].map((i) => Number(fields[i]));
   if (!fields[0] || numbers.some((n) => !Number.isInteger(n) || n < 0)) return undefined;

@@ -19,6 +19,7 @@ import { describeCause, SpawnError } from "../../core/errors.ts";
 import { findExecutable } from "../../core/find_executable.ts";
 import type { ExitStatus } from "../../core/signals.ts";
 import { delay } from "../../core/timers.ts";
+import { procStatFields } from "../../core/proc_stat.ts";
 
 /** A child waiting (stopped) to exec its program. */
 export interface StoppedChild {
@@ -155,8 +156,7 @@ export async function waitUntilStopped(
 export async function processState(pid: number): Promise<string | undefined> {
   try {
     const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-    // "pid (comm) S …": comm may hold spaces and parentheses, so look after the last ")".
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) || undefined;
+    return procStatFields(stat)?.[0] || undefined;
   } catch {
     return undefined;
   }

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { procStatFields } from "../../../core/proc_stat.ts";
+
 /** Linux's `USER_HZ`, the unit of the times in `/proc/<pid>/stat`, on every architecture. */
 export const CLOCK_TICKS_PER_SECOND = 100;
 
@@ -25,12 +27,10 @@ export interface ProcStat {
 
 /** Parse `/proc/<pid>/stat`; `undefined` when malformed. */
 export function parseProcStat(text: string): ProcStat | undefined {
-  // "pid (comm) S ppid …": comm may hold spaces and parentheses; split at the last ")".
-  const close = text.lastIndexOf(")");
-  if (close < 0) return undefined;
+  const fields = procStatFields(text);
+  if (!fields) return undefined;
   const pid = Number(text.slice(0, text.indexOf(" ")));
   // fields[0] is field 3 (state): ppid is field 4, utime..cstime fields 14 to 17.
-  const fields = text.slice(close + 2).split(" ");
   const ppid = Number(fields[1]);
   const times = fields.slice(11, 15).map(Number);
   if (!Number.isInteger(pid) || !Number.isInteger(ppid) || times.length < 4) return undefined;

@@ -23,6 +23,7 @@ import { NotifySocket } from "../../../pipeline/sources/notify_socket.ts";
 import { DeadlineTimer } from "./deadline_timer.ts";
 import type { HangReason } from "./hang_report.ts";
 import type { NotifyMessage } from "../../../pipeline/sources/notify_message.ts";
+import { procStatFields } from "../../../core/proc_stat.ts";
 
 /** What the watchdog reports when a deadline passed (or the service sent `WATCHDOG=trigger`). */
 export interface HangAlarm {
@@ -264,7 +265,7 @@ export class ServiceWatchdog {
   #isStopped(pid: number): boolean {
     try {
       const stat = Deno.readTextFileSync(`${this.#options.procRoot ?? "/proc"}/${pid}/stat`);
-      const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+      const state = procStatFields(stat)?.[0];
       return state === "T" || state === "t";
     } catch {
       return false;
