@@ -14,10 +14,13 @@
  *    print → XREAD latency (p50/p99) of the lines printed in it;
  * 3. an idle service (`sleep 3600`): RSS, PSS, CPU %; beside it, the Deno runtime's floor
  *    (`deno run` of a script that only sleeps);
- * 4. several idle services at once: PSS and CPU % of all trees together;
+ * 4. several idle services at once: PSS and CPU % of all trees together, and as many floors;
  * 5. N idle services for each N of `--up`: ours supervising them all from one `wrapp up DIR`,
  *    the Go wrapp (which has no `up`) as N separate processes, in the same rounds;
  * 6. `echo hi`: spawn → the line readable by XREAD, spawn → the wrapper's exit.
+ *
+ * Beside 1 and 2, Deno's floor for lines (`_lines_floor.ts`): a `deno run` that reads the
+ * service's pipe and XADDs each line, nothing else, measured the same way.
  *
  * After the table, the figures that have a target on the robot are listed against it (met or
  * not; a target whose workload ran at other sizes than the target's says so).
@@ -41,6 +44,7 @@ import { goPeer, isExecutable } from "./_go_peer.ts";
 import { realtimeUs } from "./_clock.ts";
 import type { LatencyRequest, LatencyResult } from "./_latency_reader.ts";
 import { PACED_PRINTER_PY } from "./_paced_printer.ts";
+import { LINES_FLOOR_TS } from "./_lines_floor.ts";
 import {
   CLK_TCK,
   cpuSecondsBetween,
@@ -616,6 +620,36 @@ async function settle(roots: number[], service: string | undefined): Promise<voi
   }
 }
 
+const linesFloorScript = `${dir}/lines_floor.ts`;
+await Deno.writeTextFile(linesFloorScript, LINES_FLOOR_TS);
+
+/** Deno's floor for `seq`: a `deno run` that XADDs each line (`_lines_floor.ts`); its peak RSS. */
+async function seqFloorRun(rep: number): Promise<void> {
+  const key = `vsgo-floor-seq-${rep}`;
+  const peakFile = `${dir}/floor-seq-${rep}.peak`;
+  const lines = String(options.lines);
+  const started = performance.now();
+  const run = spawn(["/usr/bin/time", "-f", "%M", "-o", peakFile, ...DENO_RUN, linesFloorScript]
+    .concat([String(redis.port), key, "seq", "1", lines]));
+  const code = await run.code;
+  const seconds = (performance.now() - started) / 1000;
+  if (code !== 0) throw new BrokenWorkload(`the seq floor exited ${code}\n${run.stderr()}`);
+  const client = await redis.client(0); // the floor sends no SELECT
+  const count = await client.xlen(key);
+  if (count !== options.lines) {
+    throw new BrokenWorkload(`the seq floor delivered ${count} of ${lines} lines`);
+  }
+  await client.del(key);
+  const peak = Number((await Deno.readTextFile(peakFile)).trim().split("\n").at(-1));
+  record("seqfloor.peak", "floor", peak);
+  record("seqfloor.rate", "floor", options.lines / seconds);
+  progress(
+    `seq floor ${rep + 1}: ${Math.round(options.lines / seconds)} lines/s, peak RSS ${
+      (peak / 1024).toFixed(1)
+    } MiB`,
+  );
+}
+
 // ---- workload 2: the paced printer ----
 
 const printer = `${dir}/paced_printer.py`;
@@ -676,6 +710,40 @@ async function pacedRun(side: Side, rep: number): Promise<void> {
     await logs.del(infoKey(name));
   } finally {
     worker.terminate();
+  }
+}
+
+/**
+ * Deno's floor at the same rate: a `deno run` that reads the printer and XADDs each line
+ * (`_paced_floor.ts`), measured like the wrappers. Checked to have delivered the window's lines.
+ */
+async function pacedFloorRun(rep: number): Promise<void> {
+  const key = `vsgo-floor-paced-${rep}`;
+  const seconds = options.pacedSeconds;
+  const args = [String(redis.port), key, PYTHON, printer, String(options.rate)];
+  const run = spawn([...DENO_RUN, linesFloorScript, ...args, String(seconds + 600)]);
+  try {
+    const service = PYTHON.slice(PYTHON.lastIndexOf("/") + 1);
+    await servicesUp([run.child.pid], service);
+    await sleep(SETTLE_MS);
+    const client = await redis.client(0); // the floor sends no SELECT
+    const before = await client.xlen(key);
+    const window = await measureWindow([run.child.pid], service, seconds);
+    const delivered = (await client.xlen(key)) - before;
+    if (delivered < 0.9 * options.rate * seconds) {
+      throw new BrokenWorkload(
+        `the paced floor delivered ${delivered} lines in ${seconds} s\n${run.stderr()}`,
+      );
+    }
+    recordWindow("pacedfloor", "floor", window);
+    progress(
+      `paced floor ${rep + 1}: RSS ${(window.rss / 1024).toFixed(1)} MiB, CPU ${
+        window.cpu.toFixed(2)
+      } %`,
+    );
+    await client.del(key);
+  } finally {
+    if (live.has(run)) await killTrees([run]);
   }
 }
 
@@ -776,6 +844,27 @@ async function floorRun(rep: number, prefix = "floor"): Promise<void> {
   }
 }
 
+/** `count` of Deno's idle floors at once, like `count` separate wrappers. */
+async function manyFloorRun(rep: number, count: number): Promise<void> {
+  const runs = Array.from(
+    { length: count },
+    () => spawn([Deno.execPath(), "run", "-A", floorScript]),
+  );
+  try {
+    const roots = runs.map((run) => run.child.pid);
+    await settle(roots, undefined);
+    const window = await measureWindow(roots, undefined, options.idleSeconds);
+    recordWindow("manyfloor", "floor", window);
+    progress(
+      `${count} floors ${rep + 1}: RSS ${(window.rss / 1024).toFixed(1)} MiB, PSS ${
+        (window.pss / 1024).toFixed(1)
+      } MiB`,
+    );
+  } finally {
+    await killTrees(runs);
+  }
+}
+
 const startFloorScript = `${dir}/start_floor.ts`;
 await Deno.writeTextFile(startFloorScript, 'console.log("hi");\n');
 const startGraphFloorScript = `${dir}/start_floor_graph.ts`;
@@ -846,6 +935,13 @@ function rows(): Row[] {
     { label: `\`seq\`: peak RSS of the tree (Σ VmHWM)`, key: "seq.peak", format: MiB },
     { label: `\`seq\`: peak RSS without the crash watcher`, key: "seq.peak-watcher", format: MiB },
     {
+      label:
+        `Deno's floor for \`seq\` (\`deno run\`: read the pipe, XADD, read the replies): lines/s`,
+      key: "seqfloor.rate",
+      format: fixed(0),
+    },
+    { label: `… its peak RSS`, key: "seqfloor.peak", format: MiB },
+    {
       label: `${options.rate} lines/s for ${options.pacedSeconds} s: RSS of the tree`,
       key: "paced.rss",
       format: MiB,
@@ -860,6 +956,13 @@ function rows(): Row[] {
       format: fixed(2, " ms"),
     },
     { label: `print → XREAD latency, p99`, key: "paced.p99", format: fixed(2, " ms") },
+    {
+      label:
+        `Deno's floor at ${options.rate} lines/s (\`deno run\`: read the pipe, XADD, read the reply): CPU %`,
+      key: "pacedfloor.cpu",
+      format: fixed(2),
+    },
+    { label: `… its RSS`, key: "pacedfloor.rss", format: MiB },
     {
       label: `idle service, ${options.idleSeconds} s: RSS of the tree`,
       key: "idle.rss",
@@ -886,6 +989,7 @@ function rows(): Row[] {
     { label: `… PSS without the crash watchers`, key: "many.pss-watcher", format: MiB },
     { label: `… RSS of all trees`, key: "many.rss", format: MiB },
     { label: `… CPU % of one core, all trees`, key: "many.cpu", format: fixed(2) },
+    { label: `${k} of Deno's idle floors at once: PSS of all`, key: "manyfloor.pss", format: MiB },
     ...options.up.flatMap((n): Row[] => [
       {
         label: `${n} idle services, ours in one \`wrapp up\` (Go: ${n} wrappers): PSS of all`,
@@ -998,12 +1102,16 @@ function targets(): string {
     out.push(`| ${label} | ${target} | ${shown} | ${verdict} |`);
   };
   const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
-  const below = (label: string, key: string, limitMiB: number, unless?: string) =>
+  // Deno's floor for a figure (NaN where this run measured none), and as " (…)" after ours.
+  const floor = (key: string) => median(figures.get(key)?.get("floor") ?? []);
+  const floorNote = (key: string, text: (value: number) => string) =>
+    Number.isNaN(floor(key)) ? "" : ` (${text(floor(key))})`;
+  const below = (label: string, key: string, limitMiB: number, unless?: string, note = "") =>
     add(
       label,
       `≤ ${limitMiB} MiB`,
       ours(key),
-      mib(ours(key)),
+      mib(ours(key)) + note,
       ours(key) <= limitMiB * 1024,
       unless,
     );
@@ -1013,7 +1121,13 @@ function targets(): string {
   };
   const k = options.services;
   const paced = options.rate === 1000 ? undefined : `run with --rate 1000`;
-  below("idle service: RSS of the tree", "idle.rss", 35);
+  below(
+    "idle service: RSS of the tree",
+    "idle.rss",
+    35,
+    undefined,
+    floorNote("floor.rss", (v) => `Deno's floor ${mib(v)}`),
+  );
   cpuEach("idle service: CPU per service", "idle.cpu", 1);
   cpuEach(`${k} separate runs: CPU per service`, "many.cpu", k);
   for (const n of options.up) {
@@ -1028,15 +1142,25 @@ function targets(): string {
     "many.pss",
     200,
     k === 10 ? undefined : "--services 10",
+    floorNote("manyfloor.pss", (v) => `${k} Deno floors: ${mib(v)}`),
   );
-  below("1000 lines/s: RSS of the tree", "paced.rss", 50, paced);
+  below(
+    "1000 lines/s: RSS of the tree",
+    "paced.rss",
+    50,
+    paced,
+    floorNote("pacedfloor.rss", (v) => `Deno's floor at this rate: ${mib(v)}`),
+  );
   const pacedCpu = ours("paced.cpu");
   const goCpu = go("paced.cpu");
   add(
     "1000 lines/s: CPU",
     "≤ Go's",
     pacedCpu,
-    `${pacedCpu.toFixed(2)} % (Go ${Number.isNaN(goCpu) ? "—" : goCpu.toFixed(2)} %)`,
+    `${pacedCpu.toFixed(2)} % (Go ${Number.isNaN(goCpu) ? "—" : goCpu.toFixed(2)} %` +
+      (Number.isNaN(floor("pacedfloor.cpu"))
+        ? ")"
+        : `; Deno's floor at this rate: ${floor("pacedfloor.cpu").toFixed(2)} %)`),
     Number.isNaN(goCpu) ? undefined : pacedCpu <= goCpu,
     paced,
   );
@@ -1045,6 +1169,7 @@ function targets(): string {
     "seq.peak",
     100,
     options.lines === 1_000_000 ? undefined : "run with --lines 1000000",
+    floorNote("seqfloor.peak", (v) => `Deno's floor: ${mib(v)}`),
   );
   for (
     const [label, key, limit] of [["start → first line", "start.first", 60], [
@@ -1053,10 +1178,10 @@ function targets(): string {
       100,
     ]] as const
   ) {
-    const floor = median(figures.get("start.floor")?.get("floor") ?? []);
-    const graph = median(figures.get("start.floorgraph")?.get("floor") ?? []);
+    const start = floor("start.floor");
+    const graph = floor("start.floorgraph");
     const text = `${ours(key).toFixed(0)} ms` +
-      (Number.isNaN(floor) ? "" : ` (Deno's floor ${floor.toFixed(0)} ms` +
+      (Number.isNaN(start) ? "" : ` (Deno's floor ${start.toFixed(0)} ms` +
         (Number.isNaN(graph) ? "" : `, ${graph.toFixed(0)} with ours' module graph`) + ")");
     add(label, `≤ ${limit} ms`, ours(key), text, ours(key) <= limit);
   }
@@ -1128,6 +1253,11 @@ function method(commit: string): string {
     `line, once per start-up round: what any Deno program pays before its first instruction; ` +
     `beside it, the same script with an \`import()\` of ours it does not take, for which \`deno run\` ` +
     `reads and parses every module ours may load (a compiled binary does not).`,
+    `- Deno's floor for lines: \`deno run -A ${V8_FLAG}\` of bench/_lines_floor.ts, which starts the ` +
+    `service (seq, or the paced printer) and, for every read of its stdout, XADDs each line (one ` +
+    `field) on one connection and reads the replies before reading again: no spool, ledger, trace ` +
+    `or crash watcher. seq: lines/s from spawn to exit, peak RSS by /usr/bin/time; paced: the ` +
+    `same window as the wrappers'. Checked to deliver every line (seq) or 90 % of the window's.`,
     `- Paced: a Python printer (the service) writes \`lat <i> <µs>\` ${options.rate} times a second; ` +
     `the window starts ${
       SETTLE_MS / 1000
@@ -1136,7 +1266,7 @@ function method(commit: string): string {
     `from its own, over the lines printed in the window.`,
     `- Idle: \`sleep 3600\`; the window starts once each tree has used under 5% of a core for 1 s ` +
     `(at least 3 s after spawn) and lasts ${options.idleSeconds} s. The floor is \`deno run -A\` of a ` +
-    `script awaiting a one-hour timer, measured the same way.` +
+    `script awaiting a one-hour timer, measured the same way (alone, and ${options.services} at once).` +
     (options.up.length
       ? ` Up (${
         options.up.join(", ")
@@ -1191,12 +1321,14 @@ try {
     for (const side of order(rep)) {
       await attempt(`seq ${rep + 1} ${side.id}`, () => seqRun(side, rep));
     }
+    await attempt(`seq floor ${rep + 1}`, () => seqFloorRun(rep));
     await attempt(`redis-benchmark ${rep + 1}`, () => redisBenchmarkRun(rep));
   }
   for (let rep = 0; rep < n; rep++) {
     for (const side of order(rep)) {
       await attempt(`paced ${rep + 1} ${side.id}`, () => pacedRun(side, rep));
     }
+    await attempt(`paced floor ${rep + 1}`, () => pacedFloorRun(rep));
   }
   for (let rep = 0; rep < n; rep++) {
     for (const side of order(rep)) {
@@ -1212,6 +1344,10 @@ try {
         () => idleRun(side, rep, options.services),
       );
     }
+    await attempt(
+      `${options.services} floors ${rep + 1}`,
+      () => manyFloorRun(rep, options.services),
+    );
   }
   for (let rep = 0; rep < n; rep++) {
     for (const count of options.up) {
