@@ -57,6 +57,7 @@ const WORKLOAD = `
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -67,6 +68,22 @@ static volatile sig_atomic_t go = 0;
 static void on_usr1(int sig) { (void)sig; go++; }
 static void wait_go(int n) { while (go < n) pause(); }
 static void say(const char *text) { printf("%s\\n", text); fflush(stdout); }
+
+/* Linux frees unmapped pages that still wait in a CPU's LRU batch (up to 31 per CPU) only
+   when that CPU drains it, and memprof counts a page until it is freed. So the workload stays
+   on one CPU, and after munmap drains that CPU's batch (MADV_COLD does): "freed" is then
+   freed, not left to whatever runs on the CPU next. */
+static void stay_on_this_cpu(void) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(sched_getcpu(), &set);
+  sched_setaffinity(0, sizeof set, &set);
+}
+static void drain_lru_batch(void) {
+  static char page[4096] __attribute__((aligned(4096)));
+  page[0] = 1;
+  madvise(page, sizeof page, MADV_COLD);
+}
 
 /* Map and touch n bytes, one write per page, in the function itself. */
 __attribute__((noinline)) char *alloc_a(size_t n) {
@@ -94,6 +111,7 @@ __attribute__((noinline)) long read_file(const char *path) {
 
 int main(int argc, char **argv) {
   signal(SIGUSR1, on_usr1);
+  stay_on_this_cpu();
   if (argc > 1 && strcmp(argv[1], "attach") == 0) {
     /* b before the profiler attaches, a after. */
     char *b = alloc_b(16 << 20);
@@ -109,6 +127,7 @@ int main(int argc, char **argv) {
   say("allocated");
   wait_go(1);
   munmap(b, 16 << 20);
+  drain_lru_batch();
   long got = argc > 2 ? read_file(argv[2]) : 0;
   /* A library mapped only now, while profiled. */
   void *late = argc > 3 ? dlopen(argv[3], RTLD_NOW) : 0;
