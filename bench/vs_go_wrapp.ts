@@ -715,7 +715,7 @@ async function pacedRun(side: Side, rep: number): Promise<void> {
 
 /**
  * Deno's floor at the same rate: a `deno run` that reads the printer and XADDs each line
- * (`_paced_floor.ts`), measured like the wrappers. Checked to have delivered the window's lines.
+ * (`_lines_floor.ts`), measured like the wrappers. Checked to have delivered the window's lines.
  */
 async function pacedFloorRun(rep: number): Promise<void> {
   const key = `vsgo-floor-paced-${rep}`;

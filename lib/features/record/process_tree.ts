@@ -21,9 +21,6 @@ export interface ProcStat {
   startTicks: number;
 }
 
-/** Linux's `USER_HZ`: the unit of `/proc/<pid>/stat` times on every architecture. */
-export const CLOCK_TICKS_PER_SECOND = 100;
-
 /** Parse `/proc/<pid>/stat`; `undefined` when malformed. */
 export function parseProcStat(text: string): ProcStat | undefined {
   // The name is between the first "(" and the last ")" (it may hold both).

@@ -14,9 +14,9 @@
 
 import { now } from "../../core/event.ts";
 import { readProcessMemory } from "../../core/smaps_rollup.ts";
+import { CLOCK_TICKS_PER_SECOND } from "../../core/proc_stat.ts";
 import {
   bootTimeMs,
-  CLOCK_TICKS_PER_SECOND,
   readChildren,
   readProcessTitle,
   readProcStat,

@@ -8,7 +8,7 @@
 
 import { SidecarError } from "../../core/errors.ts";
 import { findProgram } from "../../core/find_executable.ts";
-import { procStatFields } from "../../core/proc_stat.ts";
+import { processState } from "../../pipeline/sources/spawn_stopped.ts";
 
 /** Start gdbserver in its own session (a terminal's Ctrl-C is wrapp's to forward), dying with wrapp. */
 export async function spawnGdbserver(
@@ -90,12 +90,8 @@ export function killProcess(child: Deno.ChildProcess): void {
 
 /** Whether `pid` is gone (or a zombie). */
 export async function isGone(pid: number): Promise<boolean> {
-  try {
-    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-    return procStatFields(stat)?.[0] === "Z";
-  } catch {
-    return true;
-  }
+  const state = await processState(pid);
+  return state === undefined || state === "Z";
 }
 
 /** Whole ms since `start` (a `performance.now()`). */

@@ -30,11 +30,8 @@
 
 import { type MetricEvent, now } from "../../core/event.ts";
 import { type LongTimer, setLongTimeout } from "../../core/long_timeout.ts";
-import {
-  CLOCK_TICKS_PER_SECOND,
-  readTreeUsage,
-  type TreeUsage,
-} from "../../pipeline/sources/process_tree_usage.ts";
+import { CLOCK_TICKS_PER_SECOND } from "../../core/proc_stat.ts";
+import { readTreeUsage, type TreeUsage } from "../../pipeline/sources/process_tree_usage.ts";
 
 /** One sample of the service's process tree. */
 export interface MetricsSample {

@@ -15,9 +15,6 @@
 
 import { procStatFields } from "../../core/proc_stat.ts";
 
-/** Linux's `USER_HZ`: the unit of the CPU times in `/proc/<pid>/stat` on every architecture. */
-export const CLOCK_TICKS_PER_SECOND = 100;
-
 /** The fields of `/proc/<pid>/stat` that measure usage. */
 export interface StatUsage {
   /** State letter: `R`, `S`, `D`, `T`, `Z`… */
@@ -36,7 +33,7 @@ export interface ProcessUsage {
   pid: number;
   /** Its parent's pid. */
   ppid: number;
-  /** CPU time, its own and its reaped children's, clock ticks ({@linkcode CLOCK_TICKS_PER_SECOND}). */
+  /** CPU time, its own and its reaped children's, clock ticks (`CLOCK_TICKS_PER_SECOND`, core/proc_stat.ts). */
   cpuTicks: number;
   /** Threads. */
   threads: number;

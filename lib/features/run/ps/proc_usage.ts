@@ -6,10 +6,7 @@
  * @module
  */
 
-import { procStatFields } from "../../../core/proc_stat.ts";
-
-/** Linux's `USER_HZ`, the unit of the times in `/proc/<pid>/stat`, on every architecture. */
-export const CLOCK_TICKS_PER_SECOND = 100;
+import { CLOCK_TICKS_PER_SECOND, procStatFields } from "../../../core/proc_stat.ts";
 
 /** The fields of `/proc/<pid>/stat` that `wrapp ps` uses. */
 export interface ProcStat {
