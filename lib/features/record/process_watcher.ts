@@ -76,6 +76,9 @@ export class ProcessWatcher {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
+  // Set once the app is being stopped: titles it sets on its way out ("worker process is
+  // shutting down") are not its titles.
+  #titlesKept = false;
 
   /** The RSS of every live process of the tree at the last sample, kB. */
   rssKb = 0;
@@ -104,6 +107,11 @@ export class ProcessWatcher {
     ) => ({
       ...seen,
     }));
+  }
+
+  /** The app is being stopped: keep the titles read so far, and read no more of them. */
+  keepTitles(): void {
+    this.#titlesKept = true;
   }
 
   /** Stop sampling (after the sample in progress, if any). */
@@ -135,7 +143,7 @@ export class ProcessWatcher {
         }
         continue;
       }
-      if (process.titleSamples < _TITLE_SAMPLES) {
+      if (!this.#titlesKept && process.titleSamples < _TITLE_SAMPLES) {
         process.titleSamples++;
         const title = await readProcessTitle(process.pid, this.#procDir) ?? stat.comm;
         if (process.titles.at(-1) !== title) process.titles.push(title);

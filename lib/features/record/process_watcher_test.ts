@@ -59,3 +59,38 @@ Deno.test("ProcessWatcher follows a real process tree: children, names, memory, 
     await root.status;
   }
 });
+
+Deno.test("ProcessWatcher keeps the titles it read once keepTitles() is called (an app on its way out)", async () => {
+  // A shell that renames itself (exec) after a file appears: the title it had until then stays.
+  const dir = await Deno.makeTempDir();
+  const root = new Deno.Command("sh", {
+    args: ["-c", `while [ ! -e ${dir}/go ]; do sleep 0.02; done; exec sleep 30`],
+  }).spawn();
+  const trace = new RecordingTrace({ wrappPid: Deno.pid, rootPid: root.pid, arch: "x86_64" });
+  const watcher = new ProcessWatcher({
+    rootPid: root.pid,
+    rootStartTime: now(),
+    trace,
+    emit: () => {},
+    intervalMs: 60_000,
+  });
+  try {
+    await watcher.sample();
+    const before = watcher.processes[0].title;
+    assert.match(before, /^sh -c while/);
+    watcher.keepTitles();
+    await Deno.writeTextFile(`${dir}/go`, "");
+    for (let i = 0; i < 100; i++) {
+      const cmdline = await Deno.readTextFile(`/proc/${root.pid}/cmdline`);
+      if (cmdline.startsWith("sleep")) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    for (let i = 0; i < 3; i++) await watcher.sample();
+    assert.equal(watcher.processes[0].title, before);
+  } finally {
+    await watcher.stop();
+    root.kill("SIGKILL");
+    await root.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -202,6 +202,7 @@ class _Recording {
     // Still held before its exec (the tracer did not start): nothing to stop cleanly.
     if (app && !run.resumed) app.killGroup();
     if (app && !app.exited() && run.resumed) {
+      run.processes?.keepTitles();
       const stopStart = now();
       await app.stop(plan.app.stopSignal, {
         graceMs: stop.grace(this.#options.stopGraceMs ?? 10_000),
