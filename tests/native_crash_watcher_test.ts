@@ -246,3 +246,39 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "the programs load while signals keep arriving (the verifier's EAGAIN is tried again)",
+  ignore,
+  async fn() {
+    assert.ok(isRoot, "loading eBPF programs needs root (CI runs as root)");
+    await using dir = await tempDir();
+    // V8's sampling profiler sends this process a SIGPROF every 200 µs; a load that sees one
+    // pending fails with EAGAIN (14 of 30 watcher loads did before loads were tried again).
+    const script = `${dir.path}/load.ts`;
+    const source = new URL("../lib/features/run/crash/native_fatal_signal.ts", import.meta.url);
+    await Deno.writeTextFile(
+      script,
+      `import { NativeFatalSignalSource } from ${JSON.stringify(source.href)};
+const failures = [];
+for (let i = 0; i < 30; i++) {
+  try {
+    await (await NativeFatalSignalSource.load({ onEvent: () => {} })).close();
+  } catch (error) {
+    failures.push(String(error).slice(0, 200));
+  }
+}
+console.log(JSON.stringify(failures));
+`,
+    );
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--cpu-prof", `--cpu-prof-dir=${dir.path}`, "--cpu-prof-interval=200"]
+        .concat([script]),
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(stdout);
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    assert.deepEqual(JSON.parse(text), [], "every one of 30 loads succeeded");
+  },
+});

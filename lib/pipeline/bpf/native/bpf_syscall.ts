@@ -103,10 +103,15 @@ export interface LoadProgramOptions {
   license?: string;
 }
 
+/** Loads interrupted by a signal tried again before giving up (libbpf tries 5 times). */
+const _INTERRUPTED_LOADS = 100;
+const _EAGAIN = 11;
+
 /**
  * `BPF_PROG_LOAD`: the loaded program's fd. When the verifier refuses it, loads it again
  * with the verifier's log and throws a {@linkcode SyscallError} whose message ends with
- * the log's last lines.
+ * the log's last lines. A load a signal interrupts (the verifier gives up with EAGAIN when
+ * one is pending: a SIGCHLD, a profiler's SIGPROF) is tried again, as for EINTR.
  */
 export function loadProgram(options: LoadProgramOptions): number {
   const insns = new Uint8Array(options.instructions);
@@ -133,11 +138,18 @@ export function loadProgram(options: LoadProgramOptions): number {
       ),
     );
   };
-  const fd = load();
+  const loadUninterrupted = (log?: Uint8Array<ArrayBuffer>) => {
+    let fd = load(log);
+    for (let tries = 1; fd < 0 && lastErrno() === _EAGAIN && tries < _INTERRUPTED_LOADS; tries++) {
+      fd = load(log);
+    }
+    return fd;
+  };
+  const fd = loadUninterrupted();
   if (fd >= 0) return fd;
   const errno = lastErrno();
   const log = new Uint8Array(64 * 1024);
-  const retry = load(log);
+  const retry = loadUninterrupted(log);
   if (retry >= 0) return retry; // refused once, then accepted: keep it
   const text = new TextDecoder().decode(log.subarray(0, Math.max(0, log.indexOf(0))));
   const tail = text.trim().split("\n").slice(-6).join(" | ");
