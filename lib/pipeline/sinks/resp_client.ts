@@ -15,7 +15,6 @@
  */
 
 import {
-  encodeRespCommand,
   RESP_INCOMPLETE,
   type RespArg,
   type RespReply,
@@ -23,6 +22,7 @@ import {
   RespReplyError,
 } from "./resp_protocol.ts";
 import { RespPipeline, type RespWaiter } from "./resp_pipeline.ts";
+import { encodeRespCommand } from "./resp_writer.ts";
 import {
   connectionError,
   connectWithTimeout,

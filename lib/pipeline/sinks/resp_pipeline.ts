@@ -4,13 +4,12 @@
  * @module
  */
 
-import { type RespArg, respCommandText, type RespReply, RespReplyError } from "./resp_protocol.ts";
+import { type RespArg, type RespReply, RespReplyError } from "./resp_protocol.ts";
+import { RespCommandWriter } from "./resp_writer.ts";
 import { notWritable } from "./resp_errors.ts";
 
 /** Who waits for one reply: resolved with it, or rejected when the connection fails. */
 export type RespWaiter = { resolve: (reply: RespReply) => void; reject: (error: Error) => void };
-
-const _encoder = new TextEncoder();
 
 /**
  * Commands written together: `call()` each, then `exec()` resolves with one
@@ -20,7 +19,7 @@ const _encoder = new TextEncoder();
  */
 export class RespPipeline {
   readonly #send: (bytes: Uint8Array, waiters: RespWaiter[]) => boolean;
-  #parts: string[] = [];
+  readonly #writer = new RespCommandWriter();
   #count = 0;
 
   /** A pipeline whose `exec()` hands its bytes and reply waiters to `send`. */
@@ -28,9 +27,9 @@ export class RespPipeline {
     this.#send = send;
   }
 
-  /** Add `command args…`. */
-  call(command: string, args: readonly RespArg[]): this {
-    this.#parts.push(respCommandText(command, args));
+  /** Add `command args[from]…` (`from` spares a caller the copy of a longer array's tail). */
+  call(command: string, args: readonly RespArg[], from = 0): this {
+    this.#writer.command(command, args, from);
     this.#count++;
     return this;
   }
@@ -42,8 +41,7 @@ export class RespPipeline {
     const replies = new _Replies(this.#count);
     const waiters = new Array<RespWaiter>(this.#count);
     for (let k = 0; k < this.#count; k++) waiters[k] = new _Waiter(replies, k);
-    const bytes = _encoder.encode(this.#parts.join(""));
-    this.#parts = [];
+    const bytes = this.#writer.take();
     if (!this.#send(bytes, waiters)) {
       const error = notWritable();
       for (const waiter of waiters) waiter.reject(error);

@@ -1,21 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  encodeRespCommand,
-  RESP_INCOMPLETE,
-  respCommandText,
-  RespReplyBuffer,
-  RespReplyError,
-} from "./resp_protocol.ts";
-
-Deno.test("respCommandText() counts bulk lengths in UTF-8 bytes, numbers in decimal", () => {
-  assert.equal(
-    respCommandText("SET", ["k\u00e9", 42]),
-    "*3\r\n$3\r\nSET\r\n$3\r\nk\u00e9\r\n$2\r\n42\r\n",
-  );
-  // A lone surrogate is written as U+FFFD: 3 bytes, as TextEncoder writes it.
-  const bytes = encodeRespCommand("ECHO", ["\ud800"]);
-  assert.equal(new TextDecoder().decode(bytes), "*2\r\n$4\r\nECHO\r\n$3\r\n\ufffd\r\n");
-});
+import { RESP_INCOMPLETE, RespReplyBuffer, RespReplyError } from "./resp_protocol.ts";
 
 Deno.test("RespReplyBuffer gives each reply once it is complete, however the bytes are split", () => {
   const wire = new TextEncoder().encode(
@@ -34,4 +18,20 @@ Deno.test("RespReplyBuffer gives each reply once it is complete, however the byt
   assert.ok(replies[1] instanceof RespReplyError && replies[1].message === "ERR no");
   assert.deepEqual(replies.slice(2), [7, null, "h\u00e9\u00e9", [[1], "ab"]]);
   assert.equal(buffer.next(), RESP_INCOMPLETE);
+});
+
+Deno.test("RespReplyBuffer reads negative integers and a multi-byte bulk string split inside a character", () => {
+  const wire = new TextEncoder().encode(":-42\r\n$4\r\n\u20acx\r\n*-1\r\n");
+  const buffer = new RespReplyBuffer();
+  buffer.append(wire.subarray(0, 13)); // cut inside the euro sign
+  assert.equal(buffer.next(), -42);
+  assert.equal(buffer.next(), RESP_INCOMPLETE);
+  buffer.append(wire.subarray(13));
+  assert.equal(buffer.next(), "\u20acx");
+  assert.equal(buffer.next(), null);
+  assert.throws(() => {
+    const bad = new RespReplyBuffer();
+    bad.append(new TextEncoder().encode(":4x\r\n"));
+    bad.next();
+  }, /not an integer: 4x/);
 });

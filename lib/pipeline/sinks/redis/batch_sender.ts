@@ -201,13 +201,14 @@ export class BatchSender {
       // No command (a line the go layout drops): nothing can fail, it counts as sent.
       if (ops.length === 0) continue;
       firstOp[i] = ops[0][0];
-      for (const [db, command, ...args] of ops) {
+      for (const op of ops) {
+        const db = op[0];
         let entry = pipelines.get(db);
         if (entry === undefined) {
           entry = { pipeline: this.#options.clients[db].pipeline(), owners: [] };
           pipelines.set(db, entry);
         }
-        entry.pipeline.call(command, args);
+        entry.pipeline.call(op[1], op, 2); // the arguments follow the DB and the command
         entry.owners.push(i);
       }
     }

@@ -26,8 +26,9 @@ function entries(commands: RedisCommand[]): [string, Record<string, string>][] {
     assert.equal(db, "logs");
     assert.deepEqual(args.slice(0, 4), ["MAXLEN", "~", "1000", "*"]);
     const fields: Record<string, string> = {};
-    for (let i = 4; i < args.length; i += 2) fields[args[i]] = args[i + 1];
-    return [key, fields];
+    // As on the wire: a number is its decimal digits.
+    for (let i = 4; i < args.length; i += 2) fields[String(args[i])] = String(args[i + 1]);
+    return [String(key), fields];
   });
 }
 

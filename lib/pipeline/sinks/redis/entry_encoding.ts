@@ -7,13 +7,17 @@
 
 import type { RedisKeys } from "./keys.ts";
 import type { RedisDbRole } from "./keys.ts";
+import type { RespArg } from "../resp_protocol.ts";
 import type { SpooledEvent } from "./spooled_event.ts";
 
-/** One command for Redis: the DB it goes to, the command name and its arguments. */
-export type RedisCommand = readonly [RedisDbRole, string, ...string[]];
+/**
+ * One command for Redis: the DB it goes to, the command name and its arguments (a number
+ * is sent in decimal, written as digits without a string of it).
+ */
+export type RedisCommand = readonly [RedisDbRole, string, ...RespArg[]];
 
 /** A command still being built: fields are pushed onto it. */
-export type RedisCommandDraft = [RedisDbRole, string, ...string[]];
+export type RedisCommandDraft = [RedisDbRole, string, ...RespArg[]];
 
 /** What every encoder needs: the keys and the values written into every entry. */
 export interface EntryContext {
@@ -53,25 +57,47 @@ export function xadd(
   time: number,
   record: SpooledEvent,
 ): RedisCommandDraft {
-  const op: RedisCommandDraft = [
-    "logs",
-    "XADD",
-    key,
-    "MAXLEN",
-    "~",
-    context.maxLen,
-    "*",
-    "message",
-    text,
-    "ts",
-    String(Math.floor(time)),
-    "run",
-    record.run,
-    "pid",
-    String(record.pid),
-    "host",
-    context.hostname,
-  ];
-  if (record.seq !== undefined) op.push("seq", String(record.seq));
-  return op;
+  const ts = Math.floor(time);
+  // One literal of the final length: a push would copy the array into a larger one.
+  return record.seq === undefined
+    ? [
+      "logs",
+      "XADD",
+      key,
+      "MAXLEN",
+      "~",
+      context.maxLen,
+      "*",
+      "message",
+      text,
+      "ts",
+      ts,
+      "run",
+      record.run,
+      "pid",
+      record.pid,
+      "host",
+      context.hostname,
+    ]
+    : [
+      "logs",
+      "XADD",
+      key,
+      "MAXLEN",
+      "~",
+      context.maxLen,
+      "*",
+      "message",
+      text,
+      "ts",
+      ts,
+      "run",
+      record.run,
+      "pid",
+      record.pid,
+      "host",
+      context.hostname,
+      "seq",
+      record.seq,
+    ];
 }

@@ -92,7 +92,7 @@ function _separator(
   return op;
 }
 
-function _addFields(op: string[], event: StatusEvent): void {
+function _addFields(op: RedisCommandDraft, event: StatusEvent): void {
   for (const [name, value] of Object.entries(event.fields)) {
     if (OVERRIDABLE_FIELDS.has(name)) continue;
     op.push(entryFieldName(name), String(value));

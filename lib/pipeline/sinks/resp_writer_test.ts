@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+import { encodeRespCommand, RespCommandWriter } from "./resp_writer.ts";
+
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+Deno.test("encodeRespCommand() counts bulk lengths in UTF-8 bytes, numbers in decimal", () => {
+  assert.equal(
+    text(encodeRespCommand("SET", ["k\u00e9", 42, -7, 0, 1.5])),
+    "*6\r\n$3\r\nSET\r\n$3\r\nk\u00e9\r\n$2\r\n42\r\n$2\r\n-7\r\n$1\r\n0\r\n$3\r\n1.5\r\n",
+  );
+  // A lone surrogate is written as U+FFFD: 3 bytes, as TextEncoder writes it.
+  assert.equal(text(encodeRespCommand("ECHO", ["\ud800"])), "*2\r\n$4\r\nECHO\r\n$3\r\n\ufffd\r\n");
+  // A pair is one 4-byte character.
+  assert.equal(
+    text(encodeRespCommand("ECHO", ["\u{1f600}"])),
+    "*2\r\n$4\r\nECHO\r\n$4\r\n\u{1f600}\r\n",
+  );
+});
+
+Deno.test("RespCommandWriter appends commands, from an offset of their arguments, growing as needed", () => {
+  const writer = new RespCommandWriter(8);
+  const long = "x".repeat(100) + "\u00e9".repeat(50); // past the byte-by-byte copy
+  writer.command("XADD", ["logs", "XADD", "k", "*", "message", long], 2);
+  writer.command("PING", []);
+  const expected =
+    `*5\r\n$4\r\nXADD\r\n$1\r\nk\r\n$1\r\n*\r\n$7\r\nmessage\r\n$200\r\n${long}\r\n` +
+    "*1\r\n$4\r\nPING\r\n";
+  assert.equal(writer.length, new TextEncoder().encode(expected).length);
+  assert.equal(text(writer.take()), expected);
+  assert.equal(writer.length, 0, "taken: the next command starts a new buffer");
+  writer.command("PING", []);
+  assert.equal(text(writer.take()), "*1\r\n$4\r\nPING\r\n");
+});
