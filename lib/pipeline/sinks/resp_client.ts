@@ -346,9 +346,9 @@ export class RespClient {
 
   #parseReplies(): void {
     for (;;) {
-      const reply = this.#replies.next();
-      if (reply === RESP_INCOMPLETE) return;
       const waiter = this.#waiters[this.#waiterHead];
+      const reply = this.#replies.next(waiter?.textless === true);
+      if (reply === RESP_INCOMPLETE) return;
       if (waiter === undefined) continue; // a reply nobody waits for (cannot happen in RESP2)
       this.#waiters[this.#waiterHead++] = undefined!;
       if (this.#waiterHead >= 1024 && this.#waiterHead * 2 >= this.#waiters.length) {

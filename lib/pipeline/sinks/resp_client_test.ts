@@ -96,6 +96,31 @@ Deno.test("RespClient pipeline answers [error, reply] per command, in order", as
   }
 });
 
+Deno.test('RespClient pipeline exec({ textless }) gives string replies as "", and a plain call after it its text', async () => {
+  const server = fakeRedisServer((args) => {
+    if (args[0] === "PING") return "+PONG\r\n"; // the ready check
+    if (args[0] === "BAD") return "-ERR bad\r\n";
+    if (args[0] === "INCR") return ":7\r\n";
+    return "$15\r\n1765000000000-0\r\n";
+  });
+  const client = new RespClient({ host: "127.0.0.1", port: server.port });
+  try {
+    await client.connect();
+    const pipeline = client.pipeline();
+    for (const command of ["XADD", "BAD", "INCR", "XADD"]) pipeline.call(command, ["k"]);
+    const textless = pipeline.exec({ textless: true });
+    const plain = client.call("XADD", "k");
+    const replies = await textless;
+    assert.deepEqual(replies[0], [null, ""]);
+    assert.equal(replies[1][0]?.message, "ERR bad");
+    assert.deepEqual(replies.slice(2), [[null, 7], [null, ""]]);
+    assert.equal(await plain, "1765000000000-0");
+  } finally {
+    client.disconnect();
+    await server.close();
+  }
+});
+
 Deno.test("RespClient fails waiting and new commands when the connection drops, then reconnects by its strategy", async () => {
   const server = fakeRedisServer((args) => args[0] === "HANG" ? null : _OK);
   const client = new RespClient({

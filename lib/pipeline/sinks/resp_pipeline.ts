@@ -8,8 +8,22 @@ import { type RespArg, type RespReply, RespReplyError } from "./resp_protocol.ts
 import { RespCommandWriter } from "./resp_writer.ts";
 import { notWritable } from "./resp_errors.ts";
 
-/** Who waits for one reply: resolved with it, or rejected when the connection fails. */
-export type RespWaiter = { resolve: (reply: RespReply) => void; reject: (error: Error) => void };
+/**
+ * Who waits for one reply: resolved with it, or rejected when the connection fails. A
+ * `textless` waiter wants no string reply's text (an XADD's entry id): it gets `""`, and
+ * the text is never decoded.
+ */
+export type RespWaiter = {
+  resolve: (reply: RespReply) => void;
+  reject: (error: Error) => void;
+  readonly textless?: boolean;
+};
+
+/** What {@linkcode RespPipeline.exec} is asked for. */
+export interface RespExecOptions {
+  /** Replies that are strings come as `""` (errors and numbers as they are). */
+  textless?: boolean;
+}
 
 /**
  * Commands written together: `call()` each, then `exec()` resolves with one
@@ -35,12 +49,13 @@ export class RespPipeline {
   }
 
   /** Send every command; see the class documentation. */
-  exec(): Promise<[Error | null, RespReply][]> {
+  exec(options: RespExecOptions = {}): Promise<[Error | null, RespReply][]> {
     // One promise for the pipeline, not two per command: at 100k lines/s the per-command
     // promises were the sender's largest cost.
     const replies = new _Replies(this.#count);
     const waiters = new Array<RespWaiter>(this.#count);
-    for (let k = 0; k < this.#count; k++) waiters[k] = new _Waiter(replies, k);
+    const textless = options.textless === true;
+    for (let k = 0; k < this.#count; k++) waiters[k] = new _Waiter(replies, k, textless);
     const bytes = this.#writer.take();
     if (!this.#send(bytes, waiters)) {
       const error = notWritable();
@@ -73,20 +88,29 @@ class _Replies {
   }
 }
 
+// Every textless string reply's pair: one array, not one per command.
+const _TEXTLESS_PAIR: [null, RespReply] = [null, ""];
+
 /** Waits for the reply to command `index` of a pipeline. */
 class _Waiter implements RespWaiter {
   readonly #replies: _Replies;
   readonly #index: number;
+  readonly textless: boolean;
 
-  constructor(replies: _Replies, index: number) {
+  constructor(replies: _Replies, index: number, textless: boolean) {
     this.#replies = replies;
     this.#index = index;
+    this.textless = textless;
   }
 
   resolve(reply: RespReply): void {
     this.#replies.settle(
       this.#index,
-      reply instanceof RespReplyError ? [reply, null] : [null, reply],
+      reply instanceof RespReplyError
+        ? [reply, null]
+        : this.textless && reply === ""
+        ? _TEXTLESS_PAIR
+        : [null, reply],
     );
   }
 

@@ -53,19 +53,22 @@ export class RespReplyBuffer {
     state.offset = 0;
   }
 
-  /** The next complete reply, taken from the buffer; {@linkcode RESP_INCOMPLETE} when there is none yet. */
-  next(): RespReply | typeof RESP_INCOMPLETE {
+  /**
+   * The next complete reply, taken from the buffer; {@linkcode RESP_INCOMPLETE} when there
+   * is none yet. `textless`: a string reply is skipped and given as `""` (nothing decoded).
+   */
+  next(textless = false): RespReply | typeof RESP_INCOMPLETE {
     const state = this.#state;
     if (state.offset >= state.buffer.length) return RESP_INCOMPLETE;
     const start = state.offset;
-    const reply = _parse(state);
+    const reply = _parse(state, textless);
     if (reply === RESP_INCOMPLETE) state.offset = start;
     return reply;
   }
 }
 
 /** One reply from `state.buffer` at `state.offset`, advancing it; `RESP_INCOMPLETE` if it is not all there. */
-function _parse(state: _ParseState): RespReply | typeof RESP_INCOMPLETE {
+function _parse(state: _ParseState, textless = false): RespReply | typeof RESP_INCOMPLETE {
   const { buffer } = state;
   const start = state.offset;
   if (start >= buffer.length) return RESP_INCOMPLETE;
@@ -75,7 +78,7 @@ function _parse(state: _ParseState): RespReply | typeof RESP_INCOMPLETE {
   state.offset = end + 2;
   switch (type) {
     case 0x2b: // +
-      return _text(buffer, start + 1, end);
+      return textless ? "" : _text(buffer, start + 1, end);
     case 0x2d: // -
       return new RespReplyError(_decoder.decode(buffer.subarray(start + 1, end)));
     case 0x3a: // :
@@ -86,7 +89,7 @@ function _parse(state: _ParseState): RespReply | typeof RESP_INCOMPLETE {
       const from = state.offset;
       if (from + length + 2 > buffer.length) return RESP_INCOMPLETE;
       state.offset = from + length + 2;
-      return _text(buffer, from, from + length);
+      return textless ? "" : _text(buffer, from, from + length);
     }
     case 0x2a: { // *
       const count = _integer(buffer, start + 1, end);

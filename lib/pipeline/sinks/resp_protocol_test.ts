@@ -35,3 +35,17 @@ Deno.test("RespReplyBuffer reads negative integers and a multi-byte bulk string 
     bad.next();
   }, /not an integer: 4x/);
 });
+
+Deno.test("RespReplyBuffer.next(true) skips a string reply's text, keeps errors, numbers and arrays", () => {
+  const buffer = new RespReplyBuffer();
+  buffer.append(
+    new TextEncoder().encode("$15\r\n1765000000000-0\r\n+OK\r\n-ERR no\r\n:3\r\n*1\r\n$1\r\na\r\n"),
+  );
+  assert.equal(buffer.next(true), "");
+  assert.equal(buffer.next(true), "");
+  const error = buffer.next(true);
+  assert.ok(error instanceof RespReplyError && error.message === "ERR no");
+  assert.equal(buffer.next(true), 3);
+  assert.deepEqual(buffer.next(true), ["a"]);
+  assert.equal(buffer.next(true), RESP_INCOMPLETE);
+});

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { Event, OutputStream } from "../../core/event.ts";
+import type { Event, LogEvent, OutputStream } from "../../core/event.ts";
 import { now } from "../../core/event.ts";
 import type { OutputConfig } from "../../core/config/config.ts";
 import { LineSplitter } from "../transforms/split_lines.ts";
@@ -76,8 +76,10 @@ export class OutputPipeline {
     this.#lines += lines.length;
     this.#onLines?.();
     const time = now();
+    const logs: LogEvent[] = [];
+    for (const line of lines) this.#joiner.push(line, time, logs);
     const events: Event[] = [];
-    for (const line of lines) this.#collect(this.#joiner.push(line, time), events);
+    this.#collect(logs, events);
     this.#target.emitAll(events);
     this.#arm();
   }

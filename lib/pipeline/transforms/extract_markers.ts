@@ -250,6 +250,9 @@ export function parseMarkerNumber(value: string): number | undefined {
  * ]);
  * ```
  */
+// What a line without markers yields: one frozen array, not one per line.
+const _NONE: readonly MetricEvent[] = Object.freeze([]);
+
 export class MarkerExtractor {
   // Two generations instead of a strict LRU: a name used in `#recent` stays; when
   // `#recent` is full, `#old` (names unused for a whole generation) is forgotten at once.
@@ -286,10 +289,10 @@ export class MarkerExtractor {
   }
 
   /** The metric events for the markers in `event.text`, in order; the event is not modified. */
-  extract(event: LogEvent): MetricEvent[] {
+  extract(event: LogEvent): readonly MetricEvent[] {
     const markers = event.split || this.#carry.size > 0 ? this.#acrossParts(event) : undefined;
     // Fast path: almost every line has no marker, and this costs no regex work.
-    if (event.text.indexOf("{{") === -1 && !markers?.length) return [];
+    if (event.text.indexOf("{{") === -1 && !markers?.length) return _NONE;
     const metrics: MetricEvent[] = [];
     for (const { name, value } of [...markers ?? [], ...findMarkers(event.text, this.#options)]) {
       if (value === undefined) {

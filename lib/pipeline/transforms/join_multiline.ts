@@ -113,9 +113,12 @@ export class MultilineJoiner {
     return this.#open ? this.#time + this.#timeoutMs : undefined;
   }
 
-  /** Take one line read at `time`; returns the events it completes (none while a block stays open). */
-  push(line: SplitLine, time: number): LogEvent[] {
-    const out: LogEvent[] = [];
+  /**
+   * Take one line read at `time`; returns `out` with the events it completes appended (none
+   * while a block stays open). A caller passing one `out` for a whole chunk spares an array
+   * per line.
+   */
+  push(line: SplitLine, time: number, out: LogEvent[] = []): LogEvent[] {
     if (this.#open && time - this.#time >= this.#timeoutMs) out.push(this.#flush("time"));
     this.#take(line, time, out);
     return out;

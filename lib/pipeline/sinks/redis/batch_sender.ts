@@ -140,7 +140,8 @@ export class BatchSender {
         entry.pipeline.call("WAIT", [String(replicas), String(waitMs)]);
       }
     }
-    const execs = entries.map(([, entry]) => entry.pipeline.exec());
+    // Only errors and WAIT's count are read: an XADD's entry id is never decoded.
+    const execs = entries.map(([, entry]) => entry.pipeline.exec({ textless: true }));
     let stuck: Error | undefined;
     const timeoutMs = options.commandTimeoutMs + (replicas > 0 ? waitMs : 0);
     this.#watch.start(timeoutMs, () => {
