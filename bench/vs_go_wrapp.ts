@@ -20,7 +20,7 @@
  * 6. `echo hi`: spawn → the line readable by XREAD, spawn → the wrapper's exit.
  *
  * Beside 1 and 2, Deno's floor for lines (`_lines_floor.ts`): a `deno run` that reads the
- * service's pipe and XADDs each line, nothing else, measured the same way.
+ * service's pipe and XADDs each line, nothing else, measured the same way (its latency too).
  *
  * After the table, the figures that have a target on the robot are listed against it (met or
  * not; a target whose workload ran at other sizes than the target's says so).
@@ -721,6 +721,12 @@ async function pacedFloorRun(rep: number): Promise<void> {
   const key = `vsgo-floor-paced-${rep}`;
   const seconds = options.pacedSeconds;
   const args = [String(redis.port), key, PYTHON, printer, String(options.rate)];
+  // Its latency too, read as the wrappers' is: what a Deno program's own loop leaves.
+  const worker = new Worker(new URL("./_latency_reader.ts", import.meta.url), { type: "module" });
+  const result = new Promise<LatencyResult>((resolve) => {
+    worker.onmessage = (event: MessageEvent<LatencyResult>) => resolve(event.data);
+  });
+  worker.postMessage({ port: redis.port, db: 0, key } satisfies LatencyRequest);
   const run = spawn([...DENO_RUN, linesFloorScript, ...args, String(seconds + 600)]);
   try {
     const service = PYTHON.slice(PYTHON.lastIndexOf("/") + 1);
@@ -728,21 +734,39 @@ async function pacedFloorRun(rep: number): Promise<void> {
     await sleep(SETTLE_MS);
     const client = await redis.client(0); // the floor sends no SELECT
     const before = await client.xlen(key);
+    const fromUs = realtimeUs();
     const window = await measureWindow([run.child.pid], service, seconds);
+    const toUs = realtimeUs();
     const delivered = (await client.xlen(key)) - before;
     if (delivered < 0.9 * options.rate * seconds) {
       throw new BrokenWorkload(
         `the paced floor delivered ${delivered} lines in ${seconds} s\n${run.stderr()}`,
       );
     }
+    await killTrees([run]);
+    worker.postMessage("stop");
+    const seen = await result;
+    const inWindow = seen.latencyUs.filter((_, k) =>
+      seen.sentUs[k] >= fromUs && seen.sentUs[k] <= toUs
+    );
+    if (seen.error || inWindow.length < 0.9 * options.rate * seconds) {
+      throw new BrokenWorkload(
+        `the paced floor's reader saw ${inWindow.length} lines in the window ${seen.error ?? ""}`,
+      );
+    }
     recordWindow("pacedfloor", "floor", window);
+    record("pacedfloor.p50", "floor", percentile(inWindow, 50) / 1000);
+    record("pacedfloor.p99", "floor", percentile(inWindow, 99) / 1000);
     progress(
       `paced floor ${rep + 1}: RSS ${(window.rss / 1024).toFixed(1)} MiB, CPU ${
         window.cpu.toFixed(2)
-      } %`,
+      } %, p50 ${(percentile(inWindow, 50) / 1000).toFixed(2)} ms, p99 ${
+        (percentile(inWindow, 99) / 1000).toFixed(2)
+      } ms`,
     );
     await client.del(key);
   } finally {
+    worker.terminate();
     if (live.has(run)) await killTrees([run]);
   }
 }
@@ -963,6 +987,8 @@ function rows(): Row[] {
       format: fixed(2),
     },
     { label: `… its RSS`, key: "pacedfloor.rss", format: MiB },
+    { label: `… its print → XREAD latency, p50`, key: "pacedfloor.p50", format: fixed(2, " ms") },
+    { label: `… its p99`, key: "pacedfloor.p99", format: fixed(2, " ms") },
     {
       label: `idle service, ${options.idleSeconds} s: RSS of the tree`,
       key: "idle.rss",
@@ -1187,7 +1213,9 @@ function targets(): string {
   }
   for (const [p, limit] of [[50, 0.5], [99, 2]]) {
     const value = ours(`paced.p${p}`);
-    add(`latency p${p}`, `≤ ${limit} ms`, value, `${value.toFixed(2)} ms`, value <= limit, paced);
+    const text = `${value.toFixed(2)} ms` +
+      floorNote(`pacedfloor.p${p}`, (v) => `Deno's floor at this rate: ${v.toFixed(2)} ms`);
+    add(`latency p${p}`, `≤ ${limit} ms`, value, text, value <= limit, paced);
   }
   const times = ours("seq.rate") / go("seq.rate");
   add(
@@ -1257,7 +1285,8 @@ function method(commit: string): string {
     `service (seq, or the paced printer) and, for every read of its stdout, XADDs each line (one ` +
     `field) on one connection and reads the replies before reading again: no spool, ledger, trace ` +
     `or crash watcher. seq: lines/s from spawn to exit, peak RSS by /usr/bin/time; paced: the ` +
-    `same window as the wrappers'. Checked to deliver every line (seq) or 90 % of the window's.`,
+    `same window as the wrappers', with its print → XREAD latency read as theirs. Checked to ` +
+    `deliver every line (seq) or 90 % of the window's.`,
     `- Paced: a Python printer (the service) writes \`lat <i> <µs>\` ${options.rate} times a second; ` +
     `the window starts ${
       SETTLE_MS / 1000
