@@ -57,47 +57,29 @@ export function xadd(
   time: number,
   record: SpooledEvent,
 ): RedisCommandDraft {
-  const ts = Math.floor(time);
-  // One literal of the final length: a push would copy the array into a larger one.
-  return record.seq === undefined
-    ? [
-      "logs",
-      "XADD",
-      key,
-      "MAXLEN",
-      "~",
-      context.maxLen,
-      "*",
-      "message",
-      text,
-      "ts",
-      ts,
-      "run",
-      record.run,
-      "pid",
-      record.pid,
-      "host",
-      context.hostname,
-    ]
-    : [
-      "logs",
-      "XADD",
-      key,
-      "MAXLEN",
-      "~",
-      context.maxLen,
-      "*",
-      "message",
-      text,
-      "ts",
-      ts,
-      "run",
-      record.run,
-      "pid",
-      record.pid,
-      "host",
-      context.hostname,
-      "seq",
-      record.seq,
-    ];
+  // One literal of the final length, the seq pair cut when there is none: a push would copy
+  // the array into a larger one, for every line.
+  const op: RedisCommandDraft = [
+    "logs",
+    "XADD",
+    key,
+    "MAXLEN",
+    "~",
+    context.maxLen,
+    "*",
+    "message",
+    text,
+    "ts",
+    Math.floor(time),
+    "run",
+    record.run,
+    "pid",
+    record.pid,
+    "host",
+    context.hostname,
+    "seq",
+    record.seq ?? 0,
+  ];
+  if (record.seq === undefined) op.length -= 2;
+  return op;
 }
