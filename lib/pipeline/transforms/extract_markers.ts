@@ -205,6 +205,9 @@ export function parseMarkerNumber(value: string): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
+// What a line without markers yields: one frozen array, not one per line.
+const _NONE: readonly MetricEvent[] = Object.freeze([]);
+
 /**
  * Turns markers in log events into metric events, keeping a running total per counter.
  *
@@ -250,9 +253,6 @@ export function parseMarkerNumber(value: string): number | undefined {
  * ]);
  * ```
  */
-// What a line without markers yields: one frozen array, not one per line.
-const _NONE: readonly MetricEvent[] = Object.freeze([]);
-
 export class MarkerExtractor {
   // Two generations instead of a strict LRU: a name used in `#recent` stays; when
   // `#recent` is full, `#old` (names unused for a whole generation) is forgotten at once.
