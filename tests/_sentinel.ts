@@ -39,6 +39,8 @@ export interface SentinelGroup extends AsyncDisposable {
   masterPort(index?: number): Promise<number>;
   /** The server (of `master` and `replicas`) listening on `port`. */
   server(port: number): RedisServer;
+  /** The last `lines` lines of every Sentinel's log (its events: +sdown, +switch-master…). */
+  sentinelLogs(lines?: number): Promise<string>;
 }
 
 /**
@@ -88,6 +90,7 @@ export async function startSentinelGroup(
           `sentinel monitor ${masterName} 127.0.0.1 ${master.port} ${Math.floor(count / 2) + 1}`,
           `sentinel down-after-milliseconds ${masterName} ${options.downAfterMs ?? 1000}`,
           `sentinel failover-timeout ${masterName} 10000`,
+          `logfile ${dir}/sentinel-${port}.log`,
           "",
         ].join("\n"),
       );
@@ -167,6 +170,13 @@ export async function startSentinelGroup(
         const found = servers.find((server) => server.port === port);
         if (found === undefined) throw new Error(`No server of the group listens on ${port}`);
         return found;
+      },
+      async sentinelLogs(lines = 40) {
+        const logs = await Promise.all(ports.map(async (port) => {
+          const text = await Deno.readTextFile(`${dir}/sentinel-${port}.log`).catch((e) => `${e}`);
+          return `Sentinel ${port}:\n${text.trimEnd().split("\n").slice(-lines).join("\n")}`;
+        }));
+        return logs.join("\n");
       },
       [Symbol.asyncDispose]: dispose,
     };

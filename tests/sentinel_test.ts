@@ -165,6 +165,19 @@ spool_dir = ${JSON.stringify(`${dir.path}/spool`)}
       );
       const promoted = group.server(await group.masterPort());
       assert.equal(promoted, group.replicas[0]);
+      // A Sentinel names the promoted replica while its failover still runs; one that has not
+      // taken the new configuration yet, seeing the old master back, may turn the promoted
+      // replica back into the old master's replica. Restart the old master once all agree.
+      await waitFor(
+        async () => {
+          const named = await Promise.all(
+            group.sentinelPorts.map((_, i) => group.masterPort(i).catch(() => 0)),
+          );
+          return named.every((port) => port === promoted.port);
+        },
+        60_000,
+        "every Sentinel to name the promoted replica",
+      );
       // With the old master back, the Sentinels make it a replica of the new one, so WAIT 1
       // can succeed again (with no replica at all, lines wait in the spool and are resent).
       await first.restart();
@@ -185,7 +198,8 @@ spool_dir = ${JSON.stringify(`${dir.path}/spool`)}
             printedAtCut + 2000
           }): new master holds ${lines.length} lines up to ${lines.at(-1)}; its replication: ${
             replication.replace(/\r?\n/g, " ")
-          }; old master's: ${oldRole.replace(/\r?\n/g, " ")}; wrapp's stderr: ${stderr.all()}`,
+          }; old master's: ${oldRole.replace(/\r?\n/g, " ")}; the Sentinels' logs:\n${await group
+            .sentinelLogs()}\nwrapp's stderr: ${stderr.all()}`,
         );
       });
       await Deno.writeTextFile(stopFile, "");
