@@ -25,6 +25,7 @@
  */
 
 import { describeCause, SinkError } from "../../core/errors.ts";
+import { utf8Length } from "../../core/utf8_length.ts";
 import { type DebugLog, silentDebug } from "../../core/debug.ts";
 import { claimSpool, type ReleaseSpool } from "./spool_owner.ts";
 import {
@@ -39,7 +40,6 @@ import {
   readSegmentRecords,
   recoverSegments,
   type SpoolSegment,
-  utf8Length,
   writeSegmentFile,
 } from "./spool_files.ts";
 import { SpoolSync } from "./spool_sync.ts";

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { utf8Length } from "../../core/utf8_length.ts";
 import type { RespArg } from "./resp_protocol.ts";
 
 const _encoder = new TextEncoder();
@@ -66,7 +67,7 @@ export class RespCommandWriter {
       this.#crlf();
       return;
     }
-    const bytes = _utf8Length(value);
+    const bytes = utf8Length(value);
     this.#integer(bytes);
     this.#crlf();
     this.#reserve(bytes + 2);
@@ -133,22 +134,4 @@ function _digits(value: number): number {
   let digits = value < 0 ? 2 : 1;
   for (let rest = Math.abs(value); rest >= 10; rest = Math.floor(rest / 10)) digits++;
   return digits;
-}
-
-/** The UTF-8 length of `text` as TextEncoder writes it (a lone surrogate becomes U+FFFD, 3 bytes). */
-function _utf8Length(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) continue;
-    if (code < 0x800) bytes += 1;
-    else if (code >= 0xd800 && code < 0xdc00) {
-      const next = i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
-      if (next >= 0xdc00 && next < 0xe000) {
-        bytes += 2; // a pair: 4 bytes for 2 code units
-        i++;
-      } else bytes += 2;
-    } else bytes += 2;
-  }
-  return bytes;
 }

@@ -14,6 +14,7 @@ import type { RespClient } from "../sinks/resp_client.ts";
 import { type DebugLog, silentDebug } from "../../core/debug.ts";
 import { connectRedis, describeRedisError, type RedisEndpoint } from "../sinks/redis_connection.ts";
 import { parseSignalName } from "../../core/signals.ts";
+import { utf8Length } from "../../core/utf8_length.ts";
 
 /** A command the supervisor understands. */
 export type ControlCommand =
@@ -45,21 +46,7 @@ export function echoControlText(text: string): string {
   const head = new Uint8Array(CONTROL_ECHO_BYTES);
   const { read } = new TextEncoder().encodeInto(text, head); // never splits a character
   if (read === text.length) return text;
-  return `${text.slice(0, read)}… (${_utf8Length(text)} bytes)`;
-}
-
-function _utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) bytes += 1;
-    else if (code < 0x800) bytes += 2;
-    else if (code >= 0xd800 && code < 0xdc00 && i + 1 < text.length) {
-      bytes += 4; // a surrogate pair
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
+  return `${text.slice(0, read)}… (${utf8Length(text)} bytes)`;
 }
 
 /**

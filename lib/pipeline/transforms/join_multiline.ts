@@ -10,6 +10,7 @@
 
 import type { LogEvent, OutputStream } from "../../core/event.ts";
 import type { SplitLine } from "./split_lines.ts";
+import { utf8Length } from "../../core/utf8_length.ts";
 
 /** Options of {@linkcode MultilineJoiner}. */
 export interface MultilineJoinerOptions {
@@ -188,7 +189,7 @@ export class MultilineJoiner {
     out: LogEvent[],
     closes = false,
   ): void {
-    const bytes = (this.#texts.length > 0 ? 1 : 0) + _utf8Length(content);
+    const bytes = (this.#texts.length > 0 ? 1 : 0) + utf8Length(content);
     if (this.#texts.length > 0 && this.#bytes + bytes > this.#maxBytes) {
       // Keep the block within maxBytes: flush it without this line, which then starts
       // afresh as the first line after an unterminated block.
@@ -237,14 +238,4 @@ function _positiveInteger(name: string, value: number): number {
     throw new RangeError(`Invalid ${name} "${value}": expected a positive integer`);
   }
   return value;
-}
-
-/** UTF-8 length of `text` without encoding it (a lone surrogate counts 2, close enough for a limit). */
-function _utf8Length(text: string): number {
-  let n = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0x80) n += c < 0x800 || (c >= 0xd800 && c < 0xe000) ? 1 : 2;
-  }
-  return n;
 }
