@@ -655,6 +655,31 @@ async function seqFloorRun(rep: number): Promise<void> {
 const printer = `${dir}/paced_printer.py`;
 await Deno.writeTextFile(printer, PACED_PRINTER_PY);
 
+/** A reader on its own thread following `request`'s stream; `result` once told to stop. */
+function followLatency(
+  request: LatencyRequest,
+): { worker: Worker; result: Promise<LatencyResult> } {
+  const worker = new Worker(new URL("./_latency_reader.ts", import.meta.url), { type: "module" });
+  const result = new Promise<LatencyResult>((resolve) => {
+    worker.onmessage = (event: MessageEvent<LatencyResult>) => resolve(event.data);
+  });
+  worker.postMessage(request);
+  return { worker, result };
+}
+
+/** The latencies, µs, of the lines printed between `fromUs` and `toUs`. */
+function latenciesIn(seen: LatencyResult, fromUs: number, toUs: number): number[] {
+  return seen.latencyUs.filter((_, k) => seen.sentUs[k] >= fromUs && seen.sentUs[k] <= toUs);
+}
+
+/** Record p50 and p99 of `inWindow` (µs) as `<prefix>.p50`/`.p99` in ms; their text for progress. */
+function recordLatency(prefix: string, who: Side["id"] | "floor", inWindow: number[]): string {
+  const [p50, p99] = [percentile(inWindow, 50) / 1000, percentile(inWindow, 99) / 1000];
+  record(`${prefix}.p50`, who, p50);
+  record(`${prefix}.p99`, who, p99);
+  return `p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms`;
+}
+
 async function pacedRun(side: Side, rep: number): Promise<void> {
   const name = `${side.id}-paced-${rep}`;
   const seconds = options.pacedSeconds;
@@ -663,12 +688,8 @@ async function pacedRun(side: Side, rep: number): Promise<void> {
     executable: PYTHON,
     args: [printer, String(options.rate), String(seconds + 600)],
   });
-  const worker = new Worker(new URL("./_latency_reader.ts", import.meta.url), { type: "module" });
+  const { worker, result } = followLatency({ port: redis.port, db: 1, key: infoKey(name) });
   try {
-    const result = new Promise<LatencyResult>((resolve) => {
-      worker.onmessage = (event: MessageEvent<LatencyResult>) => resolve(event.data);
-    });
-    worker.postMessage({ port: redis.port, db: 1, key: infoKey(name) } satisfies LatencyRequest);
     const started = performance.now();
     const run = spawn(side.argv(config));
     const service = PYTHON.slice(PYTHON.lastIndexOf("/") + 1);
@@ -687,9 +708,7 @@ async function pacedRun(side: Side, rep: number): Promise<void> {
       throw new BrokenWorkload(`${side.id}: the printer's last line never reached Redis`);
     }
     await checkCount(side, infoKey(name), seen.endCount + 1);
-    const inWindow = seen.latencyUs.filter((_, k) =>
-      seen.sentUs[k] >= fromUs && seen.sentUs[k] <= toUs
-    );
+    const inWindow = latenciesIn(seen, fromUs, toUs);
     if (inWindow.length < 0.9 * options.rate * seconds) {
       throw new BrokenWorkload(
         `${side.id}: ${inWindow.length} lines read in the window, expected about ${
@@ -698,14 +717,11 @@ async function pacedRun(side: Side, rep: number): Promise<void> {
       );
     }
     recordWindow("paced", side.id, window);
-    record("paced.p50", side.id, percentile(inWindow, 50) / 1000);
-    record("paced.p99", side.id, percentile(inWindow, 99) / 1000);
+    const latency = recordLatency("paced", side.id, inWindow);
     progress(
       `paced ${rep + 1} ${side.id}: RSS ${(window.rss / 1024).toFixed(1)} MiB, CPU ${
         window.cpu.toFixed(2)
-      } %, p50 ${(percentile(inWindow, 50) / 1000).toFixed(2)} ms, p99 ${
-        (percentile(inWindow, 99) / 1000).toFixed(2)
-      } ms`,
+      } %, ${latency}`,
     );
     await logs.del(infoKey(name));
   } finally {
@@ -722,11 +738,7 @@ async function pacedFloorRun(rep: number): Promise<void> {
   const seconds = options.pacedSeconds;
   const args = [String(redis.port), key, PYTHON, printer, String(options.rate)];
   // Its latency too, read as the wrappers' is: what a Deno program's own loop leaves.
-  const worker = new Worker(new URL("./_latency_reader.ts", import.meta.url), { type: "module" });
-  const result = new Promise<LatencyResult>((resolve) => {
-    worker.onmessage = (event: MessageEvent<LatencyResult>) => resolve(event.data);
-  });
-  worker.postMessage({ port: redis.port, db: 0, key } satisfies LatencyRequest);
+  const { worker, result } = followLatency({ port: redis.port, db: 0, key });
   const run = spawn([...DENO_RUN, linesFloorScript, ...args, String(seconds + 600)]);
   try {
     const service = PYTHON.slice(PYTHON.lastIndexOf("/") + 1);
@@ -746,23 +758,18 @@ async function pacedFloorRun(rep: number): Promise<void> {
     await killTrees([run]);
     worker.postMessage("stop");
     const seen = await result;
-    const inWindow = seen.latencyUs.filter((_, k) =>
-      seen.sentUs[k] >= fromUs && seen.sentUs[k] <= toUs
-    );
+    const inWindow = latenciesIn(seen, fromUs, toUs);
     if (seen.error || inWindow.length < 0.9 * options.rate * seconds) {
       throw new BrokenWorkload(
         `the paced floor's reader saw ${inWindow.length} lines in the window ${seen.error ?? ""}`,
       );
     }
     recordWindow("pacedfloor", "floor", window);
-    record("pacedfloor.p50", "floor", percentile(inWindow, 50) / 1000);
-    record("pacedfloor.p99", "floor", percentile(inWindow, 99) / 1000);
+    const latency = recordLatency("pacedfloor", "floor", inWindow);
     progress(
       `paced floor ${rep + 1}: RSS ${(window.rss / 1024).toFixed(1)} MiB, CPU ${
         window.cpu.toFixed(2)
-      } %, p50 ${(percentile(inWindow, 50) / 1000).toFixed(2)} ms, p99 ${
-        (percentile(inWindow, 99) / 1000).toFixed(2)
-      } ms`,
+      } %, ${latency}`,
     );
     await client.del(key);
   } finally {
