@@ -17,6 +17,7 @@ const _encoder = new TextEncoder();
 const _CR = 13, _LF = 10, _STAR = 42, _DOLLAR = 36, _ZERO = 48, _MINUS = 45;
 // Longer or non-ASCII text goes through TextEncoder.encodeInto (a call into the runtime).
 const _COPY_BELOW = 64;
+const _BILLION = 1e9;
 
 /** Commands appended to one growing buffer, taken as the bytes to write. */
 export class RespCommandWriter {
@@ -40,14 +41,27 @@ export class RespCommandWriter {
    * decimal.
    */
   command(command: string, args: readonly RespArg[], from = 0): void {
-    this.#byte(_STAR);
-    this.#integer(args.length - from + 1);
-    this.#crlf();
-    this.#bulk(command);
+    // Room for the worst case first (3 bytes per UTF-16 unit), so no byte checks for it.
+    let bound = 32 + 3 * command.length;
     for (let i = from; i < args.length; i++) {
       const arg = args[i];
-      this.#bulk(typeof arg === "string" ? arg : Number.isSafeInteger(arg) ? arg : String(arg));
+      bound += typeof arg === "string" ? 16 + 3 * arg.length : 48;
     }
+    this.#reserve(bound);
+    const out = this.#bytes;
+    let at = this.#length;
+    out[at++] = _STAR;
+    at = _integer(out, at, args.length - from + 1);
+    out[at++] = _CR;
+    out[at++] = _LF;
+    at = _bulkText(out, at, command);
+    for (let i = from; i < args.length; i++) {
+      const arg = args[i];
+      if (typeof arg === "string") at = _bulkText(out, at, arg);
+      else if (Number.isSafeInteger(arg)) at = _bulkInteger(out, at, arg);
+      else at = _bulkText(out, at, String(arg));
+    }
+    this.#length = at;
   }
 
   /** The bytes written, handed over: what is written next goes to a new buffer. */
@@ -56,59 +70,6 @@ export class RespCommandWriter {
     this.#bytes = new Uint8Array(0);
     this.#length = 0;
     return bytes;
-  }
-
-  #bulk(value: string | number): void {
-    this.#byte(_DOLLAR);
-    if (typeof value === "number") {
-      this.#integer(_digits(value));
-      this.#crlf();
-      this.#integer(value);
-      this.#crlf();
-      return;
-    }
-    const bytes = utf8Length(value);
-    this.#integer(bytes);
-    this.#crlf();
-    this.#reserve(bytes + 2);
-    if (bytes === value.length && bytes < _COPY_BELOW) {
-      // ASCII: one byte per code unit.
-      const out = this.#bytes;
-      let at = this.#length;
-      for (let i = 0; i < bytes; i++) out[at++] = value.charCodeAt(i);
-      this.#length = at;
-    } else {
-      this.#length += _encoder.encodeInto(value, this.#bytes.subarray(this.#length)).written;
-    }
-    this.#crlf();
-  }
-
-  /** A safe integer in decimal. */
-  #integer(value: number): void {
-    if (value < 0) {
-      this.#byte(_MINUS);
-      value = -value;
-    }
-    const digits = _digits(value);
-    this.#reserve(digits);
-    const out = this.#bytes;
-    let at = this.#length + digits;
-    this.#length = at;
-    do {
-      out[--at] = _ZERO + value % 10;
-      value = Math.floor(value / 10);
-    } while (value > 0);
-  }
-
-  #crlf(): void {
-    this.#reserve(2);
-    this.#bytes[this.#length++] = _CR;
-    this.#bytes[this.#length++] = _LF;
-  }
-
-  #byte(value: number): void {
-    this.#reserve(1);
-    this.#bytes[this.#length++] = value;
   }
 
   #reserve(more: number): void {
@@ -122,6 +83,82 @@ export class RespCommandWriter {
   }
 }
 
+// The writing below is plain functions over (buffer, offset), which V8 keeps in registers;
+// each returns where the next byte goes. The caller has made room.
+
+function _bulkInteger(out: Uint8Array, at: number, value: number): number {
+  out[at++] = _DOLLAR;
+  at = _integer(out, at, _digits(value));
+  out[at++] = _CR;
+  out[at++] = _LF;
+  at = _integer(out, at, value);
+  out[at++] = _CR;
+  out[at++] = _LF;
+  return at;
+}
+
+function _bulkText(out: Uint8Array, at: number, value: string): number {
+  const length = value.length;
+  if (length < _COPY_BELOW) {
+    // Guess ASCII, one byte per code unit, and copy in the same pass; the first other
+    // character starts over below.
+    const start = at;
+    out[at++] = _DOLLAR;
+    at = _integer(out, at, length);
+    out[at++] = _CR;
+    out[at++] = _LF;
+    let i = 0;
+    for (; i < length; i++) {
+      const code = value.charCodeAt(i);
+      if (code >= 0x80) break;
+      out[at++] = code;
+    }
+    if (i === length) {
+      out[at++] = _CR;
+      out[at++] = _LF;
+      return at;
+    }
+    at = start;
+  }
+  out[at++] = _DOLLAR;
+  at = _integer(out, at, utf8Length(value));
+  out[at++] = _CR;
+  out[at++] = _LF;
+  at += _encoder.encodeInto(value, out.subarray(at)).written;
+  out[at++] = _CR;
+  out[at++] = _LF;
+  return at;
+}
+
+/** A safe integer in decimal. */
+function _integer(out: Uint8Array, at: number, value: number): number {
+  if (value < 0) {
+    out[at++] = _MINUS;
+    value = -value;
+  }
+  const end = at + _digits(value);
+  at = end;
+  // Int32 arithmetic where it fits: `%` on a larger number (a timestamp in ms) is a call
+  // to fmod. Above 1e9, nine digits at a time from the low end.
+  while (value >= _BILLION) {
+    const high = Math.floor(value / _BILLION);
+    let low = value - high * _BILLION;
+    for (let i = 0; i < 9; i++) {
+      const rest = (low / 10) | 0;
+      out[--at] = _ZERO + low - rest * 10;
+      low = rest;
+    }
+    value = high;
+  }
+  let small = value | 0;
+  do {
+    const rest = (small / 10) | 0;
+    out[--at] = _ZERO + small - rest * 10;
+    small = rest;
+  } while (small > 0);
+  return end;
+}
+
 /** One command as the bytes to write. */
 export function encodeRespCommand(command: string, args: readonly RespArg[]): Uint8Array {
   const writer = new RespCommandWriter(64);
@@ -132,6 +169,8 @@ export function encodeRespCommand(command: string, args: readonly RespArg[]): Ui
 /** Decimal digits of a safe integer, its sign included. */
 function _digits(value: number): number {
   let digits = value < 0 ? 2 : 1;
-  for (let rest = Math.abs(value); rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  let rest = Math.abs(value);
+  for (; rest >= _BILLION; rest = Math.floor(rest / _BILLION)) digits += 9;
+  for (; rest >= 10; rest = (rest / 10) | 0) digits++;
   return digits;
 }

@@ -31,3 +31,22 @@ Deno.test("RespCommandWriter appends commands, from an offset of their arguments
   writer.command("PING", []);
   assert.equal(text(writer.take()), "*1\r\n$4\r\nPING\r\n");
 });
+
+Deno.test("RespCommandWriter writes every digit of integers around and past 32 bits", () => {
+  const numbers = [
+    9,
+    10,
+    999_999_999,
+    1_000_000_000,
+    2_147_483_648,
+    1_796_599_506_002, // a timestamp in ms
+    -1_000_000_007,
+    Number.MAX_SAFE_INTEGER,
+    Number.MIN_SAFE_INTEGER,
+  ];
+  const expected = numbers.map((n) => `$${String(n).length}\r\n${n}\r\n`).join("");
+  assert.equal(
+    text(encodeRespCommand("ECHO", numbers)),
+    `*${numbers.length + 1}\r\n$4\r\nECHO\r\n${expected}`,
+  );
+});

@@ -69,10 +69,24 @@ interface _Unconfirmed {
   streams: Map<RedisDbRole, unknown>;
 }
 
-type _Pipelines = [
-  RedisDbRole,
-  { pipeline: ReturnType<RespClient["pipeline"]>; owners: number[] },
-][];
+/** Part of a batch's commands for one database, written as one pipeline. */
+interface _Chunk {
+  db: RedisDbRole;
+  pipeline: ReturnType<RespClient["pipeline"]>;
+  /** The event of each command (the index in the batch); a `WAIT` has none. */
+  owners: number[];
+  /** The batch's first event with a command on this database. */
+  dbFirst: number;
+  /** Whether it ends with `WAIT` (`replicasAck`). */
+  waits: boolean;
+  /** Its replies, once written. */
+  replies?: Promise<[Error | null, unknown][]>;
+}
+
+// Commands per pipeline: each is written as soon as it is encoded, so Redis runs one while
+// wrapp encodes the next (the writes are in order on one connection: the same as one
+// pipeline). One pipeline per batch left Redis and wrapp waiting for each other in turn.
+const _CHUNK_COMMANDS = 256;
 
 /** What the replies of a batch's pipelines say. */
 interface _Outcome {
@@ -131,33 +145,21 @@ export class BatchSender {
     ) {
       await options.loadReports();
     }
-    const { entries, firstOp, rejected } = this.#encode(batch);
+    const { chunks, firstOp, rejected } = await this.#encodeAndWrite(batch);
     const replicas = options.replicasAck;
     const waitMs = options.replicasAckTimeoutMs;
-    if (replicas > 0) {
-      // WAIT covers every write this connection made before it: the whole pipeline.
-      for (const [, entry] of entries) {
-        entry.pipeline.call("WAIT", [String(replicas), String(waitMs)]);
-      }
-    }
-    // Only errors and WAIT's count are read: an XADD's entry id is never decoded.
-    const execs = entries.map(([, entry]) => entry.pipeline.exec({ textless: true }));
     let stuck: Error | undefined;
     const timeoutMs = options.commandTimeoutMs + (replicas > 0 ? waitMs : 0);
     this.#watch.start(timeoutMs, () => {
       // A hung Redis: reconnecting rejects every command still waiting.
       stuck = new Error(`no reply within ${timeoutMs} ms`);
-      for (const [db] of entries) options.clients[db].disconnect(true);
+      for (const db of new Set(chunks.map((chunk) => chunk.db))) {
+        options.clients[db].disconnect(true);
+      }
     });
-    const settled = await Promise.allSettled(execs);
+    const settled = await Promise.allSettled(chunks.map((chunk) => chunk.replies!));
     this.#watch.done();
-    const { cut, failure, troubled } = this.#readReplies(
-      batch,
-      settled,
-      entries,
-      firstOp,
-      rejected,
-    );
+    const { cut, failure, troubled } = this.#readReplies(batch, settled, chunks, firstOp, rejected);
     let given = 0;
     for (const index of rejected.keys()) if (index < cut) given++;
     options.dropped(given);
@@ -172,21 +174,43 @@ export class BatchSender {
         firstSeq: batch[cut].seq!,
         lastSeq: batch.at(-1)!.seq!,
         count: batch.length - cut,
-        streams: new Map(entries.map(([db]) => [db, options.clients[db].connection])),
+        streams: new Map(chunks.map(({ db }) => [db, options.clients[db].connection])),
       };
     }
     return { done: cut, failure: failure === undefined ? undefined : stuck ?? failure };
   }
 
-  /** The pipelines of `batch`, which event each command belongs to, and events that cannot be encoded. */
-  #encode(batch: readonly SpooledEvent[]): {
-    entries: _Pipelines;
+  /**
+   * Encode `batch` and write it, a chunk at a time; which event's command came first (its
+   * database), and events that cannot be encoded.
+   */
+  async #encodeAndWrite(batch: readonly SpooledEvent[]): Promise<{
+    chunks: _Chunk[];
     firstOp: RedisDbRole[];
     rejected: Map<number, unknown>;
-  } {
-    const pipelines = new Map<RedisDbRole, _Pipelines[number][1]>();
+  }> {
+    const { clients, replicasAck, replicasAckTimeoutMs } = this.#options;
+    const chunks: _Chunk[] = [];
+    const open = new Map<RedisDbRole, _Chunk>();
+    const dbFirst = new Map<RedisDbRole, number>();
     const firstOp = new Array<RedisDbRole>(batch.length);
     const rejected = new Map<number, unknown>();
+    const chunk = (db: RedisDbRole, owner: number): _Chunk => {
+      let current = open.get(db);
+      if (current === undefined) {
+        if (!dbFirst.has(db)) dbFirst.set(db, owner);
+        current = {
+          db,
+          pipeline: clients[db].pipeline(),
+          owners: [],
+          dbFirst: dbFirst.get(db)!,
+          waits: false,
+        };
+        open.set(db, current);
+        chunks.push(current);
+      }
+      return current;
+    };
     for (let i = 0; i < batch.length; i++) {
       const record = batch[i];
       let ops: RedisCommand[];
@@ -202,49 +226,64 @@ export class BatchSender {
       // No command (a line the go layout drops): nothing can fail, it counts as sent.
       if (ops.length === 0) continue;
       firstOp[i] = ops[0][0];
+      let wrote = false;
       for (const op of ops) {
-        const db = op[0];
-        let entry = pipelines.get(db);
-        if (entry === undefined) {
-          entry = { pipeline: this.#options.clients[db].pipeline(), owners: [] };
-          pipelines.set(db, entry);
+        const current = chunk(op[0], i);
+        current.pipeline.call(op[1], op, 2); // the arguments follow the DB and the command
+        current.owners.push(i);
+        if (current.owners.length === _CHUNK_COMMANDS) {
+          // Only errors and WAIT's count are read: an XADD's entry id is never decoded.
+          current.replies = current.pipeline.exec({ textless: true });
+          open.delete(op[0]);
+          wrote = true;
         }
-        entry.pipeline.call(op[1], op, 2); // the arguments follow the DB and the command
-        entry.owners.push(i);
       }
+      // The write starts in a microtask: let it, before encoding the next chunk.
+      if (wrote) await null;
     }
-    return { entries: [...pipelines.entries()], firstOp, rejected };
+    for (const [db, first] of dbFirst) {
+      if (replicasAck > 0) {
+        // WAIT covers every write this connection made before it: all of the batch's.
+        const last = chunk(db, first);
+        last.pipeline.call("WAIT", [replicasAck, replicasAckTimeoutMs]);
+        last.waits = true;
+      }
+      const last = open.get(db);
+      if (last !== undefined) last.replies = last.pipeline.exec({ textless: true });
+    }
+    return { chunks, firstOp, rejected };
   }
 
   /** Where the batch must be cut, and why, from every pipeline's replies. */
   #readReplies(
     batch: readonly SpooledEvent[],
     settled: PromiseSettledResult<[Error | null, unknown][]>[],
-    entries: _Pipelines,
+    chunks: _Chunk[],
     firstOp: RedisDbRole[],
     rejected: Map<number, unknown>,
   ): _Outcome {
     const replicas = this.#options.replicasAck;
     const outcome: _Outcome = { cut: batch.length, failure: undefined, troubled: false };
     settled.forEach((result, k) => {
-      const [db, { owners }] = entries[k];
+      const { db, owners, dbFirst, waits } = chunks[k];
       if (result.status === "rejected" || result.value === null) {
         outcome.troubled = true;
-        outcome.cut = Math.min(outcome.cut, owners[0]);
+        // A lost WAIT leaves every write of the database unconfirmed.
+        outcome.cut = Math.min(outcome.cut, waits ? dbFirst : owners[0] ?? dbFirst);
         outcome.failure ??= result.status === "rejected"
           ? result.reason
           : new Error("pipeline aborted");
         return;
       }
       const replies = result.value;
-      if (replicas > 0) {
+      if (waits) {
         // Fewer replicas than asked hold these writes: a failover now could lose them, so
-        // the pipeline's events are not done yet (the first of them is its first owner).
+        // the database's events are not done yet (from its first in the batch).
         const [waitError, acked] = replies[replies.length - 1] ?? [];
         if (waitError || Number(acked) < replicas) {
           if (waitError) outcome.troubled = true;
-          if (owners[0] < outcome.cut) {
-            outcome.cut = owners[0];
+          if (dbFirst < outcome.cut) {
+            outcome.cut = dbFirst;
             outcome.failure = waitError ??
               new ReplicaAckError(Number(acked), replicas, this.#options.replicasAckTimeoutMs);
           }
