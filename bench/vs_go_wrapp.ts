@@ -916,12 +916,33 @@ async function startFloorRun(key = "start.floor"): Promise<void> {
   progress(`start-up floor (${key}): deno run printing one line exits after ${ms.toFixed(0)} ms`);
 }
 
-/** The server's own XADD ceiling: `redis-benchmark -P 1000`, as the throughput target names it. */
+/**
+ * The server's own XADD ceiling: `redis-benchmark -P 1000`, as the throughput target names it
+ * (one field), and for an entry of ours' shape (MAXLEN and the six fields of a line).
+ */
 async function redisBenchmarkRun(rep: number): Promise<void> {
   const key = `vsgo-redis-benchmark-${rep}`;
+  const n = String(options.lines);
+  const oneField = await redisBenchmark([key, "*", "message", n]);
+  record("redis-benchmark.rate", "floor", oneField);
+  const entry = await redisBenchmark(
+    [key, "MAXLEN", "~", "1000", "*", "message", n, "ts", String(Date.now()), "run"]
+      .concat([crypto.randomUUID(), "pid", "12345", "host", Deno.hostname(), "seq", n]),
+  );
+  record("redis-benchmark.entry-rate", "floor", entry);
+  progress(
+    `redis-benchmark ${rep + 1}: ${Math.round(oneField)} XADD/s, ${
+      Math.round(entry)
+    } XADD/s of ours' entry`,
+  );
+  await redis.client(1).then((client) => client.del(key));
+}
+
+/** `redis-benchmark -P 1000 -q XADD args…`: requests per second. */
+async function redisBenchmark(args: string[]): Promise<number> {
   const { code, stdout, stderr } = await new Deno.Command("redis-benchmark", {
     args: ["-h", "127.0.0.1", "-p", String(redis.port), "-P", "1000", "-n", String(options.lines)]
-      .concat(["-q", "XADD", key, "*", "message", String(options.lines)]),
+      .concat(["-q", "XADD", ...args]),
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -930,10 +951,7 @@ async function redisBenchmarkRun(rep: number): Promise<void> {
   if (code !== 0 || rates.length === 0) {
     throw new BrokenWorkload(`redis-benchmark: ${new TextDecoder().decode(stderr).trim() || text}`);
   }
-  const rate = Number(rates.at(-1)![1]);
-  record("redis-benchmark.rate", "floor", rate);
-  progress(`redis-benchmark ${rep + 1}: ${Math.round(rate)} XADD/s`);
-  await redis.client(1).then((client) => client.del(key));
+  return Number(rates.at(-1)![1]);
 }
 
 // ---- the table ----
@@ -1119,13 +1137,15 @@ function targets(): string {
     target: string,
     value: number,
     text: string,
-    met: boolean | undefined,
+    met: boolean | undefined | "reference",
     unless?: string,
   ) => {
     const verdict = unless !== undefined
       ? `not measured: ${unless}`
       : Number.isNaN(value)
       ? "not measured (workload broken or skipped)"
+      : met === "reference"
+      ? "for reference"
       : met === undefined
       ? "no Go figure"
       : met
@@ -1241,6 +1261,16 @@ function targets(): string {
     `${share.toFixed(2)}× (${Math.round(ceiling).toLocaleString("en-US")} XADD/s)`,
     share >= 0.6,
   );
+  // What the server itself can take of the entries ours writes, beside it.
+  const entryCeiling = median(figures.get("redis-benchmark.entry-rate")?.get("floor") ?? []);
+  const entryShare = ours("seq.rate") / entryCeiling;
+  add(
+    "… against the same for ours' entry (MAXLEN, six fields)",
+    "(the server's own limit)",
+    entryShare,
+    `${entryShare.toFixed(2)}× (${Math.round(entryCeiling).toLocaleString("en-US")} XADD/s)`,
+    "reference",
+  );
   // CPU is counted in 100 Hz ticks: one tick over the idle window is the finest step.
   out.push(
     "",
@@ -1283,7 +1313,9 @@ function method(commit: string): string {
     `RSS: each tree process's VmHWM (read every 200 ms), summed.`,
     `- The server's XADD ceiling: \`redis-benchmark -P 1000 -n ${options.lines} -q XADD <key> * message ${options.lines}\` ` +
     `(its default 50 connections) against the same redis-server after each seq round; the throughput ` +
-    `target compares ours' seq lines/s with it.`,
+    `target compares ours' seq lines/s with it. Beside it, the same for an entry of ours' shape ` +
+    `(\`XADD <key> MAXLEN ~ 1000 * message <n> ts <ms> run <uuid> pid <pid> host <host> seq <n>\`): ` +
+    `what the server can take of the entries ours writes.`,
     `- Deno's start-up floor: spawn → exit of \`deno run -A ${V8_FLAG}\` of a script printing one ` +
     `line, once per start-up round: what any Deno program pays before its first instruction; ` +
     `beside it, the same script with an \`import()\` of ours it does not take, for which \`deno run\` ` +
