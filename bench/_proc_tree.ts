@@ -35,6 +35,8 @@ export interface Memory {
   hwm: number;
   /** Sum of Pss from smaps_rollup (0 unless asked for). */
   pss: number;
+  /** Sum of RssAnon: the pages only this process has (heap, stacks), not its mapped files. */
+  anon: number;
 }
 
 /** Clock ticks per second (`getconf CLK_TCK`; 100 on every Linux this runs on). */
@@ -119,12 +121,13 @@ function _statusKiB(text: string, key: string): number {
 
 /** RSS, peak RSS and (with `pss`) PSS of `pids`, summed; processes gone meanwhile count 0. */
 export function memoryOf(pids: readonly number[], pss = false): Memory {
-  const total: Memory = { rss: 0, hwm: 0, pss: 0 };
+  const total: Memory = { rss: 0, hwm: 0, pss: 0, anon: 0 };
   for (const pid of pids) {
     try {
       const status = Deno.readTextFileSync(`/proc/${pid}/status`);
       total.rss += _statusKiB(status, "VmRSS");
       total.hwm += _statusKiB(status, "VmHWM");
+      total.anon += _statusKiB(status, "RssAnon");
       if (pss) {
         total.pss += _statusKiB(
           "\n" + Deno.readTextFileSync(`/proc/${pid}/smaps_rollup`),

@@ -556,6 +556,8 @@ async function seqRun(side: Side, rep: number): Promise<void> {
 interface Window {
   rss: number;
   rssNoWatcher: number;
+  /** RssAnon of the tree, watcher included. */
+  anon: number;
   pss: number;
   pssNoWatcher: number;
   /** Percent of one core. */
@@ -575,6 +577,7 @@ async function measureWindow(roots: number[], service: string | undefined, secon
         rss: wrapper.rss + watcher.rss,
         hwm: wrapper.hwm + watcher.hwm,
         pss: wrapper.pss + watcher.pss,
+        anon: wrapper.anon + watcher.anon,
       },
     });
     return tree;
@@ -593,6 +596,7 @@ async function measureWindow(roots: number[], service: string | undefined, secon
   const window: Window = {
     rss: mean(samples.map((s) => s.all.rss)),
     rssNoWatcher: mean(samples.map((s) => s.wrapper.rss)),
+    anon: mean(samples.map((s) => s.all.anon)),
     pss: mean(samples.map((s) => s.all.pss)),
     pssNoWatcher: mean(samples.map((s) => s.wrapper.pss)),
     cpu: (cpuSecondsBetween(first, last, pids) / elapsed) * 100,
@@ -603,6 +607,7 @@ async function measureWindow(roots: number[], service: string | undefined, secon
 function recordWindow(prefix: string, who: Side["id"] | "floor", window: Window): void {
   record(`${prefix}.rss`, who, window.rss);
   record(`${prefix}.rss-watcher`, who, window.rssNoWatcher);
+  record(`${prefix}.anon`, who, window.anon);
   record(`${prefix}.pss`, who, window.pss);
   record(`${prefix}.pss-watcher`, who, window.pssNoWatcher);
   record(`${prefix}.cpu`, who, window.cpu);
@@ -1020,6 +1025,11 @@ function rows(): Row[] {
       format: MiB,
     },
     { label: `… RSS without the crash watcher`, key: "idle.rss-watcher", format: MiB },
+    {
+      label: `… of its RSS, anonymous (RssAnon: heap, stacks; not mapped files)`,
+      key: "idle.anon",
+      format: MiB,
+    },
     { label: `… PSS of the tree`, key: "idle.pss", format: MiB },
     { label: `… PSS without the crash watcher`, key: "idle.pss-watcher", format: MiB },
     { label: `… CPU % of one core`, key: "idle.cpu", format: fixed(2) },
@@ -1029,6 +1039,7 @@ function rows(): Row[] {
       format: MiB,
     },
     { label: `… its PSS`, key: "floor.pss", format: MiB },
+    { label: `… its anonymous RSS`, key: "floor.anon", format: MiB },
     { label: `… its CPU % of one core`, key: "floor.cpu", format: fixed(2) },
     {
       label: `… the same script when it may import ours (\`deno run\` keeps its module graph): RSS`,
@@ -1036,6 +1047,7 @@ function rows(): Row[] {
       format: MiB,
     },
     { label: `… its PSS`, key: "floorgraph.pss", format: MiB },
+    { label: `… its anonymous RSS`, key: "floorgraph.anon", format: MiB },
     { label: `${k} idle services at once: PSS of all trees`, key: "many.pss", format: MiB },
     { label: `… PSS without the crash watchers`, key: "many.pss-watcher", format: MiB },
     { label: `… RSS of all trees`, key: "many.rss", format: MiB },
@@ -1305,6 +1317,7 @@ function method(commit: string): string {
       : ""),
     `- The tree: the wrapper's pid and its descendants (from /proc), except the service and what ` +
     `runs under it; bpftrace processes are the fallback crash watcher. RSS/PSS: VmRSS and smaps_rollup Pss ` +
+    `(anonymous: RssAnon, the pages no file backs) ` +
     `summed over the tree, mean of samples every 2 s; CPU %: utime+stime of the tree over the window.`,
     `- seq: lines/s = lines ÷ (spawn → the entry \`${options.lines}\` readable, polled every 20 ms). ` +
     `Every line is counted with XINFO STREAM entries-added (all entries ever added, trimmed or not) ` +
