@@ -24,6 +24,7 @@ const decoder = new TextDecoder();
 const replies = new Uint8Array(65536);
 const head = \`*5\\r\\n$4\\r\\nXADD\\r\\n$\${encoder.encode(key).length}\\r\\n\${key}\\r\\n$1\\r\\n*\\r\\n$7\\r\\nmessage\\r\\n\`;
 let rest = "";
+let lineStart = true; // the last read of replies ended a line
 for await (const chunk of child.stdout) {
   const lines = (rest + decoder.decode(chunk, { stream: true })).split("\\n");
   rest = lines.pop() ?? "";
@@ -32,13 +33,18 @@ for await (const chunk of child.stdout) {
   for (const line of lines) command += \`\${head}$\${encoder.encode(line).length}\\r\\n\${line}\\r\\n\`;
   const bytes = encoder.encode(command);
   for (let sent = 0; sent < bytes.length;) sent += await conn.write(bytes.subarray(sent));
-  // Each reply is a bulk string, "$<n>\\r\\n<id>\\r\\n": two newlines; an error is one line.
+  // Each reply is a bulk string, "$<n>\\r\\n<id>\\r\\n": two newlines; an error is one line,
+  // "-…", where a reply starts (a read may also start inside an id, "…-42").
   let newlines = 0;
   while (newlines < 2 * lines.length) {
     const n = await conn.read(replies);
     if (n === null) throw new Error("Redis closed the connection");
-    if (replies[0] === 45) throw new Error(decoder.decode(replies.subarray(0, n)));
-    for (let i = 0; i < n; i++) if (replies[i] === 10) newlines++;
+    for (let i = 0; i < n; i++) {
+      const atReply = newlines % 2 === 0 && (i === 0 ? lineStart : replies[i - 1] === 10);
+      if (atReply && replies[i] === 45) throw new Error(decoder.decode(replies.subarray(i, n)));
+      if (replies[i] === 10) newlines++;
+    }
+    lineStart = replies[n - 1] === 10;
   }
 }
 Deno.exit((await child.status).code);
