@@ -3,6 +3,22 @@ import { type LogEvent, now } from "../../core/event.ts";
 import { fakeRedisServer } from "./fake_redis_server.ts";
 import { RedisSink } from "./redis.ts";
 
+/** A sink of service "svc" on a fake server at `port`. */
+function connectSink(
+  port: number,
+  options: { replicasAck?: number; replicasAckTimeoutMs?: number } = {},
+) {
+  return RedisSink.connect({
+    host: "127.0.0.1",
+    port,
+    streamName: "svc",
+    runId: "run-1",
+    hostname: "box",
+    pid: () => 42,
+    ...options,
+  });
+}
+
 Deno.test("RedisSink keeps lines in order when Redis answers the start of a pipeline LOADING and takes the rest", async () => {
   // A Redis restarted from its AOF refuses writes with LOADING until its data set is in,
   // then takes the rest of the same pipeline: had the sink sent while it loads, the lines
@@ -21,14 +37,7 @@ Deno.test("RedisSink keeps lines in order when Redis answers the start of a pipe
     if (message.startsWith("line ")) lines.push(message);
     return "$3\r\n1-0\r\n";
   });
-  const sink = await RedisSink.connect({
-    host: "127.0.0.1",
-    port: server.port,
-    streamName: "svc",
-    runId: "run-1",
-    hostname: "box",
-    pid: () => 42,
-  });
+  const sink = await connectSink(server.port);
   try {
     const batch: LogEvent[] = [];
     for (let i = 0; i < 10; i++) {
@@ -53,16 +62,7 @@ Deno.test("RedisSink writes a long batch in several pipelines with one WAIT afte
     if (args[0] === "XADD") return "$3\r\n1-0\r\n";
     return args[0] === "PING" ? "+PONG\r\n" : "+OK\r\n";
   });
-  const sink = await RedisSink.connect({
-    host: "127.0.0.1",
-    port: server.port,
-    streamName: "svc",
-    runId: "run-1",
-    hostname: "box",
-    pid: () => 42,
-    replicasAck: 1,
-    replicasAckTimeoutMs: 10,
-  });
+  const sink = await connectSink(server.port, { replicasAck: 1, replicasAckTimeoutMs: 10 });
   try {
     const batch: LogEvent[] = [];
     for (let i = 0; i < 512; i++) {
