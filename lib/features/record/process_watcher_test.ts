@@ -75,6 +75,12 @@ Deno.test("ProcessWatcher keeps the titles it read once keepTitles() is called (
     intervalMs: 60_000,
   });
   try {
+    // Until the shell's exec is done, /proc shows no command line (the title is then "sh").
+    for (let i = 0; i < 250; i++) {
+      const cmdline = await Deno.readTextFile(`/proc/${root.pid}/cmdline`);
+      if (cmdline.startsWith("sh\0-c\0while")) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     await watcher.sample();
     const before = watcher.processes[0].title;
     assert.match(before, /^sh -c while/);
