@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { now } from "../../core/event.ts";
 import { checkPerfettoRules } from "../../pipeline/tef/perfetto_rules.ts";
 import { ProcessWatcher } from "./process_watcher.ts";
+import { waitForExec } from "./process_tree.ts";
 import { RecordingTrace, type TefObject } from "./recording_trace.ts";
 
 Deno.test("ProcessWatcher follows a real process tree: children, names, memory, ends", async () => {
@@ -76,11 +77,7 @@ Deno.test("ProcessWatcher keeps the titles it read once keepTitles() is called (
   });
   try {
     // Until the shell's exec is done, /proc shows no command line (the title is then "sh").
-    for (let i = 0; i < 250; i++) {
-      const cmdline = await Deno.readTextFile(`/proc/${root.pid}/cmdline`);
-      if (cmdline.startsWith("sh\0-c\0while")) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    assert.ok(await waitForExec(root.pid, "sh", { timeoutMs: 5000 }), "the shell started");
     await watcher.sample();
     const before = watcher.processes[0].title;
     assert.match(before, /^sh -c while/);

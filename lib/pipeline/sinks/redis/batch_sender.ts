@@ -242,14 +242,14 @@ export class BatchSender {
       if (wrote) await null;
     }
     for (const [db, first] of dbFirst) {
+      const last = replicasAck > 0 ? chunk(db, first) : open.get(db);
+      if (last === undefined) continue; // its last chunk is written already
       if (replicasAck > 0) {
         // WAIT covers every write this connection made before it: all of the batch's.
-        const last = chunk(db, first);
         last.pipeline.call("WAIT", [replicasAck, replicasAckTimeoutMs]);
         last.waits = true;
       }
-      const last = open.get(db);
-      if (last !== undefined) last.replies = last.pipeline.exec({ textless: true });
+      last.replies = last.pipeline.exec({ textless: true });
     }
     return { chunks, firstOp, rejected };
   }
@@ -269,7 +269,7 @@ export class BatchSender {
       if (result.status === "rejected" || result.value === null) {
         outcome.troubled = true;
         // A lost WAIT leaves every write of the database unconfirmed.
-        outcome.cut = Math.min(outcome.cut, waits ? dbFirst : owners[0] ?? dbFirst);
+        outcome.cut = Math.min(outcome.cut, waits ? dbFirst : owners[0]);
         outcome.failure ??= result.status === "rejected"
           ? result.reason
           : new Error("pipeline aborted");
