@@ -60,7 +60,7 @@ export function limitRun(
   const { limits, app } = context.config;
   if (!plan || !limits || plan.method === "none") return {};
   if (plan.method === "rss") return { rssLimit: limits.memoryMaxBytes };
-  // It ended before its exec (nothing to limit), or never stopped: watch its RSS then.
+  // It ended before its exec (nothing to limit), or a hold never stopped: watch its RSS then.
   if (!held) return { rssLimit: limits.memoryMaxBytes };
   let cgroup: ServiceCgroup | undefined;
   try {

@@ -230,12 +230,18 @@ export class ServiceRun {
       void child.status.then(() => exited = true);
       held = await waitUntilStopped(child.pid, () => exited, 10_000);
     }
-    const limited = limitRun(this.#context, child.pid, held, setup.limits);
+    // Unheld (wrapp is traced), it goes into its cgroup as it runs.
+    const limited = limitRun(this.#context, child.pid, held || !hold, setup.limits);
     const sidecars = startRunSidecars(this.#context, child.pid, {
       router: setup.router,
       command: command.join(" "),
     });
-    if (hold) {
+    if (!hold) {
+      // Not held (wrapp is traced, see spawnRun): watched from now on, maps read as it runs.
+      const watcher = await setup.crashWatcher;
+      watcher?.watch(child.pid, { running: true });
+      if (watcher) this.#context.debug(`pid ${child.pid} not held: watched as it runs`);
+    } else {
       // The crash watcher must be running by then: it watches the pid from here (bpftrace
       // adopts it at the SIGCONT).
       const [watcher] = await Promise.all([setup.crashWatcher, sidecars.started()]);

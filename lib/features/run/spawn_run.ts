@@ -8,6 +8,7 @@
 
 import { type RunningChild, spawnChild } from "../../pipeline/sources/child_process.ts";
 import { HOLD_BEFORE_EXEC } from "../../pipeline/sources/spawn_stopped.ts";
+import { tracerPid } from "../../core/tracer_pid.ts";
 import type { RunSetup } from "./run_setup.ts";
 import type { SupervisionContext } from "./supervision_context.ts";
 
@@ -29,10 +30,19 @@ export function spawnRun(
   // and the crash watcher watches it from its exec. [debug] takes it from there to
   // its first instruction for gdbserver.
   // A cgroup takes it in while it is held, so none of its code runs outside the limits.
-  const hold = ((config.trace !== undefined || config.memprof !== undefined ||
+  const wantsHold = ((config.trace !== undefined || config.memprof !== undefined ||
     setup.crashWatcher !== undefined) && Deno.uid() === 0) ||
-    setup.gdbserver !== undefined ||
     setup.limits?.method === "cgroup";
+  // Under `strace -f` the held shell's stop looks like any syscall stop (see tracer_pid.ts):
+  // the service starts at once, watched and limited from just after its spawn. gdbserver
+  // needs the hold (and cannot attach to a traced process anyway).
+  const tracer = wantsHold && setup.gdbserver === undefined ? tracerPid() : 0;
+  if (tracer !== 0) {
+    void context.notice(
+      `wrapp is traced by pid ${tracer}: ${app.streamName} starts without being held before its exec, so its first instructions run before the crash watcher, [trace], [memprof] or a cgroup take it`,
+    );
+  }
+  const hold = (wantsHold && tracer === 0) || setup.gdbserver !== undefined;
   try {
     const child = spawnChild({
       executable: app.resolvedExecutable,

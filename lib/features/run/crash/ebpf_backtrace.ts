@@ -260,11 +260,14 @@ export class EbpfCrashWatcher {
 
   /**
    * Watch `pid` (a service start held before its exec) and what it starts, from now on.
-   * The bpftrace watcher adopts the processes its supervisor resumes instead: a no-op there.
+   * `running`: a start that was not held, which may have exec'd already: its maps are read
+   * now. The bpftrace watcher adopts the processes its supervisor resumes instead: a no-op
+   * there.
    */
-  watch(pid: number): void {
+  watch(pid: number, options: { running?: boolean } = {}): void {
     if (this.#stopped || !this.#native) return;
     try {
+      if (options.running) this.#maps.follow(pid);
       this.#native.watch(pid);
     } catch (error) {
       this.#debug(`crash watcher: cannot watch pid ${pid}: ${describeCause(error)}`);
