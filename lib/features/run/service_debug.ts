@@ -132,9 +132,10 @@ export class ServiceDebug {
     const program = await stepThroughExec(options.gdbserver, pid, { timeoutMs, log });
     if (program === undefined) return undefined;
     log(`pid ${pid} stopped at the first instruction of ${program} in ${msSince(started)} ms`);
-    if (!await waitUntilStopped(pid, () => false, timeoutMs)) {
+    const stopped = await waitUntilStopped(pid, () => false, timeoutMs);
+    if (stopped !== true) {
       throw new SidecarError(
-        `Cannot hold "${options.name}" (pid ${pid}) for gdbserver: it did not stop after its exec`,
+        `Cannot hold "${options.name}" (pid ${pid}) for gdbserver: after its exec it ${stopped}`,
       );
     }
 

@@ -224,12 +224,13 @@ export class ServiceRun {
     command: readonly string[],
   ): Promise<{ limited: RunLimit; sidecars: Awaited<ReturnType<typeof startRunSidecars>> }> {
     const setup = this.#setup;
-    let held = false;
+    let stopped: true | string = "was not held";
     if (hold) {
       let exited = false;
       void child.status.then(() => exited = true);
-      held = await waitUntilStopped(child.pid, () => exited, 10_000);
+      stopped = await waitUntilStopped(child.pid, () => exited, 10_000);
     }
+    const held = stopped === true;
     // Unheld (wrapp is traced), it goes into its cgroup as it runs.
     const limited = limitRun(this.#context, child.pid, held || !hold, setup.limits);
     const sidecars = startRunSidecars(this.#context, child.pid, {
@@ -250,7 +251,7 @@ export class ServiceRun {
         this.#debugSession = await this.#holdForDebugger(child, setup.gdbserver);
       } else {
         this.#context.debug(
-          held ? `attached; resuming pid ${child.pid}` : "the service did not stop",
+          held ? `attached; resuming pid ${child.pid}` : `the service ${stopped}`,
         );
         child.signalGroup("SIGCONT");
       }

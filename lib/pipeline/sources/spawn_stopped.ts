@@ -20,6 +20,7 @@ import { findExecutable } from "../../core/find_executable.ts";
 import type { ExitStatus } from "../../core/signals.ts";
 import { delay } from "../../core/timers.ts";
 import { procStatFields } from "../../core/proc_stat.ts";
+import { tracerPid } from "../../core/tracer_pid.ts";
 
 /** A child waiting (stopped) to exec its program. */
 export interface StoppedChild {
@@ -105,9 +106,10 @@ export async function spawnStopped(
     }
   };
 
-  if (!await waitUntilStopped(child.pid, () => exited, options.timeoutMs ?? 10_000) && !exited) {
+  const stopped = await waitUntilStopped(child.pid, () => exited, options.timeoutMs ?? 10_000);
+  if (stopped !== true && !exited) {
     kill("SIGKILL");
-    throw new SpawnError(`Cannot start "${command}": the launcher did not stop in time`);
+    throw new SpawnError(`Cannot start "${command}" held before its exec: the launcher ${stopped}`);
   }
   if (exited) {
     const s = await status;
@@ -135,21 +137,28 @@ export async function spawnStopped(
 export const HOLD_BEFORE_EXEC: readonly string[] = ["/bin/sh", "-c", _SCRIPT, "wrapp-hold"];
 
 /**
- * Wait until `pid` is stopped (state `T`): true; false when `gone()` says it ended or
- * `timeoutMs` passed first.
+ * Wait until `pid` is stopped (state `T`): true; otherwise why not, as the end of a
+ * sentence ("ended", "did not stop within 10 s", "is traced by pid 42 …"). A traced process
+ * (`strace -f` on wrapp) that stops itself reads `t`, as at each of its syscalls, never
+ * `T`: waiting for it would only time out, so that is said at once.
  */
 export async function waitUntilStopped(
   pid: number,
   gone: () => boolean,
   timeoutMs: number,
-): Promise<boolean> {
+): Promise<true | string> {
   const deadline = Date.now() + timeoutMs;
   while (!gone()) {
-    if (await processState(pid) === "T") return true;
-    if (Date.now() > deadline) return false;
+    const state = await processState(pid);
+    if (state === "T") return true;
+    const tracer = state === "t" ? tracerPid(pid) : 0;
+    if (tracer !== 0) {
+      return `is traced by pid ${tracer} (strace -f?), so its stop cannot be seen in /proc`;
+    }
+    if (Date.now() > deadline) return `did not stop within ${timeoutMs / 1000} s`;
     await delay(2);
   }
-  return false;
+  return "ended";
 }
 
 /** State letter of a process from `/proc/<pid>/stat` (`R`, `S`, `T`…), or undefined when gone. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { SpawnError } from "../../core/errors.ts";
-import { processState, spawnStopped } from "./spawn_stopped.ts";
+import { processState, spawnStopped, waitUntilStopped } from "./spawn_stopped.ts";
+import { straced } from "../../core/_test_strace.ts";
 
 Deno.test("spawnStopped() holds the command before exec, and runs it on resume keeping the pid", async () => {
   const dir = await Deno.makeTempDir();
@@ -49,6 +50,32 @@ Deno.test("processState() reads a process's state, undefined once it is gone", a
     }
     for (const state of seen) assert.match(state, /^[RDS]$/, `states seen: ${seen}`);
     assert.equal(seen.at(-1), "S", `states seen: ${seen}`);
+  } finally {
+    sleeper.kill("SIGKILL");
+    await sleeper.status;
+  }
+});
+
+Deno.test("waitUntilStopped() says at once that a traced process's stop cannot be seen", async () => {
+  // Under strace -f the shell's own SIGSTOP reads "t", like its syscall stops, never "T".
+  await using shell = await straced("/bin/sh", ["-c", "kill -STOP $$; sleep 30"]);
+  const started = Date.now();
+  const stopped = await waitUntilStopped(shell.pid, () => false, 60_000);
+  assert.equal(
+    stopped,
+    `is traced by pid ${shell.stracePid} (strace -f?), so its stop cannot be seen in /proc`,
+  );
+  assert.ok(Date.now() - started < 60_000, "it did not wait for the timeout");
+});
+
+Deno.test("waitUntilStopped() says when the process ended or did not stop in time", async () => {
+  const sleeper = new Deno.Command("sleep", { args: ["30"] }).spawn();
+  try {
+    assert.equal(
+      await waitUntilStopped(sleeper.pid, () => false, 50),
+      "did not stop within 0.05 s",
+    );
+    assert.equal(await waitUntilStopped(sleeper.pid, () => true, 50), "ended");
   } finally {
     sleeper.kill("SIGKILL");
     await sleeper.status;
