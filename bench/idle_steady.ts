@@ -6,8 +6,8 @@
  * samples) dominates; a robot's services idle for hours.
  *
  * The wrappers run side by side, at the same time, against one redis-server: the Go wrapp
- * (when present), ours (`deno run -A <V8 flags> <entry> run`), optionally an earlier
- * checkout's, and Deno's floor (`deno run` of a script awaiting a one-hour timer).
+ * (when present), ours (`deno run -A <V8 flags> --unstable-lazy-dynamic-imports <entry>
+ * run`), optionally an earlier checkout's, and Deno's floor (`deno run` of a script awaiting a one-hour timer).
  *
  * ```sh
  * deno run -A bench/idle_steady.ts [--settle 60] [--window 180] [--entry dist/bundle/main.js]
@@ -52,6 +52,8 @@ const ours = (name: string) =>
     app(name)
   }`;
 const V8 = `--v8-flags=${V8_FLAGS.join(",")}`;
+// Imports load as they run, as in the compiled binary (see bench/vs_go_wrapp.ts).
+const LAZY_IMPORTS = "--unstable-lazy-dynamic-imports";
 await Deno.writeTextFile(`${dir}/floor.ts`, "await new Promise((r) => setTimeout(r, 3.6e6));\n");
 
 interface Side {
@@ -71,12 +73,13 @@ if (beforeDir) {
   const cfg = await config("before", ours("before"));
   sides.push({
     id: "before",
-    argv: [Deno.execPath(), "run", "-A", V8, `${beforeDir}/main.ts`, "run", cfg],
+    argv: [Deno.execPath(), "run", "-A", V8, LAZY_IMPORTS, `${beforeDir}/main.ts`, "run", cfg],
   });
 }
 sides.push({
   id: "ours",
-  argv: [Deno.execPath(), "run", "-A", V8, entry, "run", await config("ours", ours("ours"))],
+  argv: [Deno.execPath(), "run", "-A", V8, LAZY_IMPORTS, entry, "run"]
+    .concat([await config("ours", ours("ours"))]),
 });
 sides.push({ id: "floor", argv: [Deno.execPath(), "run", "-A", `${dir}/floor.ts`] });
 
