@@ -105,6 +105,16 @@ export async function writeConfig(
 }
 
 /**
+ * A C program that crashes with SIGSEGV in `crash_here()` ← `level_one()` ← `main()`, the
+ * stack every crash test expects symbolized (build it with {@linkcode compileC}).
+ */
+export const SEGV_C = `#include <stdio.h>
+__attribute__((noinline)) void crash_here(int *p) { *p = 42; }
+__attribute__((noinline)) void level_one(int *p) { crash_here(p); }
+int main(void) { level_one(NULL); return 0; }
+`;
+
+/**
  * Compile the C `source` into `<dir>/<name>` with debug info and frame pointers (what gdb
  * and eBPF stack walks need); throws with gcc's message when it does not compile.
  */

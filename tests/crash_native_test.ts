@@ -8,16 +8,10 @@
  */
 
 import assert from "node:assert/strict";
-import { compileC, readLatestTrace, spawnWrapp, tempDir } from "./_helpers.ts";
+import { compileC, readLatestTrace, SEGV_C, spawnWrapp, tempDir } from "./_helpers.ts";
 
 const isRoot = Deno.uid() === 0;
 const ignore = !isRoot && Deno.env.get("CI") !== "true";
-
-const SEGV_C = `#include <stdio.h>
-__attribute__((noinline)) void crash_here(int *p) { *p = 42; }
-__attribute__((noinline)) void level_one(int *p) { crash_here(p); }
-int main(void) { level_one(NULL); return 0; }
-`;
 
 /** Parent pid of `pid`, or undefined when it is gone. */
 function parentOf(pid: number): number | undefined {

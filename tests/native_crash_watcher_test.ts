@@ -13,16 +13,10 @@ import { NativeFatalSignalSource } from "../lib/features/run/crash/native_fatal_
 import { attachUprobe } from "../lib/pipeline/bpf/native/uprobe_attach.ts";
 import type { FatalSignalEvent } from "../lib/features/run/crash/fatal_signal_bpf.ts";
 import { spawnStopped } from "../lib/pipeline/sources/spawn_stopped.ts";
-import { compileC, tempDir } from "./_helpers.ts";
+import { compileC, SEGV_C, tempDir } from "./_helpers.ts";
 
 const isRoot = Deno.uid() === 0;
 const ignore = !isRoot && Deno.env.get("CI") !== "true";
-
-const SEGV_C = `#include <stdio.h>
-__attribute__((noinline)) void crash_here(int *p) { *p = 42; }
-__attribute__((noinline)) void level_one(int *p) { crash_here(p); }
-int main(void) { level_one(NULL); return 0; }
-`;
 
 /** The fds of this process that belong to eBPF, perf or epoll (what the watcher opens). */
 function bpfFds(): string[] {

@@ -8,16 +8,10 @@
  */
 
 import assert from "node:assert/strict";
-import { compileC, MAIN, readLatestTrace, tempDir } from "./_helpers.ts";
+import { compileC, MAIN, readLatestTrace, SEGV_C, tempDir } from "./_helpers.ts";
 
 const isRoot = Deno.uid() === 0;
 const ignore = !isRoot && Deno.env.get("CI") !== "true";
-
-const SEGV_C = `#include <stdio.h>
-__attribute__((noinline)) void crash_here(int *p) { *p = 42; }
-__attribute__((noinline)) void level_one(int *p) { crash_here(p); }
-int main(void) { level_one(NULL); return 0; }
-`;
 
 Deno.test({
   name: "wrapp run under strace -f starts the service unheld and still reports its crash",
