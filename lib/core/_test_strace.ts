@@ -20,8 +20,8 @@ export async function straced(command: string, args: string[]): Promise<StracedC
     stdout: "null",
     stderr: "null",
   }).spawn();
-  // strace forks short-lived children of its own (its PTRACE_SEIZE test) besides the
-  // command: the command's is the child whose command line is the command's.
+  // strace may have another, short-lived child besides the command (seen under load); the
+  // command is the child whose command line is the command's.
   let pid = 0;
   for (let tries = 0; tries < 500 && pid === 0; tries++) {
     pid = _childRunning(strace.pid, command);
