@@ -8,7 +8,8 @@
  */
 
 import assert from "node:assert/strict";
-import { compileC, MAIN, readLatestTrace, SEGV_C, tempDir } from "./_helpers.ts";
+import { compileC, logTexts, MAIN, readLatestTrace, SEGV_C, tempDir } from "./_helpers.ts";
+import { freePort } from "./_redis.ts";
 
 const isRoot = Deno.uid() === 0;
 const ignore = !isRoot && Deno.env.get("CI") !== "true";
@@ -76,5 +77,47 @@ dir = "${dir.path}/traces"
     );
     const crashes = (await readLatestTrace(`${dir.path}/traces`)).filter((e) => e.cat === "crash");
     assert.deepEqual(crashes.map((e) => e.args?.source), ["ebpf"]);
+  },
+});
+
+Deno.test({
+  name:
+    "wrapp run under strace -f with [debug] runs the service unheld instead of leaving it stopped",
+  ignore,
+  async fn() {
+    assert.ok(isRoot, "the hold is for root's crash watcher (CI runs as root)");
+    await using dir = await tempDir();
+    await Deno.writeTextFile(
+      `${dir.path}/svc.toml`,
+      `[app]
+executable = "/bin/echo"
+args = ["hi"]
+stream_name = "debugged"
+stop_grace = "1s"
+[output]
+echo = false
+[debug]
+enabled = true
+port = ${freePort()}
+[local]
+dir = "${dir.path}/traces"
+`,
+    );
+    // A held start resumed before its own SIGSTOP stays stopped for good under strace: the
+    // timeout then ends wrapp (which kills the service), so the test fails instead of hanging.
+    const output = await new Deno.Command("strace", {
+      args: ["-f", "-o", "/dev/null", "timeout", "60", Deno.execPath(), "run", "-A", "--quiet"]
+        .concat([MAIN, "run", `${dir.path}/svc.toml`]),
+      env: { NO_COLOR: "1" },
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 0, stderr);
+    assert.match(
+      stderr,
+      /^wrapp: wrapp is traced by pid \d+: debugged starts without being held before its exec, .*, and \[debug\] cannot hold it for gdbserver$/m,
+    );
+    assert.deepEqual(logTexts(await readLatestTrace(`${dir.path}/traces`)), ["hi"]);
   },
 });

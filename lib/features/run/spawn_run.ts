@@ -32,17 +32,21 @@ export function spawnRun(
   // A cgroup takes it in while it is held, so none of its code runs outside the limits.
   const wantsHold = ((config.trace !== undefined || config.memprof !== undefined ||
     setup.crashWatcher !== undefined) && Deno.uid() === 0) ||
+    setup.gdbserver !== undefined ||
     setup.limits?.method === "cgroup";
-  // Under `strace -f` the held shell's stop looks like any syscall stop (see tracer_pid.ts):
-  // the service starts at once, watched and limited from just after its spawn. gdbserver
-  // needs the hold (and cannot attach to a traced process anyway).
-  const tracer = wantsHold && setup.gdbserver === undefined ? tracerPid() : 0;
+  // Under `strace -f` the held shell's stop looks like any syscall stop (see tracer_pid.ts),
+  // and resuming it before it stopped would leave it stopped for good: the service starts
+  // at once, watched and limited from just after its spawn. gdbserver cannot attach to a
+  // traced process anyway.
+  const tracer = wantsHold ? tracerPid() : 0;
   if (tracer !== 0) {
     void context.notice(
-      `wrapp is traced by pid ${tracer}: ${app.streamName} starts without being held before its exec, so its first instructions run before the crash watcher, [trace], [memprof] or a cgroup take it`,
+      `wrapp is traced by pid ${tracer}: ${app.streamName} starts without being held before its exec, so its first instructions run before the crash watcher, [trace], [memprof] or a cgroup take it${
+        setup.gdbserver === undefined ? "" : ", and [debug] cannot hold it for gdbserver"
+      }`,
     );
   }
-  const hold = (wantsHold && tracer === 0) || setup.gdbserver !== undefined;
+  const hold = wantsHold && tracer === 0;
   try {
     const child = spawnChild({
       executable: app.resolvedExecutable,
