@@ -7,7 +7,8 @@
  *
  * The wrappers run side by side, at the same time, against one redis-server: the Go wrapp
  * (when present), ours (`deno run -A <V8 flags> --unstable-lazy-dynamic-imports <entry>
- * run`), optionally an earlier checkout's, and Deno's floor (`deno run` of a script awaiting a one-hour timer).
+ * run`), optionally an earlier checkout's, and Deno's floor (`deno run` of a script awaiting
+ * a one-hour timer).
  *
  * ```sh
  * deno run -A bench/idle_steady.ts [--settle 60] [--window 180] [--entry dist/bundle/main.js]
