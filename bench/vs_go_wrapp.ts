@@ -13,11 +13,13 @@
  * 2. a paced printer at 1000 lines/s: RSS, PSS and CPU % of the tree over a window, and the
  *    print → XREAD latency (p50/p99) of the lines printed in it;
  * 3. an idle service (`sleep 3600`): RSS, PSS, CPU %; beside it, the Deno runtime's floor
- *    (`deno run` of a script that only sleeps);
+ *    (`deno run` of a script that only sleeps) and its floor for wrapp's job (`_job_floor.ts`:
+ *    the runtime features a supervisor needs, and nothing of wrapp's own);
  * 4. several idle services at once: PSS and CPU % of all trees together, and as many floors;
  * 5. N idle services for each N of `--up`: ours supervising them all from one `wrapp up DIR`,
  *    the Go wrapp (which has no `up`) as N separate processes, in the same rounds;
- * 6. `echo hi`: spawn → the line readable by XREAD, spawn → the wrapper's exit.
+ * 6. `echo hi`: spawn → the line readable by XREAD, spawn → the wrapper's exit; beside it, the
+ *    same two floors (spawn → exit).
  *
  * Beside 1 and 2, Deno's floor for lines (`_lines_floor.ts`): a `deno run` that reads the
  * service's pipe and XADDs each line, nothing else, measured the same way (its latency too).
@@ -45,6 +47,7 @@ import { realtimeUs } from "./_clock.ts";
 import type { LatencyRequest, LatencyResult } from "./_latency_reader.ts";
 import { PACED_PRINTER_PY } from "./_paced_printer.ts";
 import { LINES_FLOOR_TS } from "./_lines_floor.ts";
+import { jobFloorTs } from "./_job_floor.ts";
 import {
   CLK_TCK,
   cpuSecondsBetween,
@@ -906,6 +909,49 @@ async function manyFloorRun(rep: number, count: number): Promise<void> {
   }
 }
 
+const jobFloorScript = `${dir}/job_floor.ts`;
+await Deno.writeTextFile(jobFloorScript, jobFloorTs(ROOT));
+
+/**
+ * Deno's floor for wrapp's job (`_job_floor.ts`: FFI, Redis, a child with pipes, a file,
+ * signal handlers) supervising `sleep 3600`, measured as an idle wrapper.
+ */
+async function jobFloorIdleRun(rep: number): Promise<void> {
+  const key = `vsgo-jobfloor-idle-${rep}`;
+  const run = spawn([...DENO_RUN, jobFloorScript, String(redis.port), key, `${dir}/${key}.owner`]
+    .concat(["sleep", "3600"]));
+  try {
+    await servicesUp([run.child.pid], "sleep");
+    await settle([run.child.pid], "sleep");
+    const window = await measureWindow([run.child.pid], "sleep", options.idleSeconds);
+    recordWindow("jobfloor", "floor", window);
+    progress(
+      `job floor ${rep + 1}: RSS ${(window.rss / 1024).toFixed(1)} MiB, PSS ${
+        (window.pss / 1024).toFixed(1)
+      } MiB, CPU ${window.cpu.toFixed(2)} %`,
+    );
+  } finally {
+    await killTrees([run]);
+  }
+}
+
+/** Deno's floor for wrapp's job with `echo hi`: spawn → exit, its line checked in Redis. */
+async function startJobFloorRun(rep: number): Promise<void> {
+  const key = `vsgo-jobfloor-start-${rep}`;
+  const started = performance.now();
+  const run = spawn([...DENO_RUN, jobFloorScript, String(redis.port), key, `${dir}/${key}.owner`]
+    .concat(["echo", "hi"]));
+  const code = await run.code;
+  const ms = performance.now() - started;
+  if (code !== 0) throw new BrokenWorkload(`the job floor exited ${code}\n${run.stderr()}`);
+  const client = await redis.client(0); // the floor sends no SELECT
+  const count = await client.xlen(key);
+  if (count !== 1) throw new BrokenWorkload(`the job floor delivered ${count} lines of 1`);
+  await client.del(key);
+  record("start.jobfloor", "floor", ms);
+  progress(`start-up job floor ${rep + 1}: exits after ${ms.toFixed(0)} ms`);
+}
+
 const startFloorScript = `${dir}/start_floor.ts`;
 await Deno.writeTextFile(startFloorScript, 'console.log("hi");\n');
 const startGraphFloorScript = `${dir}/start_floor_graph.ts`;
@@ -1053,6 +1099,15 @@ function rows(): Row[] {
     },
     { label: `… its PSS`, key: "floorgraph.pss", format: MiB },
     { label: `… its anonymous RSS`, key: "floorgraph.anon", format: MiB },
+    {
+      label:
+        `Deno's floor for wrapp's job (\`_job_floor.ts\`: FFI, Redis, a child with pipes, a file, signals), idle: RSS`,
+      key: "jobfloor.rss",
+      format: MiB,
+    },
+    { label: `… its PSS`, key: "jobfloor.pss", format: MiB },
+    { label: `… its anonymous RSS`, key: "jobfloor.anon", format: MiB },
+    { label: `… its CPU % of one core`, key: "jobfloor.cpu", format: fixed(2) },
     { label: `${k} idle services at once: PSS of all trees`, key: "many.pss", format: MiB },
     { label: `… PSS without the crash watchers`, key: "many.pss-watcher", format: MiB },
     { label: `… RSS of all trees`, key: "many.rss", format: MiB },
@@ -1098,6 +1153,11 @@ function rows(): Row[] {
     {
       label: `… when it may import ours (\`deno run\` reads and parses every module first)`,
       key: "start.floorgraph",
+      format: fixed(0, " ms"),
+    },
+    {
+      label: `Deno's floor for wrapp's job: spawn → exit, supervising \`echo hi\``,
+      key: "start.jobfloor",
       format: fixed(0, " ms"),
     },
   ];
@@ -1196,7 +1256,11 @@ function targets(): string {
     "idle.rss",
     35,
     undefined,
-    floorNote("floor.rss", (v) => `Deno's floor ${mib(v)}`),
+    floorNote("floor.rss", (v) =>
+      `Deno's floor ${mib(v)}` +
+      (Number.isNaN(floor("jobfloor.rss"))
+        ? ""
+        : `, ${mib(floor("jobfloor.rss"))} for wrapp's job`)),
   );
   cpuEach("idle service: CPU per service", "idle.cpu", 1);
   cpuEach(`${k} separate runs: CPU per service`, "many.cpu", k);
@@ -1250,9 +1314,11 @@ function targets(): string {
   ) {
     const start = floor("start.floor");
     const graph = floor("start.floorgraph");
+    const job = floor("start.jobfloor");
     const text = `${ours(key).toFixed(0)} ms` +
       (Number.isNaN(start) ? "" : ` (Deno's floor ${start.toFixed(0)} ms` +
-        (Number.isNaN(graph) ? "" : `, ${graph.toFixed(0)} with ours' module graph`) + ")");
+        (Number.isNaN(graph) ? "" : `, ${graph.toFixed(0)} with ours' module graph`) +
+        (Number.isNaN(job) ? "" : `, ${job.toFixed(0)} to exit for wrapp's job`) + ")");
     add(label, `≤ ${limit} ms`, ours(key), text, ours(key) <= limit);
   }
   for (const [p, limit] of [[50, 0.5], [99, 2]]) {
@@ -1346,6 +1412,12 @@ function method(commit: string): string {
     `line, once per start-up round: what any Deno program pays before its first instruction; ` +
     `beside it, the same script with an \`import()\` of ours it does not take, for which \`deno run\` ` +
     `reads and parses every module ours may load (a compiled binary does not).`,
+    `- Deno's floor for wrapp's job: \`deno run -A ${V8_FLAG}\` of bench/_job_floor.ts, which opens ` +
+    `wrapp's FFI calls (crash watcher, ledger) with wrapp's own modules, connects to Redis, writes ` +
+    `a file, starts the service with piped output, forwards signals and XADDs each line: the ` +
+    `runtime's price for those features, none of wrapp's own work. Start-up: spawn → exit ` +
+    `supervising \`echo hi\` (its line checked in Redis); idle: supervising \`sleep 3600\`, ` +
+    `measured as the wrappers.`,
     `- Deno's floor for lines: \`deno run -A ${V8_FLAG}\` of bench/_lines_floor.ts, which starts the ` +
     `service (seq, or the paced printer) and, for every read of its stdout, XADDs each line (one ` +
     `field) on one connection and reads the replies before reading again: no spool, ledger, trace ` +
@@ -1410,6 +1482,7 @@ try {
     }
     await attempt(`start-up floor ${rep + 1}`, () => startFloorRun());
     await attempt(`start-up floor ${rep + 1} (graph)`, () => startFloorRun("start.floorgraph"));
+    await attempt(`start-up job floor ${rep + 1}`, () => startJobFloorRun(rep));
   }
   for (let rep = 0; rep < n; rep++) {
     for (const side of order(rep)) {
@@ -1430,6 +1503,7 @@ try {
     }
     await attempt(`floor ${rep + 1}`, () => floorRun(rep));
     await attempt(`floor ${rep + 1} (graph)`, () => floorRun(rep, "floorgraph"));
+    await attempt(`job floor ${rep + 1}`, () => jobFloorIdleRun(rep));
   }
   for (let rep = 0; rep < n; rep++) {
     for (const side of order(rep)) {
