@@ -31,7 +31,7 @@
 import { type MetricEvent, now } from "../../core/event.ts";
 import { type LongTimer, setLongTimeout } from "../../core/long_timeout.ts";
 import { CLOCK_TICKS_PER_SECOND } from "../../core/proc_stat.ts";
-import { readTreeUsage, type TreeUsage } from "../../pipeline/sources/process_tree_usage.ts";
+import { readTreeCpuTicks, readTreeUsage } from "../../pipeline/sources/process_tree_usage.ts";
 
 /** One sample of the service's process tree. */
 export interface MetricsSample {
@@ -115,10 +115,10 @@ export class MetricsSampler {
   readonly #emitted = new Map<string, number>();
   #peaks: MetricsPeaks = { samples: 0, cpuPct: 0, rssBytes: 0, threads: 0 };
 
-  private constructor(pid: number, options: MetricsSamplerOptions, baseline?: TreeUsage) {
+  private constructor(pid: number, options: MetricsSamplerOptions, baselineTicks = 0) {
     this.#pid = pid;
     this.#options = options;
-    this.#lastTicks = baseline?.cpuTicks ?? 0;
+    this.#lastTicks = baselineTicks;
     this.#lastTime = performance.now();
     this.#waitMs = options.everyMs;
   }
@@ -128,7 +128,8 @@ export class MetricsSampler {
    * first sample comes `everyMs` later.
    */
   static start(pid: number, options: MetricsSamplerOptions): MetricsSampler {
-    const baseline = readTreeUsage(pid, { procDir: options.procDir });
+    // Only the CPU time: the memory and fd reads of a full sample would sit on the start path.
+    const baseline = readTreeCpuTicks(pid, { procDir: options.procDir });
     const sampler = new MetricsSampler(pid, options, baseline);
     sampler.#arm(Math.min(FIRST_SAMPLE_MS, options.everyMs));
     return sampler;

@@ -172,6 +172,23 @@ export function readTreeUsage(rootPid: number, options: ProcOptions = {}): TreeU
   return tree.pids[0] === rootPid ? tree : undefined;
 }
 
+/**
+ * The CPU time of `rootPid`'s tree, clock ticks, from each process's `stat` alone (no
+ * memory or fd reads: a sampler's baseline); undefined when the root is gone.
+ */
+export function readTreeCpuTicks(rootPid: number, options: ProcOptions = {}): number | undefined {
+  const procDir = options.procDir ?? "/proc";
+  let ticks: number | undefined;
+  for (const pid of processTreePids(rootPid, options)) {
+    const text = _read(`${procDir}/${pid}/stat`);
+    const stat = text === undefined ? undefined : parseStatUsage(text);
+    if (!stat) continue; // ended while we looked
+    if (pid === rootPid) ticks = 0;
+    if (ticks !== undefined) ticks += stat.cpuTicks;
+  }
+  return ticks;
+}
+
 const _childrenFiles = new Map<string, boolean>();
 
 /** Whether this kernel has `task/<tid>/children` files (`CONFIG_PROC_CHILDREN`); asked once per procfs. */

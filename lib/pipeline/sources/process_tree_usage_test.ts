@@ -6,6 +6,7 @@ import {
   parseStatusRss,
   processTreePids,
   readProcessUsage,
+  readTreeCpuTicks,
   readTreeUsage,
 } from "./process_tree_usage.ts";
 
@@ -150,7 +151,7 @@ Deno.test("readProcessUsage() reads RSS and PSS from smaps_rollup, else the RSS 
   }
 });
 
-Deno.test("readTreeUsage() sums the tree, and is undefined once the root is gone", async () => {
+Deno.test("readTreeUsage() and readTreeCpuTicks() sum the tree, and are undefined once the root is gone", async () => {
   const procDir = await _fakeProc(true);
   try {
     const tree = readTreeUsage(100, { procDir });
@@ -163,6 +164,9 @@ Deno.test("readTreeUsage() sums the tree, and is undefined once the root is gone
     assert.equal(tree.pssBytes, 102400 * 1024);
     assert.equal(tree.fds, 3 + 4 + 7);
     assert.equal(readTreeUsage(999, { procDir }), undefined);
+    assert.equal(readTreeCpuTicks(100, { procDir }), tree.cpuTicks);
+    assert.equal(readTreeCpuTicks(101, { procDir }), 200);
+    assert.equal(readTreeCpuTicks(999, { procDir }), undefined);
   } finally {
     await Deno.remove(procDir, { recursive: true });
   }
