@@ -22,15 +22,9 @@
  *   first ~35 s. Started after 5 s, ten idle wrapps measured 210.8-211.6 → 194.9-196.9 MiB
  *   PSS 20-30 s after their start (two alternated runs each), the same steady state a
  *   minute in, and no change in CPU or peak at 1000 lines/s or under `seq`.
- * - The young generation starts at its 4 MiB instead of 1: `wrapp run` allocates ~4 MiB while it
- *   starts, which took two scavenges (5.5-8.7 ms of pauses, `--trace-gc`) on the way to the
- *   service's first line, and now none. `wrapp run` of `echo hi`, 30 alternated runs: medians
- *   174.2 → 170.4 ms to exit, 194.1 → 188.6 ms of CPU. Idle RSS (anonymous 10.5-11.0 MiB either
- *   way), 1000 lines/s and `seq` measured the same: under load it reaches 4 MiB anyway.
  */
 export const V8_FLAGS: string[] = [
   "--max-semi-space-size=4",
-  "--min-semi-space-size=4",
   "--heap-growing-percent=50",
   "--gc-memory-reducer-start-delay-ms=5000",
 ];
