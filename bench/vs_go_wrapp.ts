@@ -853,6 +853,13 @@ async function upRun(side: Side, rep: number, count: number): Promise<void> {
 }
 
 const floorScript = `${dir}/floor.ts`;
+const jobFloorScript = `${dir}/job_floor.ts`;
+await Deno.writeTextFile(jobFloorScript, jobFloorTs(ROOT));
+
+/** `deno run` of Deno's floor for wrapp's job supervising `service`, its lines XADDed to `key`. */
+function jobFloorArgv(key: string, service: string[]): string[] {
+  return [...DENO_RUN, jobFloorScript, String(redis.port), key, `${dir}/${key}.owner`, ...service];
+}
 await Deno.writeTextFile(
   floorScript,
   "await new Promise((resolve) => setTimeout(resolve, 3.6e6));\n",
@@ -870,13 +877,22 @@ await Deno.writeTextFile(
   `${mayImportOurs}await new Promise((resolve) => setTimeout(resolve, 3.6e6));\n`,
 );
 
-/** Deno's idle floor: `prefix` "floor", or "floorgraph" for the script that may import ours. */
-async function floorRun(rep: number, prefix = "floor"): Promise<void> {
-  const script = prefix === "floor" ? floorScript : graphFloorScript;
-  const run = spawn([Deno.execPath(), "run", "-A", script]);
+/**
+ * Deno's idle floors: `prefix` "floor" (a sleeping script), "floorgraph" (the script that may
+ * import ours), or "jobfloor" (`_job_floor.ts` supervising `sleep 3600`, measured as an idle
+ * wrapper, the service left out).
+ */
+async function floorRun(rep: number, prefix: "floor" | "floorgraph" | "jobfloor" = "floor") {
+  const service = prefix === "jobfloor" ? "sleep" : undefined;
+  const run = spawn(
+    service
+      ? jobFloorArgv(`vsgo-jobfloor-idle-${rep}`, [service, "3600"])
+      : [Deno.execPath(), "run", "-A", prefix === "floor" ? floorScript : graphFloorScript],
+  );
   try {
-    await settle([run.child.pid], undefined);
-    const window = await measureWindow([run.child.pid], undefined, options.idleSeconds);
+    if (service) await servicesUp([run.child.pid], service);
+    await settle([run.child.pid], service);
+    const window = await measureWindow([run.child.pid], service, options.idleSeconds);
     recordWindow(prefix, "floor", window);
     progress(
       `${prefix} ${rep + 1}: RSS ${(window.rss / 1024).toFixed(1)} MiB, PSS ${
@@ -909,38 +925,11 @@ async function manyFloorRun(rep: number, count: number): Promise<void> {
   }
 }
 
-const jobFloorScript = `${dir}/job_floor.ts`;
-await Deno.writeTextFile(jobFloorScript, jobFloorTs(ROOT));
-
-/**
- * Deno's floor for wrapp's job (`_job_floor.ts`: FFI, Redis, a child with pipes, a file,
- * signal handlers) supervising `sleep 3600`, measured as an idle wrapper.
- */
-async function jobFloorIdleRun(rep: number): Promise<void> {
-  const key = `vsgo-jobfloor-idle-${rep}`;
-  const run = spawn([...DENO_RUN, jobFloorScript, String(redis.port), key, `${dir}/${key}.owner`]
-    .concat(["sleep", "3600"]));
-  try {
-    await servicesUp([run.child.pid], "sleep");
-    await settle([run.child.pid], "sleep");
-    const window = await measureWindow([run.child.pid], "sleep", options.idleSeconds);
-    recordWindow("jobfloor", "floor", window);
-    progress(
-      `job floor ${rep + 1}: RSS ${(window.rss / 1024).toFixed(1)} MiB, PSS ${
-        (window.pss / 1024).toFixed(1)
-      } MiB, CPU ${window.cpu.toFixed(2)} %`,
-    );
-  } finally {
-    await killTrees([run]);
-  }
-}
-
 /** Deno's floor for wrapp's job with `echo hi`: spawn → exit, its line checked in Redis. */
 async function startJobFloorRun(rep: number): Promise<void> {
   const key = `vsgo-jobfloor-start-${rep}`;
   const started = performance.now();
-  const run = spawn([...DENO_RUN, jobFloorScript, String(redis.port), key, `${dir}/${key}.owner`]
-    .concat(["echo", "hi"]));
+  const run = spawn(jobFloorArgv(key, ["echo", "hi"]));
   const code = await run.code;
   const ms = performance.now() - started;
   if (code !== 0) throw new BrokenWorkload(`the job floor exited ${code}\n${run.stderr()}`);
@@ -1503,7 +1492,7 @@ try {
     }
     await attempt(`floor ${rep + 1}`, () => floorRun(rep));
     await attempt(`floor ${rep + 1} (graph)`, () => floorRun(rep, "floorgraph"));
-    await attempt(`job floor ${rep + 1}`, () => jobFloorIdleRun(rep));
+    await attempt(`job floor ${rep + 1}`, () => floorRun(rep, "jobfloor"));
   }
   for (let rep = 0; rep < n; rep++) {
     for (const side of order(rep)) {
