@@ -46,7 +46,7 @@ import {
 import { STOP_SIGNALS } from "../../core/signals.ts";
 
 /** How long gdbserver may take to exit by itself after the service ended, ms. */
-export const GDBSERVER_EXIT_GRACE_MS = 2000;
+const _EXIT_GRACE_MS = 2000;
 
 /** The Debian (and Ubuntu) package that has gdbserver. */
 export const GDBSERVER_PACKAGE = "gdbserver";
@@ -240,12 +240,12 @@ export class ServiceDebug {
 
   /**
    * The service ended: wait until gdbserver is gone. It exits by itself once its process
-   * is gone; it is ended only if it has not after {@linkcode GDBSERVER_EXIT_GRACE_MS}.
+   * is gone; it is ended only if it has not after `_EXIT_GRACE_MS`.
    * Killed at once, it could die between letting a debugger's detach go (the service then
    * runs to its end in a moment) and answering it: gdb said "Remote connection closed".
    */
   async stop(): Promise<void> {
-    if (this.#running && await raceTimeout([this.#exited], GDBSERVER_EXIT_GRACE_MS) === "timeout") {
+    if (this.#running && await raceTimeout([this.#exited], _EXIT_GRACE_MS) === "timeout") {
       killProcess(this.#gdbserver);
     }
     await this.#exited;
