@@ -275,3 +275,65 @@ Deno.test("wrapp svc.toml is short for wrapp run svc.toml", async () => {
   assert.equal(result.code, 4);
   assert.deepEqual(logTexts(await readLatestTrace(`${dir.path}/traces`)), ["short"]);
 });
+
+/** The pids of the processes whose command line contains `text`. */
+async function processesWith(text: string): Promise<number[]> {
+  const pids: number[] = [];
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`).catch(() => "");
+    if (cmdline.replaceAll("\0", " ").includes(text)) pids.push(Number(entry.name));
+  }
+  return pids;
+}
+
+Deno.test("wrapp run stopped by SIGTERM while its sinks open never starts the service and leaves no process", async () => {
+  await using dir = await tempDir();
+  // A Redis that takes the connection and never answers: wrapp waits in its handshake.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) conns.push(conn);
+  })();
+  const marker = `${dir.path}/the-service-ran`;
+  const config = await writeConfig(dir.path, {
+    executable: "/bin/sh",
+    args: ["-c", `touch ${marker}`],
+    extra: `[redis]\nhost = "127.0.0.1"\nport = ${listener.addr.port}\nspool_dir = ${
+      JSON.stringify(`${dir.path}/spool`)
+    }\n`,
+  });
+  const wrapp = spawnWrapp(["run", config], { env: { WRAPP_DEBUG: "1" } });
+  await waitFor(() => conns.length > 0, 20_000, "wrapp never connected to the silent Redis");
+  if (Deno.uid() === 0) {
+    // As root the crash watcher holds every start: the first one is spawned, held before
+    // its exec, while the sinks open.
+    const heldState = async () => {
+      const [pid] = await processesWith(marker);
+      const stat = pid && await Deno.readTextFile(`/proc/${pid}/stat`).catch(() => "");
+      return stat ? stat.slice(stat.lastIndexOf(")") + 2)[0] : undefined;
+    };
+    await waitFor(async () => await heldState() === "T", 10_000, "the first start, held");
+  }
+  const stderr = wrapp.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let debugLines = "";
+  wrapp.kill("SIGTERM");
+  while (!debugLines.includes("received SIGTERM")) {
+    const { done, value } = await stderr.read();
+    assert.ok(!done, `wrapp ended before it took the SIGTERM:\n${debugLines}`);
+    debugLines += value;
+  }
+  // Then the handshake fails at once: the sink spools, and wrapp goes on to stop.
+  for (const conn of conns.splice(0)) conn.close();
+  listener.close();
+  await accepting.catch(() => {});
+  while (true) {
+    const { done, value } = await stderr.read();
+    if (done) break;
+    debugLines += value;
+  }
+  const [status] = await Promise.all([wrapp.status, wrapp.stdout.cancel()]);
+  assert.equal(status.code, 0, debugLines);
+  assert.equal(await Deno.stat(marker).then(() => true, () => false), false, "the service ran");
+  assert.deepEqual(await processesWith(marker), [], "a held start was left behind");
+});

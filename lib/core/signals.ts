@@ -52,6 +52,21 @@ export const FORWARDED_SIGNALS: readonly Deno.Signal[] = [
   "SIGUSR2",
 ];
 
+/**
+ * Call `onSignal` with each of {@linkcode FORWARDED_SIGNALS} wrapp receives, instead of
+ * their default action; returns the function that stops listening.
+ */
+export function listenForForwardedSignals(onSignal: (signal: Deno.Signal) => void): () => void {
+  const handlers = FORWARDED_SIGNALS.map((signal) => {
+    const handler = () => onSignal(signal);
+    Deno.addSignalListener(signal, handler);
+    return [signal, handler] as const;
+  });
+  return () => {
+    for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+  };
+}
+
 /** Signals that ask the service to stop: after the grace period wrapp sends SIGKILL. */
 export const STOP_SIGNALS: readonly Deno.Signal[] = ["SIGTERM", "SIGINT"];
 

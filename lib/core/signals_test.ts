@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { describeExit, parseSignalName, shellExitCode } from "./signals.ts";
+import {
+  describeExit,
+  listenForForwardedSignals,
+  parseSignalName,
+  shellExitCode,
+} from "./signals.ts";
 
 Deno.test("shellExitCode() returns the code, or 128 + signal number like a shell", () => {
   assert.equal(shellExitCode({ code: 0 }), 0);
@@ -20,4 +25,28 @@ Deno.test("parseSignalName() accepts names with or without SIG, any case, and nu
   assert.equal(parseSignalName("9"), "SIGKILL");
   assert.equal(parseSignalName("NOPE"), undefined);
   assert.equal(parseSignalName("99"), undefined);
+});
+
+Deno.test("listenForForwardedSignals hands each forwarded signal to its callback until stopped", async () => {
+  const received: Deno.Signal[] = [];
+  let heard: () => void = () => {};
+  const stop = listenForForwardedSignals((signal) => {
+    received.push(signal);
+    heard();
+  });
+  try {
+    for (const signal of ["SIGUSR2", "SIGHUP"] as const) {
+      // A signal listener keeps no event loop alive: the timer does, and bounds the wait.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const arrived = new Promise<void>((resolve, reject) => {
+        heard = resolve;
+        timer = setTimeout(() => reject(new Error(`${signal} never arrived`)), 5000);
+      });
+      Deno.kill(Deno.pid, signal); // the default action would end this test's process
+      await arrived.finally(() => clearTimeout(timer));
+    }
+  } finally {
+    stop();
+  }
+  assert.deepEqual(received, ["SIGUSR2", "SIGHUP"]);
 });

@@ -23,6 +23,7 @@ import type { HangAlarm, ServiceWatchdog } from "./watchdog/service_watchdog.ts"
 import { type LimitsPlan, planLimits } from "./service_cgroup.ts";
 import { announceLimits } from "./run_limits.ts";
 import { openServiceWatchdog } from "./service_notify.ts";
+import { discardSpawned, type SpawnedRun, spawnHeldEarly } from "./spawn_run.ts";
 import type { SupervisionContext } from "./supervision_context.ts";
 
 /** What every run of one supervision shares. */
@@ -89,11 +90,15 @@ export interface PrepareRunsOptions {
   onDeliver?: () => void;
 }
 
-/** Set up what every run shares; the sinks' pipeline is the caller's to close. */
+/**
+ * Set up what every run shares; the sinks' pipeline is the caller's to close, and so is
+ * `first`, the first run's child when it was spawned early (see {@linkcode spawnHeldEarly}):
+ * pass it to the first run, or {@linkcode discardSpawned} it.
+ */
 export async function prepareRuns(
   context: SupervisionContext,
   options: PrepareRunsOptions,
-): Promise<{ setup: RunSetup; pipeline: Pipeline }> {
+): Promise<{ setup: RunSetup; pipeline: Pipeline; first?: SpawnedRun }> {
   const { config } = context;
   // Before anything starts: [debug] without gdbserver is an error, not a run without it.
   const gdbserver = config.debug
@@ -108,10 +113,26 @@ export async function prepareRuns(
   // Before the sinks: a socket that cannot be made stops wrapp before anything is open.
   const watchdog = await openServiceWatchdog(context, userSwitch, options.onHang);
   options.onWatchdog(watchdog);
-  const pipeline = await _openPipeline(context, options);
+  const limitsPlan = config.limits && planLimits(config.limits);
+  const first = spawnHeldEarly(context, {
+    userSwitch,
+    runUser,
+    corePlan,
+    gdbserver,
+    crashWatcher: options.crashWatcher,
+    limits: limitsPlan,
+    watchdog,
+  });
+  let pipeline: Pipeline;
+  try {
+    pipeline = await _openPipeline(context, options);
+  } catch (error) {
+    if (first) await discardSpawned(first);
+    throw error;
+  }
   options.onRouter(pipeline.router);
   const markers = _markerExtractor(context);
-  const limits = config.limits && announceLimits(context, planLimits(config.limits));
+  const limits = limitsPlan && announceLimits(context, limitsPlan);
   const setup: RunSetup = {
     userSwitch,
     runUser,
@@ -126,7 +147,7 @@ export async function prepareRuns(
     drainMs: options.drainMs,
     signal: options.signal,
   };
-  return { setup, pipeline };
+  return { setup, pipeline, first };
 }
 
 /** The sinks of `[redis]`, `[local]` and the extra ones, and the router to them. */

@@ -13,7 +13,7 @@ import { ConfigError, WrappError } from "../../core/errors.ts";
 import { type DebugLog, silentDebug } from "../../core/debug.ts";
 import { EbpfCrashWatcher } from "./crash/ebpf_backtrace.ts";
 import type { ByteWriter } from "./echo.ts";
-import { FORWARDED_SIGNALS } from "../../core/signals.ts";
+import { listenForForwardedSignals } from "../../core/signals.ts";
 import { HeapTrimmer } from "../../core/heap_trimmer.ts";
 import { RedisPool } from "../../pipeline/sinks/redis_pool.ts";
 import { type RunResult, Supervisor } from "./supervisor.ts";
@@ -147,7 +147,13 @@ export class ServiceGroup {
    * not restart it, or it was stopped). A service that ends does not stop the others.
    */
   async run(): Promise<GroupResult> {
-    const handlers = this.#options.handleSignals === false ? [] : this.#installSignalHandlers();
+    // Until every service has ended: a second SIGTERM must not kill wrapp while another
+    // service still delivers its last events.
+    const stopListening = this.#options.handleSignals === false
+      ? () => {}
+      : listenForForwardedSignals((signal) => {
+        for (const supervisor of this.#supervisors) supervisor.forward(signal);
+      });
     const watcher = this.#wantsWatcher
       ? EbpfCrashWatcher.start({
         supervisorPid: Deno.pid,
@@ -178,7 +184,7 @@ export class ServiceGroup {
         this.#options.onEnd?.(end);
       }));
     } finally {
-      for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+      stopListening();
       await (await watcher)?.stop();
       this.#heapTrimmer.close();
     }
@@ -188,18 +194,6 @@ export class ServiceGroup {
   /** Stop every service for good, each with its own stop grace. */
   stop(signal: Deno.Signal = "SIGTERM"): void {
     for (const supervisor of this.#supervisors) supervisor.stop(signal);
-  }
-
-  #installSignalHandlers(): Array<readonly [Deno.Signal, () => void]> {
-    return FORWARDED_SIGNALS.map((signal) => {
-      // Stays until every service has ended: a second SIGTERM must not kill wrapp while
-      // another service still delivers its last events.
-      const handler = () => {
-        for (const supervisor of this.#supervisors) supervisor.forward(signal);
-      };
-      Deno.addSignalListener(signal, handler);
-      return [signal, handler] as const;
-    });
   }
 
   async #notice(name: string, error: unknown): Promise<void> {

@@ -13,7 +13,7 @@ import { VERSION } from "../../core/version.ts";
 import { type LongTimer, setLongTimeout } from "../../core/long_timeout.ts";
 import type { RunningChild } from "../../pipeline/sources/child_process.ts";
 import { waitUntilStopped } from "../../pipeline/sources/spawn_stopped.ts";
-import { spawnRun } from "./spawn_run.ts";
+import { type SpawnedRun, spawnRun } from "./spawn_run.ts";
 import { OutputPipeline, pumpOutput } from "../../pipeline/sources/output_pipeline.ts";
 import type { ServiceDebug } from "./service_debug.ts";
 import type { HangAlarm } from "./watchdog/service_watchdog.ts";
@@ -80,16 +80,18 @@ export class ServiceRun {
   }
 
   /**
-   * Start the child, supervise it until it exits and its output is read, and report its
-   * end. `onStart` gets its pid, `onExit` its exit as soon as it happens.
+   * Start the child (or take `spawned`, held before its exec), supervise it until it exits
+   * and its output is read, and report its end. `onStart` gets its pid, `onExit` its exit
+   * as soon as it happens.
    */
   async run(
     restarts: number,
     hooks: { onStart: (pid: number) => void; onExit: (exit: LastExit) => void },
+    spawned?: SpawnedRun,
   ): Promise<RunOutcome> {
     const setup = this.#setup;
     this.#hung = undefined;
-    const { child, hold, command } = spawnRun(this.#context, setup);
+    const { child, hold, command } = spawned ?? spawnRun(this.#context, setup);
     this.#child = child;
     hooks.onStart(child.pid);
     const startedAt = now();

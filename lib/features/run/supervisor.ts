@@ -11,7 +11,7 @@
 import type { Config } from "../../core/config/config.ts";
 import { now, type StatusEvent } from "../../core/event.ts";
 import { type DebugLog, silentDebug } from "../../core/debug.ts";
-import { type ExitStatus, FORWARDED_SIGNALS, STOP_SIGNALS } from "../../core/signals.ts";
+import { type ExitStatus, listenForForwardedSignals, STOP_SIGNALS } from "../../core/signals.ts";
 import { type LongTimer, setLongTimeout } from "../../core/long_timeout.ts";
 import { HeapTrimmer } from "../../core/heap_trimmer.ts";
 import type { Router } from "../../pipeline/router.ts";
@@ -29,6 +29,7 @@ import { ServiceRun } from "./service_run.ts";
 import { prepareRuns, type RunOutcome, type RunSetup } from "./run_setup.ts";
 import { startCrashWatcher, wantsCrashWatcher } from "./crash_capture.ts";
 import { startControl } from "./control_commands.ts";
+import { discardSpawned, type SpawnedRun } from "./spawn_run.ts";
 import { superviseRuns } from "./restart_loop.ts";
 import type { RunResult, RunServiceOptions, SupervisorOptions } from "./supervisor_options.ts";
 
@@ -66,6 +67,7 @@ export class Supervisor {
   #ownCrashWatcher: Promise<EbpfCrashWatcher> | undefined;
   readonly #trimmer: HeapTrimmer;
   #run: ServiceRun | undefined;
+  #firstSpawned: SpawnedRun | undefined; // held while the sinks open (spawnHeldEarly)
   // The pid of the latest run: lines the router delivers after the child exited are still its.
   #lastPid = 0;
   #stopping = false;
@@ -73,6 +75,7 @@ export class Supervisor {
   #wake: (() => void) | undefined;
   #restarts = 0;
   #finishing = false;
+  #stopListening = () => {};
   // For `wrapp ps` (snapshot()): read only when asked, kept on paths that run anyway.
   #lastExit: LastExit | undefined;
   #linesBefore = 0;
@@ -159,6 +162,9 @@ export class Supervisor {
     try {
       return await this.#supervise();
     } finally {
+      // The first child, spawned early, when no run took it (stopped or failed before).
+      if (this.#firstSpawned) await discardSpawned(this.#firstSpawned);
+      this.#stopListening();
       // #supervise stops it; this is for a start that failed before its loop (idempotent).
       await this.#ownCrashWatcher?.then((watcher) => watcher.stop(), () => {});
       if (!this.#options.heapTrimmer) this.#trimmer.close();
@@ -185,7 +191,13 @@ export class Supervisor {
       ? this.#options.crashWatcher ?? (this.#ownCrashWatcher = startCrashWatcher(this.#context))
       : undefined;
     this.#ownCrashWatcher?.catch(() => {}); // a failure is reported where it is awaited
-    const { setup, pipeline } = await prepareRuns(this.#context, {
+    // From before the first child is spawned (held, see spawnHeldEarly): a SIGTERM while
+    // the sinks open stops wrapp before the first start and ends that child. Until run()
+    // has closed the sinks: a second SIGTERM must not kill wrapp during the last delivery.
+    if (this.#options.handleSignals !== false) {
+      this.#stopListening = listenForForwardedSignals((signal) => this.forward(signal));
+    }
+    const { setup, pipeline, first } = await prepareRuns(this.#context, {
       crashWatcher,
       echoes: [this.#stdoutEcho, this.#stderrEcho],
       extraSinks: this.#options.extraSinks,
@@ -198,8 +210,8 @@ export class Supervisor {
       signal: (signal) => void this.signal(signal),
       onDeliver: () => this.#trimmer.touch(),
     });
+    this.#firstSpawned = first;
     const { markers } = setup;
-    const handlers = this.#options.handleSignals === false ? [] : this.#installSignalHandlers();
     const control = await startControl(this.#context, this);
     let outcome: { exit: ExitStatus; exitCode: number } = { exit: { code: 0 }, exitCode: 0 };
     try {
@@ -219,9 +231,7 @@ export class Supervisor {
       });
     } finally {
       this.#ended = true;
-      // The handlers stay until the sinks are closed: a second SIGTERM during the last
-      // delivery (bounded, see RedisSink.close) must not kill wrapp and lose the exit code.
-      this.#finishing = true;
+      this.#finishing = true; // a signal now is answered after the last delivery
       const flushMs = this.#options.echoFlushMs ?? 2000;
       this.#reportEchoDrops("stdout", await this.#stdoutEcho.close(flushMs));
       this.#reportEchoDrops("stderr", this.#stderrEcho.drops);
@@ -235,7 +245,6 @@ export class Supervisor {
       await setup.watchdog?.close();
       if (!this.#options.crashWatcher) await (await crashWatcher)?.stop();
       await pipeline.router.close();
-      for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
       for (const [name, stats] of Object.entries(pipeline.router.stats())) {
         this.#debug(`sink ${name}: ${JSON.stringify(stats)}`);
       }
@@ -254,6 +263,8 @@ export class Supervisor {
   /** One run: started, supervised to its end, its lines counted. */
   async #runOnce(setup: RunSetup): Promise<RunOutcome> {
     const run = this.#run = new ServiceRun(this.#context, setup);
+    const spawned = this.#firstSpawned; // the first run's, once
+    this.#firstSpawned = undefined;
     try {
       return await run.run(this.#restarts, {
         onStart: (pid) => {
@@ -261,7 +272,7 @@ export class Supervisor {
           this.#trimmer.touch(); // what starting a run allocated is free once it runs
         },
         onExit: (exit) => this.#lastExit = exit,
-      });
+      }, spawned);
     } finally {
       run.cancelKill(); // a run that threw may have armed it
       this.#linesBefore += run.lines;
@@ -311,14 +322,6 @@ export class Supervisor {
       delay_ms: delayMs,
       restart_at_ms: Math.round(restartAt),
       reason,
-    });
-  }
-
-  #installSignalHandlers(): Array<readonly [Deno.Signal, () => void]> {
-    return FORWARDED_SIGNALS.map((signal) => {
-      const handler = () => this.forward(signal);
-      Deno.addSignalListener(signal, handler);
-      return [signal, handler] as const;
     });
   }
 
