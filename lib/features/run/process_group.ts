@@ -7,7 +7,6 @@
  */
 
 import { procStatFields } from "../../core/proc_stat.ts";
-import { sendSignal } from "../../core/send_signal.ts";
 
 /** The state letter and process group of a `/proc/<pid>/stat` line; `undefined` when malformed. */
 export function parseStatGroup(text: string): { state: string; pgrp: number } | undefined {
@@ -56,7 +55,7 @@ export function processGroupMembers(pgid: number, procDir = "/proc"): Promise<nu
 export function groupIsGone(pgid: number): boolean {
   try {
     // Signal 0 checks that the group exists and sends nothing.
-    sendSignal(-pgid, 0);
+    Deno.kill(-pgid, 0 as unknown as Deno.Signal);
     return false;
   } catch (error) {
     return error instanceof Deno.errors.NotFound;

@@ -28,8 +28,7 @@ export async function claimSpool(dir: string, procDir = "/proc"): Promise<Releas
   const me = `${Deno.pid} ${await _startTime(Deno.pid, procDir)}`;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      // Sync: a few bytes, and Deno's async writeTextFile loads its web-stream code.
-      Deno.writeTextFileSync(path, `${me}\n`, { createNew: true, mode: 0o600 });
+      await Deno.writeTextFile(path, `${me}\n`, { createNew: true, mode: 0o600 });
       return _release(path, me);
     } catch (error) {
       if (!(error instanceof Deno.errors.AlreadyExists)) {

@@ -8,9 +8,6 @@
 import { describeCause, SpawnError } from "../../core/errors.ts";
 import type { ExitStatus } from "../../core/signals.ts";
 import { findExecutableSync } from "../../core/find_executable.ts";
-import { type ByteReader, streamByteReader } from "../../core/byte_reader.ts";
-import { posixSpawn, posixSpawner } from "../../core/posix_spawn.ts";
-import { sendSignal } from "../../core/send_signal.ts";
 
 /** What to run. */
 export interface ChildSpec {
@@ -26,8 +23,6 @@ export interface ChildSpec {
   clearEnv: boolean;
   /** Command prefix that switches user (`setpriv … --`), when needed. */
   prefix?: readonly string[];
-  /** Start it with `Deno.Command`, as where glibc cannot be used through FFI. */
-  portable?: boolean;
 }
 
 /** A running child. */
@@ -35,9 +30,9 @@ export interface RunningChild {
   /** Its pid, which is also its process group id. */
   readonly pid: number;
   /** Its stdout bytes. */
-  readonly stdout: ByteReader;
+  readonly stdout: ReadableStream<Uint8Array>;
   /** Its stderr bytes. */
-  readonly stderr: ByteReader;
+  readonly stderr: ReadableStream<Uint8Array>;
   /** Resolves when it exits. */
   readonly status: Promise<ExitStatus>;
   /**
@@ -74,56 +69,52 @@ function _setsidPath(): string | null {
   return _setsid;
 }
 
-/** A started child before its group signalling is added. */
-interface _Started {
-  pid: number;
-  stdout: ByteReader;
-  stderr: ByteReader;
-  status: Promise<ExitStatus>;
-}
-
 /**
  * Start the program. It gets its own session (so a terminal's Ctrl-C reaches only
  * wrapp, which forwards it once) and process group (so stopping reaches every
  * process it started, like supervisord's killasgroup).
  *
- * With glibc it is started through FFI (`core/posix_spawn.ts`: no Deno process or stream
- * code loaded, the session made by posix_spawn itself). Elsewhere, or with `portable`, by
- * `Deno.Command`, with a `setsid` in front for the session, which keeps the pid and execs
- * the rest: Deno's `detached` calls setsid between a fork and the exec, and that fork of
- * wrapp held its event loop 5-18 ms at every start, where a plain spawn (vfork) takes
- * about 1 ms. Without `setsid` installed, `detached` it is.
+ * The session comes from a `setsid` in front, which keeps the pid and execs the rest:
+ * Deno's `detached` calls setsid between a fork and the exec, and that fork of wrapp held
+ * its event loop 5-18 ms at every start, where a plain spawn (vfork) takes about 1 ms.
+ * Without `setsid` installed, `detached` it is.
  */
 export function spawnChild(spec: ChildSpec): RunningChild {
+  const setsid = _setsidPath();
   const [first, ...rest] = spec.prefix ?? [];
-  // The exec gets a path: setsid, or glibc's posix_spawnp, would try one folder after another.
+  // setsid would search PATH with one failed exec per folder: it gets the program's path.
   const resolved = first === undefined || first.includes("/")
     ? first
     : findExecutableSync(first, { relativeFolders: "skip" });
   if (first !== undefined && resolved === undefined) {
     throw new SpawnError(`Cannot start "${spec.executable}": "${first}" is not in PATH`);
   }
-  const command = resolved === undefined
-    ? [spec.executable, ...spec.args]
-    : [resolved, ...rest, spec.executable, ...spec.args];
-  // Always built here, never inherited as a whole: wrapp's secrets stay with wrapp.
-  const env = spec.clearEnv ? { ...spec.env } : { ...inheritedEnv(), ...spec.env };
-  const spawner = spec.portable ? undefined : posixSpawner();
-  let child: _Started;
+  const prefix = [...setsid ? [setsid] : [], ...resolved === undefined ? [] : [resolved, ...rest]];
+  const [program, ...prefixArgs] = prefix.length ? prefix : [spec.executable];
+  const args = prefix.length ? [...prefixArgs, spec.executable, ...spec.args] : [...spec.args];
+  let child: Deno.ChildProcess;
   try {
-    child = spawner
-      ? _spawnThroughGlibc(spawner, command, env, spec.cwd)
-      : _spawnThroughDeno(command, env, spec.cwd);
+    child = new Deno.Command(program, {
+      args,
+      cwd: spec.cwd,
+      // Always built here, never inherited as a whole: wrapp's secrets stay with wrapp.
+      env: spec.clearEnv ? { ...spec.env } : { ...inheritedEnv(), ...spec.env },
+      clearEnv: true,
+      stdin: "inherit",
+      stdout: "piped",
+      stderr: "piped",
+      detached: setsid === null,
+    }).spawn();
   } catch (error) {
     throw new SpawnError(`Cannot start "${spec.executable}": ${describeCause(error)}`, {
       cause: error,
     });
   }
-  const { pid } = child;
+  const pid = child.pid;
   let exited = false;
-  const status = child.status.then((exit) => {
+  const status = child.status.then((s) => {
     exited = true;
-    return exit;
+    return s.signal ? { signal: s.signal } : { code: s.code };
   });
   return {
     pid,
@@ -132,59 +123,18 @@ export function spawnChild(spec: ChildSpec): RunningChild {
     status,
     signalGroup(signal) {
       try {
-        sendSignal(-pid, signal);
+        Deno.kill(-pid, signal);
         return true;
       } catch {
         if (exited) return false; // and its group is empty
         // The leader may have left its group (setpgid): it alone may remain.
         try {
-          sendSignal(pid, signal);
+          Deno.kill(pid, signal);
           return true;
         } catch {
           return false;
         }
       }
     },
-  };
-}
-
-/** posix_spawn through FFI, the program found in PATH when it is a bare name. */
-function _spawnThroughGlibc(
-  spawner: NonNullable<ReturnType<typeof posixSpawner>>,
-  command: readonly string[],
-  env: Record<string, string>,
-  cwd: string,
-): _Started {
-  const [program] = command;
-  const path = program.includes("/")
-    ? program
-    : findExecutableSync(program, { relativeFolders: "skip" });
-  if (path === undefined) throw new Error(`"${program}" is not in PATH`);
-  return posixSpawn(spawner.c, spawner.poller, { path, argv: command, env, cwd });
-}
-
-/** Deno.Command, behind `setsid` (else `detached`) for the session. */
-function _spawnThroughDeno(
-  command: readonly string[],
-  env: Record<string, string>,
-  cwd: string,
-): _Started {
-  const setsid = _setsidPath();
-  const [program, ...args] = setsid ? [setsid, ...command] : command;
-  const child = new Deno.Command(program, {
-    args,
-    cwd,
-    env,
-    clearEnv: true,
-    stdin: "inherit",
-    stdout: "piped",
-    stderr: "piped",
-    detached: setsid === null,
-  }).spawn();
-  return {
-    pid: child.pid,
-    stdout: streamByteReader(child.stdout),
-    stderr: streamByteReader(child.stderr),
-    status: child.status.then((s) => s.signal ? { signal: s.signal } : { code: s.code }),
   };
 }

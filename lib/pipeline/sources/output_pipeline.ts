@@ -17,7 +17,6 @@ import type { OutputConfig } from "../../core/config/config.ts";
 import { LineSplitter } from "../transforms/split_lines.ts";
 import { MultilineJoiner } from "../transforms/join_multiline.ts";
 import type { MarkerExtractor } from "../transforms/extract_markers.ts";
-import type { ByteReader } from "../../core/byte_reader.ts";
 
 /** Receives the events a pipeline produces. */
 export interface EventTarget {
@@ -138,12 +137,12 @@ export class OutputPipeline {
 }
 
 /**
- * Read `reader` to its end, echoing each chunk and feeding the pipeline. Resolves when
- * the output ends or `stop` is aborted (a grandchild may hold the pipe open after the
- * child exits).
+ * Read `readable` to its end, echoing each chunk and feeding the pipeline. Resolves
+ * when the stream ends or `stop` is aborted (a grandchild may hold the pipe open after
+ * the child exits).
  */
 export async function pumpOutput(
-  reader: ByteReader,
+  readable: ReadableStream<Uint8Array>,
   pipeline: OutputPipeline,
   options: {
     /** Takes each chunk without waiting for it to be written (an `Echo` queues it): a stuck reader of wrapp's output must not stall the service. */
@@ -153,29 +152,54 @@ export async function pumpOutput(
     backpressure?: () => Promise<void> | undefined;
   } = {},
 ): Promise<void> {
-  // One buffer, read into again and again: a fresh one per read was, for a service
-  // printing a line at a time, most of wrapp's allocation and much of its CPU.
-  const buffer = new Uint8Array(_READ_BYTES);
-  const onAbort = () => void reader.cancel();
+  // A byte stream (a child's pipe) is read into one reused buffer: the default reader
+  // allocates (and zeroes) a fresh 64 KiB buffer for every read, which for a service
+  // printing a line at a time was most of wrapp's allocation and much of its CPU.
+  const byob = _byobReader(readable);
+  const reader = byob ?? readable.getReader();
+  let buffer = new Uint8Array(byob ? _READ_BYTES : 0);
+  const read = async (): Promise<Uint8Array | undefined> => {
+    if (!byob) {
+      const { done, value } = await (reader as ReadableStreamDefaultReader<Uint8Array>).read();
+      return done ? undefined : value;
+    }
+    const { done, value } = await byob.read(buffer);
+    if (done || value === undefined) return undefined;
+    buffer = new Uint8Array(value.buffer as ArrayBuffer); // the same memory, handed back
+    return value;
+  };
+  const onAbort = () => reader.cancel().catch(() => {});
   options.stop?.addEventListener("abort", onAbort, { once: true });
   try {
     while (true) {
-      const value = await reader.read(buffer);
+      const value = await read();
       if (value === undefined) break;
       if (value.length === 0) continue;
       pipeline.push(value);
-      // The echo writes later, and the buffer is read into again.
-      options.echo?.write(value.slice());
+      // The echo writes later, and a BYOB buffer is read into again.
+      options.echo?.write(byob ? value.slice() : value);
       const wait = options.backpressure?.();
       if (wait) await wait;
     }
   } catch {
-    // A failed read ends this output; what was read is already framed.
+    // A cancelled or failed read ends this stream; what was read is already framed.
   } finally {
     options.stop?.removeEventListener("abort", onAbort);
+    reader.releaseLock();
     pipeline.end();
   }
 }
 
-// Bytes asked for per read: a pipe holds 64 KiB by default.
+// Bytes asked for per read of a byte stream: a pipe holds 64 KiB by default.
 const _READ_BYTES = 64 * 1024;
+
+/** A BYOB reader of `readable` when it is a byte stream, else undefined. */
+function _byobReader(
+  readable: ReadableStream<Uint8Array>,
+): ReadableStreamBYOBReader | undefined {
+  try {
+    return readable.getReader({ mode: "byob" });
+  } catch {
+    return undefined; // not a byte stream
+  }
+}

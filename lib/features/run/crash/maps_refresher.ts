@@ -15,7 +15,6 @@
 
 import { type DebugLog, silentDebug } from "../../../core/debug.ts";
 import { describeCause } from "../../../core/errors.ts";
-import { sendSignal } from "../../../core/send_signal.ts";
 import { Demangler } from "../../../core/symbols/demangle.ts";
 import { readLiveMaps } from "../../../core/symbols/proc_maps.ts";
 import { Symbolizer } from "../../../core/symbols/symbolizer.ts";
@@ -258,7 +257,7 @@ export class MapsRefresher {
 
   #resume(pid: number): void {
     try {
-      sendSignal(pid, "SIGCONT");
+      Deno.kill(pid, "SIGCONT");
     } catch (error) {
       this.#debug(`cannot resume pid ${pid} after its exec: ${describeCause(error)}`);
     }
