@@ -63,6 +63,24 @@ export async function runWrapp(args: string[], options: WrappOptions = {}): Prom
   };
 }
 
+/**
+ * The processes whose raw command line (arguments NUL-separated) contains `text`, e.g. a
+ * test's private folder: what a test checks is gone, or is there.
+ */
+export async function processesMentioning(
+  text: string,
+): Promise<{ pid: number; command: string }[]> {
+  const found: { pid: number; command: string }[] = [];
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`).catch(() => "");
+    if (cmdline.includes(text)) {
+      found.push({ pid: Number(entry.name), command: cmdline.replaceAll("\0", " ") });
+    }
+  }
+  return found;
+}
+
 /** A temporary folder removed when disposed: `await using dir = await tempDir()`. */
 export async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
   const path = await Deno.makeTempDir({ prefix: "wrapp-test-" });

@@ -16,7 +16,14 @@ import { findNeeds, needPrograms } from "../lib/features/record/app_programs.ts"
 import { processState } from "../lib/pipeline/sources/spawn_stopped.ts";
 import { VERSION } from "../lib/core/version.ts";
 import { WORKLOADS } from "../lib/features/record/workloads.ts";
-import { readLatestTrace, runWrapp, spawnWrapp, tempDir, type TraceEvent } from "./_helpers.ts";
+import {
+  processesMentioning,
+  readLatestTrace,
+  runWrapp,
+  spawnWrapp,
+  tempDir,
+  type TraceEvent,
+} from "./_helpers.ts";
 import { startRedis } from "./_redis.ts";
 
 // ---------------------------------------------------------------------------------------
@@ -122,17 +129,6 @@ async function listening(port: number): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** Processes whose command line mentions `text` (e.g. a recording's private folder). */
-async function processesMentioning(text: string): Promise<string[]> {
-  const found: string[] = [];
-  for await (const entry of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`).catch(() => "");
-    if (cmdline.includes(text)) found.push(`${entry.name}: ${cmdline.replaceAll("\0", " ")}`);
-  }
-  return found;
 }
 
 /** Assert the application, its load and everything they started are gone. */

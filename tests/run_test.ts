@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import {
   logTexts,
+  processesMentioning,
   readLatestTrace,
   runWrapp,
   spawnWrapp,
@@ -13,6 +14,7 @@ import {
   writeConfig,
   writeScript,
 } from "./_helpers.ts";
+import { processState } from "../lib/pipeline/sources/spawn_stopped.ts";
 
 Deno.test("wrapp run exits with the child's exit code and records start and exit", async () => {
   await using dir = await tempDir();
@@ -276,17 +278,6 @@ Deno.test("wrapp svc.toml is short for wrapp run svc.toml", async () => {
   assert.deepEqual(logTexts(await readLatestTrace(`${dir.path}/traces`)), ["short"]);
 });
 
-/** The pids of the processes whose command line contains `text`. */
-async function processesWith(text: string): Promise<number[]> {
-  const pids: number[] = [];
-  for await (const entry of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`).catch(() => "");
-    if (cmdline.replaceAll("\0", " ").includes(text)) pids.push(Number(entry.name));
-  }
-  return pids;
-}
-
 Deno.test("wrapp run stopped by SIGTERM while its sinks open never starts the service and leaves no process", async () => {
   await using dir = await tempDir();
   // A Redis that takes the connection and never answers: wrapp waits in its handshake.
@@ -309,9 +300,8 @@ Deno.test("wrapp run stopped by SIGTERM while its sinks open never starts the se
     // As root the crash watcher holds every start: the first one is spawned, held before
     // its exec, while the sinks open.
     const heldState = async () => {
-      const [pid] = await processesWith(marker);
-      const stat = pid && await Deno.readTextFile(`/proc/${pid}/stat`).catch(() => "");
-      return stat ? stat.slice(stat.lastIndexOf(")") + 2)[0] : undefined;
+      const [held] = await processesMentioning(marker);
+      return held && await processState(held.pid);
     };
     await waitFor(async () => await heldState() === "T", 10_000, "the first start, held");
   }
@@ -335,5 +325,5 @@ Deno.test("wrapp run stopped by SIGTERM while its sinks open never starts the se
   const [status] = await Promise.all([wrapp.status, wrapp.stdout.cancel()]);
   assert.equal(status.code, 0, debugLines);
   assert.equal(await Deno.stat(marker).then(() => true, () => false), false, "the service ran");
-  assert.deepEqual(await processesWith(marker), [], "a held start was left behind");
+  assert.deepEqual(await processesMentioning(marker), [], "a held start was left behind");
 });
