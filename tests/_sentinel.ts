@@ -39,6 +39,8 @@ export interface SentinelGroup extends AsyncDisposable {
   masterPort(index?: number): Promise<number>;
   /** The server (of `master` and `replicas`) listening on `port`. */
   server(port: number): RedisServer;
+  /** Set `down-after-milliseconds` on every Sentinel. */
+  setDownAfterMs(ms: number): Promise<void>;
   /** The last `lines` lines of every Sentinel's log (its events: +sdown, +switch-master…). */
   sentinelLogs(lines?: number): Promise<string>;
 }
@@ -165,6 +167,13 @@ export async function startSentinelGroup(
           masterName,
         ) as [string, string] | null;
         return Number(reply?.[1]);
+      },
+      async setDownAfterMs(ms) {
+        await Promise.all(
+          clients.map((client) =>
+            client.call("SENTINEL", "SET", masterName, "down-after-milliseconds", String(ms))
+          ),
+        );
       },
       server(port) {
         const found = servers.find((server) => server.port === port);
