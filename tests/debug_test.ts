@@ -16,6 +16,7 @@ import {
 } from "./_helpers.ts";
 import { freePort } from "./_redis.ts";
 import { findProgram } from "../lib/core/find_executable.ts";
+import { procStatFields } from "../lib/core/proc_stat.ts";
 
 const CI = Deno.env.get("CI") === "true";
 const TOOLS = ["gdb", "gdbserver", "gcc"];
@@ -132,8 +133,8 @@ function statusInstants(events: TraceEvent[]): TraceEvent[] {
 
 function processAlive(pid: number): boolean {
   try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return !stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+    const state = procStatFields(Deno.readTextFileSync(`/proc/${pid}/stat`))?.[0];
+    return state !== undefined && state !== "Z";
   } catch {
     return false;
   }

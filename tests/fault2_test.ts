@@ -16,6 +16,7 @@ import {
   writeScript,
 } from "./_helpers.ts";
 import { startRedis } from "./_redis.ts";
+import { processState } from "../lib/pipeline/sources/spawn_stopped.ts";
 
 const isRoot = Deno.uid() === 0;
 const CI = Deno.env.get("CI") === "true";
@@ -45,12 +46,8 @@ async function killLeft(wrapp: Deno.ChildProcess): Promise<void> {
 
 /** Whether the process `pid` is alive (not gone, not a zombie). */
 async function alive(pid: number): Promise<boolean> {
-  try {
-    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
+  const state = await processState(pid);
+  return state !== undefined && state !== "Z";
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

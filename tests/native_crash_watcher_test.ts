@@ -12,7 +12,7 @@ import { findLoader } from "../lib/features/run/crash/ebpf_backtrace.ts";
 import { NativeFatalSignalSource } from "../lib/features/run/crash/native_fatal_signal.ts";
 import { attachUprobe } from "../lib/pipeline/bpf/native/uprobe_attach.ts";
 import type { FatalSignalEvent } from "../lib/features/run/crash/fatal_signal_bpf.ts";
-import { spawnStopped } from "../lib/pipeline/sources/spawn_stopped.ts";
+import { processState, spawnStopped } from "../lib/pipeline/sources/spawn_stopped.ts";
 import { compileC, SEGV_C, tempDir } from "./_helpers.ts";
 
 const isRoot = Deno.uid() === 0;
@@ -87,13 +87,13 @@ Deno.test({
       // Stopped by the program itself before its first instruction. The event can come
       // while the SIGSTOP is still on its way (the exec not yet back in user space): it
       // stops, and nothing but our SIGCONT below resumes it.
-      let state = "";
+      let state: string | undefined;
       for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
-        state = await Deno.readTextFile(`/proc/${grandchild}/stat`);
-        if (state.slice(state.lastIndexOf(")") + 2)[0] === "T") break;
+        state = await processState(grandchild);
+        if (state === "T") break;
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
-      assert.equal(state.slice(state.lastIndexOf(")") + 2)[0], "T", state);
+      assert.equal(state, "T");
       Deno.kill(grandchild, "SIGCONT");
       await until((e) => e.line.kind === "signal");
       await child.status;
