@@ -56,11 +56,11 @@ export class StatusSocket {
    * other users' `wrapp ps` can say it is there). Throws a {@linkcode WrappError}:
    * `Cannot listen on "/run/wrapp/4242.sock": permission denied`.
    */
-  static async open(
+  static open(
     dir: string,
     snapshot: () => WrappSnapshot,
     options: { debug?: DebugLog } = {},
-  ): Promise<StatusSocket> {
+  ): StatusSocket {
     const path = statusSocketPath(dir, Deno.pid);
     const fail = (error: unknown) =>
       new WrappError(`Cannot listen on "${path}": ${describeCause(error)}`, { cause: error });
@@ -71,9 +71,11 @@ export class StatusSocket {
       );
     }
     try {
-      await _prepareDir(dir);
+      _prepareDir(dir);
       // Our pid is in the name: what is there was left by a dead wrapp that had it.
-      await Deno.remove(path).catch(() => {});
+      try {
+        Deno.removeSync(path);
+      } catch { /* nothing left there */ }
     } catch (error) {
       throw error instanceof WrappError ? error : fail(error);
     }
@@ -87,7 +89,7 @@ export class StatusSocket {
     } finally {
       Deno.umask(umask);
     }
-    const inode = (await Deno.lstat(path)).ino ?? 0;
+    const inode = Deno.lstatSync(path).ino ?? 0;
     return new StatusSocket(listener, path, inode, snapshot, options.debug ?? silentDebug);
   }
 
@@ -156,15 +158,15 @@ export class StatusSocket {
  * the debug log and go on without it: `wrapp ps` will not list this wrapp, but the
  * service runs all the same.
  */
-export async function openStatusSocket(
+export function openStatusSocket(
   snapshot: () => WrappSnapshot,
   options: { env?: (name: string) => string | undefined; debug?: DebugLog } = {},
-): Promise<StatusSocket | undefined> {
+): StatusSocket | undefined {
   const debug = options.debug ?? silentDebug;
   const env = options.env ?? ((name: string) => Deno.env.get(name));
   const dir = runtimeDir({ env, uid: Deno.uid() });
   try {
-    const socket = await StatusSocket.open(dir, snapshot, { debug });
+    const socket = StatusSocket.open(dir, snapshot, { debug });
     debug(`status socket ${socket.path} ("wrapp ps" reads it)`);
     return socket;
   } catch (error) {
@@ -173,11 +175,15 @@ export async function openStatusSocket(
   }
 }
 
-/** Create the runtime folder; a shared one (`/tmp/wrapp-<uid>`) must be ours and private. */
-async function _prepareDir(dir: string): Promise<void> {
+/**
+ * Create the runtime folder; a shared one (`/tmp/wrapp-<uid>`) must be ours and private.
+ * Synchronous, as the socket's other calls at start-up: each async one would wait for a round
+ * trip through Deno's thread pool.
+ */
+function _prepareDir(dir: string): void {
   const uid = Deno.uid();
-  await Deno.mkdir(dir, { recursive: true, mode: uid === 0 ? 0o755 : 0o700 });
-  const info = await Deno.lstat(dir);
+  Deno.mkdirSync(dir, { recursive: true, mode: uid === 0 ? 0o755 : 0o700 });
+  const info = Deno.lstatSync(dir);
   if (!info.isDirectory) throw new WrappError(`Cannot use "${dir}": it is not a folder`);
   if (uid !== null && info.uid !== uid) {
     throw new WrappError(`Cannot use "${dir}": it belongs to uid ${info.uid}, not to uid ${uid}`);
@@ -210,7 +216,7 @@ export async function serveStatus<T>(
   options: { env?: (name: string) => string | undefined; debug?: DebugLog } = {},
 ): Promise<T> {
   const startedAt = Date.now();
-  const socket = await openStatusSocket(() => ({
+  const socket = openStatusSocket(() => ({
     wrapp: { pid: Deno.pid, version: VERSION, startedAt },
     time: Date.now(),
     services: supervisors.map((supervisor) => supervisor.snapshot()),

@@ -55,7 +55,7 @@ export {
 
 /** A folder of JSON-lines segment files used as a bounded, crash-safe FIFO. */
 export class DiskSpool<T> {
-  #release: ReleaseSpool = () => Promise.resolve();
+  #release: ReleaseSpool = () => {};
   /** The spool folder. */
   readonly dir: string;
   /** What was left by a previous process. */
@@ -116,18 +116,18 @@ export class DiskSpool<T> {
       );
     }
     try {
-      await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+      Deno.mkdirSync(dir, { recursive: true, mode: 0o700 }); // sync at start-up: see claimSpool
     } catch (error) {
       throw new SinkError(`Cannot open spool "${dir}": ${describeCause(error)}`, { cause: error });
     }
-    const release = await claimSpool(dir);
+    const release = claimSpool(dir);
     try {
       const { segments, recovery } = await recoverSegments<T>(dir);
       const spool = new DiskSpool<T>(dir, options, segments, recovery);
       spool.#release = release;
       return spool;
     } catch (error) {
-      await release();
+      release();
       throw new SinkError(`Cannot open spool "${dir}": ${describeCause(error)}`, { cause: error });
     }
   }
@@ -363,7 +363,7 @@ export class DiskSpool<T> {
     this.#files.tail?.file?.close();
     if (this.#files.tail) this.#files.tail.file = undefined;
     this.#files.tail = undefined;
-    await this.#release();
+    this.#release();
   }
 
   #assertOpen(): void {

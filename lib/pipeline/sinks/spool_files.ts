@@ -111,7 +111,9 @@ export async function recoverSegments<T>(
   dir: string,
 ): Promise<{ segments: SpoolSegment<T>[]; recovery: SpoolRecovery }> {
   const ids: number[] = [];
-  for await (const entry of Deno.readDir(dir)) {
+  // Synchronous listing and position read: at start-up each async call would wait for a
+  // round trip through Deno's thread pool (the segments, rarely there, are read async).
+  for (const entry of Deno.readDirSync(dir)) {
     const match = entry.isFile ? _SEGMENT_NAME.exec(entry.name) : null;
     if (match) ids.push(Number(match[1]));
   }
@@ -135,7 +137,7 @@ export async function recoverSegments<T>(
     segments.push({ id, path, bytes: end, count, acked: 0, reading: false });
   }
   try {
-    const ack = JSON.parse(await Deno.readTextFile(`${dir}/${ACK_FILE}`)) as {
+    const ack = JSON.parse(Deno.readTextFileSync(`${dir}/${ACK_FILE}`)) as {
       segment: number;
       acked: number;
     };

@@ -17,55 +17,69 @@ import { procStatFields } from "../../core/proc_stat.ts";
 const _OWNER_FILE = "owner";
 
 /** Release a claim (idempotent): removes the owner file if it is still this process's. */
-export type ReleaseSpool = () => Promise<void>;
+export type ReleaseSpool = () => void;
 
 /**
  * Claim the spool folder `dir` (which must exist) for this process. Throws
  * {@linkcode SinkError} naming the other owner when a live process holds it.
  */
-export async function claimSpool(dir: string, procDir = "/proc"): Promise<ReleaseSpool> {
+export function claimSpool(dir: string, procDir = "/proc"): ReleaseSpool {
+  // Synchronous: a few small local files at start-up, where each async call would wait for a
+  // round trip through Deno's thread pool, and its first async file write loads Deno's
+  // streams code (~6 ms).
   const path = `${dir}/${_OWNER_FILE}`;
-  const me = `${Deno.pid} ${await _startTime(Deno.pid, procDir)}`;
+  const me = `${Deno.pid} ${_startTime(Deno.pid, procDir)}`;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      await Deno.writeTextFile(path, `${me}\n`, { createNew: true, mode: 0o600 });
+      Deno.writeTextFileSync(path, `${me}\n`, { createNew: true, mode: 0o600 });
       return _release(path, me);
     } catch (error) {
       if (!(error instanceof Deno.errors.AlreadyExists)) {
         // A full disk can create the file and then refuse its contents: leave no empty owner file.
-        if ((await Deno.readTextFile(path).catch(() => undefined)) === "") {
-          await Deno.remove(path).catch(() => {});
-        }
+        if (_readOrUndefined(path) === "") _removeQuietly(path);
         throw new SinkError(`Cannot claim spool "${dir}": ${describeCause(error)}`, {
           cause: error,
         });
       }
     }
-    const owner = (await Deno.readTextFile(path).catch(() => "")).trim();
+    const owner = (_readOrUndefined(path) ?? "").trim();
     if (owner === me) return _release(path, me); // this process, reopening
     const [pid, started] = owner.split(" ");
     if (
       /^\d+$/.test(pid ?? "") && started &&
-      await _startTime(Number(pid), procDir) === started &&
-      await isWrappProcess(Number(pid), procDir)
+      _startTime(Number(pid), procDir) === started &&
+      isWrappProcess(Number(pid), procDir)
     ) {
       throw new SinkError(
         `Cannot use spool "${dir}": wrapp pid ${pid} is using it (two wrapps for the same service name? give each its own spool folder: [redis] spool_dir)`,
       );
     }
-    await Deno.remove(path).catch(() => {}); // stale: its process is gone
+    _removeQuietly(path); // stale: its process is gone
   }
   throw new SinkError(`Cannot claim spool "${dir}": its owner file keeps changing`);
 }
 
 function _release(path: string, me: string): ReleaseSpool {
   let released = false;
-  return async () => {
+  return () => {
     if (released) return;
     released = true;
-    const owner = (await Deno.readTextFile(path).catch(() => "")).trim();
-    if (owner === me) await Deno.remove(path).catch(() => {});
+    if (_readOrUndefined(path)?.trim() === me) _removeQuietly(path);
   };
+}
+
+function _readOrUndefined(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function _removeQuietly(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch { /* gone already, or not ours to remove */ }
 }
 
 /**
@@ -74,18 +88,14 @@ function _release(path: string, me: string): ReleaseSpool {
  * very binary (a compiled wrapp renamed), or it runs this process's main module (`deno
  * run …/main.ts`). False for a process that is gone or unreadable.
  */
-export async function isWrappProcess(pid: number, procDir = "/proc"): Promise<boolean> {
-  let args: string[];
-  try {
-    args = (await Deno.readTextFile(`${procDir}/${pid}/cmdline`)).split("\0").filter((a) => a);
-  } catch {
-    return false;
-  }
+export function isWrappProcess(pid: number, procDir = "/proc"): boolean {
+  const args = _readOrUndefined(`${procDir}/${pid}/cmdline`)?.split("\0").filter((a) => a);
+  if (args === undefined) return false;
   if (args.length === 0) return false; // a kernel thread, or a zombie
   const named = (path: string) => /^wrapp/i.test(basename(path));
   if (named(args[0])) return true;
   // Only root may read another user's exe link; the cmdline tests above and below do without.
-  const exe = await Deno.readLink(`${procDir}/${pid}/exe`).catch(() => undefined);
+  const exe = _readLinkOrUndefined(`${procDir}/${pid}/exe`);
   if (exe !== undefined) {
     if (named(exe)) return true;
     const mine = Deno.execPath();
@@ -96,16 +106,20 @@ export async function isWrappProcess(pid: number, procDir = "/proc"): Promise<bo
   if (args.includes(main)) return true;
   // `deno run main.ts` from the repository: relative to that process's working directory.
   if (!args.some((arg) => basename(arg) === basename(main) && !isAbsolute(arg))) return false;
-  const cwd = await Deno.readLink(`${procDir}/${pid}/cwd`).catch(() => undefined);
+  const cwd = _readLinkOrUndefined(`${procDir}/${pid}/cwd`);
   return cwd !== undefined && args.some((arg) => resolve(cwd, arg) === main);
 }
 
 /** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or "" when gone. */
-async function _startTime(pid: number, procDir: string): Promise<string> {
+function _startTime(pid: number, procDir: string): string {
+  const stat = _readOrUndefined(`${procDir}/${pid}/stat`);
+  return (stat !== undefined && procStatFields(stat)?.[19]) || "";
+}
+
+function _readLinkOrUndefined(path: string): string | undefined {
   try {
-    const stat = await Deno.readTextFile(`${procDir}/${pid}/stat`);
-    return procStatFields(stat)?.[19] ?? "";
+    return Deno.readLinkSync(path);
   } catch {
-    return "";
+    return undefined;
   }
 }

@@ -16,8 +16,8 @@ Deno.test("claimSpool() refuses a folder a live wrapp holds, and takes over a st
   const child = new Deno.Command(`${dir}/wrapp`, { args: ["30"] }).spawn();
   try {
     await Deno.writeTextFile(`${dir}/owner`, `${child.pid} ${startTime(child.pid)}\n`);
-    await assert.rejects(
-      claimSpool(dir),
+    assert.throws(
+      () => claimSpool(dir),
       (error: unknown) =>
         error instanceof SinkError &&
         error.message ===
@@ -25,11 +25,11 @@ Deno.test("claimSpool() refuses a folder a live wrapp holds, and takes over a st
     );
     // The same pid with another start time is a reused pid: stale.
     await Deno.writeTextFile(`${dir}/owner`, `${child.pid} 1\n`);
-    const release = await claimSpool(dir);
+    const release = claimSpool(dir);
     assert.match(await Deno.readTextFile(`${dir}/owner`), new RegExp(`^${Deno.pid} \\d+\\n$`));
-    const again = await claimSpool(dir); // this process reopening it
-    await release();
-    await again();
+    const again = claimSpool(dir); // this process reopening it
+    release();
+    again();
     await assert.rejects(Deno.stat(`${dir}/owner`), Deno.errors.NotFound);
   } finally {
     child.kill();
@@ -45,9 +45,9 @@ Deno.test("claimSpool() takes over a folder whose owner file names a live proces
     for (const pid of [1, child.pid]) {
       // Start time and all: only what the process runs tells it is no wrapp.
       await Deno.writeTextFile(`${dir}/owner`, `${pid} ${startTime(pid)}\n`);
-      const release = await claimSpool(dir);
+      const release = claimSpool(dir);
       assert.match(await Deno.readTextFile(`${dir}/owner`), new RegExp(`^${Deno.pid} \\d+\\n$`));
-      await release();
+      release();
     }
   } finally {
     child.kill();
@@ -57,8 +57,8 @@ Deno.test("claimSpool() takes over a folder whose owner file names a live proces
 });
 
 Deno.test("isWrappProcess() knows a wrapp by its name or its main module, and nothing else", async () => {
-  assert.equal(await isWrappProcess(1), false);
-  assert.equal(await isWrappProcess(2 ** 22 + 1), false); // beyond pid_max: gone
+  assert.equal(isWrappProcess(1), false);
+  assert.equal(isWrappProcess(2 ** 22 + 1), false); // beyond pid_max: gone
   const fake = await Deno.makeTempDir();
   try {
     const proc = (pid: number, args: string[]) => {
@@ -71,11 +71,11 @@ Deno.test("isWrappProcess() knows a wrapp by its name or its main module, and no
     proc(13, []);
     // `deno run …/main.ts`: a process running this program's main module (here, this file).
     proc(14, ["deno", "run", "-A", fileURLToPath(Deno.mainModule), "run", "svc.toml"]);
-    assert.equal(await isWrappProcess(14, fake), true);
-    assert.equal(await isWrappProcess(10, fake), true);
-    assert.equal(await isWrappProcess(11, fake), true);
-    assert.equal(await isWrappProcess(12, fake), false);
-    assert.equal(await isWrappProcess(13, fake), false);
+    assert.equal(isWrappProcess(14, fake), true);
+    assert.equal(isWrappProcess(10, fake), true);
+    assert.equal(isWrappProcess(11, fake), true);
+    assert.equal(isWrappProcess(12, fake), false);
+    assert.equal(isWrappProcess(13, fake), false);
   } finally {
     await Deno.remove(fake, { recursive: true });
   }
