@@ -28,6 +28,7 @@
 import { dirname, join } from "../../core/posix_path.ts";
 import { describeCause, WrappError } from "../../core/errors.ts";
 import type { LimitsConfig } from "../../core/config/config.ts";
+import { readTextOrUndefined } from "../../core/read_text_or_undefined.ts";
 
 /** The period of the CPU quota, µs (systemd's and the kernel's default). */
 export const CPU_PERIOD_US = 100_000;
@@ -195,8 +196,9 @@ export function findCgroupLayout(
   // v2 wherever its root cgroup offers the controllers; a v2 mount without them (systemd's
   // hybrid layout, /sys/fs/cgroup/unified) leaves them to v1.
   for (const mount of mounts.filter((m) => m.version === 2)) {
-    const available = _read(join(mount.mountPoint, "cgroup.controllers"))?.trim().split(/\s+/) ??
-      [];
+    const available =
+      readTextOrUndefined(join(mount.mountPoint, "cgroup.controllers"))?.trim().split(/\s+/) ??
+        [];
     if (!controllers.every((c) => available.includes(c))) continue;
     if (mount.readOnly) return { problem: `cgroup2 at "${mount.mountPoint}" is read-only` };
     const parent = join(mount.mountPoint, "wrapp");
@@ -274,7 +276,7 @@ export class ServiceCgroup {
         // Hand the controllers down: root → wrapp/ → the service's cgroup.
         for (const folder of [layout.v2Root ?? dirname(parent), parent]) {
           const file = join(folder, "cgroup.subtree_control");
-          const enabled = _read(file)?.trim().split(/\s+/) ?? [];
+          const enabled = readTextOrUndefined(file)?.trim().split(/\s+/) ?? [];
           const missing = needed.filter((c) => !enabled.includes(c));
           if (missing.length > 0) _write(file, missing.map((c) => `+${c}`).join(" "));
         }
@@ -316,9 +318,12 @@ export class ServiceCgroup {
     const folder = this.#memory;
     if (folder === undefined) return { oomKills: 0 };
     const v2 = this.#layout.version === 2;
-    const events = _read(join(folder, v2 ? "memory.events" : "memory.oom_control")) ?? "";
+    const events = readTextOrUndefined(join(folder, v2 ? "memory.events" : "memory.oom_control")) ??
+      "";
     const oomKills = Number(/^oom_kill (\d+)/m.exec(events)?.[1] ?? 0);
-    const peak = Number(_read(join(folder, v2 ? "memory.peak" : "memory.max_usage_in_bytes")));
+    const peak = Number(
+      readTextOrUndefined(join(folder, v2 ? "memory.peak" : "memory.max_usage_in_bytes")),
+    );
     return { oomKills, ...(Number.isFinite(peak) && peak > 0 ? { peakBytes: peak } : {}) };
   }
 
@@ -371,16 +376,8 @@ function _rmdir(path: string): string | undefined {
   }
 }
 
-function _read(path: string): string | undefined {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch {
-    return undefined;
-  }
-}
-
 function _exists(path: string): boolean {
-  return _read(path) !== undefined;
+  return readTextOrUndefined(path) !== undefined;
 }
 
 function _listDir(path: string): string[] {

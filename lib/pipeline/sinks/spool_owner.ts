@@ -13,6 +13,7 @@
 import { basename, fileUrlToPath, isAbsolute, resolve } from "../../core/posix_path.ts";
 import { describeCause, SinkError } from "../../core/errors.ts";
 import { procStatFields } from "../../core/proc_stat.ts";
+import { readTextOrUndefined } from "../../core/read_text_or_undefined.ts";
 
 const _OWNER_FILE = "owner";
 
@@ -36,13 +37,13 @@ export function claimSpool(dir: string, procDir = "/proc"): ReleaseSpool {
     } catch (error) {
       if (!(error instanceof Deno.errors.AlreadyExists)) {
         // A full disk can create the file and then refuse its contents: leave no empty owner file.
-        if (_readOrUndefined(path) === "") _removeQuietly(path);
+        if (readTextOrUndefined(path) === "") _removeQuietly(path);
         throw new SinkError(`Cannot claim spool "${dir}": ${describeCause(error)}`, {
           cause: error,
         });
       }
     }
-    const owner = (_readOrUndefined(path) ?? "").trim();
+    const owner = (readTextOrUndefined(path) ?? "").trim();
     if (owner === me) return _release(path, me); // this process, reopening
     const [pid, started] = owner.split(" ");
     if (
@@ -64,16 +65,8 @@ function _release(path: string, me: string): ReleaseSpool {
   return () => {
     if (released) return;
     released = true;
-    if (_readOrUndefined(path)?.trim() === me) _removeQuietly(path);
+    if (readTextOrUndefined(path)?.trim() === me) _removeQuietly(path);
   };
-}
-
-function _readOrUndefined(path: string): string | undefined {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch {
-    return undefined;
-  }
 }
 
 function _removeQuietly(path: string): void {
@@ -89,7 +82,7 @@ function _removeQuietly(path: string): void {
  * run …/main.ts`). False for a process that is gone or unreadable.
  */
 export function isWrappProcess(pid: number, procDir = "/proc"): boolean {
-  const args = _readOrUndefined(`${procDir}/${pid}/cmdline`)?.split("\0").filter((a) => a);
+  const args = readTextOrUndefined(`${procDir}/${pid}/cmdline`)?.split("\0").filter((a) => a);
   if (args === undefined) return false;
   if (args.length === 0) return false; // a kernel thread, or a zombie
   const named = (path: string) => /^wrapp/i.test(basename(path));
@@ -112,7 +105,7 @@ export function isWrappProcess(pid: number, procDir = "/proc"): boolean {
 
 /** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or "" when gone. */
 function _startTime(pid: number, procDir: string): string {
-  const stat = _readOrUndefined(`${procDir}/${pid}/stat`);
+  const stat = readTextOrUndefined(`${procDir}/${pid}/stat`);
   return (stat !== undefined && procStatFields(stat)?.[19]) || "";
 }
 
