@@ -11,18 +11,65 @@
  */
 
 import { utf8Length } from "../../core/utf8_length.ts";
+import { decimalDigits, writeDecimal } from "../../core/ascii_decimal.ts";
 import type { RespArg } from "./resp_protocol.ts";
 
 const _encoder = new TextEncoder();
-const _CR = 13, _LF = 10, _STAR = 42, _DOLLAR = 36, _ZERO = 48, _MINUS = 45;
+const _CR = 13, _LF = 10, _STAR = 42, _DOLLAR = 36;
 // Longer or non-ASCII text goes through TextEncoder.encodeInto (a call into the runtime).
 const _COPY_BELOW = 64;
-const _BILLION = 1e9;
+
+// A pipeline's bytes are cut from shared slabs. A buffer of its own was a 4 KiB calloc per
+// pipeline (and its free on a GC thread), which at 1000 lines/s is one per line. The slab
+// only moves forward, so bytes taken are never written again.
+const _SLAB_BYTES = 64 * 1024;
+let _slab: Uint8Array<ArrayBuffer> = new Uint8Array(0);
+let _slabUsed = 0;
+const _EMPTY: Uint8Array<ArrayBuffer> = new Uint8Array(0);
+
+/**
+ * Room for `bytes` after the first `keep` bytes of `region` (which it copies): `region`
+ * grown in place when it is the slab's last, else a new region; a large one is its own buffer.
+ */
+function _grow(
+  region: Uint8Array<ArrayBuffer>,
+  keep: number,
+  bytes: number,
+): Uint8Array<ArrayBuffer> {
+  const start = region.byteOffset;
+  if (region.buffer === _slab.buffer && start + region.length === _slabUsed) {
+    if (start + bytes <= _slab.length) {
+      _slabUsed = start + bytes;
+      return _slab.subarray(start, _slabUsed);
+    }
+    _slabUsed = start; // moving out: the slab's end is free again
+  }
+  let grown: Uint8Array<ArrayBuffer>;
+  if (bytes > _SLAB_BYTES / 4) {
+    grown = new Uint8Array(bytes);
+  } else {
+    if (_slabUsed + bytes > _slab.length) {
+      _slab = new Uint8Array(_SLAB_BYTES);
+      _slabUsed = 0;
+    }
+    grown = _slab.subarray(_slabUsed, _slabUsed + bytes);
+    _slabUsed += bytes;
+  }
+  grown.set(region.subarray(0, keep));
+  return grown;
+}
+
+/** The unused end of `region`, from `used`, goes back to the slab when it is the slab's last. */
+function _release(region: Uint8Array, used: number): void {
+  if (region.buffer === _slab.buffer && region.byteOffset + region.length === _slabUsed) {
+    _slabUsed = region.byteOffset + used;
+  }
+}
 
 /** Commands appended to one growing buffer, taken as the bytes to write. */
 export class RespCommandWriter {
   readonly #capacity: number;
-  #bytes = new Uint8Array(0);
+  #bytes: Uint8Array<ArrayBuffer> = _EMPTY;
   #length = 0;
 
   /** A writer whose buffer starts at `capacity` bytes (when first written) and doubles as needed. */
@@ -51,7 +98,7 @@ export class RespCommandWriter {
     const out = this.#bytes;
     let at = this.#length;
     out[at++] = _STAR;
-    at = _integer(out, at, args.length - from + 1);
+    at = writeDecimal(out, at, args.length - from + 1);
     out[at++] = _CR;
     out[at++] = _LF;
     at = _bulkText(out, at, command);
@@ -67,7 +114,8 @@ export class RespCommandWriter {
   /** The bytes written, handed over: what is written next goes to a new buffer. */
   take(): Uint8Array<ArrayBuffer> {
     const bytes = this.#bytes.subarray(0, this.#length);
-    this.#bytes = new Uint8Array(0);
+    _release(this.#bytes, this.#length);
+    this.#bytes = _EMPTY;
     this.#length = 0;
     return bytes;
   }
@@ -77,9 +125,7 @@ export class RespCommandWriter {
     if (needed <= this.#bytes.length) return;
     let capacity = Math.max(this.#bytes.length * 2, this.#capacity);
     while (capacity < needed) capacity *= 2;
-    const grown = new Uint8Array(capacity);
-    grown.set(this.#bytes.subarray(0, this.#length));
-    this.#bytes = grown;
+    this.#bytes = _grow(this.#bytes, this.#length, capacity);
   }
 }
 
@@ -88,10 +134,10 @@ export class RespCommandWriter {
 
 function _bulkInteger(out: Uint8Array, at: number, value: number): number {
   out[at++] = _DOLLAR;
-  at = _integer(out, at, _digits(value));
+  at = writeDecimal(out, at, decimalDigits(value));
   out[at++] = _CR;
   out[at++] = _LF;
-  at = _integer(out, at, value);
+  at = writeDecimal(out, at, value);
   out[at++] = _CR;
   out[at++] = _LF;
   return at;
@@ -104,7 +150,7 @@ function _bulkText(out: Uint8Array, at: number, value: string): number {
     // character starts over below.
     const start = at;
     out[at++] = _DOLLAR;
-    at = _integer(out, at, length);
+    at = writeDecimal(out, at, length);
     out[at++] = _CR;
     out[at++] = _LF;
     let i = 0;
@@ -121,7 +167,7 @@ function _bulkText(out: Uint8Array, at: number, value: string): number {
     at = start;
   }
   out[at++] = _DOLLAR;
-  at = _integer(out, at, utf8Length(value));
+  at = writeDecimal(out, at, utf8Length(value));
   out[at++] = _CR;
   out[at++] = _LF;
   at += _encoder.encodeInto(value, out.subarray(at)).written;
@@ -130,47 +176,9 @@ function _bulkText(out: Uint8Array, at: number, value: string): number {
   return at;
 }
 
-/** A safe integer in decimal. */
-function _integer(out: Uint8Array, at: number, value: number): number {
-  if (value < 0) {
-    out[at++] = _MINUS;
-    value = -value;
-  }
-  const end = at + _digits(value);
-  at = end;
-  // Int32 arithmetic where it fits: `%` on a larger number (a timestamp in ms) is a call
-  // to fmod. Above 1e9, nine digits at a time from the low end.
-  while (value >= _BILLION) {
-    const high = Math.floor(value / _BILLION);
-    let low = value - high * _BILLION;
-    for (let i = 0; i < 9; i++) {
-      const rest = (low / 10) | 0;
-      out[--at] = _ZERO + low - rest * 10;
-      low = rest;
-    }
-    value = high;
-  }
-  let small = value | 0;
-  do {
-    const rest = (small / 10) | 0;
-    out[--at] = _ZERO + small - rest * 10;
-    small = rest;
-  } while (small > 0);
-  return end;
-}
-
 /** One command as the bytes to write. */
 export function encodeRespCommand(command: string, args: readonly RespArg[]): Uint8Array {
   const writer = new RespCommandWriter(64);
   writer.command(command, args);
   return writer.take();
-}
-
-/** Decimal digits of a safe integer, its sign included. */
-function _digits(value: number): number {
-  let digits = value < 0 ? 2 : 1;
-  let rest = Math.abs(value);
-  for (; rest >= _BILLION; rest = Math.floor(rest / _BILLION)) digits += 9;
-  for (; rest >= 10; rest = (rest / 10) | 0) digits++;
-  return digits;
 }

@@ -50,3 +50,23 @@ Deno.test("RespCommandWriter writes every digit of integers around and past 32 b
     `*${numbers.length + 1}\r\n$4\r\nECHO\r\n${expected}`,
   );
 });
+
+Deno.test("RespCommandWriter: bytes taken stay as they were while later writers fill the same slab", () => {
+  const taken: [Uint8Array, string][] = [];
+  const long = "y".repeat(20_000); // past a quarter of a slab: a buffer of its own
+  for (let i = 0; i < 400; i++) {
+    // Pipelines built side by side, as a batch's databases are, growing past their start.
+    const a = new RespCommandWriter(16);
+    const b = new RespCommandWriter(16);
+    a.command("SET", [`a${i}`, "v".repeat(i % 50)]);
+    b.command("SET", [`b${i}`, i % 7 === 0 ? long : "w"]);
+    a.command("INCR", [`a${i}`]);
+    for (const writer of i % 2 ? [a, b] : [b, a]) {
+      const bytes = writer.take();
+      taken.push([bytes, text(bytes)]);
+    }
+  }
+  for (const [bytes, was] of taken) assert.equal(text(bytes), was);
+  const last = taken.at(-1)![1];
+  assert.match(last, /^\*3\r\n\$3\r\nSET\r\n/);
+});
