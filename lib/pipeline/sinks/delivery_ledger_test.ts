@@ -173,3 +173,32 @@ Deno.test("DeliveryLedger.sent({ lazy }) reaches the file with the next change o
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("DeliveryLedger writes its state as the text it documents, numbers past 2^32 included", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/${LEDGER_FILE}`;
+    const earlier = DeliveryLedger.open(dir);
+    earlier.next(2 ** 33 - 1); // a long-lived robot's numbering: past what int32 digits hold
+    earlier.nextHeld(10);
+    earlier.release([2 ** 33 + 3]); // killed with a hole in what it held: lost as two ranges
+    const ledger = DeliveryLedger.open(dir);
+    ledger.nextHeld(7);
+    ledger.release([2 ** 33 + 12]);
+    ledger.sending([2 ** 33 + 10, 2 ** 33 + 11]);
+    const expected = "wrapp delivery ledger 1\n" +
+      `accepted ${2 ** 33 + 16}\n` +
+      `held ${2 ** 33 + 10}-${2 ** 33 + 11},${2 ** 33 + 13}-${2 ** 33 + 16}\n` +
+      `sending ${2 ** 33 + 10}-${2 ** 33 + 11}\n` +
+      `unreported ${2 ** 33}-${2 ** 33 + 2},${2 ** 33 + 4}-${2 ** 33 + 9}\n`;
+    assert.equal(Deno.readTextFileSync(path), expected);
+    ledger.sent([2 ** 33 + 10, 2 ** 33 + 11]); // shorter: padded with spaces, not truncated
+    const shorter = Deno.readTextFileSync(path);
+    assert.equal(shorter.length, expected.length);
+    assert.match(shorter, /\nsending -\n.* +$/s);
+    assert.deepEqual(parseLedger(shorter).held, [[2 ** 33 + 13, 2 ** 33 + 16]]);
+    await Promise.all([earlier.close(), ledger.close()]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
