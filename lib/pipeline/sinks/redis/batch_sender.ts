@@ -157,9 +157,12 @@ export class BatchSender {
         options.clients[db].disconnect(true);
       }
     });
-    const settled = await Promise.allSettled(chunks.map((chunk) => chunk.replies!));
+    // A pipeline's replies never reject (a command that failed has its error in its pair).
+    const replies = chunks.length === 1
+      ? [await chunks[0].replies!]
+      : await Promise.all(chunks.map((chunk) => chunk.replies!));
     this.#watch.done();
-    const { cut, failure, troubled } = this.#readReplies(batch, settled, chunks, firstOp, rejected);
+    const { cut, failure, troubled } = this.#readReplies(batch, replies, chunks, firstOp, rejected);
     let given = 0;
     for (const index of rejected.keys()) if (index < cut) given++;
     options.dropped(given);
@@ -191,22 +194,29 @@ export class BatchSender {
   }> {
     const { clients, replicasAck, replicasAckTimeoutMs } = this.#options;
     const chunks: _Chunk[] = [];
-    const open = new Map<RedisDbRole, _Chunk>();
-    const dbFirst = new Map<RedisDbRole, number>();
+    // Plain objects, not Maps: a batch at 1000 lines/s is one line, and these are per batch.
+    const open: Partial<Record<RedisDbRole, _Chunk>> = {};
+    // Each database's first event in the batch, the databases in the order they came.
+    const dbFirst: Partial<Record<RedisDbRole, number>> = {};
+    const dbs: RedisDbRole[] = [];
     const firstOp = new Array<RedisDbRole>(batch.length);
     const rejected = new Map<number, unknown>();
     const chunk = (db: RedisDbRole, owner: number): _Chunk => {
-      let current = open.get(db);
+      let current = open[db];
       if (current === undefined) {
-        if (!dbFirst.has(db)) dbFirst.set(db, owner);
+        let first = dbFirst[db];
+        if (first === undefined) {
+          dbFirst[db] = first = owner;
+          dbs.push(db);
+        }
         current = {
           db,
           pipeline: clients[db].pipeline(),
           owners: [],
-          dbFirst: dbFirst.get(db)!,
+          dbFirst: first,
           waits: false,
         };
-        open.set(db, current);
+        open[db] = current;
         chunks.push(current);
       }
       return current;
@@ -227,22 +237,23 @@ export class BatchSender {
       if (ops.length === 0) continue;
       firstOp[i] = ops[0][0];
       let wrote = false;
-      for (const op of ops) {
+      for (let k = 0; k < ops.length; k++) {
+        const op = ops[k];
         const current = chunk(op[0], i);
         current.pipeline.call(op[1], op, 2); // the arguments follow the DB and the command
         current.owners.push(i);
         if (current.owners.length === _CHUNK_COMMANDS) {
           // Only errors and WAIT's count are read: an XADD's entry id is never decoded.
           current.replies = current.pipeline.exec({ textless: true });
-          open.delete(op[0]);
+          open[op[0]] = undefined;
           wrote = true;
         }
       }
       // The write starts in a microtask: let it, before encoding the next chunk.
       if (wrote) await null;
     }
-    for (const [db, first] of dbFirst) {
-      const last = replicasAck > 0 ? chunk(db, first) : open.get(db);
+    for (const db of dbs) {
+      const last = replicasAck > 0 ? chunk(db, dbFirst[db]!) : open[db];
       if (last === undefined) continue; // its last chunk is written already
       if (replicasAck > 0) {
         // WAIT covers every write this connection made before it: all of the batch's.
@@ -257,25 +268,15 @@ export class BatchSender {
   /** Where the batch must be cut, and why, from every pipeline's replies. */
   #readReplies(
     batch: readonly SpooledEvent[],
-    settled: PromiseSettledResult<[Error | null, unknown][]>[],
+    answers: [Error | null, unknown][][],
     chunks: _Chunk[],
     firstOp: RedisDbRole[],
     rejected: Map<number, unknown>,
   ): _Outcome {
     const replicas = this.#options.replicasAck;
     const outcome: _Outcome = { cut: batch.length, failure: undefined, troubled: false };
-    settled.forEach((result, k) => {
+    answers.forEach((replies, k) => {
       const { db, owners, dbFirst, waits } = chunks[k];
-      if (result.status === "rejected" || result.value === null) {
-        outcome.troubled = true;
-        // A lost WAIT leaves every write of the database unconfirmed.
-        outcome.cut = Math.min(outcome.cut, waits ? dbFirst : owners[0]);
-        outcome.failure ??= result.status === "rejected"
-          ? result.reason
-          : new Error("pipeline aborted");
-        return;
-      }
-      const replies = result.value;
       if (waits) {
         // Fewer replicas than asked hold these writes: a failover now could lose them, so
         // the database's events are not done yet (from its first in the batch).
