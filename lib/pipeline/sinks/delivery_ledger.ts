@@ -15,13 +15,13 @@
  * sending 99292-101291
  * ```
  *
- * It is rewritten in place (one `pwrite`, else a seek and a write; no fsync; the text is
- * `ledger_text.ts`'s) on every change,
- * so after a `kill -9` the page cache has the state of the moment of the kill: the held ranges are
- * exactly the events that died with the process. A caller that is about to make another
- * change may defer one ({@linkcode DeliveryLedger.nextHeld} with `defer`), so the two cost
- * one write; it then writes (or {@linkcode DeliveryLedger.flush}es) before it waits on
- * anything, and the file never lags behind while events wait. A release after Redis
+ * It is rewritten in place (one `pwrite`, else a seek and a write; no fsync; its text is
+ * `ledger_text.ts`'s) on every change, so after a `kill -9` the page cache has the state of
+ * the moment of the kill: the held ranges are exactly the events that died with the process.
+ * A caller that is about to make another change may defer one
+ * ({@linkcode DeliveryLedger.nextHeld} with `defer`), so the two cost one write; it then
+ * writes (or {@linkcode DeliveryLedger.flush}es) before it waits on anything, and the file
+ * never lags behind while events wait. A release after Redis
  * acknowledged a batch may wait for the next write or the fsync timer
  * ({@linkcode DeliveryLedger.sent} with `lazy`): the file may say too much, never too
  * little. It is fsynced at most every `syncIntervalMs` (500 ms) and only after a change:
