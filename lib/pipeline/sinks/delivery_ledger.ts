@@ -21,11 +21,10 @@
  * A caller that is about to make another change may defer one
  * ({@linkcode DeliveryLedger.nextHeld} with `defer`), so the two cost one write; it then
  * writes (or {@linkcode DeliveryLedger.flush}es) before it waits on anything, and the file
- * never lags behind while events wait. A release after Redis
- * acknowledged a batch may wait for the next write or the fsync timer
- * ({@linkcode DeliveryLedger.sent} with `lazy`): the file may say too much, never too
- * little. It is fsynced at most every `syncIntervalMs` (500 ms) and only after a change:
- * an idle ledger arms no timer. The next wrapp reads it in
+ * never lags behind while events wait. A release after Redis acknowledged a batch may wait
+ * for the next write or the fsync timer ({@linkcode DeliveryLedger.sent} with `lazy`): the
+ * file may say too much, never too little. It is fsynced at most every `syncIntervalMs`
+ * (500 ms) and only after a change: an idle ledger arms no timer. The next wrapp reads it in
  * {@linkcode DeliveryLedger.open}, reports {@linkcode DeliveryLedger.lost} and continues
  * numbering after `accepted`. Until the event carrying that report is itself safe
  * ({@linkcode DeliveryLedger.reportedAs}), the loss stays in the file as `unreported`, so a

@@ -5,7 +5,8 @@
  * line (a string per argument, per length and per `+=`, then the joined pipeline and its
  * encoded copy), and at 100k lines/s that garbage outlived young-generation collections
  * and set the sink's peak memory. Here an ASCII argument is copied byte by byte and a
- * number is written as its digits: a pipeline allocates its buffer and little else.
+ * number is written as its digits, into a region of a shared slab (below): a pipeline
+ * allocates little else.
  *
  * @module
  */
@@ -111,7 +112,7 @@ export class RespCommandWriter {
     this.#length = at;
   }
 
-  /** The bytes written, handed over: what is written next goes to a new buffer. */
+  /** The bytes written, handed over: what is written next goes to a new region. */
   take(): Uint8Array<ArrayBuffer> {
     const bytes = this.#bytes.subarray(0, this.#length);
     _release(this.#bytes, this.#length);
