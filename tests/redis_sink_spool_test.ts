@@ -187,6 +187,24 @@ Deno.test("RedisSink without a spool keeps the newest memoryQueueEvents while Re
   assert.equal(total, "2001");
 });
 
+Deno.test("RedisSink.close() reports the drops its 10 s limit held back", async () => {
+  const port = freePort();
+  const sink = await RedisSink.connect(options(port, { memoryQueueEvents: 1000, maxLen: 100_000 }));
+  writeLines(sink, 0, 3000, 100); // the first drop is reported at once, the rest held back
+  await using redis = await startRedis({ port });
+  await waitFor(() => sink.stats().queued === 0 && sink.stats().connected, "delivery");
+  // Redis is up, but 3000 lines at once still overflow memory: within 10 s of the last report.
+  writeLines(sink, 3000, 3000, 100);
+  await sink.close();
+  const dropped = sink.stats().dropped;
+  assert.equal(dropped, 4001);
+  const reports = (await (await redis.client(1)).xrange("logs:app:svc:status", "-", "+"))
+    .map(([, fields]) => fields).filter((fields) => fields.includes("dropped_total"));
+  const field = (fields: string[], name: string) => Number(fields[fields.indexOf(name) + 1]);
+  assert.equal(reports.reduce((sum, fields) => sum + field(fields, "dropped"), 0), dropped);
+  assert.equal(field(reports.at(-1)!, "dropped_total"), dropped);
+});
+
 Deno.test("RedisSink skips a spooled line it cannot encode, counts it, and sends the rest", async () => {
   await using redis = await startRedis();
   await using dir = await tempDir();
