@@ -11,6 +11,7 @@ import type { DebugLog } from "../../../core/debug.ts";
 import type { DiskSpool } from "../disk_spool.ts";
 import { describeRedisError } from "../redis_connection.ts";
 import type { Backlog } from "./backlog.ts";
+import { startTimer, type Timer } from "../../../core/timers.ts";
 import { dropsMessage } from "./sink_messages.ts";
 import type { SpooledEvent } from "./spooled_event.ts";
 
@@ -40,6 +41,8 @@ export interface SinkStatusOptions {
   onStatus?: (event: StatusEvent) => void;
   /** Debug logger. */
   debug: DebugLog;
+  /** Shortest time between two drop reports, ms. Default 10 000. */
+  dropReportIntervalMs?: number;
 }
 
 /** Makes and queues the sink's status events; see the module documentation. */
@@ -48,6 +51,8 @@ export class SinkStatus {
   #rejections = new Set<string>();
   #dropsReportedAt = -Infinity;
   #dropsUnreported = 0;
+  /** Reports what the interval held back once it is over, if nothing else did by then. */
+  #dropsTimer: Timer | undefined;
   #writeErrorsReported = 0;
 
   /** Status events as `options` say. */
@@ -91,11 +96,30 @@ export class SinkStatus {
     return record?.seq;
   }
 
-  /** Say that events were dropped: at most every 10 s, with the count since the last time. */
+  /**
+   * Say that events were dropped: at most every 10 s, with the count since the last time.
+   * What the interval holds back is said when it ends, so a burst of drops followed by
+   * quiet is not left unsaid until the next drop.
+   */
   reportDrops(count: number, force = false): void {
     this.#dropsUnreported += count;
+    if (this.#dropsUnreported === 0) return;
     const time = now();
-    if (this.#dropsUnreported === 0 || (!force && time - this.#dropsReportedAt < 10_000)) return;
+    const interval = this.#options.dropReportIntervalMs ?? 10_000;
+    const wait = this.#dropsReportedAt + interval - time;
+    if (!force && wait > 0) {
+      this.#dropsTimer ??= startTimer(
+        () => {
+          this.#dropsTimer = undefined;
+          this.reportDrops(0);
+        },
+        wait,
+        true,
+      );
+      return;
+    }
+    this.#dropsTimer?.clear();
+    this.#dropsTimer = undefined;
     this.#dropsReportedAt = time;
     const dropped = this.#dropsUnreported;
     this.#dropsUnreported = 0;
@@ -106,6 +130,12 @@ export class SinkStatus {
     // In memory: the spool that is full, or failing, would drop or refuse the report itself.
     const total = this.#options.dropped();
     this.status("warning", message, { dropped, dropped_total: total }, "memory");
+  }
+
+  /** Stop the timer of held-back drops (the sink closes, having reported them). */
+  stop(): void {
+    this.#dropsTimer?.clear();
+    this.#dropsTimer = undefined;
   }
 
   /** Redis rejected an entry for good: say so once per reason (at most 20 reasons). */
