@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { findExecutable } from "../lib/core/find_executable.ts";
 import { preflight } from "../lib/pipeline/bpf/preflight.ts";
 import { SYSCALLS_PROGRAM } from "../lib/pipeline/bpf/programs.ts";
+import { bundleWrapp } from "../.ci/bundle.ts";
 import { MAIN, ROOT, runWrapp, tempDir, waitFor } from "./_helpers.ts";
 
 const CI = Deno.env.get("CI") === "true";
@@ -188,6 +189,24 @@ tuiTest("wrapp trace --demo redraws to the new size when the terminal is resized
   await tmux.keys("q");
   await tmux.waitForScreen(/EXIT=0/);
 });
+
+tuiTest(
+  "the bundle the binary embeds draws the view too (ink's CommonJS packages find require)",
+  {},
+  async () => {
+    await using dir = await tempDir();
+    await bundleWrapp(`${dir.path}/bundle`);
+    // As the binary runs it: no deno.json, imports loaded when they run.
+    const bundled = `'${Deno.execPath()}' run -A --quiet --no-config ` +
+      `--unstable-lazy-dynamic-imports '${dir.path}/bundle/main.js'`;
+    await using tmux = await Tmux.start(`${bundled} trace --demo --duration 1s`, 110, 30);
+    await tmux.waitForScreen(/TRACE COMPLETE|EXIT=/);
+    const screen = await tmux.screen();
+    assert.match(screen, /top syscalls/, screen);
+    await tmux.keys("C-c");
+    await tmux.waitForScreen(/EXIT=0/);
+  },
+);
 
 tuiTest(
   "wrapp trace --demo --duration shows TRACE COMPLETE until Ctrl-C; SIGTERM also restores the terminal",

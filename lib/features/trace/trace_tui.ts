@@ -91,6 +91,7 @@ export async function runDemo(
  * back at once, so the commands wrapp starts never inherit it.
  */
 export async function showTraceView(options: RunTraceTuiOptions): Promise<TraceTuiResult> {
+  await _provideRequire();
   const previous = Deno.env.get("NODE_ENV");
   Deno.env.set("NODE_ENV", "production");
   let view: typeof import("./run_trace_tui.ts");
@@ -101,6 +102,21 @@ export async function showTraceView(options: RunTraceTuiOptions): Promise<TraceT
     else Deno.env.set("NODE_ENV", previous);
   }
   return await view.runTraceTui(options);
+}
+
+/**
+ * CommonJS packages under ink (signal-exit, stack-utils) `require()` Node's built-ins as
+ * they are evaluated. Under `deno run` Deno's npm loader gives them `require`; in the
+ * bundle the binary embeds (.ci/bundle.ts), their `require` is the global one, which Deno
+ * does not define: without it the view failed to load ("Dynamic require of "node:assert"
+ * is not supported"). It is given here, and only here, as `node:module` costs every other
+ * command ~30 ms of start-up when the bundle's shared chunk imports it.
+ */
+async function _provideRequire(): Promise<void> {
+  const global = globalThis as { require?: unknown };
+  if (global.require !== undefined) return;
+  const { createRequire } = await import("node:module");
+  global.require = createRequire(import.meta.url);
 }
 
 /** "1234 frames after the first second: mean 1.92 ms, p99 4.10 ms, max 9.80 ms" for `--fps`. */
