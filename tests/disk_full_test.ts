@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import type { Redis } from "ioredis";
-import { spawnWrapp, tempDir, waitFor, writeScript } from "./_helpers.ts";
+import { runWrapp, spawnWrapp, tempDir, waitFor, writeScript } from "./_helpers.ts";
 import { freePort, startRedis } from "./_redis.ts";
 
 const LINES = 40_000;
@@ -105,6 +105,14 @@ async function lineNumbers(client: Redis): Promise<number[]> {
   );
 }
 
+/** The lines wrapp (pid `wrappPid`) has read from its service so far, as `wrapp ps` says. */
+async function linesRead(wrappPid: number): Promise<number | undefined> {
+  const { code, stdout, stderr } = await runWrapp(["ps", "--json", "--sample", "0"]);
+  assert.equal(code, 0, stderr);
+  const rows = JSON.parse(stdout) as { wrapp_pid: number; lines: number | null }[];
+  return rows.find((row) => row.wrapp_pid === wrappPid)?.lines ?? undefined;
+}
+
 /** Segment files in the spool and how many of them are empty. */
 function segments(spoolDir: string): { files: number; empty: number } {
   let files = 0;
@@ -184,8 +192,15 @@ Deno.test("disk full, policy drop_oldest: the newest lines are kept, and the dro
       60_000,
       "the service to print its lines",
     );
-    // wrapp reads on without holding the service back; give it time to take the last lines.
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // wrapp reads on without holding the service back: Redis starts once it has every line
+    // (a pipe's worth may still be unread when the service is done), so that every drop
+    // happens while Redis is down, never beside the delivery of the oldest segment.
+    await waitFor(
+      async () => (await linesRead(wrapp.pid)) === LINES,
+      60_000,
+      "wrapp to read every line",
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the router's last batch
     const full = segments(spoolDir);
     assert.equal(full.empty, 0, `empty segment files: ${JSON.stringify(full)}`);
     assert.ok(full.files <= 40, `${full.files} segment files`);
