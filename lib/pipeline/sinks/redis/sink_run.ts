@@ -110,9 +110,8 @@ export class SinkRun {
     writer.kick();
     await this.#loop;
     sender.stop(); // no batch is being sent any more
-    // Drops during the flush: said to the next start, with what it keeps.
+    // Drops during the flush: said to the next start, with what it keeps (and no timer left).
     statuses.reportDrops(0, true);
-    statuses.stop();
     const left = backlog.keepForNextStart();
     if (left.length > 0) {
       counters.ownDropped += left.length;

@@ -118,8 +118,7 @@ export class SinkStatus {
       );
       return;
     }
-    this.#dropsTimer?.clear();
-    this.#dropsTimer = undefined;
+    this.stop();
     this.#dropsReportedAt = time;
     const dropped = this.#dropsUnreported;
     this.#dropsUnreported = 0;
@@ -132,7 +131,7 @@ export class SinkStatus {
     this.status("warning", message, { dropped, dropped_total: total }, "memory");
   }
 
-  /** Stop the timer of held-back drops (the sink closes, having reported them). */
+  /** Stop the timer of held-back drops (they are being said now, or never will be). */
   stop(): void {
     this.#dropsTimer?.clear();
     this.#dropsTimer = undefined;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { StatusEvent } from "../../../core/event.ts";
+import { delay } from "../../../core/timers.ts";
 import type { Backlog } from "./backlog.ts";
 import { SinkStatus } from "./sink_status.ts";
 import type { SpooledEvent } from "./spooled_event.ts";
@@ -33,15 +34,13 @@ function statusWithDrops(intervalMs: number) {
   return { status, reports, drop };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 Deno.test("SinkStatus says drops held back by its interval when the interval ends, without another drop", async () => {
   const { status, reports, drop } = statusWithDrops(150);
   drop(3); // the first is said at once
   drop(4);
   drop(5);
   assert.deepEqual(reports.map((fields) => fields.dropped), [3]);
-  await sleep(400);
+  await delay(400);
   assert.deepEqual(reports.map((fields) => [fields.dropped, fields.dropped_total]), [[3, 3], [
     9,
     12,
@@ -55,7 +54,7 @@ Deno.test("SinkStatus.reportDrops(0, true) says what is held back at once, and i
   drop(2);
   status.reportDrops(0, true);
   assert.deepEqual(reports.map((fields) => fields.dropped), [1, 2]);
-  await sleep(400);
+  await delay(400);
   assert.equal(reports.length, 2);
   status.stop();
 });
@@ -65,6 +64,6 @@ Deno.test("SinkStatus.stop() clears the timer of held-back drops", async () => {
   drop(1);
   drop(2);
   status.stop();
-  await sleep(300);
+  await delay(300);
   assert.deepEqual(reports.map((fields) => fields.dropped), [1]);
 });
