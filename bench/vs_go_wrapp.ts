@@ -44,7 +44,7 @@ import { startRedis } from "../tests/_redis.ts";
 import { V8_FLAGS } from "../.ci/v8_flags.ts";
 import { goPeer, isExecutable } from "./_go_peer.ts";
 import { realtimeUs } from "./_clock.ts";
-import type { LatencyRequest, LatencyResult } from "./_latency_reader.ts";
+import { followLatency, type LatencyResult } from "./_latency_reader.ts";
 import { PACED_PRINTER_PY } from "./_paced_printer.ts";
 import { LINES_FLOOR_TS } from "./_lines_floor.ts";
 import { jobFloorTs } from "./_job_floor.ts";
@@ -673,18 +673,6 @@ async function seqFloorRun(rep: number): Promise<void> {
 const printer = `${dir}/paced_printer.py`;
 await Deno.writeTextFile(printer, PACED_PRINTER_PY);
 
-/** A reader on its own thread following `request`'s stream; `result` once told to stop. */
-function followLatency(
-  request: LatencyRequest,
-): { worker: Worker; result: Promise<LatencyResult> } {
-  const worker = new Worker(new URL("./_latency_reader.ts", import.meta.url), { type: "module" });
-  const result = new Promise<LatencyResult>((resolve) => {
-    worker.onmessage = (event: MessageEvent<LatencyResult>) => resolve(event.data);
-  });
-  worker.postMessage(request);
-  return { worker, result };
-}
-
 /** The latencies, µs, of the lines printed between `fromUs` and `toUs`. */
 function latenciesIn(seen: LatencyResult, fromUs: number, toUs: number): number[] {
   return seen.latencyUs.filter((_, k) => seen.sentUs[k] >= fromUs && seen.sentUs[k] <= toUs);
@@ -707,7 +695,7 @@ async function pacedRun(side: Side, rep: number, prefix = "paced"): Promise<Wind
     executable: PYTHON,
     args: [printer, String(options.rate), String(seconds + 600)],
   });
-  const { worker, result } = followLatency({ port: redis.port, db: 1, key: infoKey(name) });
+  const reader = followLatency({ port: redis.port, db: 1, key: infoKey(name) }, PYTHON);
   try {
     const started = performance.now();
     const run = spawn(side.argv(config));
@@ -719,8 +707,8 @@ async function pacedRun(side: Side, rep: number, prefix = "paced"): Promise<Wind
     const toUs = realtimeUs();
     const code = await stopByService(run, service);
     if (code !== 0) throw new BrokenWorkload(`${side.id} exited ${code}\n${run.stderr()}`);
-    const stop = setTimeout(() => worker.postMessage("stop"), 10_000);
-    const seen = await result;
+    const stop = setTimeout(() => reader.stop(), 10_000);
+    const seen = await reader.result;
     clearTimeout(stop);
     if (seen.error) throw new BrokenWorkload(`${side.id}: the reader failed: ${seen.error}`);
     if (seen.endCount === undefined) {
@@ -745,7 +733,7 @@ async function pacedRun(side: Side, rep: number, prefix = "paced"): Promise<Wind
     await logs.del(infoKey(name));
     return window;
   } finally {
-    worker.terminate();
+    reader.stop();
   }
 }
 
@@ -776,7 +764,7 @@ async function pacedFloorRun(rep: number): Promise<void> {
   const seconds = options.pacedSeconds;
   const args = [String(redis.port), key, PYTHON, printer, String(options.rate)];
   // Its latency too, read as the wrappers' is: what a Deno program's own loop leaves.
-  const { worker, result } = followLatency({ port: redis.port, db: 0, key });
+  const reader = followLatency({ port: redis.port, db: 0, key }, PYTHON);
   const run = spawn([...DENO_RUN, linesFloorScript, ...args, String(seconds + 600)]);
   try {
     const service = PYTHON.slice(PYTHON.lastIndexOf("/") + 1);
@@ -794,8 +782,8 @@ async function pacedFloorRun(rep: number): Promise<void> {
       );
     }
     await killTrees([run]);
-    worker.postMessage("stop");
-    const seen = await result;
+    reader.stop();
+    const seen = await reader.result;
     const inWindow = latenciesIn(seen, fromUs, toUs);
     if (seen.error || inWindow.length < 0.9 * options.rate * seconds) {
       throw new BrokenWorkload(
@@ -811,7 +799,7 @@ async function pacedFloorRun(rep: number): Promise<void> {
     );
     await client.del(key);
   } finally {
-    worker.terminate();
+    reader.stop();
     if (live.has(run)) await killTrees([run]);
   }
 }
@@ -1455,8 +1443,8 @@ function method(commit: string): string {
     `the window starts ${
       SETTLE_MS / 1000
     } s after spawn and lasts ${options.pacedSeconds} s; a reader ` +
-    `on its own thread follows the stream with XREAD BLOCK and subtracts the printed CLOCK_REALTIME ` +
-    `from its own, over the lines printed in the window. Then the same with every side at once ` +
+    `(a python3 process of its own, bench/_latency_reader.ts) follows the stream with XREAD BLOCK ` +
+    `and subtracts the printed CLOCK_REALTIME from its own, over the lines printed in the window. Then the same with every side at once ` +
     `(one window, each with its own printer and stream), whose ours ÷ Go's CPU (the median of the ` +
     `rounds' ratios) must be ≤ 1 too for the CPU target to be met.`,
     `- Idle: \`sleep 3600\`; the window starts once each tree has used under 5% of a core for 1 s ` +
