@@ -17,6 +17,7 @@ import {
 import { freePort } from "./_redis.ts";
 import { findProgram } from "../lib/core/find_executable.ts";
 import { procStatFields } from "../lib/core/proc_stat.ts";
+import { readTextOrUndefined } from "../lib/core/read_text_or_undefined.ts";
 
 const CI = Deno.env.get("CI") === "true";
 const TOOLS = ["gdb", "gdbserver", "gcc"];
@@ -132,12 +133,9 @@ function statusInstants(events: TraceEvent[]): TraceEvent[] {
 }
 
 function processAlive(pid: number): boolean {
-  try {
-    const state = procStatFields(Deno.readTextFileSync(`/proc/${pid}/stat`))?.[0];
-    return state !== undefined && state !== "Z";
-  } catch {
-    return false;
-  }
+  const stat = readTextOrUndefined(`/proc/${pid}/stat`);
+  const state = stat === undefined ? undefined : procStatFields(stat)?.[0];
+  return state !== undefined && state !== "Z";
 }
 
 Deno.test({
