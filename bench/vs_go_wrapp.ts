@@ -1444,9 +1444,10 @@ function method(commit: string): string {
       SETTLE_MS / 1000
     } s after spawn and lasts ${options.pacedSeconds} s; a reader ` +
     `(a python3 process of its own, bench/_latency_reader.ts) follows the stream with XREAD BLOCK ` +
-    `and subtracts the printed CLOCK_REALTIME from its own, over the lines printed in the window. Then the same with every side at once ` +
-    `(one window, each with its own printer and stream), whose ours ÷ Go's CPU (the median of the ` +
-    `rounds' ratios) must be ≤ 1 too for the CPU target to be met.`,
+    `and subtracts the printed CLOCK_REALTIME from its own, over the lines printed in the window. ` +
+    `Then the same with every side at once (one window, each with its own printer and stream), ` +
+    `whose ours ÷ Go's CPU (the median of the rounds' ratios) must be ≤ 1 too for the CPU target ` +
+    `to be met.`,
     `- Idle: \`sleep 3600\`; the window starts once each tree has used under 5% of a core for 1 s ` +
     `(at least 3 s after spawn) and lasts ${options.idleSeconds} s. The floor is \`deno run -A\` of a ` +
     `script awaiting a one-hour timer, measured the same way (alone, and ${options.services} at once).` +
